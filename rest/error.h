@@ -28,6 +28,15 @@ inline constexpr std::string_view kInvalidRequestBody = "INVALID_REQUEST_BODY";
 inline constexpr std::string_view kRuntimeError = "RUNTIME_ERROR";
 inline constexpr std::string_view kNotFound = "NOT_FOUND";
 inline constexpr std::string_view kUnauthorized = "UNAUTHORIZED";
+// execd's own codes (COMPAT.md §2.1).
+inline constexpr std::string_view kMissingQuery = "MISSING_QUERY";
+inline constexpr std::string_view kInvalidFile = "INVALID_FILE";
+inline constexpr std::string_view kInvalidFileContent = "INVALID_FILE_CONTENT";
+inline constexpr std::string_view kInvalidFileMetadata = "INVALID_FILE_METADATA";
+inline constexpr std::string_view kFileNotFound = "FILE_NOT_FOUND";
+inline constexpr std::string_view kContextNotFound = "CONTEXT_NOT_FOUND";
+inline constexpr std::string_view kNotSupported = "NOT_SUPPORTED";
+inline constexpr std::string_view kUnknown = "UNKNOWN";
 
 // The `{"code","message"}` body.
 struct ErrorResponse {

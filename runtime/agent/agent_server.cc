@@ -2,35 +2,57 @@
 
 #include <memory>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "rest/error.h"
 #include "rest/execd.h"
 #include "rest/ids.h"
+#include "rest/sse.h"
+#include "rest/time_util.h"
+#include "runtime/agent/execd_reply.h"
+#include "runtime/agent/file_routes.h"
 #include "runtime/agent/foreground_command.h"
 #include "runtime/common/agent_tasks.h"
 #include "runtime/common/http_response.h"
 
 namespace osb::agent {
 
-AgentServer::AgentServer(Reaper& reaper) : reaper_(reaper) {
+AgentServer::AgentServer(Reaper& reaper) : reaper_(reaper), commands_(reaper) {
   server_.new_task_queue = [] { return new httplib::ThreadPool(kAgentWorkerThreads); };
   server_.Get("/ping", [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
   server_.Post("/command", [this](const httplib::Request& req, httplib::Response& res) {
     HandleRunCommand(req, res);
   });
+  server_.Delete("/command", [this](const httplib::Request& req, httplib::Response& res) {
+    HandleInterrupt(req, res);
+  });
+  server_.Get(
+      "/command/status/([^/]+)",
+      [this](const httplib::Request& req, httplib::Response& res) { HandleStatus(req, res); });
+  server_.Get("/command/([^/]+)/logs", [this](const httplib::Request& req, httplib::Response& res) {
+    HandleLogs(req, res);
+  });
+  AddFileRoutes(server_);
   auto not_built = [](const httplib::Request& req, httplib::Response& res) {
-    ReplyError(res, 501, "NOT_SUPPORTED",
+    ReplyError(res, 501, rest::kNotSupported,
                req.method + " " + req.path + " is not implemented by osb-agent yet");
   };
-  for (const char* path : {"/code", "/code/context", "/code/contexts",
-                           "/session", "/files", "/files/.*", "/directories", "/directories/.*",
-                           "/metrics", "/metrics/watch", "/command/.*", "/session/.*",
-                           "/code/contexts/.*", "/pty", "/pty/.*"}) {
+  for (const char* path :
+       {"/code", "/code/context", "/code/contexts", "/code/contexts/.*", "/session", "/session/.*",
+        "/metrics", "/metrics/watch", "/pty", "/pty/.*"}) {
     server_.Get(path, not_built);
     server_.Post(path, not_built);
     server_.Delete(path, not_built);
   }
+  server_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    IgnoreRangesInResponse(req);
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   server_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (res.status == 404 && res.body.empty()) {
+    if (res.status == 416 && res.body.empty()) {
+      // httplib refuses an unparsable Range before routing; execd words it so (COMPAT.md §2.6).
+      ReplyError(res, 416, rest::kUnknown, "the Range header cannot be parsed");
+    } else if (res.status == 404 && res.body.empty()) {
       ReplyError(res, 404, rest::kNotFound, "no route for " + req.method + " " + req.path);
     }
   });
@@ -43,17 +65,26 @@ void AgentServer::HandleRunCommand(const httplib::Request& req, httplib::Respons
   if (!request.ok()) {
     return ReplyError(res, 400, rest::kInvalidRequestBody, request.status().message());
   }
+  const std::string id = rest::NewHexId();
   if (request->background) {
-    return ReplyError(res, 501, "NOT_SUPPORTED",
-                      "background commands are not implemented by osb-agent yet");
+    if (auto s = commands_.StartBackground(id, *request); !s.ok()) return ReplyExecdError(res, s);
+    // execd's background answer: init, then execution_complete at once (COMPAT.md §2.4).
+    const int64_t now = rest::NowUnixMillis();
+    std::string events = rest::EncodeSseEvent(rest::SerializeEvent(
+        {.type = std::string(rest::kEventInit), .text = id, .timestamp_ms = now}));
+    events += rest::EncodeSseEvent(rest::SerializeEvent(
+        {.type = std::string(rest::kEventExecutionComplete), .timestamp_ms = now}));
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content(events, "text/event-stream");
+    return;
   }
-  auto started = ForegroundCommand::Start(reaper_, *request, rest::NewHexId());
+  commands_.AddForeground(id, request->command);
+  auto started = ForegroundCommand::Start(reaper_, *request, id, commands_.ExitHook(id));
   if (!started.ok()) {
-    if (started.status().code() == absl::StatusCode::kInvalidArgument) {
-      return ReplyError(res, 400, rest::kInvalidRequestBody, started.status().message());
-    }
-    return ReplyError(res, 500, rest::kRuntimeError, started.status().message());
+    commands_.Discard(id);
+    return ReplyExecdError(res, started.status());
   }
+  commands_.SetPid(id, (*started)->pid());
   std::shared_ptr<ForegroundCommand> command = std::move(*started);
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
@@ -65,6 +96,35 @@ void AgentServer::HandleRunCommand(const httplib::Request& req, httplib::Respons
         sink.done();
         return true;
       });
+}
+
+void AgentServer::HandleInterrupt(const httplib::Request& req, httplib::Response& res) {
+  if (!req.has_param("id")) {
+    return ReplyError(res, 400, rest::kMissingQuery, "missing query parameter 'id'");
+  }
+  absl::Status s = commands_.Interrupt(req.get_param_value("id"));
+  // execd answers 500 both for an unknown id and for a command that is no longer running.
+  if (!s.ok()) return ReplyError(res, 500, rest::kRuntimeError, s.message());
+  res.status = 200;
+}
+
+void AgentServer::HandleStatus(const httplib::Request& req, httplib::Response& res) {
+  auto status = commands_.Status(req.matches[1].str());
+  if (!status.ok()) return ReplyError(res, 404, rest::kNotFound, status.status().message());
+  ReplyJson(res, 200, rest::ToJson(*status));
+}
+
+void AgentServer::HandleLogs(const httplib::Request& req, httplib::Response& res) {
+  int64_t cursor = 0;
+  if (req.has_param("cursor") && !absl::SimpleAtoi(req.get_param_value("cursor"), &cursor)) {
+    return ReplyError(res, 400, rest::kInvalidRequestBody, "cursor must be an integer");
+  }
+  auto chunk = commands_.Logs(req.matches[1].str(), cursor);
+  // execd answers 400 for an unknown id as for a foreground one (COMPAT.md §2.5).
+  if (!chunk.ok()) return ReplyError(res, 400, rest::kInvalidRequestBody, chunk.status().message());
+  res.status = 200;
+  res.set_header("EXECD-COMMANDS-TAIL-CURSOR", absl::StrCat(chunk->next_cursor));
+  res.set_content(std::move(chunk->bytes), "text/plain; charset=utf-8");
 }
 
 }  // namespace osb::agent

@@ -1,12 +1,13 @@
-// The execd API served by osb-agent inside its sandbox (COMPAT.md §2). This foundation serves
-// GET /ping and foreground POST /command; every other execd route answers 501 NOT_SUPPORTED
-// until it is built (issue #4).
+// The execd API served by osb-agent inside its sandbox (COMPAT.md §2): GET /ping, commands
+// (foreground and background, status, logs, interrupt) and files. The routes not built yet
+// (sessions, code, metrics, pty) answer 501 NOT_SUPPORTED.
 #pragma once
 
 #include <httplib.h>
 
 #include <string>
 
+#include "runtime/agent/command_registry.h"
 #include "runtime/agent/reaper.h"
 
 namespace osb::agent {
@@ -21,8 +22,12 @@ class AgentServer {
 
  private:
   void HandleRunCommand(const httplib::Request& req, httplib::Response& res);
+  void HandleInterrupt(const httplib::Request& req, httplib::Response& res);
+  void HandleStatus(const httplib::Request& req, httplib::Response& res);
+  void HandleLogs(const httplib::Request& req, httplib::Response& res);
 
   Reaper& reaper_;
+  CommandRegistry commands_;
   httplib::Server server_;
 };
 

@@ -1,27 +1,22 @@
 #include "runtime/agent/foreground_command.h"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "rest/sse.h"
+#include "rest/sys/file_util.h"
 #include "rest/time_util.h"
 #include "runtime/agent/line_splitter.h"
-#include "rest/sys/file_util.h"
-
-extern char** environ;
+#include "runtime/agent/shell_process.h"
 
 namespace osb::agent {
 namespace {
@@ -53,7 +48,8 @@ ExitDescription DescribeWaitStatus(int wait_status) {
     int code = WEXITSTATUS(wait_status);
     return {absl::StrCat("exit status ", code), code};
   }
-  if (WIFSIGNALED(wait_status)) return {absl::StrCat("signal: ", SignalName(WTERMSIG(wait_status))), -1};
+  if (WIFSIGNALED(wait_status))
+    return {absl::StrCat("signal: ", SignalName(WTERMSIG(wait_status))), -1};
   return {"unknown exit", -1};
 }
 
@@ -63,25 +59,17 @@ struct ForegroundCommand::ExitState {
 };
 
 absl::StatusOr<std::unique_ptr<ForegroundCommand>> ForegroundCommand::Start(
-    Reaper& reaper, const rest::RunCommandRequest& request, std::string id) {
-  if (request.cwd.has_value()) {
-    struct stat st {};
-    if (::stat(request.cwd->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("working directory ", *request.cwd, " is not an existing directory"));
-    }
-  }
+    Reaper& reaper, const rest::RunCommandRequest& request, std::string id,
+    Reaper::OnExit also_on_exit) {
   std::unique_ptr<ForegroundCommand> cmd(new ForegroundCommand());
   cmd->id_ = std::move(id);
   if (request.timeout_ms.has_value()) cmd->timeout_ = absl::Milliseconds(*request.timeout_ms);
 
-  int out[2], err[2], report[2];
+  int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
   UniqueFd out_r(out[0]), out_w(out[1]);
   if (::pipe2(err, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
   UniqueFd err_r(err[0]), err_w(err[1]);
-  if (::pipe2(report, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
-  UniqueFd report_r(report[0]), report_w(report[1]);
   UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!devnull.valid()) return ErrnoStatus("open /dev/null", errno);
 
@@ -89,66 +77,20 @@ absl::StatusOr<std::unique_ptr<ForegroundCommand>> ForegroundCommand::Start(
   cmd->exit_->event.Reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!cmd->exit_->event.valid()) return ErrnoStatus("eventfd", errno);
 
-  // Everything the child needs is built here: after fork it may not allocate.
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string_view entry(*e);
-    std::string_view name = entry.substr(0, entry.find('='));
-    if (request.envs.count(std::string(name)) == 0) env_strings.emplace_back(entry);
-  }
-  for (const auto& [k, v] : request.envs) env_strings.push_back(absl::StrCat(k, "=", v));
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::string command = request.command;
-  char bash[] = "/bin/bash";
-  char dash_c[] = "-c";
-  char* argv[] = {bash, dash_c, command.data(), nullptr};
-  const char* cwd = request.cwd.has_value() ? request.cwd->c_str() : nullptr;
-  const long uid = request.uid.value_or(-1);
-  const long gid = request.gid.value_or(-1);
-  const int in_fd = devnull.get(), out_fd = out_w.get(), err_fd = err_w.get(),
-            report_fd = report_w.get();
-
-  auto child = [&] {
-    auto fail = [&](int e) {
-      (void)!::write(report_fd, &e, sizeof e);
-      _exit(127);
-    };
-    if (::setsid() < 0) fail(errno);
-    if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) fail(errno);
-    if (::dup2(report_fd, 3) < 0) fail(errno);
-    ::fcntl(3, F_SETFD, FD_CLOEXEC);
-    // Nothing of the agent's (client connections, listeners) may leak into the command.
-    ::syscall(SYS_close_range, 4U, ~0U, 0U);
-    if (cwd != nullptr && ::chdir(cwd) != 0) fail(errno);
-    if (gid >= 0 && (::setgroups(0, nullptr) != 0 || ::setgid(static_cast<gid_t>(gid)) != 0)) fail(errno);
-    if (uid >= 0 && ::setuid(static_cast<uid_t>(uid)) != 0) fail(errno);
-    ::execve(bash, argv, envp.data());
-    int e = errno;
-    (void)!::write(3, &e, sizeof e);
-    _exit(127);
-  };
   std::shared_ptr<ExitState> exit_state = cmd->exit_;
-  auto pid = reaper.Spawn(child, [exit_state](int status) {
-    exit_state->wait_status = status;
-    uint64_t one = 1;
-    (void)!::write(exit_state->event.get(), &one, sizeof one);
-  });
-  if (!pid.ok()) return pid.status();
-  cmd->pid_ = *pid;
+  auto spawned = SpawnShell(reaper, request, {devnull.get(), out_w.get(), err_w.get()},
+                            [exit_state, also_on_exit = std::move(also_on_exit)](int status) {
+                              // First the hook, so that whoever the hook tells knows of the exit by
+                              // the time the stream (woken by the event) reports it.
+                              if (also_on_exit) also_on_exit(status);
+                              exit_state->wait_status = status;
+                              uint64_t one = 1;
+                              (void)!::write(exit_state->event.get(), &one, sizeof one);
+                            });
+  if (!spawned.ok()) return spawned.status();
+  cmd->pid_ = spawned->pid;
+  cmd->spawn_error_ = std::move(spawned->exec_error);
   cmd->started_ = absl::Now();
-  out_w.Reset();
-  err_w.Reset();
-  report_w.Reset();
-
-  int child_errno = 0;
-  ssize_t n;
-  do {
-    n = ::read(report_r.get(), &child_errno, sizeof child_errno);
-  } while (n < 0 && errno == EINTR);
-  if (n == sizeof child_errno) cmd->spawn_error_ = std::strerror(child_errno);
-
   ::fcntl(out_r.get(), F_SETFL, O_NONBLOCK);
   ::fcntl(err_r.get(), F_SETFL, O_NONBLOCK);
   cmd->stdout_ = std::move(out_r);
@@ -160,9 +102,7 @@ ForegroundCommand::~ForegroundCommand() {
   if (!finished_) Kill();
 }
 
-void ForegroundCommand::Kill() {
-  if (pid_ > 0) ::kill(-pid_, SIGKILL);
-}
+void ForegroundCommand::Kill() { KillProcessGroup(pid_); }
 
 void ForegroundCommand::Stream(const Writer& write) {
   std::string batch;
@@ -201,7 +141,8 @@ void ForegroundCommand::Stream(const Writer& write) {
     absl::Time now = absl::Now();
     absl::Time wake = timed_out ? next_ping : std::min(next_ping, deadline);
     if (exited) wake = std::min(wake, last_data_after_exit + kDrainAfterExit);
-    int timeout_ms = static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(wake - now) + 1));
+    int timeout_ms =
+        static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(wake - now) + 1));
     pollfd fds[3] = {{out_open ? stdout_.get() : -1, POLLIN, 0},
                      {err_open ? stderr_.get() : -1, POLLIN, 0},
                      {exited ? -1 : exit_->event.get(), POLLIN, 0}};

@@ -18,8 +18,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "rest/execd.h"
-#include "runtime/agent/reaper.h"
 #include "rest/sys/unique_fd.h"
+#include "runtime/agent/reaper.h"
 
 namespace osb::agent {
 
@@ -29,9 +29,11 @@ class ForegroundCommand {
   using Writer = std::function<bool(std::string_view bytes)>;
 
   // Checks the request (cwd must be a directory: InvalidArgument), then starts the process.
-  // Failures to start (fork, pipes) are returned here, before any event.
+  // Failures to start (fork, pipes) are returned here, before any event. `also_on_exit`, when
+  // set, is called with the wait status on the reaper thread once the process has been reaped.
   static absl::StatusOr<std::unique_ptr<ForegroundCommand>> Start(
-      Reaper& reaper, const rest::RunCommandRequest& request, std::string id);
+      Reaper& reaper, const rest::RunCommandRequest& request, std::string id,
+      Reaper::OnExit also_on_exit = nullptr);
 
   ~ForegroundCommand();  // kills the process group if the stream did not finish
 
@@ -40,6 +42,7 @@ class ForegroundCommand {
   void Stream(const Writer& write);
 
   const std::string& id() const { return id_; }
+  pid_t pid() const { return pid_; }
 
  private:
   struct ExitState;

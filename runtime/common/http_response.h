@@ -22,6 +22,14 @@ void ReplyError(httplib::Response& res, int http_status, std::string_view code,
 
 void ReplyJson(httplib::Response& res, int http_status, const nlohmann::json& body);
 
+// cpp-httplib applies a request's Range header to whatever response it sends, error bodies
+// included. osb-agent serves ranges itself (only downloads take them) and osb-runtime passes them
+// on to the agent untouched, so both call this from their pre-routing handler. (The Request is
+// httplib's own non-const object, handed to handlers as const.)
+inline void IgnoreRangesInResponse(const httplib::Request& req) {
+  const_cast<httplib::Request&>(req).ranges.clear();
+}
+
 // Parses a request body as JSON; InvalidArgument with the parser's message when it is not.
 absl::StatusOr<nlohmann::json> ParseJsonBody(const httplib::Request& req);
 

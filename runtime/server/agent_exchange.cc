@@ -39,6 +39,17 @@ absl::Status WriteAll(int fd, absl::string_view data) {
 absl::StatusOr<std::unique_ptr<AgentExchange>> AgentExchange::Start(
     const std::string& socket_path, absl::string_view method, absl::string_view target,
     const HeaderList& headers, absl::string_view body, absl::Duration idle_timeout) {
+  auto x = Open(socket_path, method, target, headers, body.size(), idle_timeout);
+  if (!x.ok()) return x.status();
+  if (auto s = (*x)->SendBody(body); !s.ok()) return s;
+  if (auto s = (*x)->FinishRequest(); !s.ok()) return s;
+  return x;
+}
+
+absl::StatusOr<std::unique_ptr<AgentExchange>> AgentExchange::Open(
+    const std::string& socket_path, absl::string_view method, absl::string_view target,
+    const HeaderList& headers, std::optional<std::size_t> body_length,
+    absl::Duration idle_timeout) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof addr.sun_path) {
@@ -47,6 +58,8 @@ absl::StatusOr<std::unique_ptr<AgentExchange>> AgentExchange::Start(
   std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
   std::unique_ptr<AgentExchange> x(new AgentExchange());
   x->idle_timeout_ = idle_timeout;
+  x->method_ = std::string(method);
+  x->chunked_request_ = !body_length.has_value();
   x->fd_.Reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!x->fd_.valid()) return ErrnoStatus("socket", errno);
   if (::connect(x->fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
@@ -55,37 +68,59 @@ absl::StatusOr<std::unique_ptr<AgentExchange>> AgentExchange::Start(
   }
   std::string request = absl::StrCat(method, " ", target, " HTTP/1.1\r\nHost: osb-agent\r\n");
   for (const auto& [k, v] : headers) absl::StrAppend(&request, k, ": ", v, "\r\n");
-  absl::StrAppend(&request, "Content-Length: ", body.size(), "\r\nConnection: close\r\n\r\n");
+  if (body_length.has_value()) {
+    absl::StrAppend(&request, "Content-Length: ", *body_length, "\r\n");
+  } else {
+    absl::StrAppend(&request, "Transfer-Encoding: chunked\r\n");
+  }
+  absl::StrAppend(&request, "Connection: close\r\n\r\n");
   if (auto s = WriteAll(x->fd_.get(), request); !s.ok()) return s;
-  if (auto s = WriteAll(x->fd_.get(), body); !s.ok()) return s;
+  return x;
+}
 
+absl::Status AgentExchange::SendBody(absl::string_view piece) {
+  if (piece.empty()) return absl::OkStatus();
+  absl::Status s = chunked_request_
+                       ? WriteAll(fd_.get(), absl::StrCat(absl::Hex(piece.size()), "\r\n"))
+                       : absl::OkStatus();
+  if (s.ok()) s = WriteAll(fd_.get(), piece);
+  if (s.ok() && chunked_request_) s = WriteAll(fd_.get(), "\r\n");
+  if (!s.ok()) send_failed_ = true;
+  return s;
+}
+
+absl::Status AgentExchange::FinishRequest() {
+  if (chunked_request_ && !send_failed_) {
+    // An agent that already answered and closed cannot take the last chunk; its answer is read.
+    (void)WriteAll(fd_.get(), "0\r\n\r\n");
+  }
   // Status line and headers.
-  auto status_line = x->ReadLine();
+  auto status_line = ReadLine();
   if (!status_line.ok()) return status_line.status();
   std::vector<absl::string_view> parts = absl::StrSplit(*status_line, absl::MaxSplits(' ', 2));
   if (parts.size() < 2 || !absl::StartsWith(parts[0], "HTTP/1.") ||
-      !absl::SimpleAtoi(parts[1], &x->status_)) {
+      !absl::SimpleAtoi(parts[1], &status_)) {
     return absl::DataLossError("malformed status line from the agent");
   }
   for (;;) {
-    auto line = x->ReadLine();
+    auto line = ReadLine();
     if (!line.ok()) return line.status();
     if (line->empty()) break;
     std::size_t colon = line->find(':');
     if (colon == std::string::npos) return absl::DataLossError("malformed header from the agent");
-    x->headers_.emplace_back(std::string(absl::StripAsciiWhitespace(line->substr(0, colon))),
-                             std::string(absl::StripAsciiWhitespace(line->substr(colon + 1))));
+    headers_.emplace_back(std::string(absl::StripAsciiWhitespace(line->substr(0, colon))),
+                          std::string(absl::StripAsciiWhitespace(line->substr(colon + 1))));
   }
-  x->chunked_ = absl::EqualsIgnoreCase(x->header("Transfer-Encoding"), "chunked");
-  std::string length = x->header("Content-Length");
-  if (!x->chunked_ && !length.empty()) {
-    if (!absl::SimpleAtoi(length, &x->content_length_) || x->content_length_ < 0) {
+  chunked_ = absl::EqualsIgnoreCase(header("Transfer-Encoding"), "chunked");
+  std::string length = header("Content-Length");
+  if (!chunked_ && !length.empty()) {
+    if (!absl::SimpleAtoi(length, &content_length_) || content_length_ < 0) {
       return absl::DataLossError("malformed Content-Length from the agent");
     }
-    x->remaining_ = x->content_length_;
+    remaining_ = content_length_;
   }
-  if (x->status_ == 204 || x->status_ == 304 || method == "HEAD") x->done_ = true;
-  return x;
+  if (status_ == 204 || status_ == 304 || method_ == "HEAD") done_ = true;
+  return absl::OkStatus();
 }
 
 std::string AgentExchange::header(absl::string_view name) const {
@@ -110,7 +145,8 @@ absl::Status AgentExchange::Fill() {
     n = ::read(fd_.get(), buffer_.data() + old, kReadSize);
   } while (n < 0 && errno == EINTR);
   buffer_.resize(old + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
-  if (n < 0) return absl::UnavailableError(absl::StrCat("read from the agent: ", std::strerror(errno)));
+  if (n < 0)
+    return absl::UnavailableError(absl::StrCat("read from the agent: ", std::strerror(errno)));
   if (n == 0) eof_ = true;
   return absl::OkStatus();
 }

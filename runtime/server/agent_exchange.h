@@ -9,12 +9,13 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "rest/sys/unique_fd.h"
 
@@ -33,6 +34,17 @@ class AgentExchange {
       const HeaderList& headers, absl::string_view body,
       absl::Duration idle_timeout = absl::Seconds(30));
 
+  // The same in steps, for a body that is sent as it arrives: Open connects and sends the head
+  // (the body is chunked when `body_length` is nullopt), SendBody sends a piece of the body, and
+  // FinishRequest ends the body and reads the response head. When SendBody fails because the
+  // agent answered early and closed, FinishRequest still reads that answer.
+  static absl::StatusOr<std::unique_ptr<AgentExchange>> Open(
+      const std::string& socket_path, absl::string_view method, absl::string_view target,
+      const HeaderList& headers, std::optional<std::size_t> body_length,
+      absl::Duration idle_timeout = absl::Seconds(30));
+  absl::Status SendBody(absl::string_view piece);
+  absl::Status FinishRequest();
+
   int status() const { return status_; }
   const HeaderList& headers() const { return headers_; }
   // The value of a response header (case-insensitive name), or "".
@@ -49,6 +61,9 @@ class AgentExchange {
   absl::StatusOr<std::string> ReadLine();
 
   UniqueFd fd_;
+  std::string method_;
+  bool chunked_request_ = false;
+  bool send_failed_ = false;
   absl::Duration idle_timeout_;
   std::string buffer_;
   bool eof_ = false;

@@ -11,8 +11,10 @@
 #include "rest/error.h"
 #include "rest/ids.h"
 #include "rest/lifecycle.h"
+#include "rest/string_views.h"
 #include "runtime/common/http_response.h"
 #include "runtime/server/agent_exchange.h"
+#include "runtime/server/multipart_relay.h"
 
 namespace osb::runtime {
 namespace {
@@ -30,8 +32,8 @@ bool IsDroppedRequestHeader(absl::string_view name) {
   for (absl::string_view drop :
        {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
         "transfer-encoding", "upgrade", "host", "content-length", "authorization", "cookie",
-        "open-sandbox-api-key", "x-execd-access-token", "remote_addr", "remote_port",
-        "local_addr", "local_port"}) {
+        "open-sandbox-api-key", "x-execd-access-token", "remote_addr", "remote_port", "local_addr",
+        "local_port"}) {
     if (absl::EqualsIgnoreCase(name, drop)) return true;
   }
   return false;
@@ -39,7 +41,7 @@ bool IsDroppedRequestHeader(absl::string_view name) {
 
 bool IsDroppedResponseHeader(absl::string_view name) {
   for (absl::string_view drop : {"connection", "keep-alive", "transfer-encoding", "content-length",
-                                "content-type", "trailer", "upgrade"}) {
+                                 "content-type", "trailer", "upgrade"}) {
     if (absl::EqualsIgnoreCase(name, drop)) return true;
   }
   return false;
@@ -62,6 +64,7 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, std::string api_key)
   // waited for the client's delayed ACK: 40 ms per request.
   server_.set_tcp_nodelay(true);
   server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    IgnoreRangesInResponse(req);
     std::string request_id(absl::StripAsciiWhitespace(req.get_header_value("X-Request-ID")));
     res.set_header("X-Request-ID", request_id.empty() ? rest::NewHexId() : request_id);
     bool exempt = req.path == "/health" || std::regex_match(req.path, kProxyPath);
@@ -79,7 +82,10 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, std::string api_key)
     return httplib::Server::HandlerResponse::Unhandled;
   });
   server_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (res.body.empty()) {
+    if (res.body.empty() && res.status == 416) {
+      // httplib refuses an unparsable Range before routing; execd words it so (COMPAT.md §2.6).
+      ReplyError(res, 416, rest::kUnknown, "the Range header cannot be parsed");
+    } else if (res.body.empty()) {
       ReplyError(res, res.status, res.status == 404 ? rest::kNotFound : rest::kUnknownError,
                  res.status == 404 ? absl::StrCat("no route for ", req.method, " ", req.path)
                                    : "request failed");
@@ -93,9 +99,9 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, std::string api_key)
   server_.Get("/health", [](const httplib::Request&, httplib::Response& res) {
     ReplyJson(res, 200, {{"status", "healthy"}});
   });
-  server_.Post(R"((?:/v1)?/sandboxes)", [this](const httplib::Request& req, httplib::Response& res) {
-    CreateSandbox(req, res);
-  });
+  server_.Post(
+      R"((?:/v1)?/sandboxes)",
+      [this](const httplib::Request& req, httplib::Response& res) { CreateSandbox(req, res); });
   server_.Get(R"((?:/v1)?/sandboxes)", [this](const httplib::Request& req, httplib::Response& res) {
     ListSandboxes(req, res);
   });
@@ -120,12 +126,21 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, std::string api_key)
                  if (auto s = sandboxes_.Resume(req.matches[1]); !s.ok()) return ReplyError(res, s);
                  res.status = 202;
                });
-  server_.Get(R"((?:/v1)?/sandboxes/([^/]+)/endpoints/([^/]+))",
-              [this](const httplib::Request& req, httplib::Response& res) { GetEndpoint(req, res); });
+  server_.Get(
+      R"((?:/v1)?/sandboxes/([^/]+)/endpoints/([^/]+))",
+      [this](const httplib::Request& req, httplib::Response& res) { GetEndpoint(req, res); });
 
-  auto proxy = [this](const httplib::Request& req, httplib::Response& res) { Proxy(req, res); };
+  auto proxy = [this](const httplib::Request& req, httplib::Response& res) {
+    Proxy(req, res, nullptr);
+  };
+  // Requests with a body: it is streamed to the agent as it arrives.
+  auto proxy_body = [this](const httplib::Request& req, httplib::Response& res,
+                           const httplib::ContentReader& reader) { Proxy(req, res, &reader); };
   const char* proxy_route = R"((?:/v1)?/sandboxes/([^/]+)/proxy/(\d+)(/.*)?)";
   server_.Get(proxy_route, proxy);
+  server_.Post(proxy_route, proxy_body);
+  server_.Put(proxy_route, proxy_body);
+  server_.Patch(proxy_route, proxy_body);
   server_.Post(proxy_route, proxy);
   server_.Put(proxy_route, proxy);
   server_.Patch(proxy_route, proxy);
@@ -168,7 +183,8 @@ void LifecycleApi::ListSandboxes(const httplib::Request& req, httplib::Response&
       query.metadata[std::string(pair.substr(0, eq))] = std::string(pair.substr(eq + 1));
     }
   }
-  for (auto [name, field] : {std::pair{"page", &query.page}, std::pair{"pageSize", &query.page_size}}) {
+  for (auto [name, field] :
+       {std::pair{"page", &query.page}, std::pair{"pageSize", &query.page_size}}) {
     if (req.has_param(name) && !absl::SimpleAtoi(req.get_param_value(name), field)) {
       return ReplyBadParameter(res, absl::StrCat(name, " must be an integer"));
     }
@@ -199,7 +215,8 @@ void LifecycleApi::GetEndpoint(const httplib::Request& req, httplib::Response& r
   ReplyJson(res, 200, rest::ToJson(endpoint));
 }
 
-void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res) {
+void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
+                         const httplib::ContentReader* body_reader) {
   const std::string id = req.matches[1];
   int port = 0;
   if (!absl::SimpleAtoi(req.matches[2].str(), &port) || port < 1 || port > 65535) {
@@ -232,12 +249,30 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res) {
   headers.emplace_back("X-Forwarded-For", req.remote_addr);
   headers.emplace_back("X-Forwarded-Proto", "http");
   headers.emplace_back("X-Forwarded-Host", req.get_header_value("Host"));
-  auto started = AgentExchange::Start(agent->socket_path, req.method, target, headers, req.body);
-  if (!started.ok()) {
-    return ReplyError(res, 502, "SANDBOX::PROXY_ERROR",
-                      absl::StrCat("sandbox ", id, ": ", started.status().message()));
+  auto proxy_error = [&](const absl::Status& s) {
+    ReplyError(res, 502, "SANDBOX::PROXY_ERROR", absl::StrCat("sandbox ", id, ": ", s.message()));
+  };
+  const bool multipart = body_reader != nullptr && req.is_multipart_form_data();
+  std::optional<std::size_t> body_length = req.body.size();
+  if (body_reader != nullptr) {
+    std::size_t declared = 0;
+    body_length.reset();  // chunked, unless the client declared a length that stays true
+    if (!multipart && absl::SimpleAtoi(req.get_header_value("Content-Length"), &declared)) {
+      body_length = declared;
+    }
   }
-  std::shared_ptr<AgentExchange> exchange = std::move(*started);
+  auto opened = AgentExchange::Open(agent->socket_path, req.method, target, headers, body_length);
+  if (!opened.ok()) return proxy_error(opened.status());
+  std::shared_ptr<AgentExchange> exchange = std::move(*opened);
+  if (body_reader == nullptr) {
+    (void)exchange->SendBody(req.body);
+  } else if (absl::Status relayed = RelayBody(req, *body_reader, *exchange); !relayed.ok()) {
+    // The client's body broke off or is malformed: the agent must not see it as complete, so
+    // the exchange is dropped unfinished.
+    return ReplyError(res, 400, rest::kInvalidRequestBody, relayed.message());
+  }
+  // A body the agent stopped reading (it answered early) still leaves its answer to read.
+  if (auto s = exchange->FinishRequest(); !s.ok()) return proxy_error(s);
   res.status = exchange->status();
   for (const auto& [k, v] : exchange->headers()) {
     if (!IsDroppedResponseHeader(k)) res.set_header(k, v);
@@ -280,6 +315,30 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res) {
   } else {
     res.set_chunked_content_provider(content_type, pump);
   }
+}
+
+absl::Status LifecycleApi::RelayBody(const httplib::Request& req,
+                                     const httplib::ContentReader& reader,
+                                     AgentExchange& exchange) {
+  bool agent_gone = false;  // the agent stopped reading: its answer says why
+  auto send = [&](std::string_view piece) {
+    if (!agent_gone && !exchange.SendBody(rest::AbslView(piece)).ok()) agent_gone = true;
+    return true;  // keep reading the client's body, so that its connection stays usable
+  };
+  bool read;
+  if (req.is_multipart_form_data()) {
+    auto boundary = MultipartBoundary(req.get_header_value("Content-Type"));
+    if (!boundary.ok()) return boundary.status();
+    MultipartRelay relay(*boundary, send);
+    read = reader([&](const httplib::MultipartFormData& part) { return relay.OnPartHeader(part); },
+                  [&](const char* data, std::size_t size) { return relay.OnData(data, size); });
+    if (read) relay.Finish();
+  } else {
+    read = reader(
+        [&](const char* data, std::size_t size) { return send(std::string_view(data, size)); });
+  }
+  if (!read) return absl::InvalidArgumentError("the request body is malformed or truncated");
+  return absl::OkStatus();
 }
 
 }  // namespace osb::runtime

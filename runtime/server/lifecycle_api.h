@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "absl/status/status.h"
+#include "runtime/server/agent_exchange.h"
 #include "runtime/server/sandbox_manager.h"
 
 namespace osb::runtime {
@@ -23,7 +25,11 @@ class LifecycleApi {
   void CreateSandbox(const httplib::Request& req, httplib::Response& res);
   void ListSandboxes(const httplib::Request& req, httplib::Response& res);
   void GetEndpoint(const httplib::Request& req, httplib::Response& res);
-  void Proxy(const httplib::Request& req, httplib::Response& res);
+  // `body_reader` is set for requests whose body is streamed on (POST, PUT, PATCH with one).
+  void Proxy(const httplib::Request& req, httplib::Response& res,
+             const httplib::ContentReader* body_reader);
+  absl::Status RelayBody(const httplib::Request& req, const httplib::ContentReader& reader,
+                         AgentExchange& exchange);
 
   SandboxManager& sandboxes_;
   std::string api_key_;

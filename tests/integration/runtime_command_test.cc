@@ -227,5 +227,145 @@ TEST_F(BadInput, LeavesRunningSandboxUsable) {
   EXPECT_EQ(ParseJson(get->body)["status"].value("state", ""), "Running") << get->body;
 }
 
+// --- Background commands, status, logs and interrupt ----------------------------------------
+
+class Background : public Command {
+ protected:
+  void SetUp() override {
+    Command::SetUp();
+    if (HasFatalFailure()) return;
+    agent_ = std::make_unique<AgentClient>(sandbox_);
+  }
+
+  // Starts a background command; its id, or "" (with a failure recorded).
+  std::string Start(const std::string& command, json extra = json::object()) {
+    extra["background"] = true;
+    auto r = Run(sandbox_, command, extra);
+    EXPECT_THAT(Types(r), ElementsAre("init", "execution_complete")) << Describe(r);
+    return r.events.empty() ? "" : r.events[0].text;
+  }
+
+  json Status(const std::string& id) {
+    auto r = agent_->Get("/command/status/" + id);
+    if (!r || r->status != 200) return json();
+    return ParseJson(r->body);
+  }
+
+  // Polls the status until the command has finished (at most `limit`).
+  json WaitFinished(const std::string& id, absl::Duration limit = absl::Seconds(10)) {
+    absl::Time deadline = absl::Now() + limit;
+    json s;
+    while (absl::Now() < deadline) {
+      s = Status(id);
+      if (s.is_object() && !s.value("running", true)) return s;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return s;
+  }
+
+  std::unique_ptr<AgentClient> agent_;
+};
+
+TEST_F(Background, RunsOnAfterTheAnswerAndReportsItsEnd) {
+  std::string id = Start("sleep 0.3; echo out; echo err >&2; exit 4");
+  ASSERT_FALSE(id.empty());
+  json running = Status(id);
+  EXPECT_EQ(running["running"], true) << running;
+  EXPECT_FALSE(running.contains("exit_code")) << running;
+  json done = WaitFinished(id);
+  EXPECT_EQ(done["running"], false) << done;
+  EXPECT_EQ(done["exit_code"], 4);
+  EXPECT_EQ(done["error"], "exit status 4");
+  EXPECT_EQ(done["content"], "sleep 0.3; echo out; echo err >&2; exit 4");
+  EXPECT_TRUE(done.contains("finished_at"));
+}
+
+TEST_F(Background, LogsResumeAtTheByteCursor) {
+  std::string id = Start("echo first; sleep 0.5; echo second >&2");
+  ASSERT_FALSE(id.empty());
+  absl::SleepFor(absl::Milliseconds(200));
+  auto part = agent_->Get("/command/" + id + "/logs?cursor=0");
+  ASSERT_TRUE(part);
+  ASSERT_EQ(part->status, 200) << part->body;
+  EXPECT_EQ(part->body, "first\n");
+  std::string cursor = part->get_header_value("EXECD-COMMANDS-TAIL-CURSOR");
+  EXPECT_EQ(cursor, "6");
+  WaitFinished(id);
+  auto rest = agent_->Get("/command/" + id + "/logs?cursor=" + cursor);
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(rest->body, "second\n");
+  EXPECT_EQ(rest->get_header_value("EXECD-COMMANDS-TAIL-CURSOR"), "13");
+  auto end = agent_->Get("/command/" + id + "/logs?cursor=13");
+  ASSERT_TRUE(end);
+  EXPECT_EQ(end->body, "");
+  EXPECT_EQ(end->get_header_value("EXECD-COMMANDS-TAIL-CURSOR"), "13");
+}
+
+TEST_F(Background, TimeoutKillsTheProcessGroup) {
+  std::string id = Start("sleep 30 & sleep 30; echo never", {{"timeout", 300}});
+  ASSERT_FALSE(id.empty());
+  json done = WaitFinished(id, absl::Seconds(5));
+  EXPECT_EQ(done["running"], false) << done;
+  EXPECT_EQ(done["exit_code"], -1);
+  EXPECT_EQ(done["error"], "signal: killed");
+  // The backgrounded child went with the group.
+  auto left = Run(sandbox_, "pgrep -c -x sleep || true");
+  EXPECT_EQ(Stdout(left), "1") << "only the entrypoint's sleep should remain; " << Describe(left);
+}
+
+TEST_F(Background, InterruptTerminatesAndEscalatesToKill) {
+  std::string polite = Start("sleep 30");
+  std::string stubborn = Start("trap '' TERM; sleep 30 & wait; sleep 30");
+  ASSERT_FALSE(polite.empty());
+  ASSERT_FALSE(stubborn.empty());
+  absl::SleepFor(absl::Milliseconds(100));  // let bash install its trap
+  for (const auto& id : {polite, stubborn}) {
+    auto r = agent_->Delete("/command?id=" + id);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+  }
+  json first = WaitFinished(polite, absl::Seconds(2));
+  EXPECT_EQ(first["error"], "signal: terminated") << first;
+  json second = WaitFinished(stubborn, absl::Seconds(6));
+  EXPECT_EQ(second["error"], "signal: killed") << second;
+  auto again = agent_->Delete("/command?id=" + polite);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 500) << "interrupting a finished command";
+}
+
+TEST_F(Background, StatusAndLogsOfUnknownAndForegroundCommands) {
+  auto fg = Run(sandbox_, "exit 3");
+  ASSERT_FALSE(fg.events.empty());
+  const std::string fg_id = fg.events[0].text;
+  json s = Status(fg_id);
+  EXPECT_EQ(s["exit_code"], 3) << s;
+  EXPECT_EQ(s["running"], false);
+  auto fg_logs = agent_->Get("/command/" + fg_id + "/logs");
+  ASSERT_TRUE(fg_logs);
+  EXPECT_EQ(fg_logs->status, 400) << fg_logs->body;
+  auto unknown_status = agent_->Get("/command/status/0123456789abcdef0123456789abcdef");
+  ASSERT_TRUE(unknown_status);
+  EXPECT_EQ(unknown_status->status, 404);
+  EXPECT_TRUE(IsErrorBody(unknown_status->body));
+  auto unknown_logs = agent_->Get("/command/0123456789abcdef0123456789abcdef/logs");
+  ASSERT_TRUE(unknown_logs);
+  EXPECT_EQ(unknown_logs->status, 400);
+  auto unknown_interrupt = agent_->Delete("/command?id=0123456789abcdef0123456789abcdef");
+  ASSERT_TRUE(unknown_interrupt);
+  EXPECT_EQ(unknown_interrupt->status, 500);
+  auto no_id = agent_->Delete("/command");
+  ASSERT_TRUE(no_id);
+  EXPECT_EQ(ErrorCode(no_id->body), "MISSING_QUERY");
+  auto bad_cursor = agent_->Get("/command/" + fg_id + "/logs?cursor=abc");
+  ASSERT_TRUE(bad_cursor);
+  EXPECT_EQ(bad_cursor->status, 400);
+}
+
+TEST_F(Background, BadCwdIsRefusedBeforeAnything) {
+  auto r = Run(sandbox_, "true", {{"background", true}, {"cwd", "/no/such/dir"}});
+  EXPECT_EQ(r.http_status, 400) << Describe(r);
+  EXPECT_EQ(ErrorCode(r.body), "INVALID_REQUEST_BODY");
+}
+
 }  // namespace
 }  // namespace osb::test

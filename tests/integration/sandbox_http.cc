@@ -153,4 +153,27 @@ CommandResult RunCommand(const SandboxHandle& sandbox, const std::string& comman
   return PostCommand(sandbox, extra.dump(), sandbox.token);
 }
 
+AgentClient::AgentClient(const SandboxHandle& sandbox)
+    : http("http://" + sandbox.proxy_host), prefix(sandbox.proxy_path) {
+  http.set_default_headers({{"X-EXECD-ACCESS-TOKEN", sandbox.token}});
+  http.set_read_timeout(60, 0);
+}
+
+httplib::Result AgentClient::Get(const std::string& path, const httplib::Headers& headers) {
+  return http.Get(AgentPath(path), headers);
+}
+
+httplib::Result AgentClient::Delete(const std::string& path) {
+  return http.Delete(AgentPath(path));
+}
+
+httplib::Result AgentClient::Post(const std::string& path, const std::string& body,
+                                  const std::string& content_type) {
+  return http.Post(AgentPath(path), body, content_type);
+}
+
+httplib::Result AgentClient::Upload(const httplib::MultipartFormDataItems& parts) {
+  return http.Post(AgentPath("/files/upload"), parts);
+}
+
 }  // namespace osb::test

@@ -85,6 +85,22 @@ std::optional<SandboxHandle> CreateSandbox(httplib::Client& api, const nlohmann:
 CommandResult PostCommand(const SandboxHandle& sandbox, const std::string& body,
                           const std::optional<std::string>& token);
 
+// A client for the sandbox's agent through the runtime's proxy, with the access token set on every
+// request; paths are relative to the agent (AgentPath("/files/info?path=/tmp")).
+struct AgentClient {
+  explicit AgentClient(const SandboxHandle& sandbox);
+  std::string AgentPath(const std::string& path) const { return prefix + path; }
+  httplib::Result Get(const std::string& path, const httplib::Headers& headers = {});
+  httplib::Result Delete(const std::string& path);
+  httplib::Result Post(const std::string& path, const std::string& body,
+                       const std::string& content_type = "application/json");
+  // POST /files/upload with these parts, in order.
+  httplib::Result Upload(const httplib::MultipartFormDataItems& parts);
+
+  httplib::Client http;
+  std::string prefix;
+};
+
 // Runs `command` in the sandbox with its token; `extra` adds request fields (cwd, timeout, ...).
 CommandResult RunCommand(const SandboxHandle& sandbox, const std::string& command,
                          nlohmann::json extra = nlohmann::json::object());

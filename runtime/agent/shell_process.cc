@@ -1,0 +1,99 @@
+#include "runtime/agent/shell_process.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "rest/sys/file_util.h"
+#include "rest/sys/unique_fd.h"
+
+extern char** environ;
+
+namespace osb::agent {
+
+absl::StatusOr<SpawnedShell> SpawnShell(Reaper& reaper, const rest::RunCommandRequest& request,
+                                        ShellStdio stdio, Reaper::OnExit on_exit) {
+  if (request.cwd.has_value()) {
+    struct stat st {};
+    if (::stat(request.cwd->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("working directory ", *request.cwd, " is not an existing directory"));
+    }
+  }
+  // The child reports a failure to start (its errno) on this pipe; exec closes it on success.
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
+  UniqueFd report_r(report[0]), report_w(report[1]);
+
+  // Everything the child needs is built here: after fork it may not allocate.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    std::string_view name = entry.substr(0, entry.find('='));
+    if (request.envs.count(std::string(name)) == 0) env_strings.emplace_back(entry);
+  }
+  for (const auto& [k, v] : request.envs) env_strings.push_back(absl::StrCat(k, "=", v));
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::string command = request.command;
+  char bash[] = "/bin/bash";
+  char dash_c[] = "-c";
+  char* argv[] = {bash, dash_c, command.data(), nullptr};
+  const char* cwd = request.cwd.has_value() ? request.cwd->c_str() : nullptr;
+  const long uid = request.uid.value_or(-1);
+  const long gid = request.gid.value_or(-1);
+  const int report_fd = report_w.get();
+
+  auto child = [&] {
+    auto fail = [&](int e) {
+      (void)!::write(report_fd, &e, sizeof e);
+      _exit(127);
+    };
+    if (::setsid() < 0) fail(errno);
+    if (::dup2(stdio.in, 0) < 0 || ::dup2(stdio.out, 1) < 0 || ::dup2(stdio.err, 2) < 0) {
+      fail(errno);
+    }
+    if (::dup2(report_fd, 3) < 0) fail(errno);
+    ::fcntl(3, F_SETFD, FD_CLOEXEC);
+    // Nothing of the agent's (client connections, listeners, other commands' pipes) may leak
+    // into the command.
+    ::syscall(SYS_close_range, 4U, ~0U, 0U);
+    if (cwd != nullptr && ::chdir(cwd) != 0) fail(errno);
+    if (gid >= 0 && (::setgroups(0, nullptr) != 0 || ::setgid(static_cast<gid_t>(gid)) != 0)) {
+      fail(errno);
+    }
+    if (uid >= 0 && ::setuid(static_cast<uid_t>(uid)) != 0) fail(errno);
+    ::execve(bash, argv, envp.data());
+    int e = errno;
+    (void)!::write(3, &e, sizeof e);
+    _exit(127);
+  };
+  auto pid = reaper.Spawn(child, std::move(on_exit));
+  if (!pid.ok()) return pid.status();
+  report_w.Reset();
+
+  SpawnedShell spawned{.pid = *pid};
+  int child_errno = 0;
+  ssize_t n;
+  do {
+    n = ::read(report_r.get(), &child_errno, sizeof child_errno);
+  } while (n < 0 && errno == EINTR);
+  if (n == sizeof child_errno) spawned.exec_error = std::strerror(child_errno);
+  return spawned;
+}
+
+void KillProcessGroup(pid_t pid) {
+  if (pid > 0) ::kill(-pid, SIGKILL);
+}
+
+}  // namespace osb::agent

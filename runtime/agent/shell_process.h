@@ -1,0 +1,37 @@
+// Starting one `bash -c <command>` of execd's POST /command, foreground or background: the
+// request's cwd, envs (on top of the agent's environment; nothing carries over between
+// commands), gid and uid, in a new session so that the command and everything it starts form one
+// process group that can be signalled together.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "rest/execd.h"
+#include "runtime/agent/reaper.h"
+
+namespace osb::agent {
+
+// The descriptors that become the command's stdin, stdout and stderr.
+struct ShellStdio {
+  int in = -1;
+  int out = -1;
+  int err = -1;
+};
+
+struct SpawnedShell {
+  pid_t pid = -1;          // also the process group id
+  std::string exec_error;  // non-empty when the command could not be started (it exited 127)
+};
+
+// Checks the request (cwd must be an existing directory: InvalidArgument), then forks through
+// `reaper` (`on_exit` gets the wait status) and waits until the child has exec'd bash or failed.
+absl::StatusOr<SpawnedShell> SpawnShell(Reaper& reaper, const rest::RunCommandRequest& request,
+                                        ShellStdio stdio, Reaper::OnExit on_exit);
+
+// SIGKILL to the whole process group of `pid`.
+void KillProcessGroup(pid_t pid);
+
+}  // namespace osb::agent
