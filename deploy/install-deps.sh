@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package that building, testing and running OpenSandbox-C++ need.
-# Idempotent and non-interactive: packages already present are skipped by apt, and the
-# npm tools used by tests (buf) are cached under the repository's .cache/.
+# Idempotent and non-interactive: packages already present are skipped by apt. Packages from npm
+# and PyPI are not installed here: the tests that use them fetch them (buf is cached under the
+# repository's .cache/, the clients' dependencies under client/node and the build directory).
 set -euo pipefail
 
 packages=(
@@ -15,8 +16,9 @@ packages=(
   libseccomp-dev libsystemd-dev libbenchmark-dev
   # runtime: namespaces, user-mode networking, process tools used by tests
   passt uidmap iproute2 procps util-linux curl ca-certificates
-  # tests: buf lint runs through npx
-  nodejs npm python3
+  # tests: buf lint runs through npx; the Node client's tests use npm, the Python client's a
+  # virtualenv with grpcio from PyPI
+  nodejs npm python3 python3-venv python3-pip
 )
 
 missing=()

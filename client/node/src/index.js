@@ -1,0 +1,10 @@
+// opensandbox-osbd: the Node.js client of osbd, the local OpenSandbox daemon, shaped like the
+// official JS SDK (@alibaba-group/opensandbox) but calling osbd's gRPC API on a Unix socket.
+export { ConnectionConfig, defaultSocketPath } from './config.js';
+export {
+  InvalidArgumentError,
+  SandboxError,
+  SandboxNotFoundError,
+  UnimplementedError,
+} from './errors.js';
+export { Commands, Filesystem, Sandbox, SandboxManager } from './sandbox.js';

@@ -1,0 +1,433 @@
+// Sandbox, its commands and files, and SandboxManager: the official JS SDK's shape over osbd.
+//
+//   const sandbox = await Sandbox.create({ image: 'debian' });
+//   const execution = await sandbox.commands.run('echo hello; exit 3', {}, {
+//     onStdout: (m) => console.log(m.text),
+//   });
+//   execution.exitCode;   // 3
+//   await sandbox.kill();
+//   sandbox.close();      // the channel to osbd; kill() is what deletes the sandbox
+import * as grpc from '@grpc/grpc-js';
+
+import { ConnectionConfig, duration } from './config.js';
+import { fromGrpcError, invalidArgument } from './errors.js';
+import { v1 } from './proto.js';
+
+/**
+ * @typedef {object} SandboxInfo
+ * @property {string} id
+ * @property {{state: string, reason: string, message: string, lastTransitionAt?: Date}} status
+ *   state is "Pending", "Running", "Paused", ...
+ * @property {Date} [createdAt]
+ * @property {Date} [expiresAt] absent for a sandbox without TTL
+ * @property {string[]} entrypoint
+ * @property {string} image
+ * @property {Record<string, string>} metadata
+ *
+ * @typedef {{text: string, timestamp: number, isError: boolean}} OutputMessage
+ *   one line without its terminator; timestamp in unix ms
+ * @typedef {{id: string, timestamp: number}} ExecutionInit
+ * @typedef {{timestamp: number, executionTimeInMillis: number}} ExecutionComplete
+ * @typedef {{name: string, value: string, timestamp: number, traceback: string[]}} ExecutionError
+ *   name "CommandExecError" and value the exit code for a non-zero exit or a kill
+ *
+ * @typedef {object} Execution exactly one of `complete` and `error` is set
+ * @property {string} [id] the command id
+ * @property {{stdout: OutputMessage[], stderr: OutputMessage[]}} logs
+ * @property {ExecutionError} [error]
+ * @property {ExecutionComplete} [complete]
+ * @property {number} [exitCode] 0 on completion, the status of a non-zero exit, -1 when killed by
+ *   a signal, undefined when the command never ran
+ *
+ * @typedef {object} ExecutionHandlers called in event order; a returned promise is awaited
+ *   before the next event, and a throw (or rejection) abandons the run
+ * @property {(init: ExecutionInit) => (void|Promise<void>)} [onInit]
+ * @property {(message: OutputMessage) => (void|Promise<void>)} [onStdout]
+ * @property {(message: OutputMessage) => (void|Promise<void>)} [onStderr]
+ * @property {(complete: ExecutionComplete) => (void|Promise<void>)} [onExecutionComplete]
+ * @property {(error: ExecutionError) => (void|Promise<void>)} [onError]
+ *
+ * @typedef {object} RunCommandOpts
+ * @property {string} [workingDirectory] must exist
+ * @property {boolean} [background] detach; the run completes once the command started
+ * @property {number} [timeoutSeconds] kill the command after this long (exit code -1)
+ * @property {number} [uid]
+ * @property {number} [gid] requires uid
+ * @property {Record<string, string>} [envs]
+ */
+
+function toDate(timestamp) {
+  return timestamp ? new Date(timestamp.seconds * 1000 + timestamp.nanos / 1e6) : undefined;
+}
+
+function toMillis(timestamp) {
+  return timestamp ? timestamp.seconds * 1000 + Math.floor(timestamp.nanos / 1e6) : 0;
+}
+
+/** @returns {SandboxInfo} */
+function sandboxInfo(message) {
+  const { status } = message;
+  return {
+    id: message.id,
+    status: {
+      state: status.state,
+      reason: status.reason,
+      message: status.message,
+      lastTransitionAt: toDate(status.lastTransitionAt),
+    },
+    createdAt: toDate(message.createdAt),
+    expiresAt: toDate(message.expiresAt),
+    entrypoint: message.entrypoint,
+    image: message.image,
+    metadata: message.metadata,
+  };
+}
+
+/**
+ * Folds one CommandEvent into `execution`; returns the handler name and its argument, if any.
+ * @param {Execution} execution
+ * @returns {[keyof ExecutionHandlers, object] | undefined}
+ */
+function applyEvent(execution, event) {
+  const timestamp = toMillis(event.time);
+  switch (event.kind) {
+    case 'started':
+      execution.id = event.started.commandId;
+      return ['onInit', { id: execution.id, timestamp }];
+    case 'stdout':
+    case 'stderr': {
+      const message = {
+        text: event[event.kind].data.toString('utf8'),
+        timestamp,
+        isError: event.kind === 'stderr',
+      };
+      execution.logs[event.kind].push(message);
+      return [event.kind === 'stdout' ? 'onStdout' : 'onStderr', message];
+    }
+    case 'completed':
+      execution.exitCode = 0;
+      execution.complete = {
+        timestamp,
+        executionTimeInMillis: toMillis(event.completed.executionTime),
+      };
+      return ['onExecutionComplete', execution.complete];
+    case 'failed': {
+      const { failed } = event;
+      // proto3 `optional`: the synthetic oneof names the field only when it is set.
+      if (failed._exitCode === 'exitCode') execution.exitCode = failed.exitCode;
+      execution.error = {
+        name: failed.name,
+        value: failed.value,
+        timestamp,
+        traceback: failed.traceback,
+      };
+      return ['onError', execution.error];
+    }
+    default:
+      // `broken`: osbd ends the call with an error status right after it, which run() throws.
+      return undefined;
+  }
+}
+
+/** A channel to osbd and the service clients on it. */
+class Daemon {
+  /** @param {ConnectionConfig} config */
+  constructor(config) {
+    this.config = config;
+    this.sandboxes = new v1.Sandboxes(config.target, grpc.credentials.createInsecure());
+    const shared = { channelOverride: this.sandboxes.getChannel() };
+    this.commands = new v1.Commands(config.target, grpc.credentials.createInsecure(), shared);
+    this.files = new v1.Files(config.target, grpc.credentials.createInsecure(), shared);
+  }
+
+  /** Calls a unary method; resolves with its response or rejects with a SandboxError. */
+  call(client, method, request) {
+    return new Promise((resolve, reject) => {
+      client[method](request, (error, response) =>
+        error ? reject(fromGrpcError(error)) : resolve(response),
+      );
+    });
+  }
+
+  request(sandboxId, fields = {}) {
+    return { connection: this.config.toProto(), sandboxId, ...fields };
+  }
+
+  async getInfo(sandboxId) {
+    return sandboxInfo(await this.call(this.sandboxes, 'Get', this.request(sandboxId)));
+  }
+
+  async kill(sandboxId) {
+    await this.call(this.sandboxes, 'Kill', this.request(sandboxId));
+  }
+
+  async pause(sandboxId) {
+    await this.call(this.sandboxes, 'Pause', this.request(sandboxId));
+  }
+
+  async resume(sandboxId, readyTimeoutSeconds) {
+    await this.call(
+      this.sandboxes,
+      'Resume',
+      this.request(sandboxId, { readyTimeout: duration(readyTimeoutSeconds) }),
+    );
+  }
+
+  close() {
+    this.sandboxes.close();
+  }
+}
+
+/** `sandbox.commands`: shell commands with streamed output. */
+export class Commands {
+  /** @param {Daemon} daemon @param {string} sandboxId */
+  constructor(daemon, sandboxId) {
+    this.daemon = daemon;
+    this.sandboxId = sandboxId;
+  }
+
+  /**
+   * Runs `command` with bash; resolves once it ended. A non-zero exit is not a rejection: it is
+   * `execution.error` with `exitCode`. Rejects with a SandboxError when the command could not
+   * start or its stream broke (its outcome is then unknown), or with what a handler threw.
+   * @param {string} command
+   * @param {RunCommandOpts} [opts]
+   * @param {ExecutionHandlers} [handlers]
+   * @returns {Promise<Execution>}
+   */
+  async run(command, opts = {}, handlers = {}) {
+    const request = this.daemon.request(this.sandboxId, {
+      command,
+      cwd: opts.workingDirectory ?? '',
+      background: opts.background ?? false,
+      envs: opts.envs ?? {},
+    });
+    if (opts.timeoutSeconds !== undefined) request.timeout = duration(opts.timeoutSeconds);
+    if (opts.uid !== undefined) request.uid = opts.uid;
+    if (opts.gid !== undefined) request.gid = opts.gid;
+
+    /** @type {Execution} */
+    const execution = { logs: { stdout: [], stderr: [] } };
+    const call = this.daemon.commands.Run(request);
+    const events = call[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        let next;
+        try {
+          next = await events.next();
+        } catch (error) {
+          throw fromGrpcError(error);
+        }
+        if (next.done) return execution;
+        const step = applyEvent(execution, next.value);
+        if (step && handlers[step[0]]) await handlers[step[0]](step[1]);
+      }
+    } finally {
+      call.on('error', () => {}); // the CANCELLED status of an abandoned run is expected
+      call.cancel(); // a no-op once the call ended
+    }
+  }
+}
+
+/** `sandbox.files`: files inside the sandbox (osbd's Files service). */
+export class Filesystem {
+  /** @param {Daemon} daemon @param {string} sandboxId */
+  constructor(daemon, sandboxId) {
+    this.daemon = daemon;
+    this.sandboxId = sandboxId;
+  }
+
+  /**
+   * The whole file, decoded.
+   * @param {string} path
+   * @param {{encoding?: BufferEncoding}} [options]
+   * @returns {Promise<string>}
+   */
+  async readFile(path, { encoding = 'utf8' } = {}) {
+    const chunks = [];
+    try {
+      for await (const chunk of this.daemon.files.Read(
+        this.daemon.request(this.sandboxId, { path }),
+      )) {
+        chunks.push(chunk.data);
+      }
+    } catch (error) {
+      throw fromGrpcError(error);
+    }
+    return Buffer.concat(chunks).toString(encoding);
+  }
+
+  /**
+   * Creates or replaces files, one after the other; `mode` is plain permission bits (0o644).
+   * @param {{path: string, data: string|Uint8Array, mode?: number}[]} entries
+   */
+  async writeFiles(entries) {
+    for (const { path, data, mode } of entries) {
+      if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
+        throw invalidArgument(`writeFiles data for ${path} must be a string or bytes`);
+      }
+      const bytes = Buffer.from(data);
+      await new Promise((resolve, reject) => {
+        const call = this.daemon.files.Write((error) =>
+          error ? reject(fromGrpcError(error)) : resolve(),
+        );
+        call.write({
+          header: this.daemon.request(this.sandboxId, {
+            path,
+            mode: mode ?? 0,
+            size: bytes.length,
+          }),
+        });
+        for (let start = 0; start < bytes.length; start += 64 * 1024) {
+          call.write({ data: bytes.subarray(start, start + 64 * 1024) });
+        }
+        call.end();
+      });
+    }
+  }
+}
+
+/** A sandbox reached through osbd. Make one with Sandbox.create or Sandbox.connect. */
+export class Sandbox {
+  /** @param {string} id @param {Daemon} daemon */
+  constructor(id, daemon) {
+    this.id = id;
+    this.daemon = daemon;
+    this.commands = new Commands(daemon, id);
+    this.files = new Filesystem(daemon, id);
+  }
+
+  /**
+   * Creates a sandbox and, unless `skipHealthCheck`, waits until it is ready. If it does not
+   * become ready within `readyTimeoutSeconds`, osbd deletes it and this rejects.
+   * @param {object} options
+   * @param {string} options.image e.g. "python:3.11"
+   * @param {number|null} [options.timeoutSeconds] time to live, at least 60 (default 600);
+   *   null: no TTL, the sandbox lives until killed
+   * @param {number} [options.readyTimeoutSeconds] default 30
+   * @param {Record<string, string>} [options.env]
+   * @param {Record<string, string>} [options.metadata]
+   * @param {Record<string, string>} [options.resource] e.g. {cpu: "1", memory: "2Gi"} (the default)
+   * @param {string[]} [options.entrypoint]
+   * @param {boolean} [options.skipHealthCheck]
+   * @param {ConnectionConfig} [options.connectionConfig]
+   * @returns {Promise<Sandbox>}
+   */
+  static async create(options) {
+    const daemon = new Daemon(options.connectionConfig ?? new ConnectionConfig());
+    const timeoutSeconds = options.timeoutSeconds === undefined ? 600 : options.timeoutSeconds;
+    const request = {
+      connection: daemon.config.toProto(),
+      image: options.image ?? '',
+      env: options.env ?? {},
+      metadata: options.metadata ?? {},
+      resourceLimits: options.resource ?? {},
+      entrypoint: options.entrypoint ?? [],
+      skipHealthCheck: options.skipHealthCheck ?? false,
+      readyTimeout: duration(options.readyTimeoutSeconds ?? 30),
+    };
+    if (timeoutSeconds === null) request.manualCleanup = true;
+    else request.timeout = duration(timeoutSeconds);
+    try {
+      const created = await daemon.call(daemon.sandboxes, 'Create', request);
+      return new Sandbox(created.id, daemon);
+    } catch (error) {
+      daemon.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Attaches to an existing sandbox; rejects with SandboxNotFoundError if there is none.
+   * @param {{sandboxId: string, connectionConfig?: ConnectionConfig}} options
+   * @returns {Promise<Sandbox>}
+   */
+  static async connect({ sandboxId, connectionConfig }) {
+    const daemon = new Daemon(connectionConfig ?? new ConnectionConfig());
+    try {
+      await daemon.getInfo(sandboxId);
+      return new Sandbox(sandboxId, daemon);
+    } catch (error) {
+      daemon.close();
+      throw error;
+    }
+  }
+
+  /** @returns {Promise<SandboxInfo>} */
+  getInfo() {
+    return this.daemon.getInfo(this.id);
+  }
+
+  /** Deletes the sandbox and everything in it. */
+  kill() {
+    return this.daemon.kill(this.id);
+  }
+
+  /** Freezes the sandbox's processes; resolves once the service accepted the request. */
+  pause() {
+    return this.daemon.pause(this.id);
+  }
+
+  /** Thaws a paused sandbox and waits until it is ready again. */
+  resume({ readyTimeoutSeconds = 30 } = {}) {
+    return this.daemon.resume(this.id, readyTimeoutSeconds);
+  }
+
+  /** Closes the channel to osbd; the sandbox keeps running. */
+  close() {
+    this.daemon.close();
+  }
+}
+
+/** Sandboxes by id, without a Sandbox object. */
+export class SandboxManager {
+  /** @param {Daemon} daemon */
+  constructor(daemon) {
+    this.daemon = daemon;
+  }
+
+  /** @param {{connectionConfig?: ConnectionConfig}} [options] */
+  static create({ connectionConfig } = {}) {
+    return new SandboxManager(new Daemon(connectionConfig ?? new ConnectionConfig()));
+  }
+
+  /**
+   * One page of sandboxes, newest first: any of `states`, all `metadata` pairs, 1-based pages.
+   * @param {{states?: string[], metadata?: Record<string, string>, page?: number,
+   *   pageSize?: number}} [filter]
+   */
+  async listSandboxInfos(filter = {}) {
+    const response = await this.daemon.call(this.daemon.sandboxes, 'List', {
+      connection: this.daemon.config.toProto(),
+      states: filter.states ?? [],
+      metadata: filter.metadata ?? {},
+      page: filter.page ?? 0,
+      pageSize: filter.pageSize ?? 0,
+    });
+    return { sandboxInfos: response.sandboxes.map(sandboxInfo), pagination: response.pagination };
+  }
+
+  /** @param {string} sandboxId @returns {Promise<SandboxInfo>} */
+  getSandboxInfo(sandboxId) {
+    return this.daemon.getInfo(sandboxId);
+  }
+
+  /** @param {string} sandboxId */
+  killSandbox(sandboxId) {
+    return this.daemon.kill(sandboxId);
+  }
+
+  /** @param {string} sandboxId */
+  pauseSandbox(sandboxId) {
+    return this.daemon.pause(sandboxId);
+  }
+
+  /** @param {string} sandboxId */
+  resumeSandbox(sandboxId, { readyTimeoutSeconds = 30 } = {}) {
+    return this.daemon.resume(sandboxId, readyTimeoutSeconds);
+  }
+
+  close() {
+    this.daemon.close();
+  }
+}

@@ -1,0 +1,235 @@
+// End-to-end tests of the Node client against a real osbd and osb-runtime.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import {
+  ConnectionConfig,
+  InvalidArgumentError,
+  Sandbox,
+  SandboxError,
+  SandboxManager,
+  SandboxNotFoundError,
+  UnimplementedError,
+} from '../src/index.js';
+import { startStack } from './stack.js';
+
+const IMAGE = 'host'; // osb-runtime's built-in base
+let stack;
+let config;
+
+before(async () => {
+  stack = await startStack();
+  config = new ConnectionConfig({ socket: stack.socket, domain: '', apiKey: '' });
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+function recordingHandlers(events) {
+  return {
+    onInit: (init) => events.push(['init', init.id]),
+    onStdout: (m) => events.push(['stdout', m.text]),
+    onStderr: (m) => events.push(['stderr', m.text]),
+    onExecutionComplete: () => events.push(['complete']),
+    onError: (e) => events.push(['error', e.value]),
+  };
+}
+
+describe('a running sandbox', () => {
+  let sandbox;
+  before(async () => {
+    sandbox = await Sandbox.create({
+      image: IMAGE,
+      timeoutSeconds: 300,
+      env: { GREETING: 'hi' },
+      metadata: { suite: 'node' },
+      connectionConfig: config,
+    });
+  });
+  after(async () => {
+    await sandbox?.kill();
+    sandbox?.close();
+  });
+
+  test('run collects output and exit code and calls the handlers in order', async () => {
+    const events = [];
+    const execution = await sandbox.commands.run(
+      'echo hello; echo err >&2; exit 3',
+      {},
+      recordingHandlers(events),
+    );
+    assert.match(execution.id, /^[0-9a-f]{32}$/);
+    assert.deepEqual(
+      execution.logs.stdout.map((m) => m.text),
+      ['hello'],
+    );
+    assert.deepEqual(
+      execution.logs.stderr.map((m) => m.text),
+      ['err'],
+    );
+    assert.equal(execution.logs.stderr[0].isError, true);
+    assert.ok(execution.logs.stdout[0].timestamp > Date.now() - 60_000);
+    assert.equal(execution.exitCode, 3);
+    assert.equal(execution.error.name, 'CommandExecError');
+    assert.equal(execution.complete, undefined);
+    // init first, the terminal event last; the two lines come from two pipes, in either order.
+    assert.deepEqual(events[0], ['init', execution.id]);
+    assert.deepEqual(events.slice(1, 3).sort(), [
+      ['stderr', 'err'],
+      ['stdout', 'hello'],
+    ]);
+    assert.deepEqual(events.slice(3), [['error', '3']]);
+  });
+
+  test('a successful run completes, with options, sandbox env and async handlers', async () => {
+    const lines = [];
+    const execution = await sandbox.commands.run(
+      'pwd; echo "$GREETING $EXTRA"',
+      { workingDirectory: '/tmp', envs: { EXTRA: 'there' } },
+      {
+        onStdout: async (m) => {
+          await sleep(5); // awaited before the next event
+          lines.push(m.text);
+        },
+      },
+    );
+    assert.deepEqual(lines, ['/tmp', 'hi there']);
+    assert.equal(execution.exitCode, 0);
+    assert.equal(execution.error, undefined);
+    assert.ok(execution.complete.executionTimeInMillis >= 0);
+  });
+
+  test('a throwing handler abandons the run', async () => {
+    await assert.rejects(
+      sandbox.commands.run(
+        'echo one; echo two',
+        {},
+        {
+          onStdout: () => {
+            throw new Error('stop here');
+          },
+        },
+      ),
+      /stop here/,
+    );
+  });
+
+  test('getInfo reports Running with metadata and TTL', async () => {
+    const info = await sandbox.getInfo();
+    assert.equal(info.id, sandbox.id);
+    assert.equal(info.status.state, 'Running');
+    assert.deepEqual(info.metadata, { suite: 'node' });
+    assert.ok(Math.abs(info.expiresAt - info.createdAt - 300_000) < 5000);
+  });
+
+  test('the files API is reported as unimplemented', async () => {
+    await assert.rejects(sandbox.files.readFile('/etc/hostname'), (e) => {
+      assert.ok(e instanceof UnimplementedError);
+      assert.equal(e.code, 'UNIMPLEMENTED');
+      return true;
+    });
+    await assert.rejects(
+      sandbox.files.writeFiles([{ path: '/tmp/a', data: 'x' }]),
+      UnimplementedError,
+    );
+    await assert.rejects(
+      sandbox.files.writeFiles([{ path: '/tmp/a', data: 42 }]),
+      InvalidArgumentError,
+    );
+  });
+});
+
+test('kill, then get is a not-found error with the upstream code and request id', async () => {
+  const sandbox = await Sandbox.create({ image: IMAGE, connectionConfig: config });
+  await sandbox.kill();
+  await assert.rejects(sandbox.getInfo(), (e) => {
+    assert.ok(e instanceof SandboxNotFoundError);
+    assert.equal(e.code, 'SANDBOX::NOT_FOUND');
+    assert.ok(e.detail.includes(sandbox.id));
+    assert.ok(e.requestId);
+    return true;
+  });
+  await assert.rejects(
+    Sandbox.connect({ sandboxId: sandbox.id, connectionConfig: config }),
+    SandboxNotFoundError,
+  );
+  sandbox.close();
+});
+
+test('a negative timeout is an invalid-argument error and creates nothing', async () => {
+  const manager = SandboxManager.create({ connectionConfig: config });
+  const before = (await manager.listSandboxInfos()).pagination.totalItems;
+  await assert.rejects(
+    Sandbox.create({ image: IMAGE, timeoutSeconds: -5, connectionConfig: config }),
+    (e) => {
+      assert.ok(e instanceof InvalidArgumentError);
+      assert.equal(e.code, 'INVALID_ARGUMENT');
+      assert.match(e.detail, /at least 60/);
+      return true;
+    },
+  );
+  assert.equal((await manager.listSandboxInfos()).pagination.totalItems, before);
+  manager.close();
+});
+
+test('pause and resume', async () => {
+  const sandbox = await Sandbox.create({ image: IMAGE, connectionConfig: config });
+  await sandbox.pause();
+  const deadline = Date.now() + 10_000;
+  while ((await sandbox.getInfo()).status.state !== 'Paused' && Date.now() < deadline)
+    await sleep(50);
+  assert.equal((await sandbox.getInfo()).status.state, 'Paused');
+  await sandbox.resume();
+  assert.equal((await sandbox.getInfo()).status.state, 'Running');
+  assert.deepEqual(
+    (await sandbox.commands.run('echo back')).logs.stdout.map((m) => m.text),
+    ['back'],
+  );
+  await sandbox.kill();
+  sandbox.close();
+});
+
+test('the manager lists with filters and kills', async () => {
+  const tag = randomUUID().slice(0, 12);
+  const a = await Sandbox.create({
+    image: IMAGE,
+    metadata: { run: tag },
+    connectionConfig: config,
+  });
+  const b = await Sandbox.create({
+    image: IMAGE,
+    metadata: { run: tag, role: 'b' },
+    connectionConfig: config,
+  });
+  const manager = SandboxManager.create({ connectionConfig: config });
+  const tagged = await manager.listSandboxInfos({ metadata: { run: tag } });
+  assert.deepEqual(tagged.sandboxInfos.map((i) => i.id).sort(), [a.id, b.id].sort());
+  assert.equal(tagged.pagination.totalItems, 2);
+  const onlyB = await manager.listSandboxInfos({ metadata: { run: tag, role: 'b' } });
+  assert.deepEqual(
+    onlyB.sandboxInfos.map((i) => i.id),
+    [b.id],
+  );
+  await manager.killSandbox(a.id);
+  await manager.killSandbox(b.id);
+  assert.deepEqual((await manager.listSandboxInfos({ metadata: { run: tag } })).sandboxInfos, []);
+  await assert.rejects(manager.getSandboxInfo('no-such-sandbox'), SandboxNotFoundError);
+  manager.close();
+  a.close();
+  b.close();
+});
+
+test('no daemon on the socket is an UNAVAILABLE SandboxError', async () => {
+  const manager = SandboxManager.create({
+    connectionConfig: new ConnectionConfig({ socket: `${stack.dir}/none.sock` }),
+  });
+  await assert.rejects(manager.listSandboxInfos(), (e) => {
+    assert.ok(e instanceof SandboxError);
+    assert.equal(e.code, 'UNAVAILABLE');
+    return true;
+  });
+  manager.close();
+});

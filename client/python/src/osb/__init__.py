@@ -1,0 +1,32 @@
+"""osb: the Python client of osbd, the local OpenSandbox daemon.
+
+Shaped like the official OpenSandbox Python SDK (`opensandbox`), but every call goes through
+osbd's gRPC API on a Unix socket instead of HTTP to the server:
+
+    from osb import Sandbox
+
+    sandbox = Sandbox.create("debian")
+    print(sandbox.commands.run("uname -a").logs.stdout[0].text)
+    sandbox.kill()
+
+`Sandbox`/`SandboxManager` are synchronous; `AsyncSandbox`/`AsyncSandboxManager` use asyncio.
+"""
+
+from osb.aio import AsyncSandbox, AsyncSandboxManager
+from osb.config import ConnectionConfig, default_socket_path
+from osb.exceptions import (InvalidArgumentException, SandboxError, SandboxException,
+                            SandboxNotFoundException, UnimplementedException)
+from osb.models import (Execution, ExecutionComplete, ExecutionError, ExecutionHandlers,
+                        ExecutionInit, ExecutionLogs, OutputMessage, PagedSandboxInfos,
+                        PaginationInfo, RunCommandOpts, SandboxFilter, SandboxInfo,
+                        SandboxStatus)
+from osb.sandbox import Sandbox, SandboxManager
+
+__all__ = [
+    "AsyncSandbox", "AsyncSandboxManager", "ConnectionConfig", "Execution", "ExecutionComplete",
+    "ExecutionError", "ExecutionHandlers", "ExecutionInit", "ExecutionLogs",
+    "InvalidArgumentException", "OutputMessage", "PagedSandboxInfos", "PaginationInfo",
+    "RunCommandOpts", "Sandbox", "SandboxError", "SandboxException", "SandboxFilter",
+    "SandboxInfo", "SandboxManager", "SandboxNotFoundException", "SandboxStatus",
+    "UnimplementedException", "default_socket_path",
+]

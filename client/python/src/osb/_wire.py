@@ -1,0 +1,149 @@
+"""Conversions between the client's models and osbd's proto messages, shared by the sync and
+async clients so that both send the same requests and read events the same way."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Dict, List, Optional, Tuple
+
+from google.protobuf import duration_pb2, timestamp_pb2
+
+from osb._proto.opensandbox.v1 import commands_pb2, files_pb2, sandboxes_pb2
+from osb.config import ConnectionConfig
+from osb.exceptions import invalid_argument
+from osb.models import (Execution, ExecutionComplete, ExecutionError, ExecutionInit,
+                        OutputMessage, PagedSandboxInfos, PaginationInfo, RunCommandOpts,
+                        SandboxFilter, SandboxInfo, SandboxStatus)
+
+DEFAULT_TIMEOUT = timedelta(minutes=10)
+DEFAULT_READY_TIMEOUT = timedelta(seconds=30)
+
+
+def _duration(value: timedelta) -> duration_pb2.Duration:
+    d = duration_pb2.Duration()
+    d.FromTimedelta(value)
+    return d
+
+
+def _time(message, name: str) -> Optional[datetime]:
+    if not message.HasField(name):
+        return None
+    stamp: timestamp_pb2.Timestamp = getattr(message, name)
+    return stamp.ToDatetime(tzinfo=timezone.utc)
+
+
+def create_request(config: ConnectionConfig, image: str, *, timeout: Optional[timedelta],
+                   ready_timeout: timedelta, env: Optional[Dict[str, str]],
+                   metadata: Optional[Dict[str, str]], resource: Optional[Dict[str, str]],
+                   entrypoint: Optional[List[str]],
+                   skip_health_check: bool) -> sandboxes_pb2.CreateSandboxRequest:
+    """`timeout` None means no TTL (manual cleanup), as the official SDK's None does."""
+    request = sandboxes_pb2.CreateSandboxRequest(
+        connection=config.to_proto(), image=image, env=env or {}, metadata=metadata or {},
+        resource_limits=resource or {}, entrypoint=entrypoint or [],
+        skip_health_check=skip_health_check, ready_timeout=_duration(ready_timeout))
+    if timeout is None:
+        request.manual_cleanup = True
+    else:
+        request.timeout.CopyFrom(_duration(timeout))
+    return request
+
+
+def sandbox_info(message: sandboxes_pb2.Sandbox) -> SandboxInfo:
+    status = message.status
+    return SandboxInfo(
+        id=message.id,
+        status=SandboxStatus(state=status.state, reason=status.reason, message=status.message,
+                             last_transition_at=_time(status, "last_transition_at")),
+        created_at=_time(message, "created_at"),
+        expires_at=_time(message, "expires_at"),
+        entrypoint=list(message.entrypoint),
+        image=message.image,
+        metadata=dict(message.metadata))
+
+
+def list_request(config: ConnectionConfig,
+                 sandbox_filter: SandboxFilter) -> sandboxes_pb2.ListSandboxesRequest:
+    return sandboxes_pb2.ListSandboxesRequest(
+        connection=config.to_proto(), states=sandbox_filter.states,
+        metadata=sandbox_filter.metadata, page=sandbox_filter.page or 0,
+        page_size=sandbox_filter.page_size or 0)
+
+
+def paged_infos(response: sandboxes_pb2.ListSandboxesResponse) -> PagedSandboxInfos:
+    p = response.pagination
+    return PagedSandboxInfos(
+        sandbox_infos=[sandbox_info(s) for s in response.sandboxes],
+        pagination=PaginationInfo(page=p.page, page_size=p.page_size, total_items=p.total_items,
+                                  total_pages=p.total_pages, has_next_page=p.has_next_page))
+
+
+def run_request(config: ConnectionConfig, sandbox_id: str, command: str,
+                opts: Optional[RunCommandOpts]) -> commands_pb2.RunCommandRequest:
+    opts = opts or RunCommandOpts()
+    request = commands_pb2.RunCommandRequest(
+        connection=config.to_proto(), sandbox_id=sandbox_id, command=command,
+        cwd=opts.working_directory or "", background=opts.background, envs=opts.envs)
+    if opts.timeout is not None:
+        request.timeout.CopyFrom(_duration(opts.timeout))
+    if opts.uid is not None:
+        request.uid = opts.uid
+    if opts.gid is not None:
+        request.gid = opts.gid
+    return request
+
+
+def apply_event(execution: Execution,
+                event: commands_pb2.CommandEvent) -> Optional[Tuple[str, object]]:
+    """Folds one event into `execution`; returns the handler to call (its ExecutionHandlers
+    attribute name) and its argument, or None."""
+    timestamp = event.time.ToMilliseconds()
+    kind = event.WhichOneof("kind")
+    if kind == "started":
+        execution.id = event.started.command_id
+        return "on_init", ExecutionInit(id=execution.id, timestamp=timestamp)
+    if kind in ("stdout", "stderr"):
+        line = getattr(event, kind).data.decode("utf-8", errors="replace")
+        message = OutputMessage(text=line, timestamp=timestamp, is_error=kind == "stderr")
+        getattr(execution.logs, kind).append(message)
+        return "on_" + kind, message
+    if kind == "completed":
+        execution.exit_code = 0
+        execution.complete = ExecutionComplete(
+            timestamp=timestamp,
+            execution_time_in_millis=event.completed.execution_time.ToMilliseconds())
+        return "on_execution_complete", execution.complete
+    if kind == "failed":
+        failed = event.failed
+        execution.exit_code = failed.exit_code if failed.HasField("exit_code") else None
+        execution.error = ExecutionError(name=failed.name, value=failed.value,
+                                         timestamp=timestamp, traceback=list(failed.traceback))
+        return "on_error", execution.error
+    # `broken`: osbd ends the call with an error status right after it, which the caller raises.
+    return None
+
+
+def read_file_request(config: ConnectionConfig, sandbox_id: str,
+                      path: str) -> files_pb2.ReadFileRequest:
+    return files_pb2.ReadFileRequest(connection=config.to_proto(), sandbox_id=sandbox_id,
+                                     path=path)
+
+
+def file_bytes(data) -> bytes:
+    """`data` of write_file as bytes: str is encoded as UTF-8."""
+    if isinstance(data, str):
+        return data.encode("utf-8")
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    raise invalid_argument(f"write_file data must be str or bytes, not {type(data).__name__}")
+
+
+def write_file_requests(config: ConnectionConfig, sandbox_id: str, path: str, data: bytes,
+                        mode: Optional[int], chunk_size: int = 64 * 1024):
+    """The Files.Write stream: a header, then the bytes in chunks; `mode` is plain permission
+    bits (0o644), None keeps execd's default."""
+    yield files_pb2.WriteFileRequest(header=files_pb2.WriteFileHeader(
+        connection=config.to_proto(), sandbox_id=sandbox_id, path=path, mode=mode or 0,
+        size=len(data)))
+    for start in range(0, len(data), chunk_size):
+        yield files_pb2.WriteFileRequest(data=data[start:start + chunk_size])

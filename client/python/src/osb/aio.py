@@ -1,0 +1,224 @@
+"""The asyncio client over grpc.aio: AsyncSandbox and AsyncSandboxManager, the same API as
+osb.sandbox with `await` (handlers may be plain or coroutine functions).
+
+    async with await AsyncSandbox.create("debian") as sandbox:
+        execution = await sandbox.commands.run("echo hello")
+        await sandbox.kill()
+"""
+
+from __future__ import annotations
+
+import inspect
+from datetime import timedelta
+from typing import Dict, List, Optional
+
+import grpc
+import grpc.aio
+
+from osb import _wire
+from osb._proto.opensandbox.v1 import (commands_pb2_grpc, files_pb2_grpc, sandboxes_pb2,
+                                       sandboxes_pb2_grpc)
+from osb.config import ConnectionConfig
+from osb.exceptions import from_rpc_error
+from osb.models import (Execution, ExecutionHandlers, PagedSandboxInfos, RunCommandOpts,
+                        SandboxFilter, SandboxInfo)
+
+
+class _AsyncDaemon:
+    """An asyncio channel to osbd and the stubs on it."""
+
+    def __init__(self, config: ConnectionConfig) -> None:
+        self.config = config
+        self.channel = grpc.aio.insecure_channel(config.target)
+        self.sandboxes = sandboxes_pb2_grpc.SandboxesStub(self.channel)
+        self.commands = commands_pb2_grpc.CommandsStub(self.channel)
+        self.files = files_pb2_grpc.FilesStub(self.channel)
+
+    async def call(self, method, request):
+        try:
+            return await method(request)
+        except grpc.RpcError as e:
+            raise from_rpc_error(e) from None
+
+    async def get_info(self, sandbox_id: str) -> SandboxInfo:
+        return _wire.sandbox_info(await self.call(
+            self.sandboxes.Get,
+            sandboxes_pb2.GetSandboxRequest(connection=self.config.to_proto(),
+                                            sandbox_id=sandbox_id)))
+
+    async def kill(self, sandbox_id: str) -> None:
+        await self.call(self.sandboxes.Kill, sandboxes_pb2.KillSandboxRequest(
+            connection=self.config.to_proto(), sandbox_id=sandbox_id))
+
+    async def pause(self, sandbox_id: str) -> None:
+        await self.call(self.sandboxes.Pause, sandboxes_pb2.PauseSandboxRequest(
+            connection=self.config.to_proto(), sandbox_id=sandbox_id))
+
+    async def resume(self, sandbox_id: str, resume_timeout: timedelta) -> None:
+        request = sandboxes_pb2.ResumeSandboxRequest(
+            connection=self.config.to_proto(), sandbox_id=sandbox_id)
+        request.ready_timeout.FromTimedelta(resume_timeout)
+        await self.call(self.sandboxes.Resume, request)
+
+
+class AsyncCommands:
+    """`sandbox.commands` of an AsyncSandbox; see osb.sandbox.Commands."""
+
+    def __init__(self, daemon: _AsyncDaemon, sandbox_id: str) -> None:
+        self._daemon = daemon
+        self._sandbox_id = sandbox_id
+
+    async def run(self, command: str, *, opts: Optional[RunCommandOpts] = None,
+                  handlers: Optional[ExecutionHandlers] = None) -> Execution:
+        """As Commands.run; a coroutine handler is awaited before the next event is read."""
+        handlers = handlers or ExecutionHandlers()
+        execution = Execution()
+        call = self._daemon.commands.Run(
+            _wire.run_request(self._daemon.config, self._sandbox_id, command, opts))
+        try:
+            async for event in call:
+                step = _wire.apply_event(execution, event)
+                if step is not None and getattr(handlers, step[0]) is not None:
+                    result = getattr(handlers, step[0])(step[1])
+                    if inspect.isawaitable(result):
+                        await result
+        except grpc.RpcError as e:
+            raise from_rpc_error(e) from None
+        finally:
+            call.cancel()  # a no-op once the call ended; stops the stream if a handler raised
+        return execution
+
+
+class AsyncFilesystem:
+    """`sandbox.files` of an AsyncSandbox; see osb.sandbox.Filesystem."""
+
+    def __init__(self, daemon: _AsyncDaemon, sandbox_id: str) -> None:
+        self._daemon = daemon
+        self._sandbox_id = sandbox_id
+
+    async def read_file(self, path: str, *, encoding: str = "utf-8") -> str:
+        request = _wire.read_file_request(self._daemon.config, self._sandbox_id, path)
+        chunks = []
+        try:
+            async for chunk in self._daemon.files.Read(request):
+                chunks.append(chunk.data)
+        except grpc.RpcError as e:
+            raise from_rpc_error(e) from None
+        return b"".join(chunks).decode(encoding)
+
+    async def write_file(self, path: str, data, *, mode: Optional[int] = None) -> None:
+        requests = _wire.write_file_requests(self._daemon.config, self._sandbox_id, path,
+                                             _wire.file_bytes(data), mode)
+        await self._daemon.call(self._daemon.files.Write, requests)
+
+
+class AsyncSandbox:
+    """A sandbox reached through osbd, for asyncio. Make one with `create` or `connect`."""
+
+    def __init__(self, sandbox_id: str, daemon: _AsyncDaemon) -> None:
+        self._id = sandbox_id
+        self._daemon = daemon
+        self.commands = AsyncCommands(daemon, sandbox_id)
+        self.files = AsyncFilesystem(daemon, sandbox_id)
+
+    @classmethod
+    async def create(cls, image: str, *, timeout: Optional[timedelta] = _wire.DEFAULT_TIMEOUT,
+                     ready_timeout: timedelta = _wire.DEFAULT_READY_TIMEOUT,
+                     env: Optional[Dict[str, str]] = None,
+                     metadata: Optional[Dict[str, str]] = None,
+                     resource: Optional[Dict[str, str]] = None,
+                     entrypoint: Optional[List[str]] = None, skip_health_check: bool = False,
+                     connection_config: Optional[ConnectionConfig] = None) -> "AsyncSandbox":
+        """As Sandbox.create."""
+        daemon = _AsyncDaemon(connection_config or ConnectionConfig())
+        request = _wire.create_request(
+            daemon.config, image, timeout=timeout, ready_timeout=ready_timeout, env=env,
+            metadata=metadata, resource=resource, entrypoint=entrypoint,
+            skip_health_check=skip_health_check)
+        try:
+            created = await daemon.call(daemon.sandboxes.Create, request)
+        except BaseException:
+            await daemon.channel.close()
+            raise
+        return cls(created.id, daemon)
+
+    @classmethod
+    async def connect(cls, sandbox_id: str, *,
+                      connection_config: Optional[ConnectionConfig] = None) -> "AsyncSandbox":
+        """As Sandbox.connect."""
+        daemon = _AsyncDaemon(connection_config or ConnectionConfig())
+        try:
+            await daemon.get_info(sandbox_id)
+        except BaseException:
+            await daemon.channel.close()
+            raise
+        return cls(sandbox_id, daemon)
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def connection_config(self) -> ConnectionConfig:
+        return self._daemon.config
+
+    async def get_info(self) -> SandboxInfo:
+        return await self._daemon.get_info(self._id)
+
+    async def kill(self) -> None:
+        await self._daemon.kill(self._id)
+
+    async def pause(self) -> None:
+        await self._daemon.pause(self._id)
+
+    async def resume(self, *, resume_timeout: timedelta = _wire.DEFAULT_READY_TIMEOUT) -> None:
+        await self._daemon.resume(self._id, resume_timeout)
+
+    async def close(self) -> None:
+        """Closes the connection to osbd; the sandbox keeps running."""
+        await self._daemon.channel.close()
+
+    async def __aenter__(self) -> "AsyncSandbox":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+
+class AsyncSandboxManager:
+    """SandboxManager for asyncio."""
+
+    def __init__(self, daemon: _AsyncDaemon) -> None:
+        self._daemon = daemon
+
+    @classmethod
+    def create(cls, connection_config: Optional[ConnectionConfig] = None
+               ) -> "AsyncSandboxManager":
+        return cls(_AsyncDaemon(connection_config or ConnectionConfig()))
+
+    async def list_sandbox_infos(self, sandbox_filter: Optional[SandboxFilter] = None
+                                 ) -> PagedSandboxInfos:
+        request = _wire.list_request(self._daemon.config, sandbox_filter or SandboxFilter())
+        return _wire.paged_infos(await self._daemon.call(self._daemon.sandboxes.List, request))
+
+    async def get_sandbox_info(self, sandbox_id: str) -> SandboxInfo:
+        return await self._daemon.get_info(sandbox_id)
+
+    async def kill_sandbox(self, sandbox_id: str) -> None:
+        await self._daemon.kill(sandbox_id)
+
+    async def pause_sandbox(self, sandbox_id: str) -> None:
+        await self._daemon.pause(sandbox_id)
+
+    async def resume_sandbox(self, sandbox_id: str, *,
+                             resume_timeout: timedelta = _wire.DEFAULT_READY_TIMEOUT) -> None:
+        await self._daemon.resume(sandbox_id, resume_timeout)
+
+    async def close(self) -> None:
+        await self._daemon.channel.close()
+
+    async def __aenter__(self) -> "AsyncSandboxManager":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()

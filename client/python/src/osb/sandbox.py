@@ -1,0 +1,236 @@
+"""The synchronous client: Sandbox, its commands and files, and SandboxManager.
+
+    from osb import Sandbox, ExecutionHandlers
+
+    with Sandbox.create("debian") as sandbox:
+        execution = sandbox.commands.run("echo hello; exit 3")
+        print(execution.logs.stdout[0].text, execution.exit_code)   # hello 3
+        sandbox.kill()
+
+Every call goes to osbd over its Unix socket and fails with a SandboxException subclass.
+Leaving the `with` block closes the connection to osbd; only kill() deletes the sandbox.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Dict, List, Optional
+
+import grpc
+
+from osb import _wire
+from osb._proto.opensandbox.v1 import (commands_pb2_grpc, files_pb2_grpc, sandboxes_pb2,
+                                       sandboxes_pb2_grpc)
+from osb.config import ConnectionConfig
+from osb.exceptions import from_rpc_error
+from osb.models import (Execution, ExecutionHandlers, PagedSandboxInfos, RunCommandOpts,
+                        SandboxFilter, SandboxInfo)
+
+
+class _Daemon:
+    """A channel to osbd and the stubs on it."""
+
+    def __init__(self, config: ConnectionConfig) -> None:
+        self.config = config
+        self.channel = grpc.insecure_channel(config.target)
+        self.sandboxes = sandboxes_pb2_grpc.SandboxesStub(self.channel)
+        self.commands = commands_pb2_grpc.CommandsStub(self.channel)
+        self.files = files_pb2_grpc.FilesStub(self.channel)
+
+    def call(self, method, request):
+        try:
+            return method(request)
+        except grpc.RpcError as e:
+            raise from_rpc_error(e) from None
+
+    def get_info(self, sandbox_id: str) -> SandboxInfo:
+        return _wire.sandbox_info(self.call(self.sandboxes.Get, sandboxes_pb2.GetSandboxRequest(
+            connection=self.config.to_proto(), sandbox_id=sandbox_id)))
+
+    def kill(self, sandbox_id: str) -> None:
+        self.call(self.sandboxes.Kill, sandboxes_pb2.KillSandboxRequest(
+            connection=self.config.to_proto(), sandbox_id=sandbox_id))
+
+    def pause(self, sandbox_id: str) -> None:
+        self.call(self.sandboxes.Pause, sandboxes_pb2.PauseSandboxRequest(
+            connection=self.config.to_proto(), sandbox_id=sandbox_id))
+
+    def resume(self, sandbox_id: str, resume_timeout: timedelta) -> None:
+        request = sandboxes_pb2.ResumeSandboxRequest(
+            connection=self.config.to_proto(), sandbox_id=sandbox_id)
+        request.ready_timeout.FromTimedelta(resume_timeout)
+        self.call(self.sandboxes.Resume, request)
+
+
+class Commands:
+    """`sandbox.commands`: shell commands with streamed output."""
+
+    def __init__(self, daemon: _Daemon, sandbox_id: str) -> None:
+        self._daemon = daemon
+        self._sandbox_id = sandbox_id
+
+    def run(self, command: str, *, opts: Optional[RunCommandOpts] = None,
+            handlers: Optional[ExecutionHandlers] = None) -> Execution:
+        """Runs `command` with bash and returns once it ended.
+
+        A non-zero exit is not an exception: it is `execution.error` with `exit_code`. Raises a
+        SandboxException when the command could not be started or its stream broke (then its
+        outcome is unknown), and whatever a handler raises (the run is then abandoned).
+        """
+        handlers = handlers or ExecutionHandlers()
+        execution = Execution()
+        call = self._daemon.commands.Run(
+            _wire.run_request(self._daemon.config, self._sandbox_id, command, opts))
+        try:
+            for event in call:
+                step = _wire.apply_event(execution, event)
+                if step is not None and getattr(handlers, step[0]) is not None:
+                    getattr(handlers, step[0])(step[1])
+        except grpc.RpcError as e:
+            raise from_rpc_error(e) from None
+        finally:
+            call.cancel()  # a no-op once the call ended; stops the stream if a handler raised
+        return execution
+
+
+class Filesystem:
+    """`sandbox.files`: files inside the sandbox (osbd's Files service)."""
+
+    def __init__(self, daemon: _Daemon, sandbox_id: str) -> None:
+        self._daemon = daemon
+        self._sandbox_id = sandbox_id
+
+    def read_file(self, path: str, *, encoding: str = "utf-8") -> str:
+        """The whole file decoded with `encoding`."""
+        request = _wire.read_file_request(self._daemon.config, self._sandbox_id, path)
+        try:
+            data = b"".join(chunk.data for chunk in self._daemon.files.Read(request))
+        except grpc.RpcError as e:
+            raise from_rpc_error(e) from None
+        return data.decode(encoding)
+
+    def write_file(self, path: str, data, *, mode: Optional[int] = None) -> None:
+        """Creates or replaces `path` with `data` (str as UTF-8, or bytes); `mode` like 0o644."""
+        requests = _wire.write_file_requests(self._daemon.config, self._sandbox_id, path,
+                                             _wire.file_bytes(data), mode)
+        self._daemon.call(self._daemon.files.Write, requests)
+
+
+class Sandbox:
+    """A sandbox reached through osbd. Make one with `create` or `connect`."""
+
+    def __init__(self, sandbox_id: str, daemon: _Daemon) -> None:
+        self._id = sandbox_id
+        self._daemon = daemon
+        self.commands = Commands(daemon, sandbox_id)
+        self.files = Filesystem(daemon, sandbox_id)
+
+    @classmethod
+    def create(cls, image: str, *, timeout: Optional[timedelta] = _wire.DEFAULT_TIMEOUT,
+               ready_timeout: timedelta = _wire.DEFAULT_READY_TIMEOUT,
+               env: Optional[Dict[str, str]] = None, metadata: Optional[Dict[str, str]] = None,
+               resource: Optional[Dict[str, str]] = None,
+               entrypoint: Optional[List[str]] = None, skip_health_check: bool = False,
+               connection_config: Optional[ConnectionConfig] = None) -> "Sandbox":
+        """Creates a sandbox and, unless `skip_health_check`, waits until it is ready.
+
+        `timeout` is its time to live (at least 60 s; None: no TTL, it lives until killed);
+        `resource` its limits, e.g. {"cpu": "1", "memory": "2Gi"} (the default). If the sandbox
+        does not become ready within `ready_timeout`, osbd deletes it and this raises.
+        """
+        daemon = _Daemon(connection_config or ConnectionConfig())
+        request = _wire.create_request(
+            daemon.config, image, timeout=timeout, ready_timeout=ready_timeout, env=env,
+            metadata=metadata, resource=resource, entrypoint=entrypoint,
+            skip_health_check=skip_health_check)
+        try:
+            created = daemon.call(daemon.sandboxes.Create, request)
+        except BaseException:
+            daemon.channel.close()
+            raise
+        return cls(created.id, daemon)
+
+    @classmethod
+    def connect(cls, sandbox_id: str, *,
+                connection_config: Optional[ConnectionConfig] = None) -> "Sandbox":
+        """Attaches to an existing sandbox; raises SandboxNotFoundException if there is none."""
+        daemon = _Daemon(connection_config or ConnectionConfig())
+        try:
+            daemon.get_info(sandbox_id)
+        except BaseException:
+            daemon.channel.close()
+            raise
+        return cls(sandbox_id, daemon)
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def connection_config(self) -> ConnectionConfig:
+        return self._daemon.config
+
+    def get_info(self) -> SandboxInfo:
+        """The sandbox's current state and attributes."""
+        return self._daemon.get_info(self._id)
+
+    def kill(self) -> None:
+        """Deletes the sandbox and everything in it."""
+        self._daemon.kill(self._id)
+
+    def pause(self) -> None:
+        """Freezes the sandbox's processes; returns once the service accepted the request."""
+        self._daemon.pause(self._id)
+
+    def resume(self, *, resume_timeout: timedelta = _wire.DEFAULT_READY_TIMEOUT) -> None:
+        """Thaws a paused sandbox and waits until it is ready again."""
+        self._daemon.resume(self._id, resume_timeout)
+
+    def close(self) -> None:
+        """Closes the connection to osbd; the sandbox keeps running."""
+        self._daemon.channel.close()
+
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class SandboxManager:
+    """Sandboxes by id, without a Sandbox object: list, inspect, kill, pause, resume."""
+
+    def __init__(self, daemon: _Daemon) -> None:
+        self._daemon = daemon
+
+    @classmethod
+    def create(cls, connection_config: Optional[ConnectionConfig] = None) -> "SandboxManager":
+        return cls(_Daemon(connection_config or ConnectionConfig()))
+
+    def list_sandbox_infos(self, sandbox_filter: Optional[SandboxFilter] = None
+                           ) -> PagedSandboxInfos:
+        """One page of sandboxes, newest first (page 1 of 20 unless the filter says else)."""
+        request = _wire.list_request(self._daemon.config, sandbox_filter or SandboxFilter())
+        return _wire.paged_infos(self._daemon.call(self._daemon.sandboxes.List, request))
+
+    def get_sandbox_info(self, sandbox_id: str) -> SandboxInfo:
+        return self._daemon.get_info(sandbox_id)
+
+    def kill_sandbox(self, sandbox_id: str) -> None:
+        self._daemon.kill(sandbox_id)
+
+    def pause_sandbox(self, sandbox_id: str) -> None:
+        self._daemon.pause(sandbox_id)
+
+    def resume_sandbox(self, sandbox_id: str, *,
+                       resume_timeout: timedelta = _wire.DEFAULT_READY_TIMEOUT) -> None:
+        self._daemon.resume(sandbox_id, resume_timeout)
+
+    def close(self) -> None:
+        self._daemon.channel.close()
+
+    def __enter__(self) -> "SandboxManager":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,68 @@
+"""End-to-end tests of the asyncio client (grpc.aio) against a real osbd and osb-runtime."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import grpc
+import pytest
+
+from osb import (AsyncSandbox, AsyncSandboxManager, ExecutionHandlers,
+                 InvalidArgumentException, SandboxFilter, SandboxNotFoundException,
+                 UnimplementedException)
+
+
+def test_async_sandbox_end_to_end(stack):
+    asyncio.run(_end_to_end())
+
+
+async def _end_to_end():
+    sandbox = await AsyncSandbox.create("host", metadata={"suite": "python-async"})
+    async with sandbox:
+        assert (await sandbox.get_info()).status.state == "Running"
+
+        events = []
+
+        async def on_stdout(message):
+            await asyncio.sleep(0)  # a coroutine handler is awaited in order
+            events.append(("stdout", message.text))
+
+        execution = await sandbox.commands.run(
+            "echo hello; echo err >&2; exit 3",
+            handlers=ExecutionHandlers(
+                on_init=lambda init: events.append(("init", init.id)),
+                on_stdout=on_stdout,
+                on_stderr=lambda m: events.append(("stderr", m.text)),
+                on_error=lambda e: events.append(("error", e.value))))
+        assert [m.text for m in execution.logs.stdout] == ["hello"]
+        assert [m.text for m in execution.logs.stderr] == ["err"]
+        assert execution.exit_code == 3
+        assert events[0] == ("init", execution.id)
+        assert sorted(events[1:3]) == [("stderr", "err"), ("stdout", "hello")]
+        assert events[3:] == [("error", "3")]
+
+        with pytest.raises(UnimplementedException):
+            await sandbox.files.read_file("/etc/hostname")
+
+        async with AsyncSandboxManager.create() as manager:
+            listed = await manager.list_sandbox_infos(
+                SandboxFilter(metadata={"suite": "python-async"}))
+            assert [i.id for i in listed.sandbox_infos] == [sandbox.id]
+
+        await sandbox.kill()
+        with pytest.raises(SandboxNotFoundException) as caught:
+            await sandbox.get_info()
+        assert caught.value.error.code == "SANDBOX::NOT_FOUND"
+        assert caught.value.request_id
+
+
+def test_async_errors_are_typed(stack):
+    async def scenario():
+        with pytest.raises(InvalidArgumentException) as caught:
+            await AsyncSandbox.create("host", timeout=timedelta(seconds=-1))
+        assert caught.value.status_code == grpc.StatusCode.INVALID_ARGUMENT
+        with pytest.raises(SandboxNotFoundException):
+            await AsyncSandbox.connect("no-such-sandbox")
+
+    asyncio.run(scenario())

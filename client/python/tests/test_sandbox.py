@@ -1,0 +1,170 @@
+"""End-to-end tests of the synchronous client against a real osbd and osb-runtime."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from datetime import timedelta
+
+import grpc
+import pytest
+
+from osb import (ConnectionConfig, ExecutionHandlers, InvalidArgumentException, RunCommandOpts,
+                 Sandbox, SandboxException, SandboxFilter, SandboxManager,
+                 SandboxNotFoundException, UnimplementedException)
+
+IMAGE = "host"  # osb-runtime's built-in base
+
+
+@pytest.fixture(scope="module")
+def sandbox(stack):
+    sandbox = Sandbox.create(IMAGE, timeout=timedelta(minutes=5), env={"GREETING": "hi"},
+                             metadata={"suite": "python-sync"})
+    yield sandbox
+    sandbox.kill()
+    sandbox.close()
+
+
+def recording_handlers(events):
+    return ExecutionHandlers(
+        on_init=lambda init: events.append(("init", init.id)),
+        on_stdout=lambda m: events.append(("stdout", m.text)),
+        on_stderr=lambda m: events.append(("stderr", m.text)),
+        on_execution_complete=lambda c: events.append(("complete", None)),
+        on_error=lambda e: events.append(("error", e.value)))
+
+
+def test_run_collects_output_and_exit_code_and_calls_handlers_in_order(sandbox):
+    events = []
+    execution = sandbox.commands.run("echo hello; echo err >&2; exit 3",
+                                     handlers=recording_handlers(events))
+
+    assert re.fullmatch(r"[0-9a-f]{32}", execution.id)
+    assert [m.text for m in execution.logs.stdout] == ["hello"]
+    assert [m.text for m in execution.logs.stderr] == ["err"]
+    assert not execution.logs.stdout[0].is_error and execution.logs.stderr[0].is_error
+    assert execution.logs.stdout[0].timestamp > time.time() * 1000 - 60_000
+    assert execution.exit_code == 3
+    assert execution.error.name == "CommandExecError" and execution.error.value == "3"
+    assert execution.complete is None
+    # init first, the terminal event last; the two lines come from two pipes, in either order.
+    assert events[0] == ("init", execution.id)
+    assert sorted(events[1:3]) == [("stderr", "err"), ("stdout", "hello")]
+    assert events[3:] == [("error", "3")]
+
+
+def test_successful_run_completes_with_options_and_sandbox_env(sandbox):
+    events = []
+    execution = sandbox.commands.run(
+        'pwd; echo "$GREETING $EXTRA"',
+        opts=RunCommandOpts(working_directory="/tmp", envs={"EXTRA": "there"}),
+        handlers=recording_handlers(events))
+
+    assert [m.text for m in execution.logs.stdout] == ["/tmp", "hi there"]
+    assert execution.exit_code == 0
+    assert execution.error is None
+    assert execution.complete.execution_time_in_millis >= 0
+    assert [kind for kind, _ in events] == ["init", "stdout", "stdout", "complete"]
+
+
+def test_handler_exception_aborts_the_run(sandbox):
+    def fail(_):
+        raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        sandbox.commands.run("echo one; echo two", handlers=ExecutionHandlers(on_stdout=fail))
+
+
+def test_get_info_reports_running_with_metadata_and_ttl(sandbox):
+    info = sandbox.get_info()
+    assert info.id == sandbox.id
+    assert info.status.state == "Running"
+    assert info.metadata == {"suite": "python-sync"}
+    assert info.image == IMAGE
+    assert abs((info.expires_at - info.created_at) - timedelta(minutes=5)) < timedelta(seconds=5)
+
+
+def test_connect_reaches_an_existing_sandbox(sandbox):
+    with Sandbox.connect(sandbox.id) as again:
+        assert again.commands.run("echo $GREETING").logs.stdout[0].text == "hi"
+
+
+def test_pause_and_resume(stack):
+    with Sandbox.create(IMAGE) as sandbox:
+        sandbox.pause()
+        deadline = time.monotonic() + 10
+        while sandbox.get_info().status.state != "Paused" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sandbox.get_info().status.state == "Paused"
+        sandbox.resume()
+        assert sandbox.get_info().status.state == "Running"
+        assert sandbox.commands.run("echo back").logs.stdout[0].text == "back"
+        sandbox.kill()
+
+
+def test_kill_then_get_raises_not_found(stack):
+    sandbox = Sandbox.create(IMAGE)
+    sandbox_id = sandbox.id
+    sandbox.kill()
+
+    with pytest.raises(SandboxNotFoundException) as caught:
+        sandbox.get_info()
+    assert caught.value.status_code == grpc.StatusCode.NOT_FOUND
+    assert caught.value.error.code == "SANDBOX::NOT_FOUND"
+    assert sandbox_id in caught.value.error.message
+    assert caught.value.request_id  # the runtime's X-Request-ID, through osbd
+    with pytest.raises(SandboxNotFoundException):
+        Sandbox.connect(sandbox_id)
+    sandbox.close()
+
+
+def test_negative_timeout_is_rejected_before_anything_is_created(stack):
+    with SandboxManager.create() as manager:
+        before = manager.list_sandbox_infos().pagination.total_items
+        with pytest.raises(InvalidArgumentException) as caught:
+            Sandbox.create(IMAGE, timeout=timedelta(seconds=-5))
+        assert caught.value.code == "INVALID_ARGUMENT"
+        assert caught.value.status_code == grpc.StatusCode.INVALID_ARGUMENT
+        assert "at least 60" in caught.value.error.message
+        assert manager.list_sandbox_infos().pagination.total_items == before
+
+
+def test_manager_lists_filters_and_kills(stack):
+    tag = uuid.uuid4().hex[:12]
+    first = Sandbox.create(IMAGE, metadata={"run": tag})
+    second = Sandbox.create(IMAGE, metadata={"run": tag, "role": "b"})
+    with SandboxManager.create() as manager:
+        tagged = manager.list_sandbox_infos(SandboxFilter(metadata={"run": tag}))
+        assert {i.id for i in tagged.sandbox_infos} == {first.id, second.id}
+        assert tagged.pagination.total_items == 2 and not tagged.pagination.has_next_page
+        only_b = manager.list_sandbox_infos(SandboxFilter(metadata={"run": tag, "role": "b"}))
+        assert [i.id for i in only_b.sandbox_infos] == [second.id]
+        paged = manager.list_sandbox_infos(SandboxFilter(metadata={"run": tag}, page_size=1))
+        assert len(paged.sandbox_infos) == 1 and paged.pagination.has_next_page
+
+        assert manager.get_sandbox_info(first.id).status.state == "Running"
+        manager.kill_sandbox(first.id)
+        manager.kill_sandbox(second.id)
+        assert manager.list_sandbox_infos(SandboxFilter(metadata={"run": tag})).sandbox_infos == []
+        with pytest.raises(SandboxNotFoundException):
+            manager.get_sandbox_info("no-such-sandbox")
+    first.close()
+    second.close()
+
+
+def test_files_api_is_reported_unimplemented(sandbox):
+    with pytest.raises(UnimplementedException) as caught:
+        sandbox.files.write_file("/tmp/a.txt", "data")
+    assert caught.value.code == "UNIMPLEMENTED"
+    with pytest.raises(UnimplementedException):
+        sandbox.files.read_file("/tmp/a.txt")
+    with pytest.raises(InvalidArgumentException):
+        sandbox.files.write_file("/tmp/a.txt", 42)
+
+
+def test_no_daemon_is_unavailable(tmp_path):
+    config = ConnectionConfig(socket=str(tmp_path / "none.sock"))
+    with SandboxManager.create(config) as manager, pytest.raises(SandboxException) as caught:
+        manager.list_sandbox_infos()
+    assert caught.value.status_code == grpc.StatusCode.UNAVAILABLE
