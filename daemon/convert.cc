@@ -21,10 +21,13 @@ absl::Status Unimplemented(absl::string_view field) {
       absl::StrCat(field, " is not implemented by this osbd yet; leave it unset"));
 }
 
-std::string ActionName(v1::NetworkAction a) { return a == v1::NETWORK_ACTION_ALLOW ? "allow" : "deny"; }
+std::string ActionName(v1::NetworkAction a) {
+  return a == v1::NETWORK_ACTION_ALLOW ? "allow" : "deny";
+}
 
 nlohmann::json VolumeJson(const v1::Volume& v) {
-  nlohmann::json j = {{"name", v.name()}, {"mountPath", v.mount_path()}, {"readOnly", v.read_only()}};
+  nlohmann::json j = {
+      {"name", v.name()}, {"mountPath", v.mount_path()}, {"readOnly", v.read_only()}};
   if (!v.sub_path().empty()) j["subPath"] = v.sub_path();
   if (v.has_host()) j["host"] = {{"path", v.host().path()}};
   if (v.has_pvc()) {
@@ -39,9 +42,11 @@ nlohmann::json VolumeJson(const v1::Volume& v) {
   }
   if (v.has_ossfs()) {
     const v1::OssfsVolume& o = v.ossfs();
-    j["ossfs"] = {{"bucket", o.bucket()},           {"endpoint", o.endpoint()},
+    j["ossfs"] = {{"bucket", o.bucket()},
+                  {"endpoint", o.endpoint()},
                   {"version", o.version().empty() ? "2.0" : o.version()},
-                  {"options", o.options()},         {"accessKeyId", o.access_key_id()},
+                  {"options", o.options()},
+                  {"accessKeyId", o.access_key_id()},
                   {"accessKeySecret", o.access_key_secret()}};
   }
   return j;
@@ -72,7 +77,8 @@ absl::StatusOr<rest::CreateSandboxRequest> ToRest(const v1::CreateSandboxRequest
   } else {
     out.snapshot_id = in.snapshot_id();
   }
-  if (in.has_platform()) out.platform = rest::PlatformSpec{in.platform().os(), in.platform().arch()};
+  if (in.has_platform())
+    out.platform = rest::PlatformSpec{in.platform().os(), in.platform().arch()};
   if (in.manual_cleanup()) {
     if (in.has_timeout()) {
       return absl::InvalidArgumentError("timeout cannot be combined with manual_cleanup");
@@ -117,7 +123,8 @@ v1::Sandbox ToProto(const rest::Sandbox& in) {
   out.mutable_status()->set_reason(in.status.reason.value_or(""));
   out.mutable_status()->set_message(in.status.message.value_or(""));
   if (in.status.last_transition_at.has_value()) {
-    *out.mutable_status()->mutable_last_transition_at() = ToTimestamp(*in.status.last_transition_at);
+    *out.mutable_status()->mutable_last_transition_at() =
+        ToTimestamp(*in.status.last_transition_at);
   }
   *out.mutable_created_at() = ToTimestamp(in.created_at);
   if (in.expires_at.has_value()) *out.mutable_expires_at() = ToTimestamp(*in.expires_at);
@@ -179,6 +186,43 @@ std::optional<v1::CommandEvent> ToProto(const rest::ServerStreamEvent& in, uint6
     if (auto code = rest::ExitCodeOf(in); code.has_value()) failed->set_exit_code(*code);
   } else {
     return std::nullopt;
+  }
+  return out;
+}
+
+v1::FileInfo ToProto(const rest::FileInfo& in) {
+  v1::FileInfo out;
+  out.set_path(in.path);
+  if (in.type == "file") {
+    out.set_type(v1::FILE_TYPE_FILE);
+  } else if (in.type == "directory") {
+    out.set_type(v1::FILE_TYPE_DIRECTORY);
+  } else if (in.type == "symlink") {
+    out.set_type(v1::FILE_TYPE_SYMLINK);
+  } else {
+    out.set_type(v1::FILE_TYPE_OTHER);
+  }
+  out.set_size(in.size);
+  *out.mutable_modified_at() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(in.modified_at));
+  *out.mutable_created_at() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(in.created_at));
+  out.set_owner(in.owner);
+  out.set_group(in.group);
+  out.set_mode(in.mode);
+  return out;
+}
+
+v1::CommandStatus ToProto(const rest::CommandStatus& in) {
+  v1::CommandStatus out;
+  out.set_command_id(in.id);
+  out.set_command(in.content);
+  out.set_running(in.running);
+  if (in.exit_code.has_value()) out.set_exit_code(*in.exit_code);
+  out.set_error(in.error);
+  *out.mutable_started_at() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(in.started_at));
+  if (in.finished_at.has_value()) {
+    *out.mutable_finished_at() =
+        TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(*in.finished_at));
   }
   return out;
 }

@@ -7,8 +7,10 @@
 
 #include "absl/status/statusor.h"
 #include "opensandbox/v1/commands.pb.h"
+#include "opensandbox/v1/files.pb.h"
 #include "opensandbox/v1/sandboxes.pb.h"
 #include "rest/execd.h"
+#include "rest/execd_files.h"
 #include "rest/lifecycle.h"
 
 namespace osb::daemon {
@@ -28,5 +30,8 @@ absl::StatusOr<rest::RunCommandRequest> ToRest(const opensandbox::v1::RunCommand
 // (ping) yield nullopt.
 std::optional<opensandbox::v1::CommandEvent> ToProto(const rest::ServerStreamEvent& in,
                                                      uint64_t seq);
+
+opensandbox::v1::FileInfo ToProto(const rest::FileInfo& in);
+opensandbox::v1::CommandStatus ToProto(const rest::CommandStatus& in);
 
 }  // namespace osb::daemon

@@ -25,6 +25,7 @@
 #include "daemon/services/commands_service.h"
 #include "daemon/services/daemon_context.h"
 #include "daemon/services/daemon_service.h"
+#include "daemon/services/files_service.h"
 #include "daemon/services/sandboxes_service.h"
 #include "rest/sys/default_paths.h"
 #include "rest/sys/file_util.h"
@@ -134,6 +135,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<grpc::Server> server;
   osb::daemon::SandboxesService sandboxes(context);
   osb::daemon::CommandsService commands(context);
+  osb::daemon::FilesService files(context);
   osb::daemon::DaemonService daemon(context, [&](absl::Duration) {
     if (!stop.HasBeenNotified()) stop.Notify();
   });
@@ -144,6 +146,7 @@ int main(int argc, char** argv) {
   builder.AddListeningPort("unix:" + socket_path, grpc::InsecureServerCredentials());
   builder.RegisterService(&sandboxes);
   builder.RegisterService(&commands);
+  builder.RegisterService(&files);
   builder.RegisterService(&daemon);
   ::umask(0077);  // the socket is created 0600 (the directory is 0700 besides)
   server = builder.BuildAndStart();

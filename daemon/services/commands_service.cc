@@ -1,21 +1,25 @@
 #include "daemon/services/commands_service.h"
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <optional>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "daemon/convert.h"
+#include "daemon/services/execd_call.h"
 #include "daemon/services/grpc_status.h"
+#include "nlohmann/json.hpp"
+#include "rest/url_encode.h"
 
 namespace osb::daemon {
 namespace {
 
 namespace v1 = opensandbox::v1;
 
-constexpr int kExecdPort = 44772;
 // Events queued for a slow client before osbd stops reading the upstream stream.
 constexpr std::size_t kHighWater = 256;
 constexpr std::size_t kLowWater = 64;
@@ -38,19 +42,13 @@ class RunReactor final : public grpc::ServerWriteReactor<v1::CommandEvent> {
   void Start(const Origin& origin, const std::string& sandbox_id, rest::RunCommandRequest request) {
     origin_ = origin;
     sandbox_id_ = sandbox_id;
-    if (auto cached = context_.endpoints().Find(origin, sandbox_id); cached.has_value()) {
-      absl::MutexLock lock(&link_->mu);
-      StartCommand(*cached, request);
-      return;
-    }
-    context_.lifecycle().GetEndpoint(
-        origin, sandbox_id, kExecdPort,
+    context_.WithExecd(
+        origin, sandbox_id,
         [link = link_, request = std::move(request)](absl::StatusOr<ExecdEndpoint> endpoint) {
           absl::MutexLock lock(&link->mu);
           if (link->reactor == nullptr) return;
           RunReactor& r = *link->reactor;
           if (!endpoint.ok()) return r.End(ToGrpcStatus(endpoint.status()));
-          r.context_.endpoints().Put(r.origin_, r.sandbox_id_, *endpoint);
           r.StartCommand(*endpoint, request);
         });
   }
@@ -127,12 +125,11 @@ class RunReactor final : public grpc::ServerWriteReactor<v1::CommandEvent> {
       final_status_ = grpc::Status::OK;
     } else if (command_id_.empty()) {
       // Refused before it started: nothing ran, the error says why.
-      final_status_ = ToGrpcStatus(status.ok() ? absl::UnavailableError(
-                                                     "execd ended the stream before any event")
-                                               : status);
+      final_status_ = ToGrpcStatus(
+          status.ok() ? absl::UnavailableError("execd ended the stream before any event") : status);
     } else {
-      std::string reason = status.ok() ? "the stream ended without a terminal event"
-                                       : std::string(status.message());
+      std::string reason =
+          status.ok() ? "the stream ended without a terminal event" : std::string(status.message());
       v1::CommandEvent broken;
       broken.set_seq(next_seq_++);
       broken.mutable_broken()->set_command_id(command_id_);
@@ -195,6 +192,98 @@ grpc::ServerWriteReactor<v1::CommandEvent>* CommandsService::Run(
     return reactor;
   }
   reactor->Start(*origin, request->sandbox_id(), *std::move(rest_request));
+  return reactor;
+}
+
+namespace {
+
+// Validates the command id common to GetStatus, GetLogs and Interrupt; finishes when it is bad.
+bool CheckCommandId(grpc::ServerUnaryReactor* reactor, const std::string& id) {
+  if (!id.empty()) return true;
+  reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "command_id is required"));
+  return false;
+}
+
+// GetLogs' default and largest reply: well under gRPC's 4 MiB message limit.
+constexpr int64_t kDefaultLogBytes = 1 << 20;
+constexpr int64_t kMaxLogBytes = 3 << 20;
+
+}  // namespace
+
+grpc::ServerUnaryReactor* CommandsService::GetStatus(grpc::CallbackServerContext* ctx,
+                                                     const v1::GetCommandStatusRequest* request,
+                                                     v1::CommandStatus* response) {
+  auto* reactor = ctx->DefaultReactor();
+  if (!CheckCommandId(reactor, request->command_id())) return reactor;
+  std::string target = "/command/status/" + rest::UrlEncode(request->command_id());
+  WithSandboxExecd(context_, reactor, request->connection(), request->sandbox_id(),
+                   [this, reactor, response, target](const Origin&, const ExecdEndpoint& endpoint) {
+                     context_.execd().Call(
+                         endpoint, "GET", target, "",
+                         FinishFromExecd(reactor, [response](const HttpResult& r) -> absl::Status {
+                           auto j = nlohmann::json::parse(r.body, nullptr, false);
+                           auto status = rest::ParseCommandStatus(j);
+                           if (!status.ok()) return status.status();
+                           *response = ToProto(*status);
+                           return absl::OkStatus();
+                         }));
+                   });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CommandsService::GetLogs(grpc::CallbackServerContext* ctx,
+                                                   const v1::GetCommandLogsRequest* request,
+                                                   v1::CommandLogs* response) {
+  auto* reactor = ctx->DefaultReactor();
+  if (!CheckCommandId(reactor, request->command_id())) return reactor;
+  if (request->cursor() < 0 || request->limit_bytes() < 0) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "cursor and limit_bytes must not be negative"));
+    return reactor;
+  }
+  const int64_t limit = request->limit_bytes() == 0
+                            ? kDefaultLogBytes
+                            : std::min(request->limit_bytes(), kMaxLogBytes);
+  const int64_t cursor = request->cursor();
+  std::string target =
+      absl::StrCat("/command/", rest::UrlEncode(request->command_id()), "/logs?cursor=", cursor);
+  WithSandboxExecd(context_, reactor, request->connection(), request->sandbox_id(),
+                   [this, reactor, response, target, limit, cursor](const Origin&,
+                                                                    const ExecdEndpoint& endpoint) {
+                     context_.execd().Call(
+                         endpoint, "GET", target, "",
+                         FinishFromExecd(reactor, [response, limit, cursor](const HttpResult& r) {
+                           int64_t tail = 0;
+                           if (!absl::SimpleAtoi(r.header("execd-commands-tail-cursor"), &tail)) {
+                             return absl::DataLossError("execd sent no EXECD-COMMANDS-TAIL-CURSOR");
+                           }
+                           if (static_cast<int64_t>(r.body.size()) > limit) {
+                             response->set_data(r.body.substr(0, static_cast<std::size_t>(limit)));
+                             response->set_next_cursor(cursor + limit);
+                             response->set_more(true);
+                           } else {
+                             response->set_data(r.body);
+                             response->set_next_cursor(tail);
+                           }
+                           return absl::OkStatus();
+                         }));
+                   });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CommandsService::Interrupt(grpc::CallbackServerContext* ctx,
+                                                     const v1::InterruptCommandRequest* request,
+                                                     v1::InterruptCommandResponse*) {
+  auto* reactor = ctx->DefaultReactor();
+  if (!CheckCommandId(reactor, request->command_id())) return reactor;
+  std::string target = "/command?id=" + rest::UrlEncode(request->command_id());
+  WithSandboxExecd(context_, reactor, request->connection(), request->sandbox_id(),
+                   [this, reactor, target](const Origin&, const ExecdEndpoint& endpoint) {
+                     context_.execd().Call(endpoint, "DELETE", target, "",
+                                           FinishFromExecd(reactor, [](const HttpResult&) {
+                                             return absl::OkStatus();
+                                           }));
+                   });
   return reactor;
 }
 

@@ -1,7 +1,8 @@
 // Commands: Run streams a command's events as execd sends them, numbered by seq. The stream
 // ends OK after the terminal event (completed or failed); if the upstream stream breaks before
 // one, the client first receives a `broken` event with the command id and then UNAVAILABLE:
-// osbd never reports a success it did not see. Other RPCs answer UNIMPLEMENTED for now.
+// osbd never reports a success it did not see. GetStatus, GetLogs and Interrupt are execd's
+// command status, background log and interrupt. Other RPCs answer UNIMPLEMENTED for now.
 #pragma once
 
 #include "daemon/services/daemon_context.h"
@@ -15,6 +16,15 @@ class CommandsService final : public opensandbox::v1::Commands::CallbackService 
 
   grpc::ServerWriteReactor<opensandbox::v1::CommandEvent>* Run(
       grpc::CallbackServerContext* ctx, const opensandbox::v1::RunCommandRequest* request) override;
+  grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* ctx,
+                                      const opensandbox::v1::GetCommandStatusRequest* request,
+                                      opensandbox::v1::CommandStatus* response) override;
+  grpc::ServerUnaryReactor* GetLogs(grpc::CallbackServerContext* ctx,
+                                    const opensandbox::v1::GetCommandLogsRequest* request,
+                                    opensandbox::v1::CommandLogs* response) override;
+  grpc::ServerUnaryReactor* Interrupt(grpc::CallbackServerContext* ctx,
+                                      const opensandbox::v1::InterruptCommandRequest* request,
+                                      opensandbox::v1::InterruptCommandResponse* response) override;
 
  private:
   DaemonContext& context_;

@@ -16,8 +16,8 @@ absl::Status ParseDomain(const std::string& domain, std::string* protocol, std::
   }
   absl::ConsumeSuffix(&d, "/v1");
   if (d.empty() || absl::StrContains(d, "/") || absl::StrContains(d, "://")) {
-    return absl::InvalidArgumentError(absl::StrCat("malformed domain '", domain,
-                                                   "': expected host:port or http(s)://host:port"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed domain '", domain, "': expected host:port or http(s)://host:port"));
   }
   *authority = std::string(d);
   return absl::OkStatus();
@@ -45,8 +45,8 @@ absl::StatusOr<Origin> DaemonContext::Resolve(const opensandbox::v1::Connection&
   for (const auto& [k, v] : c.headers()) o.headers.emplace_back(k, v);
   if (c.use_server_proxy()) o.use_server_proxy = true;
   if (c.has_request_timeout()) {
-    o.request_timeout =
-        absl::Milliseconds(google::protobuf::util::TimeUtil::DurationToMilliseconds(c.request_timeout()));
+    o.request_timeout = absl::Milliseconds(
+        google::protobuf::util::TimeUtil::DurationToMilliseconds(c.request_timeout()));
   }
   return o;
 }
@@ -55,6 +55,17 @@ absl::StatusOr<Origin> DaemonContext::ResolveForSandbox(const opensandbox::v1::C
                                                         const std::string& sandbox_id) const {
   if (sandbox_id.empty()) return absl::InvalidArgumentError("sandbox_id is required");
   return Resolve(c);
+}
+
+void DaemonContext::WithExecd(const Origin& origin, const std::string& sandbox_id,
+                              std::function<void(absl::StatusOr<ExecdEndpoint>)> done) {
+  if (auto cached = endpoints_.Find(origin, sandbox_id); cached.has_value()) return done(*cached);
+  lifecycle_.GetEndpoint(
+      origin, sandbox_id, kExecdPort,
+      [this, origin, sandbox_id, done = std::move(done)](absl::StatusOr<ExecdEndpoint> endpoint) {
+        if (endpoint.ok()) endpoints_.Put(origin, sandbox_id, *endpoint);
+        done(std::move(endpoint));
+      });
 }
 
 }  // namespace osb::daemon

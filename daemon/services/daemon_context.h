@@ -25,8 +25,10 @@ struct DaemonInfo {
 class DaemonContext {
  public:
   DaemonContext(Origin default_origin, DaemonInfo info)
-      : default_origin_(std::move(default_origin)), info_(std::move(info)),
-        lifecycle_(loop_), execd_(loop_) {}
+      : default_origin_(std::move(default_origin)),
+        info_(std::move(info)),
+        lifecycle_(loop_),
+        execd_(loop_) {}
 
   // The request's connection over the daemon's default: a field set in `connection` wins.
   // A different domain never inherits the default API key. Unimplemented for profiles (not
@@ -35,6 +37,11 @@ class DaemonContext {
   // Resolve for a call about one sandbox: also InvalidArgument when `sandbox_id` is empty.
   absl::StatusOr<Origin> ResolveForSandbox(const opensandbox::v1::Connection& connection,
                                            const std::string& sandbox_id) const;
+
+  // The execd endpoint of a sandbox, from the cache or asked of the lifecycle API (and cached).
+  // `done` may run on the calling thread (cached) or on the loop thread.
+  void WithExecd(const Origin& origin, const std::string& sandbox_id,
+                 std::function<void(absl::StatusOr<ExecdEndpoint>)> done);
 
   CurlLoop& loop() { return loop_; }
   LifecycleClient& lifecycle() { return lifecycle_; }

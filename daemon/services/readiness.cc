@@ -8,7 +8,6 @@
 namespace osb::daemon {
 namespace {
 
-constexpr int kExecdPort = 44772;
 constexpr absl::Duration kFirstPollInterval = absl::Milliseconds(2);
 constexpr absl::Duration kMaxPollInterval = absl::Milliseconds(200);
 
@@ -17,8 +16,12 @@ class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
   ReadinessWait(DaemonContext& context, const grpc::CallbackServerContext* ctx, Origin origin,
                 rest::Sandbox sandbox, absl::Duration timeout,
                 std::function<void(absl::StatusOr<rest::Sandbox>)> done)
-      : context_(context), ctx_(ctx), origin_(std::move(origin)), sandbox_(std::move(sandbox)),
-        timeout_(timeout), deadline_(absl::Now() + std::min(timeout, RemainingTime(ctx))),
+      : context_(context),
+        ctx_(ctx),
+        origin_(std::move(origin)),
+        sandbox_(std::move(sandbox)),
+        timeout_(timeout),
+        deadline_(absl::Now() + std::min(timeout, RemainingTime(ctx))),
         done_(std::move(done)) {}
 
   void WaitUntilRunning() {
@@ -30,8 +33,9 @@ class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
                        sandbox_.status.message.value_or(sandbox_.status.reason.value_or("")))));
     }
     if (absl::Now() >= deadline_) {
-      return done_(absl::DeadlineExceededError(absl::StrCat(
-          "sandbox ", sandbox_.id, " was still ", state, " after ", absl::FormatDuration(timeout_))));
+      return done_(
+          absl::DeadlineExceededError(absl::StrCat("sandbox ", sandbox_.id, " was still ", state,
+                                                   " after ", absl::FormatDuration(timeout_))));
     }
     if (ctx_->IsCancelled()) return done_(absl::CancelledError("the call was cancelled"));
     context_.loop().Post(
@@ -49,14 +53,12 @@ class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
 
  private:
   void ResolveEndpoint() {
-    context_.lifecycle().GetEndpoint(origin_, sandbox_.id, kExecdPort,
-                                     [self = shared_from_this()](auto endpoint) {
-                                       if (!endpoint.ok()) return self->done_(endpoint.status());
-                                       self->endpoint_ = *std::move(endpoint);
-                                       self->context_.endpoints().Put(self->origin_, self->sandbox_.id,
-                                                                      self->endpoint_);
-                                       self->Ping();
-                                     });
+    // A new sandbox's endpoint is never cached yet: WithExecd asks the server and caches it.
+    context_.WithExecd(origin_, sandbox_.id, [self = shared_from_this()](auto endpoint) {
+      if (!endpoint.ok()) return self->done_(endpoint.status());
+      self->endpoint_ = *std::move(endpoint);
+      self->Ping();
+    });
   }
 
   void Ping() {
@@ -72,11 +74,11 @@ class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
   void OnPing(absl::Status status) {
     if (status.ok()) return done_(std::move(sandbox_));
     if (absl::Now() >= deadline_) {
-      return done_(absl::DeadlineExceededError(absl::StrCat(
-          "Sandbox health check timed out after ", absl::FormatDuration(timeout_), " (", attempts_,
-          " attempts). Last health check error: ", status.message(),
-          ". Connection context: domain=", origin_.authority,
-          ", use_server_proxy=", origin_.use_server_proxy ? "true" : "false")));
+      return done_(absl::DeadlineExceededError(
+          absl::StrCat("Sandbox health check timed out after ", absl::FormatDuration(timeout_),
+                       " (", attempts_, " attempts). Last health check error: ", status.message(),
+                       ". Connection context: domain=", origin_.authority,
+                       ", use_server_proxy=", origin_.use_server_proxy ? "true" : "false")));
     }
     context_.loop().Post([self = shared_from_this()] { self->Ping(); }, interval_);
     interval_ = std::min(interval_ * 2, kMaxPollInterval);

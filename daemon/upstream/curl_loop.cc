@@ -67,6 +67,17 @@ struct CurlLoop::Transfer {
     return size * n;
   }
 
+  static size_t OnRead(char* buf, size_t size, size_t n, void* self) {
+    auto* t = static_cast<Transfer*>(self);
+    std::ptrdiff_t got = t->handler.on_send(buf, size * n);
+    if (got == kSendPause) return CURL_READFUNC_PAUSE;
+    if (got < 0) {
+      t->aborted = true;
+      return CURL_READFUNC_ABORT;
+    }
+    return static_cast<size_t>(got);
+  }
+
   static size_t OnWrite(char* data, size_t size, size_t n, void* self) {
     auto* t = static_cast<Transfer*>(self);
     t->DeliverHeaders();
@@ -125,8 +136,8 @@ CurlLoop::TransferId CurlLoop::Start(HttpRequest request, HttpHandler handler) {
     ++stats_.transfers_started;
   }
   // std::function must be copyable: the move-only pieces travel in a shared_ptr.
-  auto args = std::make_shared<std::pair<HttpRequest, HttpHandler>>(std::move(request),
-                                                                    std::move(handler));
+  auto args =
+      std::make_shared<std::pair<HttpRequest, HttpHandler>>(std::move(request), std::move(handler));
   Post([this, id, args] { AddTransfer(id, std::move(args->first), std::move(args->second)); });
   return id;
 }
@@ -194,7 +205,12 @@ void CurlLoop::AddTransfer(TransferId id, HttpRequest request, HttpHandler handl
     curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
   } else {
     if (r.method != "POST") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
-    if (r.method == "POST" || !r.body.empty()) {
+    if (r.stream_body) {
+      curl_easy_setopt(e, CURLOPT_POST, 1L);
+      curl_easy_setopt(e, CURLOPT_READFUNCTION, &Transfer::OnRead);
+      curl_easy_setopt(e, CURLOPT_READDATA, t.get());
+      t->header_list = curl_slist_append(t->header_list, "Transfer-Encoding: chunked");
+    } else if (r.method == "POST" || !r.body.empty()) {
       curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
       curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
     }

@@ -35,6 +35,8 @@ struct HttpRequest {
   // Whole-transfer deadline; InfiniteDuration for streams that live as long as they must.
   absl::Duration timeout = absl::Seconds(30);
   absl::Duration connect_timeout = absl::Seconds(10);
+  // The body is not `body` but what HttpHandler::on_send produces, sent chunked as it comes.
+  bool stream_body = false;
 };
 
 struct HttpResult {
@@ -50,12 +52,19 @@ struct HttpResult {
 
 enum class DataAction { kContinue, kPause, kAbort };
 
+// What HttpHandler::on_send returns besides a byte count.
+inline constexpr std::ptrdiff_t kSendPause = -1;  // nothing to send yet: wait for Resume()
+inline constexpr std::ptrdiff_t kSendAbort = -2;  // fail the transfer (Cancelled)
+
 struct HttpHandler {
   // Optional: called once, before any body byte, with the status and headers.
   std::function<void(int status, const HeaderList& headers)> on_headers;
   // Optional: receives the body as it arrives instead of buffering it. The bytes are always
   // consumed; kPause then stops receiving until Resume(); kAbort ends the transfer (Cancelled).
   std::function<DataAction(absl::string_view bytes)> on_data;
+  // For a stream_body request: copies up to `max` bytes of the body into `buf` and returns how
+  // many (0: the body is complete), or kSendPause / kSendAbort.
+  std::function<std::ptrdiff_t(char* buf, std::size_t max)> on_send;
   // Always called exactly once, last.
   std::function<void(HttpResult result)> on_done;
 };
@@ -74,7 +83,7 @@ class CurlLoop {
   TransferId Start(HttpRequest request, HttpHandler handler);
   // Thread-safe; a finished or unknown id is ignored. on_done receives Cancelled.
   void Cancel(TransferId id);
-  // Thread-safe; resumes a transfer whose on_data returned kPause.
+  // Thread-safe; resumes a transfer whose on_data returned kPause or on_send kSendPause.
   void Resume(TransferId id);
   // Thread-safe: run `fn` on the loop thread, now or after `delay`.
   void Post(std::function<void()> fn, absl::Duration delay = absl::ZeroDuration());
@@ -95,8 +104,8 @@ class CurlLoop {
   void CollectDone();
 
   const std::size_t max_buffered_body_;
-  void* multi_ = nullptr;  // CURLM*
-  void* share_ = nullptr;  // CURLSH*
+  void* multi_ = nullptr;                                      // CURLM*
+  void* share_ = nullptr;                                      // CURLSH*
   std::map<TransferId, std::unique_ptr<Transfer>> transfers_;  // loop thread only
 
   mutable absl::Mutex mu_;

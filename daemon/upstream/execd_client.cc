@@ -1,11 +1,15 @@
 #include "daemon/upstream/execd_client.h"
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "rest/error.h"
+#include "rest/ids.h"
 #include "rest/sse.h"
 #include "rest/string_views.h"
+#include "rest/url_encode.h"
 
 namespace osb::daemon {
 namespace {
@@ -89,6 +93,118 @@ CurlLoop::TransferId ExecdClient::RunCommand(const ExecdEndpoint& endpoint,
     }
     (void)s.decoder.Finish([&](std::string_view json) { s.Deliver(json); });
     s.handler.on_end(absl::OkStatus());
+  };
+  return loop_.Start(std::move(r), std::move(h));
+}
+
+namespace {
+
+// The status of a finished exchange: the transport failure, execd's error, or OK for a 2xx.
+absl::Status ExchangeStatus(const HttpResult& result, std::string_view error_body) {
+  if (!result.transport.ok()) return result.transport;
+  if (result.status < 200 || result.status > 299) {
+    return rest::StatusFromHttp(result.status, error_body, result.header("x-request-id"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void ExecdClient::Call(const ExecdEndpoint& endpoint, std::string method, std::string target,
+                       std::string json_body,
+                       std::function<void(absl::StatusOr<HttpResult>)> done) {
+  HttpRequest r = ExecdRequest(endpoint, std::move(method), std::move(target));
+  if (!json_body.empty()) {
+    r.headers.emplace_back("Content-Type", "application/json");
+    r.body = std::move(json_body);
+  }
+  loop_.Start(std::move(r), {.on_done = [done = std::move(done)](HttpResult result) {
+                absl::Status s = ExchangeStatus(result, result.body);
+                if (!s.ok()) return done(s);
+                done(std::move(result));
+              }});
+}
+
+CurlLoop::TransferId ExecdClient::Download(const ExecdEndpoint& endpoint, const std::string& path,
+                                           const std::string& range, DownloadHandler handler) {
+  HttpRequest r = ExecdRequest(endpoint, "GET", "/files/download?path=" + rest::UrlEncode(path));
+  r.timeout = absl::InfiniteDuration();  // as long as the file takes; the caller may cancel
+  if (!range.empty()) r.headers.emplace_back("Range", range);
+  struct State {
+    DownloadHandler handler;
+    int status = 0;
+    std::string error_body;
+  };
+  auto state = std::make_shared<State>();
+  state->handler = std::move(handler);
+  HttpHandler h;
+  h.on_headers = [state](int status, const HeaderList& headers) {
+    state->status = status;
+    if (status >= 200 && status <= 299) state->handler.on_start(status, headers);
+  };
+  h.on_data = [state](absl::string_view bytes) {
+    if (state->status < 200 || state->status > 299) {
+      if (state->error_body.size() < 64 * 1024)
+        state->error_body.append(bytes.data(), bytes.size());
+      return DataAction::kContinue;
+    }
+    return state->handler.on_data(bytes);
+  };
+  h.on_done = [state](HttpResult result) {
+    state->handler.on_end(ExchangeStatus(result, state->error_body));
+  };
+  return loop_.Start(std::move(r), std::move(h));
+}
+
+CurlLoop::TransferId ExecdClient::Upload(
+    const ExecdEndpoint& endpoint, const rest::FileMetadata& metadata,
+    std::function<std::ptrdiff_t(char* buf, std::size_t max)> next,
+    std::function<void(absl::Status)> done) {
+  const std::string boundary = "osbd-" + rest::NewHexId();
+  HttpRequest r = ExecdRequest(endpoint, "POST", "/files/upload");
+  r.timeout = absl::InfiniteDuration();
+  r.stream_body = true;
+  r.headers.emplace_back("Content-Type", "multipart/form-data; boundary=" + boundary);
+  // The multipart framing around the file's bytes (COMPAT.md §2.6): the metadata part, then the
+  // file part, whose content `next` supplies.
+  struct State {
+    std::string head;
+    std::string tail;
+    std::size_t head_sent = 0;
+    std::size_t tail_sent = 0;
+    bool body_done = false;
+    std::function<std::ptrdiff_t(char*, std::size_t)> next;
+  };
+  auto state = std::make_shared<State>();
+  state->next = std::move(next);
+  std::string file_name = metadata.path.substr(metadata.path.find_last_of('/') + 1);
+  state->head = absl::StrCat(
+      "--", boundary,
+      "\r\nContent-Disposition: form-data; name=\"metadata\"; filename=\"metadata\"\r\n"
+      "Content-Type: application/json\r\n\r\n",
+      rest::ToJson(metadata).dump(), "\r\n--", boundary,
+      "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"", rest::UrlEncode(file_name),
+      "\"\r\nContent-Type: application/octet-stream\r\n\r\n");
+  state->tail = absl::StrCat("\r\n--", boundary, "--\r\n");
+  HttpHandler h;
+  h.on_send = [state](char* buf, std::size_t max) -> std::ptrdiff_t {
+    State& s = *state;
+    auto copy = [&](const std::string& from, std::size_t& sent) {
+      std::size_t n = std::min(max, from.size() - sent);
+      std::memcpy(buf, from.data() + sent, n);
+      sent += n;
+      return static_cast<std::ptrdiff_t>(n);
+    };
+    if (s.head_sent < s.head.size()) return copy(s.head, s.head_sent);
+    if (!s.body_done) {
+      std::ptrdiff_t got = s.next(buf, max);
+      if (got != 0) return got;
+      s.body_done = true;
+    }
+    return copy(s.tail, s.tail_sent);
+  };
+  h.on_done = [done = std::move(done)](HttpResult result) {
+    done(ExchangeStatus(result, result.body));
   };
   return loop_.Start(std::move(r), std::move(h));
 }

@@ -10,6 +10,7 @@
 #include "daemon/upstream/curl_loop.h"
 #include "daemon/upstream/origin.h"
 #include "rest/execd.h"
+#include "rest/execd_files.h"
 
 namespace osb::daemon {
 
@@ -21,6 +22,16 @@ struct CommandStreamHandler {
   // Exactly once, last. OK when the response ended normally (whether or not a terminal event
   // came: the receiver checks); otherwise the error: the server's error body when it refused the
   // command before streaming, or the transport failure.
+  std::function<void(absl::Status status)> on_end;
+};
+
+// Receives one download.
+struct DownloadHandler {
+  // Once, before any data, when execd answered 200 or 206.
+  std::function<void(int status, const HeaderList& headers)> on_start;
+  // The file's bytes as they arrive; kPause stops reading until CurlLoop::Resume.
+  std::function<DataAction(absl::string_view bytes)> on_data;
+  // Exactly once, last: OK when the whole body arrived, else why not (execd's error included).
   std::function<void(absl::Status status)> on_end;
 };
 
@@ -36,6 +47,22 @@ class ExecdClient {
   CurlLoop::TransferId RunCommand(const ExecdEndpoint& endpoint,
                                   const rest::RunCommandRequest& request,
                                   CommandStreamHandler handler);
+
+  // A request whose answer is small: the answer when it is 2xx, otherwise execd's error as a
+  // status (rest::StatusFromHttp). `target` is the path and the already-encoded query; a
+  // non-empty `json_body` is sent as application/json.
+  void Call(const ExecdEndpoint& endpoint, std::string method, std::string target,
+            std::string json_body, std::function<void(absl::StatusOr<HttpResult>)> done);
+
+  // GET /files/download?path=, with `range` as the Range header when not empty.
+  CurlLoop::TransferId Download(const ExecdEndpoint& endpoint, const std::string& path,
+                                const std::string& range, DownloadHandler handler);
+
+  // POST /files/upload of one file, its bytes streamed from `next` (the contract of
+  // HttpHandler::on_send). `done` gets OK once execd has stored the file.
+  CurlLoop::TransferId Upload(const ExecdEndpoint& endpoint, const rest::FileMetadata& metadata,
+                              std::function<std::ptrdiff_t(char* buf, std::size_t max)> next,
+                              std::function<void(absl::Status)> done);
 
  private:
   CurlLoop& loop_;

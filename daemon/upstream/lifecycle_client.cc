@@ -4,28 +4,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "rest/error.h"
+#include "rest/string_views.h"
 #include "rest/time_util.h"
+#include "rest/url_encode.h"
 
 namespace osb::daemon {
-namespace {
-
-// Percent-encodes everything but RFC 3986 unreserved characters.
-std::string UrlEncode(absl::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 void CallJson(CurlLoop& loop, HttpRequest request, Callback<nlohmann::json> done) {
   loop.Start(std::move(request), {.on_done = [done = std::move(done)](HttpResult r) {
@@ -36,8 +19,8 @@ void CallJson(CurlLoop& loop, HttpRequest request, Callback<nlohmann::json> done
                if (r.body.empty()) return done(nlohmann::json());
                nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
                if (j.is_discarded()) {
-                 return done(absl::DataLossError(
-                     absl::StrCat("the server answered ", r.status, " with a body that is not JSON")));
+                 return done(absl::DataLossError(absl::StrCat("the server answered ", r.status,
+                                                              " with a body that is not JSON")));
                }
                done(std::move(j));
              }});
@@ -87,12 +70,14 @@ void LifecycleClient::List(const Origin& origin, const std::vector<std::string>&
                            int page_size, Callback<rest::ListSandboxesResponse> done) {
   std::string query;
   auto add = [&query](absl::string_view name, absl::string_view value) {
-    absl::StrAppend(&query, query.empty() ? "?" : "&", name, "=", UrlEncode(value));
+    absl::StrAppend(&query, query.empty() ? "?" : "&", name, "=",
+                    rest::UrlEncode(rest::StdView(value)));
   };
   for (const auto& state : states) add("state", state);
   if (!metadata.empty()) {
     std::string pairs;
-    for (const auto& [k, v] : metadata) absl::StrAppend(&pairs, pairs.empty() ? "" : "&", k, "=", v);
+    for (const auto& [k, v] : metadata)
+      absl::StrAppend(&pairs, pairs.empty() ? "" : "&", k, "=", v);
     add("metadata", pairs);
   }
   if (page > 0) add("page", absl::StrCat(page));
@@ -143,8 +128,8 @@ void LifecycleClient::PatchMetadata(const Origin& origin, const std::string& id,
 
 void LifecycleClient::GetEndpoint(const Origin& origin, const std::string& id, int port,
                                   Callback<ExecdEndpoint> done) {
-  std::string path = absl::StrCat("/sandboxes/", id, "/endpoints/", port, "?use_server_proxy=",
-                                  origin.use_server_proxy ? "true" : "false");
+  std::string path = absl::StrCat("/sandboxes/", id, "/endpoints/", port,
+                                  "?use_server_proxy=", origin.use_server_proxy ? "true" : "false");
   CallJson(loop_, Request(origin, "GET", path),
            [done = std::move(done), protocol = origin.protocol](absl::StatusOr<nlohmann::json> j) {
              if (!j.ok()) return done(j.status());

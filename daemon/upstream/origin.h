@@ -23,6 +23,9 @@ struct Origin {
 
 // An execd endpoint: base URL (protocol + the endpoint, no trailing slash) and the headers the
 // lifecycle API said to send with every request to it.
+// The port execd listens on in every sandbox; the endpoint API takes it in its path.
+inline constexpr int kExecdPort = 44772;
+
 struct ExecdEndpoint {
   std::string endpoint;  // as the server gave it (no scheme)
   std::string base_url;

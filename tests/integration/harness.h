@@ -7,14 +7,13 @@
 //   auto sandboxes = opensandbox::v1::Sandboxes::NewStub(stack->channel());
 #pragma once
 
+#include <grpcpp/channel.h>
+#include <httplib.h>
 #include <sys/types.h>
 
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/channel.h>
-#include <httplib.h>
 
 namespace osb::test {
 
@@ -64,6 +63,7 @@ class Stack {
   const std::string& socket_path() const { return socket_; }
   const std::string& runtime_address() const { return runtime_address_; }
   const std::string& runtime_api_key() const { return runtime_api_key_; }
+  pid_t osbd_pid() const { return osbd_pid_; }
   const std::string& dir() const { return dir_.path(); }
   std::unique_ptr<httplib::Client> RuntimeClient() const;
 

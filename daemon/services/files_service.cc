@@ -1,0 +1,668 @@
+#include "daemon/services/files_service.h"
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "daemon/convert.h"
+#include "daemon/services/execd_call.h"
+#include "daemon/services/grpc_status.h"
+#include "nlohmann/json.hpp"
+#include "rest/string_views.h"
+#include "rest/url_encode.h"
+
+namespace osb::daemon {
+namespace {
+
+namespace v1 = opensandbox::v1;
+using Json = nlohmann::json;
+
+// The largest FileChunk (the proto's contract).
+constexpr std::size_t kChunkSize = 64 * 1024;
+// Chunks queued for a slow reader before osbd stops reading the download.
+constexpr std::size_t kHighWater = 64;
+constexpr std::size_t kLowWater = 16;
+
+absl::Status RequirePath(const std::string& path, std::string_view what = "path") {
+  if (path.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(rest::AbslView(what), " is required"));
+  }
+  return absl::OkStatus();
+}
+
+// `?path=a&path=b` for execd's repeated path parameters.
+absl::StatusOr<std::string> PathQuery(
+    const google::protobuf::RepeatedPtrField<std::string>& paths) {
+  if (paths.empty()) return absl::InvalidArgumentError("at least one path is required");
+  std::string query;
+  for (const auto& p : paths) {
+    if (auto s = RequirePath(p); !s.ok()) return s;
+    absl::StrAppend(&query, query.empty() ? "?" : "&", "path=", rest::UrlEncode(p));
+  }
+  return query;
+}
+
+absl::StatusOr<Json> JsonBody(const HttpResult& r) {
+  Json j = Json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return absl::DataLossError("execd answered with a body that is not JSON");
+  return j;
+}
+
+// An array of FileInfo into `out`.
+template <typename Add>
+absl::Status AddInfos(const HttpResult& r, Add add) {
+  auto j = JsonBody(r);
+  if (!j.ok()) return j.status();
+  if (!j->is_array()) return absl::DataLossError("execd answered with something not a list");
+  for (const auto& item : *j) {
+    auto info = rest::ParseFileInfo(item);
+    if (!info.ok()) return info.status();
+    *add() = ToProto(*info);
+  }
+  return absl::OkStatus();
+}
+
+// The `{"<path>": Permission}` body of mkdir and chmod.
+absl::StatusOr<std::string> PermissionBody(
+    const google::protobuf::RepeatedPtrField<v1::FilePermission>& items) {
+  if (items.empty()) return absl::InvalidArgumentError("at least one path is required");
+  Json body = Json::object();
+  for (const auto& item : items) {
+    if (auto s = RequirePath(item.path()); !s.ok()) return s;
+    if (item.mode() > 07777) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("mode of ", item.path(), " is not permission bits"));
+    }
+    rest::Permission p;
+    p.mode = item.mode();
+    if (!item.owner().empty()) p.owner = item.owner();
+    if (!item.group().empty()) p.group = item.group();
+    body[item.path()] = rest::ToJson(p);
+  }
+  return body.dump();
+}
+
+// Runs one execd call with no answer body for a unary RPC.
+void Simple(DaemonContext& context, grpc::ServerUnaryReactor* reactor,
+            const v1::Connection& connection, const std::string& sandbox_id, std::string method,
+            absl::StatusOr<std::string> target, absl::StatusOr<std::string> body) {
+  if (!target.ok()) return reactor->Finish(ToGrpcStatus(target.status()));
+  if (!body.ok()) return reactor->Finish(ToGrpcStatus(body.status()));
+  WithSandboxExecd(context, reactor, connection, sandbox_id,
+                   [&context, reactor, method = std::move(method), target = *std::move(target),
+                    body = *std::move(body)](const Origin&, const ExecdEndpoint& endpoint) {
+                     context.execd().Call(endpoint, method, target, body,
+                                          FinishFromExecd(reactor, [](const HttpResult&) {
+                                            return absl::OkStatus();
+                                          }));
+                   });
+}
+
+// Read: a download, re-chunked for the client. State is guarded by mu_; loop callbacks reach the
+// reactor only through a Link that OnDone severs.
+class ReadReactor final : public grpc::ServerWriteReactor<v1::FileChunk> {
+ public:
+  struct Link {
+    absl::Mutex mu;
+    ReadReactor* reactor ABSL_GUARDED_BY(mu);
+  };
+
+  ReadReactor(DaemonContext& context, grpc::CallbackServerContext* ctx)
+      : context_(context), ctx_(ctx), link_(std::make_shared<Link>()) {
+    absl::MutexLock lock(&link_->mu);
+    link_->reactor = this;
+  }
+
+  void Start(const v1::ReadFileRequest& request) {
+    if (request.offset() < 0 && request.length() != 0) {
+      return Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "a negative offset reads the file's tail: length must be 0"));
+    }
+    if (request.length() < 0) {
+      return Finish(
+          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "length must not be negative"));
+    }
+    std::string range;
+    if (request.offset() < 0) {
+      range = absl::StrCat("bytes=", request.offset());
+    } else if (request.offset() > 0 || request.length() > 0) {
+      range = absl::StrCat("bytes=", request.offset(), "-");
+      if (request.length() > 0) absl::StrAppend(&range, request.offset() + request.length() - 1);
+    }
+    asked_offset_ = request.offset();
+    auto origin = context_.ResolveForSandbox(request.connection(), request.sandbox_id());
+    if (!origin.ok()) return Finish(ToGrpcStatus(origin.status()));
+    if (request.path().empty()) {
+      return Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "path is required"));
+    }
+    context_.WithExecd(*origin, request.sandbox_id(),
+                       [link = link_, path = request.path(), range](auto endpoint) {
+                         absl::MutexLock lock(&link->mu);
+                         if (link->reactor == nullptr) return;
+                         if (!endpoint.ok())
+                           return link->reactor->End(ToGrpcStatus(endpoint.status()));
+                         link->reactor->StartDownload(*endpoint, path, range);
+                       });
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) {
+      final_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+      queue_.clear();
+    }
+    if (paused_ && queue_.size() <= kLowWater && transfer_.has_value()) {
+      paused_ = false;
+      context_.loop().Resume(*transfer_);
+    }
+    WriteNextLocked();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    if (transfer_.has_value()) context_.loop().Cancel(*transfer_);
+  }
+
+  void OnDone() override {
+    {
+      absl::MutexLock lock(&link_->mu);
+      link_->reactor = nullptr;
+    }
+    delete this;
+  }
+
+ private:
+  // Called with link_->mu held.
+  void StartDownload(const ExecdEndpoint& endpoint, const std::string& path,
+                     const std::string& range) {
+    DownloadHandler handler;
+    handler.on_start = [link = link_](int status, const HeaderList& headers) {
+      absl::MutexLock lock(&link->mu);
+      if (link->reactor != nullptr) link->reactor->OnStart(status, headers);
+    };
+    handler.on_data = [link = link_](absl::string_view bytes) {
+      absl::MutexLock lock(&link->mu);
+      if (link->reactor == nullptr) return DataAction::kAbort;
+      return link->reactor->OnData(bytes);
+    };
+    handler.on_end = [link = link_](absl::Status status) {
+      absl::MutexLock lock(&link->mu);
+      if (link->reactor != nullptr) link->reactor->OnEnd(std::move(status));
+    };
+    absl::MutexLock lock(&mu_);
+    transfer_ = context_.execd().Download(endpoint, path, range, std::move(handler));
+    if (ctx_->IsCancelled()) context_.loop().Cancel(*transfer_);
+  }
+
+  void OnStart(int status, const HeaderList& headers) {
+    absl::MutexLock lock(&mu_);
+    auto header = [&](std::string_view name) -> std::string {
+      for (const auto& [k, v] : headers) {
+        if (k == name) return v;
+      }
+      return "";
+    };
+    int64_t size = -1;
+    if (status == 206) {
+      // Content-Range: bytes a-b/size
+      std::string cr = header("content-range");
+      std::size_t space = cr.find(' '), dash = cr.find('-'), slash = cr.find('/');
+      if (space != std::string::npos && dash != std::string::npos && slash != std::string::npos) {
+        (void)absl::SimpleAtoi(cr.substr(space + 1, dash - space - 1), &next_offset_);
+        (void)absl::SimpleAtoi(cr.substr(slash + 1), &size);
+      }
+    } else {
+      (void)absl::SimpleAtoi(header("content-length"), &size);
+      // execd answers a range that starts past the end with the whole file: there is nothing
+      // at the asked offset.
+      if (asked_offset_ > 0) past_end_ = true;
+      if (asked_offset_ > 0) next_offset_ = std::max<int64_t>(size, 0);
+    }
+    if (size >= 0) file_size_ = size;
+  }
+
+  DataAction OnData(absl::string_view bytes) {
+    absl::MutexLock lock(&mu_);
+    if (past_end_) return DataAction::kAbort;
+    while (!bytes.empty()) {
+      std::size_t n = std::min(bytes.size(), kChunkSize - pending_.size());
+      pending_.append(bytes.data(), n);
+      bytes.remove_prefix(n);
+      if (pending_.size() == kChunkSize) QueuePending();
+    }
+    WriteNextLocked();
+    if (queue_.size() >= kHighWater) {
+      paused_ = true;
+      return DataAction::kPause;
+    }
+    return DataAction::kContinue;
+  }
+
+  void OnEnd(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    transfer_.reset();
+    if (past_end_) status = absl::OkStatus();  // the abort was ours
+    if (!status.ok()) {
+      if (absl::IsUnavailable(status)) context_.endpoints().Drop(origin_, sandbox_id_);
+      final_status_ = ToGrpcStatus(status);
+    } else {
+      if (!pending_.empty() || chunks_sent_ == 0) QueuePending();  // the rest, or an empty file
+      final_status_ = grpc::Status::OK;
+    }
+    WriteNextLocked();
+  }
+
+  void QueuePending() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    v1::FileChunk chunk;
+    chunk.set_offset(next_offset_);
+    next_offset_ += static_cast<int64_t>(pending_.size());
+    *chunk.mutable_data() = std::move(pending_);
+    pending_.clear();
+    if (chunks_sent_++ == 0 && file_size_.has_value()) chunk.set_file_size(*file_size_);
+    queue_.push_back(std::move(chunk));
+  }
+
+  void End(grpc::Status status) {
+    absl::MutexLock lock(&mu_);
+    final_status_ = std::move(status);
+    WriteNextLocked();
+  }
+
+  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (writing_ || finished_) return;
+    if (!queue_.empty()) {
+      current_ = std::move(queue_.front());
+      queue_.pop_front();
+      writing_ = true;
+      StartWrite(&current_);
+    } else if (final_status_.has_value()) {
+      finished_ = true;
+      Finish(*final_status_);
+    }
+  }
+
+  DaemonContext& context_;
+  grpc::CallbackServerContext* ctx_;
+  std::shared_ptr<Link> link_;
+  Origin origin_;
+  std::string sandbox_id_;
+  int64_t asked_offset_ = 0;
+  absl::Mutex mu_;
+  std::string pending_ ABSL_GUARDED_BY(mu_);
+  int64_t next_offset_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<int64_t> file_size_ ABSL_GUARDED_BY(mu_);
+  bool past_end_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t chunks_sent_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<v1::FileChunk> queue_ ABSL_GUARDED_BY(mu_);
+  v1::FileChunk current_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<CurlLoop::TransferId> transfer_ ABSL_GUARDED_BY(mu_);
+  std::optional<grpc::Status> final_status_ ABSL_GUARDED_BY(mu_);
+};
+
+// Write: the header message starts an upload whose body is fed from the client's data messages,
+// one at a time: the next message is read only when execd has taken the previous one.
+class WriteReactor final : public grpc::ServerReadReactor<v1::WriteFileRequest> {
+ public:
+  WriteReactor(DaemonContext& context, v1::WriteFileResponse* response)
+      : context_(context), response_(response), state_(std::make_shared<State>()) {
+    state_->reactor = this;
+    reading_ = true;
+    StartRead(&incoming_);
+  }
+
+  void OnReadDone(bool ok) override {
+    std::optional<Upload> upload;
+    {
+      absl::MutexLock lock(&state_->mu);
+      reading_ = false;
+      if (!header_seen_) {
+        if (!ok || !incoming_.has_header()) {
+          return FinishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                           "the first message of Write must be its header"));
+        }
+        header_seen_ = true;
+        upload = PrepareUpload(incoming_.header());
+      } else if (!ok) {  // the client has sent everything
+        state_->eof = true;
+      } else if (incoming_.has_header()) {
+        return FinishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                         "Write takes one header, as its first message"));
+      } else {
+        state_->bytes_received += static_cast<int64_t>(incoming_.data().size());
+        state_->pending = std::move(*incoming_.mutable_data());
+        state_->pending_sent = 0;
+      }
+      if (state_->transfer.has_value()) context_.loop().Resume(*state_->transfer);
+    }
+    // Outside the lock: a cached endpoint makes WithExecd call back at once, on this thread.
+    if (upload.has_value()) StartUpload(*std::move(upload));
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&state_->mu);
+    if (state_->transfer.has_value()) context_.loop().Cancel(*state_->transfer);
+  }
+
+  void OnDone() override {
+    {
+      absl::MutexLock lock(&state_->mu);
+      state_->reactor = nullptr;
+    }
+    delete this;
+  }
+
+ private:
+  // Shared with the loop thread's callbacks, which outlive the reactor when the call ends first.
+  struct State {
+    absl::Mutex mu;
+    WriteReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
+    std::string pending ABSL_GUARDED_BY(mu);
+    std::size_t pending_sent ABSL_GUARDED_BY(mu) = 0;
+    bool eof ABSL_GUARDED_BY(mu) = false;
+    int64_t bytes_received ABSL_GUARDED_BY(mu) = 0;
+    std::optional<int64_t> expected_size;
+    std::optional<CurlLoop::TransferId> transfer ABSL_GUARDED_BY(mu);
+  };
+
+  struct Upload {
+    Origin origin;
+    std::string sandbox_id;
+    rest::FileMetadata metadata;
+  };
+
+  // Checks the header; nullopt when the call was finished for a bad one.
+  std::optional<Upload> PrepareUpload(const v1::WriteFileHeader& header)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
+    auto origin = context_.ResolveForSandbox(header.connection(), header.sandbox_id());
+    if (!origin.ok()) {
+      FinishLocked(ToGrpcStatus(origin.status()));
+      return std::nullopt;
+    }
+    auto invalid = [&](std::string_view message) {
+      FinishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(message)));
+      return std::nullopt;
+    };
+    if (header.path().empty()) return invalid("path is required");
+    if (header.mode() > 07777) return invalid("mode must be permission bits (at most 07777)");
+    if (header.has_size() && header.size() < 0) return invalid("size must not be negative");
+    if (header.has_size()) state_->expected_size = header.size();
+    Upload upload{*origin, header.sandbox_id(), {}};
+    upload.metadata.path = header.path();
+    if (header.mode() != 0) upload.metadata.mode = header.mode();
+    if (!header.owner().empty()) upload.metadata.owner = header.owner();
+    if (!header.group().empty()) upload.metadata.group = header.group();
+    response_->set_path(header.path());
+    // The first data message is read while the endpoint is looked up.
+    reading_ = true;
+    StartRead(&incoming_);
+    return upload;
+  }
+
+  void StartUpload(Upload upload) {
+    std::shared_ptr<State> state = state_;
+    DaemonContext& context = context_;
+    context_.WithExecd(
+        upload.origin, upload.sandbox_id,
+        [state, &context, metadata = upload.metadata](auto endpoint) {
+          absl::MutexLock lock(&state->mu);
+          if (state->reactor == nullptr) return;
+          if (!endpoint.ok()) return state->reactor->FinishLocked(ToGrpcStatus(endpoint.status()));
+          state->transfer = context.execd().Upload(
+              endpoint.value(), metadata,
+              [state](char* buf, std::size_t max) { return NextBytes(*state, buf, max); },
+              [state](absl::Status status) {
+                absl::MutexLock done_lock(&state->mu);
+                state->transfer.reset();
+                if (state->reactor != nullptr) state->reactor->OnUploaded(std::move(status));
+              });
+        });
+  }
+
+  // The upload's next bytes, on the loop thread.
+  static std::ptrdiff_t NextBytes(State& s, char* buf, std::size_t max) {
+    absl::MutexLock lock(&s.mu);
+    if (s.reactor == nullptr) return kSendAbort;
+    if (s.pending_sent < s.pending.size()) {
+      std::size_t n = std::min(max, s.pending.size() - s.pending_sent);
+      std::memcpy(buf, s.pending.data() + s.pending_sent, n);
+      s.pending_sent += n;
+      return static_cast<std::ptrdiff_t>(n);
+    }
+    if (s.eof) {
+      // A short or long upload must not be committed: aborting leaves execd nothing to store.
+      if (s.expected_size.has_value() && *s.expected_size != s.bytes_received) return kSendAbort;
+      return 0;
+    }
+    s.reactor->ReadMoreLocked();
+    return kSendPause;
+  }
+
+  void ReadMoreLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
+    if (reading_ || finished_) return;
+    reading_ = true;
+    StartRead(&incoming_);
+  }
+
+  void OnUploaded(absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
+    if (state_->expected_size.has_value() && *state_->expected_size != state_->bytes_received) {
+      return FinishLocked(
+          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                       absl::StrCat("the header announced ", *state_->expected_size, " bytes but ",
+                                    state_->bytes_received, " arrived; nothing was written")));
+    }
+    if (!status.ok()) return FinishLocked(ToGrpcStatus(status));
+    response_->set_bytes_written(state_->bytes_received);
+    FinishLocked(grpc::Status::OK);
+  }
+
+  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
+    if (finished_) return;
+    finished_ = true;
+    if (state_->transfer.has_value()) context_.loop().Cancel(*state_->transfer);
+    Finish(std::move(status));
+  }
+
+  DaemonContext& context_;
+  v1::WriteFileResponse* response_;
+  std::shared_ptr<State> state_;
+  v1::WriteFileRequest incoming_;
+  bool header_seen_ = false;
+  bool reading_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::FileChunk>* FilesService::Read(grpc::CallbackServerContext* ctx,
+                                                            const v1::ReadFileRequest* request) {
+  auto* reactor = new ReadReactor(context_, ctx);
+  reactor->Start(*request);
+  return reactor;
+}
+
+grpc::ServerReadReactor<v1::WriteFileRequest>* FilesService::Write(
+    grpc::CallbackServerContext*, v1::WriteFileResponse* response) {
+  return new WriteReactor(context_, response);
+}
+
+grpc::ServerUnaryReactor* FilesService::GetInfo(grpc::CallbackServerContext* ctx,
+                                                const v1::GetFileInfoRequest* request,
+                                                v1::GetFileInfoResponse* response) {
+  auto* reactor = ctx->DefaultReactor();
+  auto query = PathQuery(request->paths());
+  if (!query.ok()) {
+    reactor->Finish(ToGrpcStatus(query.status()));
+    return reactor;
+  }
+  WithSandboxExecd(
+      context_, reactor, request->connection(), request->sandbox_id(),
+      [this, reactor, response, query = *query](const Origin&, const ExecdEndpoint& endpoint) {
+        context_.execd().Call(
+            endpoint, "GET", "/files/info" + query, "",
+            FinishFromExecd(reactor, [response](const HttpResult& r) -> absl::Status {
+              auto j = JsonBody(r);
+              if (!j.ok()) return j.status();
+              if (!j->is_object()) return absl::DataLossError("execd's file info is not a map");
+              for (const auto& [path, item] : j->items()) {
+                auto info = rest::ParseFileInfo(item);
+                if (!info.ok()) return info.status();
+                (*response->mutable_infos())[path] = ToProto(*info);
+              }
+              return absl::OkStatus();
+            }));
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* FilesService::ListDirectory(grpc::CallbackServerContext* ctx,
+                                                      const v1::ListDirectoryRequest* request,
+                                                      v1::ListDirectoryResponse* response) {
+  auto* reactor = ctx->DefaultReactor();
+  if (auto s = RequirePath(request->path()); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  std::string target = absl::StrCat("/directories/list?path=", rest::UrlEncode(request->path()),
+                                    "&depth=", request->has_depth() ? request->depth() : 1);
+  WithSandboxExecd(context_, reactor, request->connection(), request->sandbox_id(),
+                   [this, reactor, response, target](const Origin&, const ExecdEndpoint& endpoint) {
+                     context_.execd().Call(
+                         endpoint, "GET", target, "",
+                         FinishFromExecd(reactor, [response](const HttpResult& r) {
+                           return AddInfos(r, [response] { return response->add_entries(); });
+                         }));
+                   });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* FilesService::Search(grpc::CallbackServerContext* ctx,
+                                               const v1::SearchFilesRequest* request,
+                                               v1::SearchFilesResponse* response) {
+  auto* reactor = ctx->DefaultReactor();
+  if (auto s = RequirePath(request->path()); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  std::string target = absl::StrCat("/files/search?path=", rest::UrlEncode(request->path()));
+  if (!request->pattern().empty()) {
+    absl::StrAppend(&target, "&pattern=", rest::UrlEncode(request->pattern()));
+  }
+  WithSandboxExecd(context_, reactor, request->connection(), request->sandbox_id(),
+                   [this, reactor, response, target](const Origin&, const ExecdEndpoint& endpoint) {
+                     context_.execd().Call(
+                         endpoint, "GET", target, "",
+                         FinishFromExecd(reactor, [response](const HttpResult& r) {
+                           return AddInfos(r, [response] { return response->add_files(); });
+                         }));
+                   });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* FilesService::MakeDirectories(grpc::CallbackServerContext* ctx,
+                                                        const v1::MakeDirectoriesRequest* request,
+                                                        v1::MakeDirectoriesResponse*) {
+  auto* reactor = ctx->DefaultReactor();
+  Simple(context_, reactor, request->connection(), request->sandbox_id(), "POST",
+         std::string("/directories"), PermissionBody(request->directories()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* FilesService::SetPermissions(grpc::CallbackServerContext* ctx,
+                                                       const v1::SetPermissionsRequest* request,
+                                                       v1::SetPermissionsResponse*) {
+  auto* reactor = ctx->DefaultReactor();
+  Simple(context_, reactor, request->connection(), request->sandbox_id(), "POST",
+         std::string("/files/permissions"), PermissionBody(request->permissions()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* FilesService::Delete(grpc::CallbackServerContext* ctx,
+                                               const v1::DeleteFilesRequest* request,
+                                               v1::DeleteFilesResponse*) {
+  auto* reactor = ctx->DefaultReactor();
+  auto query = PathQuery(request->paths());
+  Simple(context_, reactor, request->connection(), request->sandbox_id(), "DELETE",
+         query.ok() ? absl::StatusOr<std::string>("/files" + *query) : query, std::string());
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* FilesService::DeleteDirectories(
+    grpc::CallbackServerContext* ctx, const v1::DeleteDirectoriesRequest* request,
+    v1::DeleteDirectoriesResponse*) {
+  auto* reactor = ctx->DefaultReactor();
+  auto query = PathQuery(request->paths());
+  Simple(context_, reactor, request->connection(), request->sandbox_id(), "DELETE",
+         query.ok() ? absl::StatusOr<std::string>("/directories" + *query) : query, std::string());
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* FilesService::Move(grpc::CallbackServerContext* ctx,
+                                             const v1::MoveFilesRequest* request,
+                                             v1::MoveFilesResponse*) {
+  auto* reactor = ctx->DefaultReactor();
+  absl::StatusOr<std::string> body = [&]() -> absl::StatusOr<std::string> {
+    if (request->moves().empty())
+      return absl::InvalidArgumentError("at least one move is required");
+    std::vector<rest::FileMove> moves;
+    for (const auto& m : request->moves()) {
+      if (m.source().empty() || m.destination().empty()) {
+        return absl::InvalidArgumentError("every move needs a source and a destination");
+      }
+      moves.push_back({m.source(), m.destination()});
+    }
+    return rest::ToJson(moves).dump();
+  }();
+  Simple(context_, reactor, request->connection(), request->sandbox_id(), "POST",
+         std::string("/files/mv"), std::move(body));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* FilesService::Replace(grpc::CallbackServerContext* ctx,
+                                                const v1::ReplaceContentsRequest* request,
+                                                v1::ReplaceContentsResponse* response) {
+  auto* reactor = ctx->DefaultReactor();
+  Json body = Json::object();
+  for (const auto& r : request->replacements()) {
+    if (r.path().empty() || r.old_content().empty()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                   "every replacement needs a path and non-empty old_content"));
+      return reactor;
+    }
+    body[r.path()] = {{"old", r.old_content()}, {"new", r.new_content()}};
+  }
+  if (body.empty()) {
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "at least one replacement is required"));
+    return reactor;
+  }
+  WithSandboxExecd(
+      context_, reactor, request->connection(), request->sandbox_id(),
+      [this, reactor, response, body = body.dump()](const Origin&, const ExecdEndpoint& endpoint) {
+        context_.execd().Call(
+            endpoint, "POST", "/files/replace?verbose=true", body,
+            FinishFromExecd(reactor, [response](const HttpResult& r) -> absl::Status {
+              auto j = JsonBody(r);
+              if (!j.ok()) return j.status();
+              for (const auto& [path, item] : j->items()) {
+                v1::ReplacementResult* out = response->add_results();
+                out->set_path(path);
+                out->set_replaced_count(item.value("replacedCount", int64_t{0}));
+              }
+              return absl::OkStatus();
+            }));
+      });
+  return reactor;
+}
+
+}  // namespace osb::daemon
