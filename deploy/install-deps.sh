@@ -17,6 +17,8 @@ packages=(
   passt uidmap iproute2 procps util-linux curl ca-certificates
   # tests: buf lint runs through npx
   nodejs npm python3
+  # bench/run: charts
+  gnuplot-nox
 )
 
 missing=()
