@@ -27,7 +27,7 @@ SCENARIOS = {
     "warm_pool": None,  # skipped as a whole until warm pools exist
     "footprint": ["footprint.osbd.idle_rss", "footprint.osbd.load_rss", "footprint.osbd.stream_rss",
                   "footprint.runtime.idle_rss", "footprint.create_at.1", "footprint.create_at.10",
-                  "footprint.sandbox.rss", "footprint.sandbox.machine_memory",
+                  "footprint.sandbox.rss", "footprint.sandbox.pss", "footprint.sandbox.machine_memory",
                   "footprint.runtime.loaded_rss"],
 }
 NUMBERS = ["p50", "p90", "p99"]

@@ -89,7 +89,11 @@ std::vector<pid_t> ChildrenOf(pid_t pid) {
   return children;
 }
 
-uint64_t TreeRssKiB(pid_t root) {
+uint64_t PssKiB(pid_t pid) {
+  return ProcField(absl::StrCat("/proc/", pid, "/smaps_rollup"), "Pss");
+}
+
+TreeMemory TreeMemoryOf(pid_t root) {
   std::vector<std::pair<pid_t, pid_t>> parents;  // (pid, ppid) of every process, read once
   for (pid_t p : AllPids()) parents.emplace_back(p, ParentOf(p));
   std::set<pid_t> tree = {root};
@@ -99,8 +103,11 @@ uint64_t TreeRssKiB(pid_t root) {
       if (tree.count(ppid) != 0 && tree.insert(pid).second) grew = true;
     }
   }
-  uint64_t total = 0;
-  for (pid_t p : tree) total += RssKiB(p);
+  TreeMemory total;
+  for (pid_t p : tree) {
+    total.rss_kib += RssKiB(p);
+    total.pss_kib += PssKiB(p);
+  }
   return total;
 }
 

@@ -20,8 +20,16 @@ uint64_t RssKiB(pid_t pid);
 // Direct children of `pid`.
 std::vector<pid_t> ChildrenOf(pid_t pid);
 
-// RSS of `pid` and every descendant, in KiB.
-uint64_t TreeRssKiB(pid_t pid);
+// Proportional set size of `pid` (Pss of smaps_rollup: shared pages divided among the processes
+// that map them) in KiB; 0 when the process is gone.
+uint64_t PssKiB(pid_t pid);
+
+// Memory of `pid` and every descendant, in KiB.
+struct TreeMemory {
+  uint64_t rss_kib = 0;
+  uint64_t pss_kib = 0;
+};
+TreeMemory TreeMemoryOf(pid_t pid);
 
 // The number of `pid`'s sockets that are ESTABLISHED TCP connections to port `remote_port`
 // (IPv4 or IPv6), matched by socket inode between /proc/<pid>/fd and /proc/<pid>/net/tcp{,6}.

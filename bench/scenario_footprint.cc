@@ -69,9 +69,13 @@ Scenario Footprint(const BenchConfig& config, const Observations& observed) {
       break;
     }
     // Memory at this level, before the probes add their own.
-    uint64_t sandboxes_rss = 0;
+    uint64_t sandboxes_rss = 0, sandboxes_pss = 0;
     const std::vector<pid_t> agents = ChildrenOf(config.runtime_pid);
-    for (pid_t agent : agents) sandboxes_rss += TreeRssKiB(agent);
+    for (pid_t agent : agents) {
+      TreeMemory m = TreeMemoryOf(agent);
+      sandboxes_rss += m.rss_kib;
+      sandboxes_pss += m.pss_kib;
+    }
     const uint64_t runtime_rss = RssKiB(config.runtime_pid);
     const uint64_t available = MemAvailableKiB();
     Samples create;
@@ -90,17 +94,22 @@ Scenario Footprint(const BenchConfig& config, const Observations& observed) {
       m.extra.emplace_back("live_sandboxes", static_cast<double>(agents.size()));
       m.extra.emplace_back("runtime_rss_mib", MiB(runtime_rss));
       m.extra.emplace_back("sandboxes_rss_mib", MiB(sandboxes_rss));
-      m.extra.emplace_back(
-          "per_sandbox_rss_mib",
-          agents.empty() ? 0 : MiB(sandboxes_rss) / static_cast<double>(agents.size()));
+      m.extra.emplace_back("sandboxes_pss_mib", MiB(sandboxes_pss));
       m.extra.emplace_back("machine_memory_used_mib",
                            available_before > available ? MiB(available_before - available) : 0.0);
     }
     scenario.metrics.push_back(m);
     if (level == levels.back() && !agents.empty()) {
+      const double n = static_cast<double>(agents.size());
       scenario.metrics.push_back(ValueMetric(
-          "footprint.sandbox.rss", "per sandbox: RSS of osb-agent (PID 1) and its processes",
-          MiB(sandboxes_rss) / static_cast<double>(agents.size()), "MiB"));
+          "footprint.sandbox.rss",
+          "per sandbox: RSS of osb-agent (PID 1) and its processes (shared library pages counted "
+          "in full)",
+          MiB(sandboxes_rss) / n, "MiB"));
+      scenario.metrics.push_back(ValueMetric(
+          "footprint.sandbox.pss",
+          "per sandbox: PSS of osb-agent and its processes (shared pages divided among sharers)",
+          MiB(sandboxes_pss) / n, "MiB"));
       scenario.metrics.push_back(ValueMetric(
           "footprint.sandbox.machine_memory",
           "per sandbox: machine memory used (MemAvailable drop: RSS + kernel, page cache)",
