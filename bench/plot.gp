@@ -13,6 +13,8 @@ if (load_ok) {
   set ylabel "latency (ms)"
   set y2label "commands/s"
   set logscale x 2
+  set logscale y 10
+  set xrange [0.8:80]
   set xtics (1, 8, 64)
   set ytics nomirror
   set y2tics
@@ -20,11 +22,11 @@ if (load_ok) {
        "" using 1:3 with linespoints lw 2 dt 2 title "osbd p99", \
        "" using 1:4 with linespoints lw 2 title "direct HTTP p50", \
        "" using 1:5 with linespoints lw 2 dt 2 title "direct HTTP p99", \
-       "" using 1:6 axes x1y2 with impulses lw 6 title "osbd commands/s", \
-       "" using 1:7 axes x1y2 with points pt 7 ps 1.5 title "direct commands/s"
+       "" using 1:6 axes x1y2 with linespoints lw 1 pt 7 title "osbd commands/s", \
+       "" using 1:7 axes x1y2 with linespoints lw 1 pt 5 title "direct commands/s"
 }
 
-unset logscale x
+unset logscale
 unset y2label
 unset y2tics
 set xtics auto
@@ -36,6 +38,7 @@ if (create_ok) {
   set y2label "machine memory used (MiB)"
   set y2tics
   set logscale x 10
+  set xrange [0.8:300]
   plot datadir."/create_vs_sandboxes.dat" using 1:2 with linespoints lw 2 title "create p50", \
        "" using 1:3 with linespoints lw 2 dt 2 title "create p90", \
        "" using 1:4 with linespoints lw 2 dt 3 title "create p99", \
