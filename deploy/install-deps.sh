@@ -19,6 +19,8 @@ packages=(
   # tests: buf lint runs through npx; the Node client's tests use npm, the Python client's a
   # virtualenv with grpcio from PyPI
   nodejs npm python3 python3-venv python3-pip
+  # bench/run: charts
+  gnuplot-nox
 )
 
 missing=()

@@ -1,0 +1,59 @@
+// What the footprint and connection figures are read from: /proc (resident memory, process
+// trees, a process's TCP connections) and the machine's description.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "nlohmann/json.hpp"
+
+namespace osb::bench {
+
+// Resident set size of `pid` (VmRSS) in KiB; 0 when the process is gone.
+uint64_t RssKiB(pid_t pid);
+
+// Direct children of `pid`.
+std::vector<pid_t> ChildrenOf(pid_t pid);
+
+// Proportional set size of `pid` (Pss of smaps_rollup: shared pages divided among the processes
+// that map them) in KiB; 0 when the process is gone.
+uint64_t PssKiB(pid_t pid);
+
+// Memory of `pid` and every descendant, in KiB.
+struct TreeMemory {
+  uint64_t rss_kib = 0;
+  uint64_t pss_kib = 0;
+};
+TreeMemory TreeMemoryOf(pid_t pid);
+
+// The number of `pid`'s sockets that are ESTABLISHED TCP connections to port `remote_port`
+// (IPv4 or IPv6), matched by socket inode between /proc/<pid>/fd and /proc/<pid>/net/tcp{,6}.
+int EstablishedConnections(pid_t pid, int remote_port);
+
+// MemAvailable of the machine, in KiB.
+uint64_t MemAvailableKiB();
+
+// Cores, kernel, CPU model, memory: the machine the figures come from.
+nlohmann::json DescribeMachine();
+
+// Samples RSS of `pid` every 20 ms on a thread of its own and keeps the largest.
+class PeakRssSampler {
+ public:
+  explicit PeakRssSampler(pid_t pid);
+  ~PeakRssSampler();
+  // Stops sampling; returns the peak in KiB.
+  uint64_t Stop();
+
+ private:
+  pid_t pid_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> peak_{0};
+  std::thread thread_;
+};
+
+}  // namespace osb::bench
