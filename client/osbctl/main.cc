@@ -18,9 +18,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "client/osbctl/daemon_channel.h"
+#include "client/osbctl/file_commands.h"
+#include "client/osbctl/output.h"
 #include "client/osbctl/shell_quote.h"
 #include "rest/sys/default_paths.h"
-#include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "opensandbox/v1/commands.grpc.pb.h"
 #include "opensandbox/v1/daemon.grpc.pb.h"
@@ -31,34 +32,10 @@ namespace {
 namespace v1 = opensandbox::v1;
 using google::protobuf::util::TimeUtil;
 
-constexpr int kToolFailure = 125;
-
-int Fail(const grpc::Status& status, const std::string& what) {
-  // gRPC and absl share the canonical code numbering; the name is what a user can look up.
-  const std::string code =
-      absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()));
-  std::fprintf(stderr, "osbctl: %s: %s (%s)\n", what.c_str(), status.error_message().c_str(),
-               code.c_str());
-  return kToolFailure;
-}
-
-void PrintJson(const google::protobuf::Message& m) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &json, options);
-  std::fputs(json.c_str(), stdout);
-}
-
-void WriteAll(int fd, const std::string& data) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n <= 0) return;
-    done += static_cast<std::size_t>(n);
-  }
-}
+using osb::cli::Fail;
+using osb::cli::kToolFailure;
+using osb::cli::PrintJson;
+using osb::cli::WriteAll;
 
 struct CreateFlags {
   std::string image = "host";
@@ -169,6 +146,15 @@ int main(int argc, char** argv) {
   CLI::App* resume = sandbox->add_subcommand("resume", "resume a paused sandbox");
   resume->add_option("id", sandbox_id, "sandbox id")->required();
 
+  osb::cli::FileCommands file_commands(app);
+  std::string command_sandbox;
+  std::vector<std::string> command_args;
+  CLI::App* command_run =
+      file_commands.command_app()->add_subcommand("run", "run a command in a sandbox, streamed");
+  command_run->add_option("id", command_sandbox, "sandbox id")->required();
+  command_run->add_option("command", command_args, "the command (after --): one argument is a shell line")
+      ->required();
+
   CLI::App* daemon = app.add_subcommand("daemon", "the local osbd");
   daemon->require_subcommand(1);
   CLI::App* daemon_status = daemon->add_subcommand("status", "print osbd's version and upstream");
@@ -206,6 +192,11 @@ int main(int argc, char** argv) {
     call.TryCancel();
   }).detach();
 
+  if (file_commands.Chosen()) return file_commands.Run(*channel, call);
+  if (*command_run) {
+    int code = RunCommand(*commands, command_sandbox, osb::cli::CommandLine(command_args), call);
+    return interrupted ? 130 : code;
+  }
   if (*create || *run) {
     const CreateFlags& flags = *create ? create_flags : run_flags;
     v1::Sandbox created;

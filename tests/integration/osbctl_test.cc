@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -106,6 +107,46 @@ TEST_F(OsbctlTest, RunPassesOutputAndExitStatus) {
   EXPECT_EQ(r.exit_code, 3) << Describe(r);
   EXPECT_EQ(r.out, "out\n") << Describe(r);
   EXPECT_TRUE(absl::StrContains(r.err, "err")) << Describe(r);
+}
+
+TEST_F(OsbctlTest, FilesGoInAndComeOut) {
+  ProcessResult created = Run({"sandbox", "create"});
+  ASSERT_EQ(created.exit_code, 0) << Describe(created);
+  const std::string id(absl::StripTrailingAsciiWhitespace(created.out));
+  TempDir dir;
+  const std::string local = dir.path() + "/in.txt", back = dir.path() + "/out.txt";
+  ASSERT_TRUE(WriteFileAtomic(local, "line one\nline two\n", 0644).ok());
+
+  ProcessResult up = Run({"file", "upload", id, local, "/work/in.txt", "--mode", "600"});
+  ASSERT_EQ(up.exit_code, 0) << Describe(up);
+  ProcessResult cat = Run({"file", "cat", id, "/work/in.txt"});
+  EXPECT_EQ(cat.exit_code, 0) << Describe(cat);
+  EXPECT_EQ(cat.out, "line one\nline two\n");
+  ProcessResult ls = Run({"file", "ls", id, "/work"});
+  EXPECT_EQ(ls.exit_code, 0) << Describe(ls);
+  EXPECT_TRUE(absl::StrContains(ls.out, "\"/work/in.txt\"")) << ls.out;
+  EXPECT_TRUE(absl::StrContains(ls.out, "\"mode\": 384")) << ls.out;  // 0600
+  ProcessResult replaced = Run({"file", "replace", id, "/work/in.txt", "line", "row"});
+  EXPECT_EQ(replaced.out, "2\n") << Describe(replaced);
+  ProcessResult down = Run({"file", "download", id, "/work/in.txt", back});
+  ASSERT_EQ(down.exit_code, 0) << Describe(down);
+  EXPECT_EQ(*ReadFile(back), "row one\nrow two\n");
+
+  ProcessResult rm = Run({"file", "rm", id, "/work/in.txt"});
+  EXPECT_EQ(rm.exit_code, 0) << Describe(rm);
+  ProcessResult gone = Run({"file", "cat", id, "/work/in.txt"});
+  EXPECT_EQ(gone.exit_code, 125) << Describe(gone);
+  EXPECT_TRUE(absl::StrContains(gone.err, "NOT_FOUND")) << Describe(gone);
+  // A failed download leaves no partial file behind.
+  ProcessResult failed = Run({"file", "download", id, "/work/in.txt", dir.path() + "/none"});
+  EXPECT_EQ(failed.exit_code, 125) << Describe(failed);
+  EXPECT_FALSE(ReadFile(dir.path() + "/none").ok());
+  EXPECT_FALSE(ReadFile(dir.path() + "/none.osbctl-part").ok());
+  ProcessResult bad_mode = Run({"file", "mkdir", id, "/x", "--mode", "9"});
+  EXPECT_EQ(bad_mode.exit_code, 2) << Describe(bad_mode);
+  ProcessResult unknown = Run({"command", "status", id, "0123456789abcdef0123456789abcdef"});
+  EXPECT_EQ(unknown.exit_code, 125) << Describe(unknown);
+  EXPECT_TRUE(absl::StrContains(unknown.err, "NOT_FOUND")) << Describe(unknown);
 }
 
 TEST_F(OsbctlTest, RunExitsZeroOnSuccess) {

@@ -9,8 +9,7 @@ import grpc
 import pytest
 
 from osb import (AsyncSandbox, AsyncSandboxManager, ExecutionHandlers,
-                 InvalidArgumentException, SandboxFilter, SandboxNotFoundException,
-                 UnimplementedException)
+                 InvalidArgumentException, SandboxFilter, SandboxNotFoundException)
 
 
 def test_async_sandbox_end_to_end(stack):
@@ -42,8 +41,8 @@ async def _end_to_end():
         assert sorted(events[1:3]) == [("stderr", "err"), ("stdout", "hello")]
         assert events[3:] == [("error", "3")]
 
-        with pytest.raises(UnimplementedException):
-            await sandbox.files.read_file("/etc/hostname")
+        await sandbox.files.write_file("/tmp/async.txt", b"bytes")
+        assert await sandbox.files.read_file("/tmp/async.txt") == "bytes"
 
         async with AsyncSandboxManager.create() as manager:
             listed = await manager.list_sandbox_infos(

@@ -12,7 +12,7 @@ import pytest
 
 from osb import (ConnectionConfig, ExecutionHandlers, InvalidArgumentException, RunCommandOpts,
                  Sandbox, SandboxException, SandboxFilter, SandboxManager,
-                 SandboxNotFoundException, UnimplementedException)
+                 SandboxNotFoundException)
 
 IMAGE = "host"  # osb-runtime's built-in base
 
@@ -153,12 +153,14 @@ def test_manager_lists_filters_and_kills(stack):
     second.close()
 
 
-def test_files_api_is_reported_unimplemented(sandbox):
-    with pytest.raises(UnimplementedException) as caught:
-        sandbox.files.write_file("/tmp/a.txt", "data")
-    assert caught.value.code == "UNIMPLEMENTED"
-    with pytest.raises(UnimplementedException):
-        sandbox.files.read_file("/tmp/a.txt")
+def test_files_write_then_read_back(sandbox):
+    sandbox.files.write_file("/tmp/a.txt", "data\nmore", mode=0o600)
+    assert sandbox.files.read_file("/tmp/a.txt") == "data\nmore"
+    execution = sandbox.commands.run("stat -c %a /tmp/a.txt")
+    assert [m.text for m in execution.logs.stdout] == ["600"]
+    with pytest.raises(SandboxException) as caught:
+        sandbox.files.read_file("/tmp/none")
+    assert caught.value.status_code == grpc.StatusCode.NOT_FOUND
     with pytest.raises(InvalidArgumentException):
         sandbox.files.write_file("/tmp/a.txt", 42)
 
