@@ -1,6 +1,8 @@
 #include "client/osbctl/daemon_channel.h"
 
 #include <fcntl.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,9 +10,6 @@
 #include <cerrno>
 #include <chrono>
 #include <vector>
-
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -41,8 +40,9 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectToDaemon(const std::string
   return absl::UnavailableError("no osbd answers on " + socket_path);
 }
 
-absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectOrStartDaemon(
-    const std::string& socket_path, const std::string& osbd_binary, absl::Duration start_timeout) {
+absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectOrStartDaemon(const std::string& socket_path,
+                                                                    const std::string& osbd_binary,
+                                                                    absl::Duration start_timeout) {
   if (auto channel = ConnectToDaemon(socket_path, absl::Seconds(2)); channel.ok()) return channel;
   struct stat st {};
   const std::string dir = socket_path.substr(0, socket_path.rfind('/'));

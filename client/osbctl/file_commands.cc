@@ -5,12 +5,12 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 
+#include "client/osbctl/output.h"
 #include "opensandbox/v1/commands.grpc.pb.h"
 #include "opensandbox/v1/files.grpc.pb.h"
-#include "client/osbctl/output.h"
 
 namespace osb::cli {
 namespace {
@@ -147,9 +147,7 @@ FileCommands::FileCommands(CLI::App& app) {
   interrupt_ = with_command(command_->add_subcommand("interrupt", "stop a running command"));
 }
 
-bool FileCommands::Chosen() const {
-  return file_->parsed() || *status_ || *logs_ || *interrupt_;
-}
+bool FileCommands::Chosen() const { return file_->parsed() || *status_ || *logs_ || *interrupt_; }
 
 int FileCommands::Run(const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext& call) {
   auto files = v1::Files::NewStub(channel);

@@ -1,6 +1,7 @@
 // osbctl: the command line of OpenSandbox-C++. Talks to osbd over gRPC, starting it when no
 // daemon answers. Exit status: the remote command's for `run`; 0 on success otherwise;
 // 125 when osbctl, osbd or the sandbox service fails (as `docker run` does).
+#include <grpcpp/client_context.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -12,8 +13,6 @@
 #include <thread>
 #include <vector>
 
-#include <grpcpp/client_context.h>
-
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -21,11 +20,11 @@
 #include "client/osbctl/file_commands.h"
 #include "client/osbctl/output.h"
 #include "client/osbctl/shell_quote.h"
-#include "rest/sys/default_paths.h"
 #include "google/protobuf/util/time_util.h"
 #include "opensandbox/v1/commands.grpc.pb.h"
 #include "opensandbox/v1/daemon.grpc.pb.h"
 #include "opensandbox/v1/sandboxes.grpc.pb.h"
+#include "rest/sys/default_paths.h"
 
 namespace {
 
@@ -89,7 +88,8 @@ int RunCommand(v1::Commands::Stub& commands, const std::string& sandbox_id,
       case v1::CommandEvent::kFailed: {
         const auto& failed = event.failed();
         if (failed.has_exit_code()) {
-          exit_code = failed.exit_code() >= 0 && failed.exit_code() < 256 ? failed.exit_code() : 137;
+          exit_code =
+              failed.exit_code() >= 0 && failed.exit_code() < 256 ? failed.exit_code() : 137;
         } else {
           std::fprintf(stderr, "osbctl: the command could not run: %s\n", failed.value().c_str());
           exit_code = 127;
@@ -152,7 +152,8 @@ int main(int argc, char** argv) {
   CLI::App* command_run =
       file_commands.command_app()->add_subcommand("run", "run a command in a sandbox, streamed");
   command_run->add_option("id", command_sandbox, "sandbox id")->required();
-  command_run->add_option("command", command_args, "the command (after --): one argument is a shell line")
+  command_run
+      ->add_option("command", command_args, "the command (after --): one argument is a shell line")
       ->required();
 
   CLI::App* daemon = app.add_subcommand("daemon", "the local osbd");

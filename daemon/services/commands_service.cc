@@ -1,7 +1,6 @@
 #include "daemon/services/commands_service.h"
 
 #include <algorithm>
-#include <deque>
 #include <memory>
 #include <optional>
 
@@ -12,6 +11,7 @@
 #include "daemon/convert.h"
 #include "daemon/services/execd_call.h"
 #include "daemon/services/grpc_status.h"
+#include "daemon/services/upstream_stream.h"
 #include "nlohmann/json.hpp"
 #include "rest/url_encode.h"
 
@@ -24,27 +24,18 @@ namespace v1 = opensandbox::v1;
 constexpr std::size_t kHighWater = 256;
 constexpr std::size_t kLowWater = 64;
 
-// Writes a command's events to the client as they arrive from the loop thread. Its state is
-// guarded by mu_; the loop reaches it only through a shared Link that OnDone severs.
-class RunReactor final : public grpc::ServerWriteReactor<v1::CommandEvent> {
+// Writes a command's events to the client as they arrive from the loop thread.
+class RunReactor final : public UpstreamStream<RunReactor, v1::CommandEvent> {
  public:
-  struct Link {
-    absl::Mutex mu;
-    RunReactor* reactor ABSL_GUARDED_BY(mu);
-  };
-
   RunReactor(DaemonContext& context, grpc::CallbackServerContext* ctx)
-      : context_(context), ctx_(ctx), link_(std::make_shared<Link>()) {
-    absl::MutexLock lock(&link_->mu);
-    link_->reactor = this;
-  }
+      : UpstreamStream(context, ctx, kHighWater, kLowWater) {}
 
   void Start(const Origin& origin, const std::string& sandbox_id, rest::RunCommandRequest request) {
     origin_ = origin;
     sandbox_id_ = sandbox_id;
     context_.WithExecd(
         origin, sandbox_id,
-        [link = link_, request = std::move(request)](absl::StatusOr<ExecdEndpoint> endpoint) {
+        [link = link(), request = std::move(request)](absl::StatusOr<ExecdEndpoint> endpoint) {
           absl::MutexLock lock(&link->mu);
           if (link->reactor == nullptr) return;
           RunReactor& r = *link->reactor;
@@ -53,49 +44,21 @@ class RunReactor final : public grpc::ServerWriteReactor<v1::CommandEvent> {
         });
   }
 
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
-    writing_ = false;
-    if (!ok) {
-      final_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
-      queue_.clear();
-    }
-    if (paused_ && queue_.size() <= kLowWater && transfer_.has_value()) {
-      paused_ = false;
-      context_.loop().Resume(*transfer_);
-    }
-    WriteNextLocked();
-  }
-
-  void OnCancel() override {
-    absl::MutexLock lock(&mu_);
-    if (transfer_.has_value()) context_.loop().Cancel(*transfer_);
-  }
-
-  void OnDone() override {
-    {
-      absl::MutexLock lock(&link_->mu);
-      link_->reactor = nullptr;
-    }
-    delete this;
-  }
-
  private:
-  // Called with link_->mu held, on the loop thread.
+  // Called with link()->mu held.
   void StartCommand(const ExecdEndpoint& endpoint, const rest::RunCommandRequest& request) {
     CommandStreamHandler handler;
-    handler.on_event = [link = link_](rest::ServerStreamEvent event) {
+    handler.on_event = [link = link()](rest::ServerStreamEvent event) {
       absl::MutexLock lock(&link->mu);
       if (link->reactor == nullptr) return DataAction::kContinue;
       return link->reactor->OnEvent(std::move(event));
     };
-    handler.on_end = [link = link_](absl::Status status) {
+    handler.on_end = [link = link()](absl::Status status) {
       absl::MutexLock lock(&link->mu);
       if (link->reactor != nullptr) link->reactor->OnStreamEnd(std::move(status));
     };
     absl::MutexLock lock(&mu_);
-    transfer_ = context_.execd().RunCommand(endpoint, request, std::move(handler));
-    if (ctx_->IsCancelled()) context_.loop().Cancel(*transfer_);
+    SetTransferLocked(context_.execd().RunCommand(endpoint, request, std::move(handler)));
   }
 
   DataAction OnEvent(rest::ServerStreamEvent event) {
@@ -107,77 +70,39 @@ class RunReactor final : public grpc::ServerWriteReactor<v1::CommandEvent> {
     std::optional<v1::CommandEvent> out = ToProto(event, next_seq_);
     if (!out.has_value()) return DataAction::kContinue;
     ++next_seq_;
-    queue_.push_back(*std::move(out));
-    WriteNextLocked();
-    if (queue_.size() >= kHighWater) {
-      paused_ = true;
-      return DataAction::kPause;
-    }
-    return DataAction::kContinue;
+    return QueueLocked(*std::move(out));
   }
 
   void OnStreamEnd(absl::Status status) {
     absl::MutexLock lock(&mu_);
-    transfer_.reset();
+    TransferEndedLocked();
     // The endpoint may be stale (sandbox gone or moved): ask the lifecycle API next time.
     if (command_id_.empty()) context_.endpoints().Drop(origin_, sandbox_id_);
-    if (terminal_seen_) {
-      final_status_ = grpc::Status::OK;
-    } else if (command_id_.empty()) {
+    if (terminal_seen_) return FinishAfterQueueLocked(grpc::Status::OK);
+    if (command_id_.empty()) {
       // Refused before it started: nothing ran, the error says why.
-      final_status_ = ToGrpcStatus(
-          status.ok() ? absl::UnavailableError("execd ended the stream before any event") : status);
-    } else {
-      std::string reason =
-          status.ok() ? "the stream ended without a terminal event" : std::string(status.message());
-      v1::CommandEvent broken;
-      broken.set_seq(next_seq_++);
-      broken.mutable_broken()->set_command_id(command_id_);
-      broken.mutable_broken()->set_reason(reason);
-      queue_.push_back(std::move(broken));
-      final_status_ = grpc::Status(
-          grpc::StatusCode::UNAVAILABLE,
-          absl::StrCat("the stream of command ", command_id_, " broke before it finished: ", reason,
-                       "; its outcome is unknown"));
+      return FinishAfterQueueLocked(ToGrpcStatus(
+          status.ok() ? absl::UnavailableError("execd ended the stream before any event")
+                      : status));
     }
-    WriteNextLocked();
+    std::string reason =
+        status.ok() ? "the stream ended without a terminal event" : std::string(status.message());
+    v1::CommandEvent broken;
+    broken.set_seq(next_seq_++);
+    broken.mutable_broken()->set_command_id(command_id_);
+    broken.mutable_broken()->set_reason(reason);
+    (void)QueueLocked(std::move(broken));
+    FinishAfterQueueLocked(grpc::Status(
+        grpc::StatusCode::UNAVAILABLE,
+        absl::StrCat("the stream of command ", command_id_, " broke before it finished: ", reason,
+                     "; its outcome is unknown")));
   }
 
-  void End(grpc::Status status) {
-    absl::MutexLock lock(&mu_);
-    final_status_ = std::move(status);
-    WriteNextLocked();
-  }
-
-  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (writing_ || finished_) return;
-    if (!queue_.empty()) {
-      current_ = std::move(queue_.front());
-      queue_.pop_front();
-      writing_ = true;
-      StartWrite(&current_);
-    } else if (final_status_.has_value()) {
-      finished_ = true;
-      Finish(*final_status_);
-    }
-  }
-
-  DaemonContext& context_;
-  grpc::CallbackServerContext* ctx_;
-  std::shared_ptr<Link> link_;
   Origin origin_;
   std::string sandbox_id_;
-  absl::Mutex mu_;
-  std::deque<v1::CommandEvent> queue_ ABSL_GUARDED_BY(mu_);
-  v1::CommandEvent current_ ABSL_GUARDED_BY(mu_);
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  bool paused_ ABSL_GUARDED_BY(mu_) = false;
   bool terminal_seen_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
   std::string command_id_ ABSL_GUARDED_BY(mu_);
-  std::optional<CurlLoop::TransferId> transfer_ ABSL_GUARDED_BY(mu_);
-  std::optional<grpc::Status> final_status_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
@@ -277,13 +202,39 @@ grpc::ServerUnaryReactor* CommandsService::Interrupt(grpc::CallbackServerContext
   auto* reactor = ctx->DefaultReactor();
   if (!CheckCommandId(reactor, request->command_id())) return reactor;
   std::string target = "/command?id=" + rest::UrlEncode(request->command_id());
-  WithSandboxExecd(context_, reactor, request->connection(), request->sandbox_id(),
-                   [this, reactor, target](const Origin&, const ExecdEndpoint& endpoint) {
-                     context_.execd().Call(endpoint, "DELETE", target, "",
-                                           FinishFromExecd(reactor, [](const HttpResult&) {
-                                             return absl::OkStatus();
-                                           }));
-                   });
+  std::string status_target = "/command/status/" + rest::UrlEncode(request->command_id());
+  WithSandboxExecd(
+      context_, reactor, request->connection(), request->sandbox_id(),
+      [this, reactor, target, status_target](const Origin&, const ExecdEndpoint& endpoint) {
+        context_.execd().Call(
+            endpoint, "DELETE", target, "",
+            [this, reactor, endpoint, status_target](absl::StatusOr<HttpResult> interrupted) {
+              if (interrupted.ok() || !absl::IsInternal(interrupted.status())) {
+                return reactor->Finish(ToGrpcStatus(interrupted.status()));
+              }
+              // execd answers 500 both for an unknown command and for one that has ended; its
+              // status tells which, so the caller gets NOT_FOUND or FAILED_PRECONDITION.
+              context_.execd().Call(
+                  endpoint, "GET", status_target, "",
+                  [reactor, failure = interrupted.status()](absl::StatusOr<HttpResult> status) {
+                    if (absl::IsNotFound(status.status())) {
+                      return reactor->Finish(ToGrpcStatus(status.status()));
+                    }
+                    if (status.ok()) {
+                      auto parsed = rest::ParseCommandStatus(
+                          nlohmann::json::parse(status->body, nullptr, false));
+                      if (parsed.ok() && !parsed->running) {
+                        return reactor->Finish(grpc::Status(
+                            grpc::StatusCode::FAILED_PRECONDITION,
+                            absl::StrCat("command ", parsed->id, " is not running (",
+                                         parsed->error.empty() ? "exit status 0" : parsed->error,
+                                         ")")));
+                      }
+                    }
+                    reactor->Finish(ToGrpcStatus(failure));
+                  });
+            });
+      });
   return reactor;
 }
 

@@ -14,6 +14,7 @@
 #include "daemon/convert.h"
 #include "daemon/services/execd_call.h"
 #include "daemon/services/grpc_status.h"
+#include "daemon/services/upstream_stream.h"
 #include "nlohmann/json.hpp"
 #include "rest/string_views.h"
 #include "rest/url_encode.h"
@@ -105,30 +106,27 @@ void Simple(DaemonContext& context, grpc::ServerUnaryReactor* reactor,
                    });
 }
 
-// Read: a download, re-chunked for the client. State is guarded by mu_; loop callbacks reach the
-// reactor only through a Link that OnDone severs.
-class ReadReactor final : public grpc::ServerWriteReactor<v1::FileChunk> {
+// Read: a download, re-chunked for the client.
+class ReadReactor final : public UpstreamStream<ReadReactor, v1::FileChunk> {
  public:
-  struct Link {
-    absl::Mutex mu;
-    ReadReactor* reactor ABSL_GUARDED_BY(mu);
-  };
-
   ReadReactor(DaemonContext& context, grpc::CallbackServerContext* ctx)
-      : context_(context), ctx_(ctx), link_(std::make_shared<Link>()) {
-    absl::MutexLock lock(&link_->mu);
-    link_->reactor = this;
-  }
+      : UpstreamStream(context, ctx, kHighWater, kLowWater) {}
 
   void Start(const v1::ReadFileRequest& request) {
     if (request.offset() < 0 && request.length() != 0) {
-      return Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                 "a negative offset reads the file's tail: length must be 0"));
+      return End(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                              "a negative offset reads the file's tail: length must be 0"));
     }
     if (request.length() < 0) {
-      return Finish(
-          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "length must not be negative"));
+      return End(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "length must not be negative"));
     }
+    if (request.path().empty()) {
+      return End(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "path is required"));
+    }
+    auto origin = context_.ResolveForSandbox(request.connection(), request.sandbox_id());
+    if (!origin.ok()) return End(ToGrpcStatus(origin.status()));
+    origin_ = *origin;
+    sandbox_id_ = request.sandbox_id();
     std::string range;
     if (request.offset() < 0) {
       range = absl::StrCat("bytes=", request.offset());
@@ -137,13 +135,8 @@ class ReadReactor final : public grpc::ServerWriteReactor<v1::FileChunk> {
       if (request.length() > 0) absl::StrAppend(&range, request.offset() + request.length() - 1);
     }
     asked_offset_ = request.offset();
-    auto origin = context_.ResolveForSandbox(request.connection(), request.sandbox_id());
-    if (!origin.ok()) return Finish(ToGrpcStatus(origin.status()));
-    if (request.path().empty()) {
-      return Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "path is required"));
-    }
     context_.WithExecd(*origin, request.sandbox_id(),
-                       [link = link_, path = request.path(), range](auto endpoint) {
+                       [link = link(), path = request.path(), range](auto endpoint) {
                          absl::MutexLock lock(&link->mu);
                          if (link->reactor == nullptr) return;
                          if (!endpoint.ok())
@@ -152,54 +145,26 @@ class ReadReactor final : public grpc::ServerWriteReactor<v1::FileChunk> {
                        });
   }
 
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
-    writing_ = false;
-    if (!ok) {
-      final_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
-      queue_.clear();
-    }
-    if (paused_ && queue_.size() <= kLowWater && transfer_.has_value()) {
-      paused_ = false;
-      context_.loop().Resume(*transfer_);
-    }
-    WriteNextLocked();
-  }
-
-  void OnCancel() override {
-    absl::MutexLock lock(&mu_);
-    if (transfer_.has_value()) context_.loop().Cancel(*transfer_);
-  }
-
-  void OnDone() override {
-    {
-      absl::MutexLock lock(&link_->mu);
-      link_->reactor = nullptr;
-    }
-    delete this;
-  }
-
  private:
-  // Called with link_->mu held.
+  // Called with link()->mu held.
   void StartDownload(const ExecdEndpoint& endpoint, const std::string& path,
                      const std::string& range) {
     DownloadHandler handler;
-    handler.on_start = [link = link_](int status, const HeaderList& headers) {
+    handler.on_start = [link = link()](int status, const HeaderList& headers) {
       absl::MutexLock lock(&link->mu);
       if (link->reactor != nullptr) link->reactor->OnStart(status, headers);
     };
-    handler.on_data = [link = link_](absl::string_view bytes) {
+    handler.on_data = [link = link()](absl::string_view bytes) {
       absl::MutexLock lock(&link->mu);
       if (link->reactor == nullptr) return DataAction::kAbort;
       return link->reactor->OnData(bytes);
     };
-    handler.on_end = [link = link_](absl::Status status) {
+    handler.on_end = [link = link()](absl::Status status) {
       absl::MutexLock lock(&link->mu);
       if (link->reactor != nullptr) link->reactor->OnEnd(std::move(status));
     };
     absl::MutexLock lock(&mu_);
-    transfer_ = context_.execd().Download(endpoint, path, range, std::move(handler));
-    if (ctx_->IsCancelled()) context_.loop().Cancel(*transfer_);
+    SetTransferLocked(context_.execd().Download(endpoint, path, range, std::move(handler)));
   }
 
   void OnStart(int status, const HeaderList& headers) {
@@ -223,8 +188,10 @@ class ReadReactor final : public grpc::ServerWriteReactor<v1::FileChunk> {
       (void)absl::SimpleAtoi(header("content-length"), &size);
       // execd answers a range that starts past the end with the whole file: there is nothing
       // at the asked offset.
-      if (asked_offset_ > 0) past_end_ = true;
-      if (asked_offset_ > 0) next_offset_ = std::max<int64_t>(size, 0);
+      if (asked_offset_ > 0) {
+        past_end_ = true;
+        next_offset_ = std::max<int64_t>(size, 0);
+      }
     }
     if (size >= 0) file_size_ = size;
   }
@@ -232,82 +199,49 @@ class ReadReactor final : public grpc::ServerWriteReactor<v1::FileChunk> {
   DataAction OnData(absl::string_view bytes) {
     absl::MutexLock lock(&mu_);
     if (past_end_) return DataAction::kAbort;
+    DataAction action = DataAction::kContinue;
     while (!bytes.empty()) {
       std::size_t n = std::min(bytes.size(), kChunkSize - pending_.size());
       pending_.append(bytes.data(), n);
       bytes.remove_prefix(n);
-      if (pending_.size() == kChunkSize) QueuePending();
+      if (pending_.size() == kChunkSize && QueuePendingLocked() == DataAction::kPause) {
+        action = DataAction::kPause;
+      }
     }
-    WriteNextLocked();
-    if (queue_.size() >= kHighWater) {
-      paused_ = true;
-      return DataAction::kPause;
-    }
-    return DataAction::kContinue;
+    return action;
   }
 
   void OnEnd(absl::Status status) {
     absl::MutexLock lock(&mu_);
-    transfer_.reset();
+    TransferEndedLocked();
     if (past_end_) status = absl::OkStatus();  // the abort was ours
     if (!status.ok()) {
       if (absl::IsUnavailable(status)) context_.endpoints().Drop(origin_, sandbox_id_);
-      final_status_ = ToGrpcStatus(status);
-    } else {
-      if (!pending_.empty() || chunks_sent_ == 0) QueuePending();  // the rest, or an empty file
-      final_status_ = grpc::Status::OK;
+      return FinishAfterQueueLocked(ToGrpcStatus(status));
     }
-    WriteNextLocked();
+    if (!pending_.empty() || chunks_ == 0)
+      (void)QueuePendingLocked();  // the rest, or an empty file
+    FinishAfterQueueLocked(grpc::Status::OK);
   }
 
-  void QueuePending() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  DataAction QueuePendingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     v1::FileChunk chunk;
     chunk.set_offset(next_offset_);
     next_offset_ += static_cast<int64_t>(pending_.size());
     *chunk.mutable_data() = std::move(pending_);
     pending_.clear();
-    if (chunks_sent_++ == 0 && file_size_.has_value()) chunk.set_file_size(*file_size_);
-    queue_.push_back(std::move(chunk));
+    if (chunks_++ == 0 && file_size_.has_value()) chunk.set_file_size(*file_size_);
+    return QueueLocked(std::move(chunk));
   }
 
-  void End(grpc::Status status) {
-    absl::MutexLock lock(&mu_);
-    final_status_ = std::move(status);
-    WriteNextLocked();
-  }
-
-  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (writing_ || finished_) return;
-    if (!queue_.empty()) {
-      current_ = std::move(queue_.front());
-      queue_.pop_front();
-      writing_ = true;
-      StartWrite(&current_);
-    } else if (final_status_.has_value()) {
-      finished_ = true;
-      Finish(*final_status_);
-    }
-  }
-
-  DaemonContext& context_;
-  grpc::CallbackServerContext* ctx_;
-  std::shared_ptr<Link> link_;
   Origin origin_;
   std::string sandbox_id_;
   int64_t asked_offset_ = 0;
-  absl::Mutex mu_;
   std::string pending_ ABSL_GUARDED_BY(mu_);
   int64_t next_offset_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<int64_t> file_size_ ABSL_GUARDED_BY(mu_);
   bool past_end_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t chunks_sent_ ABSL_GUARDED_BY(mu_) = 0;
-  std::deque<v1::FileChunk> queue_ ABSL_GUARDED_BY(mu_);
-  v1::FileChunk current_ ABSL_GUARDED_BY(mu_);
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  bool paused_ ABSL_GUARDED_BY(mu_) = false;
-  std::optional<CurlLoop::TransferId> transfer_ ABSL_GUARDED_BY(mu_);
-  std::optional<grpc::Status> final_status_ ABSL_GUARDED_BY(mu_);
+  uint64_t chunks_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Write: the header message starts an upload whose body is fed from the client's data messages,

@@ -1,5 +1,7 @@
 // osbctl as a user runs it: the real binary against a real osbd (osb::test::Stack), checked by
 // its exit status, stdout and stderr; and osbctl starting osbd itself when none answers.
+#include <gtest/gtest.h>
+#include <httplib.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -7,9 +9,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <httplib.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"

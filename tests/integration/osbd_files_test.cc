@@ -399,6 +399,16 @@ TEST_F(OsbdFiles, BackgroundCommandStatusLogsAndInterrupt) {
   EXPECT_EQ(st.exit_code(), -1);
   EXPECT_EQ(st.error(), "signal: terminated");
 
+  {
+    grpc::ClientContext c;
+    SetDeadline(c);
+    v1::InterruptCommandRequest r;
+    r.set_sandbox_id(id_);
+    r.set_command_id(command_id);
+    v1::InterruptCommandResponse response;
+    grpc::Status s = commands_->Interrupt(&c, r, &response);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  }
   grpc::ClientContext c;
   SetDeadline(c);
   v1::GetCommandStatusRequest unknown;

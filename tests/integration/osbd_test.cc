@@ -1,6 +1,8 @@
 // osbd through its gRPC API, as a client sees it: a real osbd with its embedded osb-runtime on
 // temporary paths (osb::test::Stack). Sandbox lifecycle, streamed command runs, bad input, kills
 // that leave nothing behind, client cancels, the version handshake and the socket's permissions.
+#include <grpcpp/client_context.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -8,9 +10,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/client_context.h>
-#include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -339,7 +338,7 @@ TEST_F(OsbdTest, BadInputIsRefusedAndTheDaemonCarriesOn) {
     interrupt.set_command_id("0123456789abcdef0123456789abcdef");
     v1::InterruptCommandResponse interrupted;
     status = commands_->Interrupt(&ctx, interrupt, &interrupted);
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << status.error_message();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
   }
 
   // None of that hurt the daemon: it still creates and runs.
