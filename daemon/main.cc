@@ -148,13 +148,16 @@ int main(int argc, char** argv) {
   builder.RegisterService(&commands);
   builder.RegisterService(&files);
   builder.RegisterService(&daemon);
-  ::umask(0077);  // the socket is created 0600 (the directory is 0700 besides)
+  // bind() creates the socket 0777 & ~umask: 0600 from the first moment a client can see it (a
+  // chmod afterwards would leave a window). The directory is 0700 besides; whatever the daemon
+  // creates later is private too.
+  ::umask(0177);
   server = builder.BuildAndStart();
+  ::umask(0077);
   if (server == nullptr) {
     spdlog::critical("cannot serve on {}", socket_path);
     return 1;
   }
-  ::chmod(socket_path.c_str(), 0600);
   serving = true;
   spdlog::info("osbd serving on {} (upstream {}://{})", socket_path, origin.protocol,
                origin.authority);

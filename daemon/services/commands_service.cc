@@ -37,8 +37,8 @@ class RunReactor final : public UpstreamStream<RunReactor, v1::CommandEvent> {
         origin, sandbox_id,
         [link = link(), request = std::move(request)](absl::StatusOr<ExecdEndpoint> endpoint) {
           absl::MutexLock lock(&link->mu);
-          if (link->reactor == nullptr) return;
-          RunReactor& r = *link->reactor;
+          if (link->reactor() == nullptr) return;
+          RunReactor& r = *link->reactor();
           if (!endpoint.ok()) return r.End(ToGrpcStatus(endpoint.status()));
           r.StartCommand(*endpoint, request);
         });
@@ -50,12 +50,12 @@ class RunReactor final : public UpstreamStream<RunReactor, v1::CommandEvent> {
     CommandStreamHandler handler;
     handler.on_event = [link = link()](rest::ServerStreamEvent event) {
       absl::MutexLock lock(&link->mu);
-      if (link->reactor == nullptr) return DataAction::kContinue;
-      return link->reactor->OnEvent(std::move(event));
+      if (link->reactor() == nullptr) return DataAction::kContinue;
+      return link->reactor()->OnEvent(std::move(event));
     };
     handler.on_end = [link = link()](absl::Status status) {
       absl::MutexLock lock(&link->mu);
-      if (link->reactor != nullptr) link->reactor->OnStreamEnd(std::move(status));
+      if (link->reactor() != nullptr) link->reactor()->OnStreamEnd(std::move(status));
     };
     absl::MutexLock lock(&mu_);
     SetTransferLocked(context_.execd().RunCommand(endpoint, request, std::move(handler)));

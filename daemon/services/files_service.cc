@@ -138,10 +138,10 @@ class ReadReactor final : public UpstreamStream<ReadReactor, v1::FileChunk> {
     context_.WithExecd(*origin, request.sandbox_id(),
                        [link = link(), path = request.path(), range](auto endpoint) {
                          absl::MutexLock lock(&link->mu);
-                         if (link->reactor == nullptr) return;
+                         if (link->reactor() == nullptr) return;
                          if (!endpoint.ok())
-                           return link->reactor->End(ToGrpcStatus(endpoint.status()));
-                         link->reactor->StartDownload(*endpoint, path, range);
+                           return link->reactor()->End(ToGrpcStatus(endpoint.status()));
+                         link->reactor()->StartDownload(*endpoint, path, range);
                        });
   }
 
@@ -152,16 +152,16 @@ class ReadReactor final : public UpstreamStream<ReadReactor, v1::FileChunk> {
     DownloadHandler handler;
     handler.on_start = [link = link()](int status, const HeaderList& headers) {
       absl::MutexLock lock(&link->mu);
-      if (link->reactor != nullptr) link->reactor->OnStart(status, headers);
+      if (link->reactor() != nullptr) link->reactor()->OnStart(status, headers);
     };
     handler.on_data = [link = link()](absl::string_view bytes) {
       absl::MutexLock lock(&link->mu);
-      if (link->reactor == nullptr) return DataAction::kAbort;
-      return link->reactor->OnData(bytes);
+      if (link->reactor() == nullptr) return DataAction::kAbort;
+      return link->reactor()->OnData(bytes);
     };
     handler.on_end = [link = link()](absl::Status status) {
       absl::MutexLock lock(&link->mu);
-      if (link->reactor != nullptr) link->reactor->OnEnd(std::move(status));
+      if (link->reactor() != nullptr) link->reactor()->OnEnd(std::move(status));
     };
     absl::MutexLock lock(&mu_);
     SetTransferLocked(context_.execd().Download(endpoint, path, range, std::move(handler)));

@@ -28,7 +28,8 @@ class UpstreamStream : public grpc::ServerWriteReactor<Message> {
  public:
   struct Link {
     absl::Mutex mu;
-    Derived* reactor ABSL_GUARDED_BY(mu) = nullptr;
+    UpstreamStream* stream ABSL_GUARDED_BY(mu) = nullptr;  // nullptr once the call is done
+    Derived* reactor() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return static_cast<Derived*>(stream); }
   };
 
   UpstreamStream(DaemonContext& context, grpc::CallbackServerContext* ctx, std::size_t high_water,
@@ -38,8 +39,9 @@ class UpstreamStream : public grpc::ServerWriteReactor<Message> {
         link_(std::make_shared<Link>()),
         high_water_(high_water),
         low_water_(low_water) {
+    // The base pointer: `this` is not a Derived yet while this constructor runs.
     absl::MutexLock lock(&link_->mu);
-    link_->reactor = static_cast<Derived*>(this);
+    link_->stream = this;
   }
 
   void OnWriteDone(bool ok) override {
@@ -64,7 +66,7 @@ class UpstreamStream : public grpc::ServerWriteReactor<Message> {
   void OnDone() override {
     {
       absl::MutexLock lock(&link_->mu);
-      link_->reactor = nullptr;
+      link_->stream = nullptr;
     }
     delete static_cast<Derived*>(this);
   }

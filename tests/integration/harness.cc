@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include <grpcpp/create_channel.h>
@@ -94,6 +95,12 @@ std::unique_ptr<httplib::Client> MakeClient(const std::string& address, const st
   return client;
 }
 
+// A failed test shows what its servers logged (a crash report included): CI keeps no files.
+void PrintLogsIfFailed(const std::vector<std::string>& paths) {
+  if (!::testing::Test::HasFailure()) return;
+  for (const auto& path : paths) std::cerr << "---- " << path << "\n" << ReadAll(path) << "\n";
+}
+
 }  // namespace
 
 std::string BinDir() { return OSB_BIN_DIR; }
@@ -132,6 +139,7 @@ std::unique_ptr<RuntimeProcess> RuntimeProcess::Start(const std::vector<std::str
 RuntimeProcess::~RuntimeProcess() {
   if (!address_.empty()) KillAllSandboxes(*Client());
   StopProcess(pid_, /*is_child=*/true);
+  PrintLogsIfFailed({log_path()});
 }
 
 std::unique_ptr<httplib::Client> RuntimeProcess::Client() const {
@@ -168,6 +176,7 @@ Stack::~Stack() {
   if (!runtime_address_.empty()) KillAllSandboxes(*RuntimeClient());
   StopProcess(osbd_pid_, /*is_child=*/true);
   StopProcess(runtime_pid_, /*is_child=*/false);
+  PrintLogsIfFailed({dir_.path() + "/osbd.log", dir_.path() + "/state/runtime/runtime.log"});
 }
 
 std::unique_ptr<httplib::Client> Stack::RuntimeClient() const {
