@@ -139,6 +139,17 @@ v1::Sandbox ToProto(const rest::Sandbox& in) {
   return out;
 }
 
+namespace {
+
+// A command's timeout in ms; InvalidArgument under 1 ms.
+absl::StatusOr<int64_t> TimeoutMs(const google::protobuf::Duration& timeout) {
+  int64_t ms = TimeUtil::DurationToMilliseconds(timeout);
+  if (ms < 1) return absl::InvalidArgumentError("timeout must be at least 1 ms");
+  return ms;
+}
+
+}  // namespace
+
 absl::StatusOr<rest::RunCommandRequest> ToRest(const v1::RunCommandRequest& in) {
   if (in.command().empty()) return absl::InvalidArgumentError("command must not be empty");
   rest::RunCommandRequest out;
@@ -146,9 +157,9 @@ absl::StatusOr<rest::RunCommandRequest> ToRest(const v1::RunCommandRequest& in) 
   if (!in.cwd().empty()) out.cwd = in.cwd();
   out.background = in.background();
   if (in.has_timeout()) {
-    int64_t ms = TimeUtil::DurationToMilliseconds(in.timeout());
-    if (ms < 1) return absl::InvalidArgumentError("timeout must be at least 1 ms");
-    out.timeout_ms = ms;
+    auto ms = TimeoutMs(in.timeout());
+    if (!ms.ok()) return ms.status();
+    out.timeout_ms = *ms;
   }
   constexpr int64_t kMaxId = std::numeric_limits<int32_t>::max();
   if (in.has_uid()) {
@@ -161,6 +172,20 @@ absl::StatusOr<rest::RunCommandRequest> ToRest(const v1::RunCommandRequest& in) 
     out.gid = in.gid();
   }
   out.envs = {in.envs().begin(), in.envs().end()};
+  return out;
+}
+
+absl::StatusOr<rest::SessionRunRequest> ToRest(const v1::RunInSessionRequest& in) {
+  if (in.session_id().empty()) return absl::InvalidArgumentError("session_id is required");
+  if (in.command().empty()) return absl::InvalidArgumentError("command must not be empty");
+  rest::SessionRunRequest out;
+  out.command = in.command();
+  if (!in.cwd().empty()) out.cwd = in.cwd();
+  if (in.has_timeout()) {
+    auto ms = TimeoutMs(in.timeout());
+    if (!ms.ok()) return ms.status();
+    out.timeout_ms = *ms;
+  }
   return out;
 }
 

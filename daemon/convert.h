@@ -26,6 +26,9 @@ opensandbox::v1::Sandbox ToProto(const rest::Sandbox& in);
 // InvalidArgument for an empty command or ids out of range.
 absl::StatusOr<rest::RunCommandRequest> ToRest(const opensandbox::v1::RunCommandRequest& in);
 
+// InvalidArgument for an empty command or session id, or a timeout under 1 ms.
+absl::StatusOr<rest::SessionRunRequest> ToRest(const opensandbox::v1::RunInSessionRequest& in);
+
 // One execd event as a journal entry numbered `seq`. Events with no counterpart in the gRPC API
 // (ping) yield nullopt.
 std::optional<opensandbox::v1::CommandEvent> ToProto(const rest::ServerStreamEvent& in,

@@ -65,6 +65,28 @@ absl::Status ParseEventError(const Json& v, EventError* out) {
 
 }  // namespace
 
+absl::StatusOr<SessionRunRequest> ParseSessionRunRequest(const nlohmann::json& j) {
+  OSB_REST_RETURN_IF_ERROR(ExpectObject(j, "session run request"));
+  SessionRunRequest r;
+  OSB_REST_RETURN_IF_ERROR(ReadRequiredString(j, "", "command", &r.command));
+  if (r.command.empty()) return absl::InvalidArgumentError("'command' must not be empty");
+  OSB_REST_RETURN_IF_ERROR(ReadString(j, "", "cwd", &r.cwd));
+  if (r.cwd.has_value() && r.cwd->empty()) r.cwd.reset();
+  OSB_REST_RETURN_IF_ERROR(ReadInt(j, "", "timeout", &r.timeout_ms));
+  if (r.timeout_ms.has_value() && *r.timeout_ms < 0) {
+    return absl::InvalidArgumentError("'timeout' must not be negative");
+  }
+  if (r.timeout_ms == 0) r.timeout_ms.reset();
+  return r;
+}
+
+nlohmann::json ToJson(const SessionRunRequest& r) {
+  nlohmann::json j{{"command", r.command}};
+  if (r.cwd.has_value()) j["cwd"] = *r.cwd;
+  if (r.timeout_ms.has_value()) j["timeout"] = *r.timeout_ms;
+  return j;
+}
+
 absl::StatusOr<RunCommandRequest> ParseRunCommandRequest(const nlohmann::json& j) {
   OSB_REST_RETURN_IF_ERROR(ExpectObject(j, "run command request"));
   RunCommandRequest r;

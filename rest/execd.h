@@ -30,6 +30,17 @@ struct RunCommandRequest {
 absl::StatusOr<RunCommandRequest> ParseRunCommandRequest(const nlohmann::json& j);
 nlohmann::json ToJson(const RunCommandRequest& r);
 
+// POST /session/{id}/run.
+struct SessionRunRequest {
+  std::string command;  // required, non-empty
+  std::optional<std::string> cwd;
+  std::optional<int64_t> timeout_ms;  // absent or 0: no limit
+};
+// InvalidArgument naming the field for a missing or empty command, a wrong type or a negative
+// timeout.
+absl::StatusOr<SessionRunRequest> ParseSessionRunRequest(const nlohmann::json& j);
+nlohmann::json ToJson(const SessionRunRequest& r);
+
 // Event type strings, exactly as execd sends them.
 inline constexpr std::string_view kEventInit = "init";
 inline constexpr std::string_view kEventStatus = "status";

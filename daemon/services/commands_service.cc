@@ -1,6 +1,7 @@
 #include "daemon/services/commands_service.h"
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -30,23 +31,28 @@ class RunReactor final : public UpstreamStream<RunReactor, v1::CommandEvent> {
   RunReactor(DaemonContext& context, grpc::CallbackServerContext* ctx)
       : UpstreamStream(context, ctx, kHighWater, kLowWater) {}
 
-  void Start(const Origin& origin, const std::string& sandbox_id, rest::RunCommandRequest request) {
+  // Starts the upstream stream on the sandbox's execd: `start` is ExecdClient::RunCommand or
+  // RunInSession with its request bound.
+  using StartStream = std::function<CurlLoop::TransferId(ExecdClient&, const ExecdEndpoint&,
+                                                         CommandStreamHandler)>;
+
+  void Start(const Origin& origin, const std::string& sandbox_id, StartStream start) {
     origin_ = origin;
     sandbox_id_ = sandbox_id;
     context_.WithExecd(
         origin, sandbox_id,
-        [link = link(), request = std::move(request)](absl::StatusOr<ExecdEndpoint> endpoint) {
+        [link = link(), start = std::move(start)](absl::StatusOr<ExecdEndpoint> endpoint) {
           absl::MutexLock lock(&link->mu);
           if (link->reactor() == nullptr) return;
           RunReactor& r = *link->reactor();
           if (!endpoint.ok()) return r.End(ToGrpcStatus(endpoint.status()));
-          r.StartCommand(*endpoint, request);
+          r.StartStreamLocked(*endpoint, start);
         });
   }
 
  private:
   // Called with link()->mu held.
-  void StartCommand(const ExecdEndpoint& endpoint, const rest::RunCommandRequest& request) {
+  void StartStreamLocked(const ExecdEndpoint& endpoint, const StartStream& start) {
     CommandStreamHandler handler;
     handler.on_event = [link = link()](rest::ServerStreamEvent event) {
       absl::MutexLock lock(&link->mu);
@@ -58,7 +64,7 @@ class RunReactor final : public UpstreamStream<RunReactor, v1::CommandEvent> {
       if (link->reactor() != nullptr) link->reactor()->OnStreamEnd(std::move(status));
     };
     absl::MutexLock lock(&mu_);
-    SetTransferLocked(context_.execd().RunCommand(endpoint, request, std::move(handler)));
+    SetTransferLocked(start(context_.execd(), endpoint, std::move(handler)));
   }
 
   DataAction OnEvent(rest::ServerStreamEvent event) {
@@ -116,7 +122,73 @@ grpc::ServerWriteReactor<v1::CommandEvent>* CommandsService::Run(
     reactor->Finish(ToGrpcStatus(!origin.ok() ? origin.status() : rest_request.status()));
     return reactor;
   }
-  reactor->Start(*origin, request->sandbox_id(), *std::move(rest_request));
+  reactor->Start(*origin, request->sandbox_id(),
+                 [request = *std::move(rest_request)](ExecdClient& execd,
+                                                      const ExecdEndpoint& endpoint,
+                                                      CommandStreamHandler handler) {
+                   return execd.RunCommand(endpoint, request, std::move(handler));
+                 });
+  return reactor;
+}
+
+grpc::ServerWriteReactor<v1::CommandEvent>* CommandsService::RunInSession(
+    grpc::CallbackServerContext* ctx, const v1::RunInSessionRequest* request) {
+  auto* reactor = new RunReactor(context_, ctx);
+  auto origin = context_.ResolveForSandbox(request->connection(), request->sandbox_id());
+  auto rest_request = ToRest(*request);
+  if (!origin.ok() || !rest_request.ok()) {
+    reactor->Finish(ToGrpcStatus(!origin.ok() ? origin.status() : rest_request.status()));
+    return reactor;
+  }
+  reactor->Start(*origin, request->sandbox_id(),
+                 [session = request->session_id(), request = *std::move(rest_request)](
+                     ExecdClient& execd, const ExecdEndpoint& endpoint,
+                     CommandStreamHandler handler) {
+                   return execd.RunInSession(endpoint, session, request, std::move(handler));
+                 });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CommandsService::CreateSession(grpc::CallbackServerContext* ctx,
+                                                         const v1::CreateSessionRequest* request,
+                                                         v1::Session* response) {
+  auto* reactor = ctx->DefaultReactor();
+  nlohmann::json body = nlohmann::json::object();
+  if (!request->cwd().empty()) body["cwd"] = request->cwd();
+  WithSandboxExecd(context_, reactor, request->connection(), request->sandbox_id(),
+                   [this, reactor, response, body = body.dump()](const Origin&,
+                                                                 const ExecdEndpoint& endpoint) {
+                     context_.execd().Call(
+                         endpoint, "POST", "/session", body,
+                         FinishFromExecd(reactor, [response](const HttpResult& r) -> absl::Status {
+                           auto j = nlohmann::json::parse(r.body, nullptr, false);
+                           auto id = j.is_object() ? j.find("session_id") : j.end();
+                           if (id == j.end() || !id->is_string() || id->empty()) {
+                             return absl::DataLossError("execd answered /session without an id");
+                           }
+                           response->set_session_id(id->get<std::string>());
+                           return absl::OkStatus();
+                         }));
+                   });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CommandsService::DeleteSession(grpc::CallbackServerContext* ctx,
+                                                         const v1::DeleteSessionRequest* request,
+                                                         v1::DeleteSessionResponse*) {
+  auto* reactor = ctx->DefaultReactor();
+  if (request->session_id().empty()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "session_id is required"));
+    return reactor;
+  }
+  std::string target = "/session/" + rest::UrlEncode(request->session_id());
+  WithSandboxExecd(context_, reactor, request->connection(), request->sandbox_id(),
+                   [this, reactor, target](const Origin&, const ExecdEndpoint& endpoint) {
+                     context_.execd().Call(endpoint, "DELETE", target, "",
+                                           FinishFromExecd(reactor, [](const HttpResult&) {
+                                             return absl::OkStatus();
+                                           }));
+                   });
   return reactor;
 }
 

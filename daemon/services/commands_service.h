@@ -1,8 +1,10 @@
 // Commands: Run streams a command's events as execd sends them, numbered by seq. The stream
 // ends OK after the terminal event (completed or failed); if the upstream stream breaks before
 // one, the client first receives a `broken` event with the command id and then UNAVAILABLE:
-// osbd never reports a success it did not see. GetStatus, GetLogs and Interrupt are execd's
-// command status, background log and interrupt. Other RPCs answer UNIMPLEMENTED for now.
+// osbd never reports a success it did not see. RunInSession streams a bash session's run the
+// same way; CreateSession and DeleteSession are execd's. GetStatus, GetLogs and Interrupt are
+// execd's command status, background log and interrupt. Attach and RunBatch answer UNIMPLEMENTED
+// for now.
 #pragma once
 
 #include "daemon/services/daemon_context.h"
@@ -16,6 +18,15 @@ class CommandsService final : public opensandbox::v1::Commands::CallbackService 
 
   grpc::ServerWriteReactor<opensandbox::v1::CommandEvent>* Run(
       grpc::CallbackServerContext* ctx, const opensandbox::v1::RunCommandRequest* request) override;
+  grpc::ServerWriteReactor<opensandbox::v1::CommandEvent>* RunInSession(
+      grpc::CallbackServerContext* ctx,
+      const opensandbox::v1::RunInSessionRequest* request) override;
+  grpc::ServerUnaryReactor* CreateSession(grpc::CallbackServerContext* ctx,
+                                          const opensandbox::v1::CreateSessionRequest* request,
+                                          opensandbox::v1::Session* response) override;
+  grpc::ServerUnaryReactor* DeleteSession(grpc::CallbackServerContext* ctx,
+                                          const opensandbox::v1::DeleteSessionRequest* request,
+                                          opensandbox::v1::DeleteSessionResponse* response) override;
   grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* ctx,
                                       const opensandbox::v1::GetCommandStatusRequest* request,
                                       opensandbox::v1::CommandStatus* response) override;

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "nlohmann/json.hpp"
 #include "rest/error.h"
 #include "rest/ids.h"
 #include "rest/sse.h"
@@ -21,6 +24,19 @@ HttpRequest ExecdRequest(const ExecdEndpoint& endpoint, std::string method, std:
   r.headers = endpoint.headers;
   r.headers.emplace_back("User-Agent", "osbd/0.1.0");
   return r;
+}
+
+// execd's bare {"code","message"} line in a stream (a session run that timed out) as the error
+// event it stands for; nullopt for anything else.
+std::optional<rest::ServerStreamEvent> BareErrorAsEvent(std::string_view json) {
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (!j.is_object() || j.contains("type") || !j.contains("code")) return std::nullopt;
+  rest::ErrorResponse e = rest::ParseErrorResponse(json);
+  rest::ServerStreamEvent event;
+  event.type = std::string(rest::kEventError);
+  event.timestamp_ms = absl::ToUnixMillis(absl::Now());
+  event.error = rest::EventError{.ename = e.code, .evalue = e.message, .traceback = {e.message}};
+  return event;
 }
 
 }  // namespace
@@ -43,12 +59,26 @@ void ExecdClient::Ping(const ExecdEndpoint& endpoint, absl::Duration timeout,
 CurlLoop::TransferId ExecdClient::RunCommand(const ExecdEndpoint& endpoint,
                                              const rest::RunCommandRequest& request,
                                              CommandStreamHandler handler) {
-  HttpRequest r = ExecdRequest(endpoint, "POST", "/command");
+  return StreamEvents(endpoint, "/command", rest::ToJson(request).dump(), std::move(handler));
+}
+
+CurlLoop::TransferId ExecdClient::RunInSession(const ExecdEndpoint& endpoint,
+                                               const std::string& session_id,
+                                               const rest::SessionRunRequest& request,
+                                               CommandStreamHandler handler) {
+  return StreamEvents(endpoint, "/session/" + rest::UrlEncode(session_id) + "/run",
+                      rest::ToJson(request).dump(), std::move(handler));
+}
+
+CurlLoop::TransferId ExecdClient::StreamEvents(const ExecdEndpoint& endpoint,
+                                               const std::string& target, std::string json_body,
+                                               CommandStreamHandler handler) {
+  HttpRequest r = ExecdRequest(endpoint, "POST", target);
   r.timeout = absl::InfiniteDuration();  // bounded by the command's own timeout or the caller
   r.headers.emplace_back("Content-Type", "application/json");
   r.headers.emplace_back("Accept", "text/event-stream");
   r.headers.emplace_back("Cache-Control", "no-cache");
-  r.body = rest::ToJson(request).dump();
+  r.body = std::move(json_body);
 
   struct State {
     CommandStreamHandler handler;
@@ -58,9 +88,16 @@ CurlLoop::TransferId ExecdClient::RunCommand(const ExecdEndpoint& endpoint,
     absl::Status decode_error;
     bool paused = false;
     void Deliver(std::string_view json) {
-      auto event = rest::ParseServerStreamEvent(json);
-      // Lines that are not events are skipped, as every official SDK does.
-      if (event.ok() && handler.on_event(*std::move(event)) == DataAction::kPause) paused = true;
+      std::optional<rest::ServerStreamEvent> event;
+      if (auto parsed = rest::ParseServerStreamEvent(json); parsed.ok()) {
+        event = *std::move(parsed);
+      } else {
+        event = BareErrorAsEvent(json);
+      }
+      // Other lines that are not events are skipped, as every official SDK does.
+      if (event.has_value() && handler.on_event(*std::move(event)) == DataAction::kPause) {
+        paused = true;
+      }
     }
   };
   auto state = std::make_shared<State>();

@@ -48,6 +48,13 @@ class ExecdClient {
                                   const rest::RunCommandRequest& request,
                                   CommandStreamHandler handler);
 
+  // POST /session/{id}/run, as RunCommand. execd ends a run that timed out with a bare
+  // {"code","message"} line instead of an event: it arrives as an `error` event whose ename is
+  // the code and whose evalue is the message.
+  CurlLoop::TransferId RunInSession(const ExecdEndpoint& endpoint, const std::string& session_id,
+                                    const rest::SessionRunRequest& request,
+                                    CommandStreamHandler handler);
+
   // A request whose answer is small: the answer when it is 2xx, otherwise execd's error as a
   // status (rest::StatusFromHttp). `target` is the path and the already-encoded query; a
   // non-empty `json_body` is sent as application/json.
@@ -65,6 +72,10 @@ class ExecdClient {
                               std::function<void(absl::Status)> done);
 
  private:
+  // POSTs `json_body` to the streaming route `target` and decodes its events.
+  CurlLoop::TransferId StreamEvents(const ExecdEndpoint& endpoint, const std::string& target,
+                                    std::string json_body, CommandStreamHandler handler);
+
   CurlLoop& loop_;
 };
 

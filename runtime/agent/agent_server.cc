@@ -17,7 +17,26 @@
 
 namespace osb::agent {
 
-AgentServer::AgentServer(Reaper& reaper) : reaper_(reaper), commands_(reaper) {
+namespace {
+
+// Answers with the command's event stream (COMPAT.md §2.3).
+void StreamCommand(std::shared_ptr<ForegroundCommand> command, httplib::Response& res) {
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  res.set_chunked_content_provider(
+      "text/event-stream", [command](std::size_t, httplib::DataSink& sink) {
+        command->Stream([&sink](std::string_view bytes) {
+          return sink.is_writable() && sink.write(bytes.data(), bytes.size());
+        });
+        sink.done();
+        return true;
+      });
+}
+
+}  // namespace
+
+AgentServer::AgentServer(Reaper& reaper)
+    : reaper_(reaper), commands_(reaper), sessions_(reaper) {
   server_.new_task_queue = [] { return new httplib::ThreadPool(kAgentWorkerThreads); };
   server_.Get("/ping", [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
   server_.Post("/command", [this](const httplib::Request& req, httplib::Response& res) {
@@ -31,6 +50,17 @@ AgentServer::AgentServer(Reaper& reaper) : reaper_(reaper), commands_(reaper) {
       [this](const httplib::Request& req, httplib::Response& res) { HandleStatus(req, res); });
   server_.Get("/command/([^/]+)/logs", [this](const httplib::Request& req, httplib::Response& res) {
     HandleLogs(req, res);
+  });
+  server_.Post("/session", [this](const httplib::Request& req, httplib::Response& res) {
+    HandleCreateSession(req, res);
+  });
+  server_.Post("/session/([^/]+)/run", [this](const httplib::Request& req, httplib::Response& res) {
+    HandleRunInSession(req, res);
+  });
+  server_.Delete("/session/([^/]+)", [this](const httplib::Request& req, httplib::Response& res) {
+    absl::Status s = sessions_.Delete(req.matches[1].str());
+    if (!s.ok()) return ReplyError(res, 404, rest::kContextNotFound, s.message());
+    res.status = 200;
   });
   AddFileRoutes(server_);
   auto not_built = [](const httplib::Request& req, httplib::Response& res) {
@@ -85,17 +115,7 @@ void AgentServer::HandleRunCommand(const httplib::Request& req, httplib::Respons
     return ReplyExecdError(res, started.status());
   }
   commands_.SetPid(id, (*started)->pid());
-  std::shared_ptr<ForegroundCommand> command = std::move(*started);
-  res.set_header("Cache-Control", "no-cache");
-  res.set_header("X-Accel-Buffering", "no");
-  res.set_chunked_content_provider(
-      "text/event-stream", [command](std::size_t, httplib::DataSink& sink) {
-        command->Stream([&sink](std::string_view bytes) {
-          return sink.is_writable() && sink.write(bytes.data(), bytes.size());
-        });
-        sink.done();
-        return true;
-      });
+  StreamCommand(std::move(*started), res);
 }
 
 void AgentServer::HandleInterrupt(const httplib::Request& req, httplib::Response& res) {
@@ -125,6 +145,41 @@ void AgentServer::HandleLogs(const httplib::Request& req, httplib::Response& res
   res.status = 200;
   res.set_header("EXECD-COMMANDS-TAIL-CURSOR", absl::StrCat(chunk->next_cursor));
   res.set_content(std::move(chunk->bytes), "text/plain; charset=utf-8");
+}
+
+void AgentServer::HandleCreateSession(const httplib::Request& req, httplib::Response& res) {
+  std::optional<std::string> cwd;
+  if (!req.body.empty()) {  // the body is optional
+    auto body = ParseJsonBody(req);
+    if (!body.ok() || !body->is_object()) {
+      return ReplyError(res, 400, rest::kInvalidRequestBody, "the body must be a JSON object");
+    }
+    if (auto it = body->find("cwd"); it != body->end() && !it->is_null()) {
+      if (!it->is_string()) return ReplyError(res, 400, rest::kInvalidRequestBody, "'cwd' must be a string");
+      if (!it->get<std::string>().empty()) cwd = it->get<std::string>();
+    }
+  }
+  auto id = sessions_.Create(cwd);
+  if (!id.ok()) return ReplyExecdError(res, id.status());
+  ReplyJson(res, 200, {{"session_id", *id}});
+}
+
+void AgentServer::HandleRunInSession(const httplib::Request& req, httplib::Response& res) {
+  auto body = ParseJsonBody(req);
+  if (!body.ok()) return ReplyError(res, 400, rest::kInvalidRequestBody, body.status().message());
+  auto request = rest::ParseSessionRunRequest(*body);
+  if (!request.ok()) {
+    return ReplyError(res, 400, rest::kInvalidRequestBody, request.status().message());
+  }
+  auto started = sessions_.Run(req.matches[1].str(), *request);
+  if (!started.ok()) {
+    // execd answers 500 for an unknown or busy session (COMPAT.md §2.4).
+    if (started.status().code() == absl::StatusCode::kInvalidArgument) {
+      return ReplyError(res, 400, rest::kInvalidRequestBody, started.status().message());
+    }
+    return ReplyError(res, 500, rest::kRuntimeError, started.status().message());
+  }
+  StreamCommand(std::move(*started), res);
 }
 
 }  // namespace osb::agent

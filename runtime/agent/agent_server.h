@@ -1,12 +1,13 @@
 // The execd API served by osb-agent inside its sandbox (COMPAT.md §2): GET /ping, commands
-// (foreground and background, status, logs, interrupt) and files. The routes not built yet
-// (sessions, code, metrics, pty) answer 501 NOT_SUPPORTED.
+// (foreground and background, status, logs, interrupt), bash sessions and files. The routes not
+// built yet (code, metrics, pty) answer 501 NOT_SUPPORTED.
 #pragma once
 
 #include <httplib.h>
 
 #include <string>
 
+#include "runtime/agent/bash_sessions.h"
 #include "runtime/agent/command_registry.h"
 #include "runtime/agent/reaper.h"
 
@@ -25,9 +26,12 @@ class AgentServer {
   void HandleInterrupt(const httplib::Request& req, httplib::Response& res);
   void HandleStatus(const httplib::Request& req, httplib::Response& res);
   void HandleLogs(const httplib::Request& req, httplib::Response& res);
+  void HandleCreateSession(const httplib::Request& req, httplib::Response& res);
+  void HandleRunInSession(const httplib::Request& req, httplib::Response& res);
 
   Reaper& reaper_;
   CommandRegistry commands_;
+  BashSessions sessions_;
   httplib::Server server_;
 };
 

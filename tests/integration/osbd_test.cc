@@ -116,7 +116,27 @@ class OsbdTest : public ::testing::Test {
     v1::RunCommandRequest request;
     request.set_sandbox_id(sandbox_id);
     request.set_command(command);
-    auto reader = commands_->Run(&ctx, request);
+    return Collect(commands_->Run(&ctx, request));
+  }
+
+  // Runs `command` in a bash session; `cwd` and `timeout` as RunInSessionRequest has them.
+  RunResult RunInSession(const std::string& sandbox_id, const std::string& session_id,
+                         const std::string& command, const std::string& cwd = "",
+                         absl::Duration timeout = absl::ZeroDuration()) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::RunInSessionRequest request;
+    request.set_sandbox_id(sandbox_id);
+    request.set_session_id(session_id);
+    request.set_command(command);
+    request.set_cwd(cwd);
+    if (timeout > absl::ZeroDuration()) {
+      *request.mutable_timeout() = TimeUtil::MillisecondsToDuration(absl::ToInt64Milliseconds(timeout));
+    }
+    return Collect(commands_->RunInSession(&ctx, request));
+  }
+
+  static RunResult Collect(std::unique_ptr<grpc::ClientReader<v1::CommandEvent>> reader) {
     RunResult result;
     v1::CommandEvent event;
     while (reader->Read(&event)) result.events.push_back(event);
@@ -557,6 +577,76 @@ TEST_F(OsbdTest, PauseHoldsCommandsAndResumeWaitsUntilReady) {
               grpc::StatusCode::FAILED_PRECONDITION)
         << "resuming a running sandbox is a conflict";
   }
+}
+
+TEST_F(OsbdTest, SessionsKeepExportsAndDirectoryBetweenRuns) {
+  const std::string id = NewSandbox();
+  ASSERT_FALSE(id.empty());
+  grpc::ClientContext create_ctx;
+  SetDeadline(create_ctx);
+  v1::CreateSessionRequest create;
+  create.set_sandbox_id(id);
+  create.set_cwd("/tmp");
+  v1::Session session;
+  grpc::Status created = commands_->CreateSession(&create_ctx, create, &session);
+  ASSERT_TRUE(created.ok()) << created.error_message();
+  ASSERT_FALSE(session.session_id().empty());
+
+  RunResult first = RunInSession(id, session.session_id(), "pwd; export A=one; cd /usr; echo e >&2");
+  ASSERT_TRUE(first.status.ok()) << first.status.error_message();
+  ASSERT_FALSE(first.events.empty());
+  EXPECT_EQ(first.events.front().started().command_id(), session.session_id());
+  EXPECT_EQ(first.Stdout(), (std::vector<std::string>{"/tmp", "e"})) << "stderr merged";
+  EXPECT_TRUE(first.Last()->has_completed());
+  for (std::size_t i = 0; i < first.events.size(); ++i) EXPECT_EQ(first.events[i].seq(), i + 1);
+
+  RunResult second = RunInSession(id, session.session_id(), "echo $A; pwd; exit 7");
+  EXPECT_EQ(second.Stdout(), (std::vector<std::string>{"one", "/usr"}));
+  ASSERT_NE(second.Last(), nullptr);
+  ASSERT_TRUE(second.Last()->has_failed()) << second.Last()->DebugString();
+  EXPECT_EQ(second.Last()->failed().exit_code(), 7);
+
+  RunResult elsewhere = RunInSession(id, session.session_id(), "pwd", "/");
+  EXPECT_EQ(elsewhere.Stdout(), std::vector<std::string>{"/"});
+  RunResult timed_out =
+      RunInSession(id, session.session_id(), "sleep 30", "", absl::Milliseconds(300));
+  ASSERT_NE(timed_out.Last(), nullptr);
+  EXPECT_TRUE(timed_out.Last()->has_failed()) << timed_out.Last()->DebugString();
+
+  grpc::ClientContext delete_ctx;
+  SetDeadline(delete_ctx);
+  v1::DeleteSessionRequest del;
+  del.set_sandbox_id(id);
+  del.set_session_id(session.session_id());
+  v1::DeleteSessionResponse deleted;
+  grpc::Status status = commands_->DeleteSession(&delete_ctx, del, &deleted);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  grpc::ClientContext again_ctx;
+  SetDeadline(again_ctx);
+  status = commands_->DeleteSession(&again_ctx, del, &deleted);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+}
+
+TEST_F(OsbdTest, SessionBadInputIsRefused) {
+  const std::string id = NewSandbox();
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(RunInSession(id, "", "true").status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(RunInSession(id, "s", "").status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  RunResult unknown = RunInSession(id, "no-such-session", "true");
+  EXPECT_FALSE(unknown.status.ok());
+  EXPECT_TRUE(unknown.events.empty()) << "refused before anything ran";
+  EXPECT_TRUE(absl::StrContains(unknown.status.error_message(), "no-such-session"))
+      << unknown.status.error_message();
+
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::CreateSessionRequest create;
+  create.set_sandbox_id(id);
+  create.set_cwd("/no/such/dir");
+  v1::Session session;
+  grpc::Status status = commands_->CreateSession(&ctx, create, &session);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_EQ(Run(id, "echo still").Stdout(), std::vector<std::string>{"still"});
 }
 
 }  // namespace

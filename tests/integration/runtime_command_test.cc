@@ -9,6 +9,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -365,6 +366,113 @@ TEST_F(Background, BadCwdIsRefusedBeforeAnything) {
   auto r = Run(sandbox_, "true", {{"background", true}, {"cwd", "/no/such/dir"}});
   EXPECT_EQ(r.http_status, 400) << Describe(r);
   EXPECT_EQ(ErrorCode(r.body), "INVALID_REQUEST_BODY");
+}
+
+// --- Bash sessions ---------------------------------------------------------------------------
+
+class Session : public Background {
+ protected:
+  // A new session's id, or "" (with a failure recorded). `body` is POST /session's body.
+  std::string Create(const std::string& body = "") {
+    auto r = agent_->Post("/session", body);
+    EXPECT_TRUE(r);
+    if (!r) return "";
+    EXPECT_EQ(r->status, 200) << r->body;
+    json j = ParseJson(r->body);
+    return j.is_object() ? j.value("session_id", "") : "";
+  }
+
+  CommandResult RunIn(const std::string& id, const std::string& command,
+                      json extra = json::object()) {
+    extra["command"] = command;
+    return PostCommand(sandbox_, extra.dump(), sandbox_.token, "/session/" + id + "/run");
+  }
+};
+
+TEST_F(Session, ExportsAndDirectoryPersistBetweenRuns) {
+  std::string id = Create();
+  ASSERT_TRUE(std::regex_match(id, std::regex(
+                                       "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}")))
+      << id;
+  auto first = RunIn(id, "export GREETING='hello there'; X=not-exported; cd /tmp; mkdir -p s; cd s");
+  EXPECT_THAT(Types(first), ElementsAre("init", "execution_complete")) << Describe(first);
+  ASSERT_FALSE(first.events.empty());
+  EXPECT_EQ(first.events[0].text, id) << "the init event names the session";
+  auto second = RunIn(id, "echo \"$GREETING\"; echo \"[$X]\"; pwd");
+  EXPECT_EQ(Stdout(second), "hello there\n[]\n/tmp/s") << Describe(second);
+  // A plain /command does not see the session's state.
+  EXPECT_EQ(Stdout(Run(sandbox_, "echo \"[$GREETING]\"")), "[]");
+}
+
+TEST_F(Session, StartsInTheGivenDirectoryAndAPerRunCwdBecomesTheSessions) {
+  std::string id = Create(json({{"cwd", "/tmp"}}).dump());
+  EXPECT_EQ(Stdout(RunIn(id, "pwd")), "/tmp");
+  EXPECT_EQ(Stdout(RunIn(id, "pwd", {{"cwd", "/usr"}})), "/usr");
+  EXPECT_EQ(Stdout(RunIn(id, "pwd")), "/usr");
+  std::string plain = Create();
+  EXPECT_EQ(Stdout(RunIn(plain, "pwd")), "/");
+}
+
+TEST_F(Session, StderrIsMergedAndAnExitCodeIsAnError) {
+  std::string id = Create();
+  auto r = RunIn(id, "echo out; echo err >&2; exit 7");
+  EXPECT_THAT(Types(r), ElementsAre("init", "stdout", "stdout", "error")) << Describe(r);
+  EXPECT_EQ(Stdout(r), "out\nerr");
+  EXPECT_EQ(ExitCode(r), 7);
+  // `exit` still saved the session's state.
+  auto after = RunIn(id, "export A=1; cd /tmp; exit 3");
+  EXPECT_EQ(ExitCode(after), 3);
+  EXPECT_EQ(Stdout(RunIn(id, "echo $A; pwd")), "1\n/tmp");
+}
+
+TEST_F(Session, ATimeoutKillsTheRunAndTheSessionCarriesOn) {
+  std::string id = Create();
+  const auto start = Clock::now();
+  auto r = RunIn(id, "echo started; sleep 30", {{"timeout", 500}});
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(Texts(r, "stdout"), std::vector<std::string>{"started"}) << Describe(r);
+  EXPECT_NE(ExitCode(r), 0) << Describe(r);
+  EXPECT_EQ(Stdout(RunIn(id, "echo again")), "again");
+}
+
+TEST_F(Session, OneRunAtATime) {
+  std::string id = Create();
+  std::thread slow([&] { RunIn(id, "sleep 1.5"); });
+  absl::SleepFor(absl::Milliseconds(500));
+  auto busy = RunIn(id, "echo no");
+  slow.join();
+  EXPECT_EQ(busy.http_status, 500) << Describe(busy);
+  EXPECT_EQ(ErrorCode(busy.body), "RUNTIME_ERROR");
+  EXPECT_EQ(Stdout(RunIn(id, "echo yes")), "yes") << "a finished run frees the session";
+}
+
+TEST_F(Session, BadRequestsAndUnknownSessions) {
+  auto unknown = RunIn("no-such-session", "true");
+  EXPECT_EQ(unknown.http_status, 500) << Describe(unknown);
+  EXPECT_EQ(ErrorCode(unknown.body), "RUNTIME_ERROR");
+  auto bad_dir = agent_->Post("/session", json({{"cwd", "/no/such/dir"}}).dump());
+  ASSERT_TRUE(bad_dir);
+  EXPECT_EQ(bad_dir->status, 400) << bad_dir->body;
+  EXPECT_TRUE(IsErrorBody(bad_dir->body));
+  auto not_json = agent_->Post("/session", "{");
+  ASSERT_TRUE(not_json);
+  EXPECT_EQ(not_json->status, 400);
+
+  std::string id = Create();
+  auto empty = RunIn(id, "");
+  EXPECT_EQ(empty.http_status, 400) << Describe(empty);
+  auto run_bad_dir = RunIn(id, "pwd", {{"cwd", "/no/such/dir"}});
+  EXPECT_EQ(run_bad_dir.http_status, 400) << Describe(run_bad_dir);
+  EXPECT_EQ(Stdout(RunIn(id, "echo fine")), "fine") << "a refused run leaves the session usable";
+
+  auto deleted = agent_->Delete("/session/" + id);
+  ASSERT_TRUE(deleted);
+  EXPECT_EQ(deleted->status, 200);
+  auto gone = agent_->Delete("/session/" + id);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 404);
+  EXPECT_EQ(ErrorCode(gone->body), "CONTEXT_NOT_FOUND");
+  EXPECT_EQ(RunIn(id, "true").http_status, 500);
 }
 
 }  // namespace

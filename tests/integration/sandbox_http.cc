@@ -98,13 +98,13 @@ std::optional<SandboxHandle> CreateSandbox(httplib::Client& api, const json& bod
 }
 
 CommandResult PostCommand(const SandboxHandle& sandbox, const std::string& body,
-                          const std::optional<std::string>& token) {
+                          const std::optional<std::string>& token, const std::string& path) {
   httplib::Client client("http://" + sandbox.proxy_host);
   // Long enough for the slowest command a test runs (a fork bomb waits out its own timeout).
   client.set_read_timeout(120, 0);
   httplib::Request req;
   req.method = "POST";
-  req.path = sandbox.proxy_path + "/command";
+  req.path = sandbox.proxy_path + path;
   req.body = body;
   req.set_header("Content-Type", "application/json");
   if (token.has_value()) req.set_header("X-EXECD-ACCESS-TOKEN", *token);

@@ -79,11 +79,13 @@ std::string Describe(const CommandResult& r);
 // the endpoint has no proxy path.
 std::optional<SandboxHandle> CreateSandbox(httplib::Client& api, const nlohmann::json& body);
 
-// POST {proxy}/command with `body`, sending `token` when given, as a user of the endpoint does
-// (no API key). Events are decoded as they arrive, each stamped with its arrival time. Never
-// fails the test itself: what went wrong is in the result's decode_error.
+// POST {proxy}{path} (a streaming route: /command, /session/{id}/run) with `body`, sending
+// `token` when given, as a user of the endpoint does (no API key). Events are decoded as they
+// arrive, each stamped with its arrival time. Never fails the test itself: what went wrong is in
+// the result's decode_error.
 CommandResult PostCommand(const SandboxHandle& sandbox, const std::string& body,
-                          const std::optional<std::string>& token);
+                          const std::optional<std::string>& token,
+                          const std::string& path = "/command");
 
 // A client for the sandbox's agent through the runtime's proxy, with the access token set on every
 // request; paths are relative to the agent (AgentPath("/files/info?path=/tmp")).
