@@ -145,9 +145,16 @@ FileCommands::FileCommands(CLI::App& app) {
   logs_ = with_command(command_->add_subcommand("logs", "print a background command's output"));
   logs_->add_option("--cursor", cursor_, "byte offset to start at");
   interrupt_ = with_command(command_->add_subcommand("interrupt", "stop a running command"));
+  session_new_ = with_id(command_->add_subcommand(
+      "session-new", "start a bash session (for `command run --session`); prints its id"));
+  session_new_->add_option("--cwd", cwd_, "the session's first working directory");
+  session_rm_ = with_id(command_->add_subcommand("session-rm", "end a bash session"));
+  session_rm_->add_option("session_id", session_id_, "id of the session")->required();
 }
 
-bool FileCommands::Chosen() const { return file_->parsed() || *status_ || *logs_ || *interrupt_; }
+bool FileCommands::Chosen() const {
+  return file_->parsed() || *status_ || *logs_ || *interrupt_ || *session_new_ || *session_rm_;
+}
 
 int FileCommands::Run(const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext& call) {
   auto files = v1::Files::NewStub(channel);
@@ -305,6 +312,24 @@ int FileCommands::Run(const std::shared_ptr<grpc::Channel>& channel, grpc::Clien
     v1::InterruptCommandResponse response;
     grpc::Status s = commands->Interrupt(&call, request, &response);
     return s.ok() ? 0 : Fail(s, "interrupt");
+  }
+  if (*session_new_) {
+    v1::CreateSessionRequest request;
+    request.set_sandbox_id(sandbox_id_);
+    request.set_cwd(cwd_);
+    v1::Session response;
+    grpc::Status s = commands->CreateSession(&call, request, &response);
+    if (!s.ok()) return Fail(s, "start a session");
+    std::printf("%s\n", response.session_id().c_str());
+    return 0;
+  }
+  if (*session_rm_) {
+    v1::DeleteSessionRequest request;
+    request.set_sandbox_id(sandbox_id_);
+    request.set_session_id(session_id_);
+    v1::DeleteSessionResponse response;
+    grpc::Status s = commands->DeleteSession(&call, request, &response);
+    return s.ok() ? 0 : Fail(s, "end session " + session_id_);
   }
   return 0;
 }

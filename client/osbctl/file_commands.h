@@ -1,5 +1,6 @@
-// `osbctl file ...` and `osbctl command status|logs|interrupt`: a sandbox's files and background
-// commands through osbd's Files and Commands services. Each subcommand prints JSON for what it
+// `osbctl file ...` and `osbctl command status|logs|interrupt|session-new|session-rm`: a
+// sandbox's files, background commands and bash sessions through osbd's Files and Commands
+// services. Each subcommand prints JSON for what it
 // looks up, streams file contents between the sandbox and local stdin/stdout or files, and
 // returns the exit status osbctl should end with.
 #pragma once
@@ -33,14 +34,14 @@ class FileCommands {
   CLI::App* command_ = nullptr;
   CLI::App *cat_, *write_, *upload_, *download_, *ls_, *info_, *rm_, *rmdir_, *mkdir_, *mv_,
       *search_, *chmod_, *replace_;
-  CLI::App *status_, *logs_, *interrupt_;
+  CLI::App *status_, *logs_, *interrupt_, *session_new_, *session_rm_;
   std::string sandbox_id_;
   std::vector<std::string> paths_;
   std::string path_, local_, second_, third_;
   std::string mode_;  // octal, e.g. 644
   std::string owner_, group_, pattern_;
   unsigned depth_ = 1;
-  std::string command_id_;
+  std::string command_id_, session_id_, cwd_;
   int64_t cursor_ = 0;
 };
 

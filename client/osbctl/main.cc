@@ -63,13 +63,24 @@ v1::CreateSandboxRequest CreateRequest(const CreateFlags& f) {
   return r;
 }
 
-// Streams the command's output to our stdout and stderr as it arrives; returns its exit status.
+// Streams the command's output to our stdout and stderr as it arrives, in a bash session when
+// `session_id` is not empty; returns its exit status.
 int RunCommand(v1::Commands::Stub& commands, const std::string& sandbox_id,
-               const std::string& command, grpc::ClientContext& ctx) {
-  v1::RunCommandRequest request;
-  request.set_sandbox_id(sandbox_id);
-  request.set_command(command);
-  auto reader = commands.Run(&ctx, request);
+               const std::string& command, grpc::ClientContext& ctx,
+               const std::string& session_id = "") {
+  std::unique_ptr<grpc::ClientReader<v1::CommandEvent>> reader;
+  if (session_id.empty()) {
+    v1::RunCommandRequest request;
+    request.set_sandbox_id(sandbox_id);
+    request.set_command(command);
+    reader = commands.Run(&ctx, request);
+  } else {
+    v1::RunInSessionRequest request;
+    request.set_sandbox_id(sandbox_id);
+    request.set_session_id(session_id);
+    request.set_command(command);
+    reader = commands.RunInSession(&ctx, request);
+  }
   v1::CommandEvent event;
   std::optional<int> exit_code;
   while (reader->Read(&event)) {
@@ -151,7 +162,11 @@ int main(int argc, char** argv) {
   std::vector<std::string> command_args;
   CLI::App* command_run =
       file_commands.command_app()->add_subcommand("run", "run a command in a sandbox, streamed");
+  std::string command_session;
   command_run->add_option("id", command_sandbox, "sandbox id")->required();
+  command_run->add_option("--session", command_session,
+                          "run in this bash session (from `command session-new`): `cd` and "
+                          "`export` carry over, stderr is merged into stdout");
   command_run
       ->add_option("command", command_args, "the command (after --): one argument is a shell line")
       ->required();
@@ -195,7 +210,8 @@ int main(int argc, char** argv) {
 
   if (file_commands.Chosen()) return file_commands.Run(*channel, call);
   if (*command_run) {
-    int code = RunCommand(*commands, command_sandbox, osb::cli::CommandLine(command_args), call);
+    int code = RunCommand(*commands, command_sandbox, osb::cli::CommandLine(command_args), call,
+                          command_session);
     return interrupted ? 130 : code;
   }
   if (*create || *run) {

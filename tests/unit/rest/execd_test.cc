@@ -109,6 +109,42 @@ TEST(RunCommandRequestTest, BoundaryValuesAreAccepted) {
   EXPECT_EQ(r->gid, 0);
 }
 
+TEST(SessionRunRequestTest, ParsesAndRoundTrips) {
+  const json original = json::parse(R"({"command":"cd /tmp","cwd":"/work","timeout":500})");
+  absl::StatusOr<SessionRunRequest> r = ParseSessionRunRequest(original);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->command, "cd /tmp");
+  EXPECT_EQ(r->cwd, "/work");
+  EXPECT_EQ(r->timeout_ms, 500);
+  EXPECT_EQ(ToJson(*r), original);
+  // execd's zero values: an empty cwd and a zero timeout mean none.
+  r = ParseSessionRunRequest(json::parse(R"({"command":"ls","cwd":"","timeout":0})"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->cwd.has_value());
+  EXPECT_FALSE(r->timeout_ms.has_value());
+  EXPECT_EQ(ToJson(*r), json::parse(R"({"command":"ls"})"));
+}
+
+TEST(SessionRunRequestTest, InvalidRequestsNameTheField) {
+  const struct {
+    const char* body;
+    const char* message;
+  } cases[] = {
+      {R"({})", "'command' is required"},
+      {R"({"command":""})", "'command' must not be empty"},
+      {R"({"command":"ls","cwd":7})", "'cwd'"},
+      {R"({"command":"ls","timeout":-1})", "'timeout'"},
+      {R"({"command":"ls","timeout":"9"})", "'timeout'"},
+  };
+  for (const auto& c : cases) {
+    absl::StatusOr<SessionRunRequest> r = ParseSessionRunRequest(json::parse(c.body));
+    ASSERT_FALSE(r.ok()) << c.body;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.body;
+    EXPECT_THAT(MessageOf(r.status()), HasSubstr(c.message)) << c.body;
+  }
+  EXPECT_FALSE(ParseSessionRunRequest(json("ls")).ok());
+}
+
 // Events exactly as the official execd writes them (COMPAT.md §2.3).
 constexpr std::string_view kOfficialEvents[] = {
     R"({"type":"init","text":"3f2a9c0d1b7e4c6a8d5e9f0a1b2c3d4e","timestamp":1718000000000})",
