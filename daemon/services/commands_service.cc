@@ -33,8 +33,8 @@ class RunReactor final : public UpstreamStream<RunReactor, v1::CommandEvent> {
 
   // Starts the upstream stream on the sandbox's execd: `start` is ExecdClient::RunCommand or
   // RunInSession with its request bound.
-  using StartStream = std::function<CurlLoop::TransferId(ExecdClient&, const ExecdEndpoint&,
-                                                         CommandStreamHandler)>;
+  using StartStream =
+      std::function<CurlLoop::TransferId(ExecdClient&, const ExecdEndpoint&, CommandStreamHandler)>;
 
   void Start(const Origin& origin, const std::string& sandbox_id, StartStream start) {
     origin_ = origin;
@@ -111,42 +111,47 @@ class RunReactor final : public UpstreamStream<RunReactor, v1::CommandEvent> {
   std::string command_id_ ABSL_GUARDED_BY(mu_);
 };
 
+// Run and RunInSession: validates `request`, then streams what `start` (an ExecdClient call
+// taking the converted request) brings back.
+template <typename Request, typename Start>
+grpc::ServerWriteReactor<v1::CommandEvent>* StartRun(DaemonContext& context,
+                                                     grpc::CallbackServerContext* ctx,
+                                                     const Request& request, Start start) {
+  auto* reactor = new RunReactor(context, ctx);
+  auto origin = context.ResolveForSandbox(request.connection(), request.sandbox_id());
+  auto rest_request = ToRest(request);
+  if (!origin.ok() || !rest_request.ok()) {
+    reactor->Finish(ToGrpcStatus(!origin.ok() ? origin.status() : rest_request.status()));
+    return reactor;
+  }
+  reactor->Start(
+      *origin, request.sandbox_id(),
+      [start = std::move(start), converted = *std::move(rest_request)](
+          ExecdClient& execd, const ExecdEndpoint& endpoint, CommandStreamHandler handler) {
+        return start(execd, endpoint, converted, std::move(handler));
+      });
+  return reactor;
+}
+
 }  // namespace
 
 grpc::ServerWriteReactor<v1::CommandEvent>* CommandsService::Run(
     grpc::CallbackServerContext* ctx, const v1::RunCommandRequest* request) {
-  auto* reactor = new RunReactor(context_, ctx);
-  auto origin = context_.ResolveForSandbox(request->connection(), request->sandbox_id());
-  auto rest_request = ToRest(*request);
-  if (!origin.ok() || !rest_request.ok()) {
-    reactor->Finish(ToGrpcStatus(!origin.ok() ? origin.status() : rest_request.status()));
-    return reactor;
-  }
-  reactor->Start(*origin, request->sandbox_id(),
-                 [request = *std::move(rest_request)](ExecdClient& execd,
-                                                      const ExecdEndpoint& endpoint,
-                                                      CommandStreamHandler handler) {
-                   return execd.RunCommand(endpoint, request, std::move(handler));
-                 });
-  return reactor;
+  return StartRun(context_, ctx, *request,
+                  [](ExecdClient& execd, const ExecdEndpoint& endpoint,
+                     const rest::RunCommandRequest& run, CommandStreamHandler handler) {
+                    return execd.RunCommand(endpoint, run, std::move(handler));
+                  });
 }
 
 grpc::ServerWriteReactor<v1::CommandEvent>* CommandsService::RunInSession(
     grpc::CallbackServerContext* ctx, const v1::RunInSessionRequest* request) {
-  auto* reactor = new RunReactor(context_, ctx);
-  auto origin = context_.ResolveForSandbox(request->connection(), request->sandbox_id());
-  auto rest_request = ToRest(*request);
-  if (!origin.ok() || !rest_request.ok()) {
-    reactor->Finish(ToGrpcStatus(!origin.ok() ? origin.status() : rest_request.status()));
-    return reactor;
-  }
-  reactor->Start(*origin, request->sandbox_id(),
-                 [session = request->session_id(), request = *std::move(rest_request)](
-                     ExecdClient& execd, const ExecdEndpoint& endpoint,
-                     CommandStreamHandler handler) {
-                   return execd.RunInSession(endpoint, session, request, std::move(handler));
-                 });
-  return reactor;
+  return StartRun(context_, ctx, *request,
+                  [session = request->session_id()](
+                      ExecdClient& execd, const ExecdEndpoint& endpoint,
+                      const rest::SessionRunRequest& run, CommandStreamHandler handler) {
+                    return execd.RunInSession(endpoint, session, run, std::move(handler));
+                  });
 }
 
 grpc::ServerUnaryReactor* CommandsService::CreateSession(grpc::CallbackServerContext* ctx,
@@ -155,21 +160,21 @@ grpc::ServerUnaryReactor* CommandsService::CreateSession(grpc::CallbackServerCon
   auto* reactor = ctx->DefaultReactor();
   nlohmann::json body = nlohmann::json::object();
   if (!request->cwd().empty()) body["cwd"] = request->cwd();
-  WithSandboxExecd(context_, reactor, request->connection(), request->sandbox_id(),
-                   [this, reactor, response, body = body.dump()](const Origin&,
-                                                                 const ExecdEndpoint& endpoint) {
-                     context_.execd().Call(
-                         endpoint, "POST", "/session", body,
-                         FinishFromExecd(reactor, [response](const HttpResult& r) -> absl::Status {
-                           auto j = nlohmann::json::parse(r.body, nullptr, false);
-                           auto id = j.is_object() ? j.find("session_id") : j.end();
-                           if (id == j.end() || !id->is_string() || id->empty()) {
-                             return absl::DataLossError("execd answered /session without an id");
-                           }
-                           response->set_session_id(id->get<std::string>());
-                           return absl::OkStatus();
-                         }));
-                   });
+  WithSandboxExecd(
+      context_, reactor, request->connection(), request->sandbox_id(),
+      [this, reactor, response, body = body.dump()](const Origin&, const ExecdEndpoint& endpoint) {
+        context_.execd().Call(
+            endpoint, "POST", "/session", body,
+            FinishFromExecd(reactor, [response](const HttpResult& r) -> absl::Status {
+              auto j = nlohmann::json::parse(r.body, nullptr, false);
+              auto id = j.is_object() ? j.find("session_id") : j.end();
+              if (id == j.end() || !id->is_string() || id->empty()) {
+                return absl::DataLossError("execd answered /session without an id");
+              }
+              response->set_session_id(id->get<std::string>());
+              return absl::OkStatus();
+            }));
+      });
   return reactor;
 }
 

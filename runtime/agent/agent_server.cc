@@ -35,8 +35,7 @@ void StreamCommand(std::shared_ptr<ForegroundCommand> command, httplib::Response
 
 }  // namespace
 
-AgentServer::AgentServer(Reaper& reaper)
-    : reaper_(reaper), commands_(reaper), sessions_(reaper) {
+AgentServer::AgentServer(Reaper& reaper) : reaper_(reaper), commands_(reaper), sessions_(reaper) {
   server_.new_task_queue = [] { return new httplib::ThreadPool(kAgentWorkerThreads); };
   server_.Get("/ping", [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
   server_.Post("/command", [this](const httplib::Request& req, httplib::Response& res) {
@@ -155,7 +154,8 @@ void AgentServer::HandleCreateSession(const httplib::Request& req, httplib::Resp
       return ReplyError(res, 400, rest::kInvalidRequestBody, "the body must be a JSON object");
     }
     if (auto it = body->find("cwd"); it != body->end() && !it->is_null()) {
-      if (!it->is_string()) return ReplyError(res, 400, rest::kInvalidRequestBody, "'cwd' must be a string");
+      if (!it->is_string())
+        return ReplyError(res, 400, rest::kInvalidRequestBody, "'cwd' must be a string");
       if (!it->get<std::string>().empty()) cwd = it->get<std::string>();
     }
   }

@@ -161,7 +161,8 @@ TEST_F(OsbctlTest, SessionsCarryDirectoryAndExportsAcrossInvocations) {
       Run({"command", "run", id, "--session", sid, "--", "export N=5; cd /usr; echo err >&2"});
   EXPECT_EQ(first.exit_code, 0) << Describe(first);
   EXPECT_EQ(first.out, "err\n") << "stderr is merged into stdout";
-  ProcessResult second = Run({"command", "run", id, "--session", sid, "--", "echo $N; pwd; exit 4"});
+  ProcessResult second =
+      Run({"command", "run", id, "--session", sid, "--", "echo $N; pwd; exit 4"});
   EXPECT_EQ(second.exit_code, 4) << Describe(second);
   EXPECT_EQ(second.out, "5\n/usr\n");
 

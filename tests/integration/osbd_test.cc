@@ -131,7 +131,8 @@ class OsbdTest : public ::testing::Test {
     request.set_command(command);
     request.set_cwd(cwd);
     if (timeout > absl::ZeroDuration()) {
-      *request.mutable_timeout() = TimeUtil::MillisecondsToDuration(absl::ToInt64Milliseconds(timeout));
+      *request.mutable_timeout() =
+          TimeUtil::MillisecondsToDuration(absl::ToInt64Milliseconds(timeout));
     }
     return Collect(commands_->RunInSession(&ctx, request));
   }
@@ -592,7 +593,8 @@ TEST_F(OsbdTest, SessionsKeepExportsAndDirectoryBetweenRuns) {
   ASSERT_TRUE(created.ok()) << created.error_message();
   ASSERT_FALSE(session.session_id().empty());
 
-  RunResult first = RunInSession(id, session.session_id(), "pwd; export A=one; cd /usr; echo e >&2");
+  RunResult first =
+      RunInSession(id, session.session_id(), "pwd; export A=one; cd /usr; echo e >&2");
   ASSERT_TRUE(first.status.ok()) << first.status.error_message();
   ASSERT_FALSE(first.events.empty());
   EXPECT_EQ(first.events.front().started().command_id(), session.session_id());

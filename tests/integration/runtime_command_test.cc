@@ -391,10 +391,11 @@ class Session : public Background {
 
 TEST_F(Session, ExportsAndDirectoryPersistBetweenRuns) {
   std::string id = Create();
-  ASSERT_TRUE(std::regex_match(id, std::regex(
-                                       "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}")))
+  ASSERT_TRUE(std::regex_match(
+      id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}")))
       << id;
-  auto first = RunIn(id, "export GREETING='hello there'; X=not-exported; cd /tmp; mkdir -p s; cd s");
+  auto first =
+      RunIn(id, "export GREETING='hello there'; X=not-exported; cd /tmp; mkdir -p s; cd s");
   EXPECT_THAT(Types(first), ElementsAre("init", "execution_complete")) << Describe(first);
   ASSERT_FALSE(first.events.empty());
   EXPECT_EQ(first.events[0].text, id) << "the init event names the session";

@@ -2,6 +2,7 @@
 // never sends: the bare {"code","message"} line that ends a session run that timed out.
 #include "daemon/upstream/execd_client.h"
 
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <future>
@@ -9,8 +10,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace osb::daemon {
 namespace {
