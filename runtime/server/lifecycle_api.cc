@@ -8,18 +8,24 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "rest/error.h"
 #include "rest/ids.h"
 #include "rest/lifecycle.h"
 #include "rest/string_views.h"
 #include "runtime/common/http_response.h"
 #include "runtime/server/agent_exchange.h"
+#include "runtime/server/elastic_task_queue.h"
 #include "runtime/server/multipart_relay.h"
 
 namespace osb::runtime {
 namespace {
 
-constexpr int kWorkerThreads = 64;
+// A thread per open connection (see ElasticTaskQueue): a few kept for the next requests, idle
+// ones ended after a while, and a ceiling well above what one host's clients hold open.
+constexpr std::size_t kIdleThreadsKept = 8;
+constexpr std::size_t kMaxThreads = 2048;
+constexpr absl::Duration kThreadIdleExit = absl::Seconds(30);
 constexpr std::size_t kKeepAliveRequests = 100000;
 constexpr time_t kKeepAliveSeconds = 60;
 constexpr int kAgentPort = 44772;
@@ -55,7 +61,9 @@ void ReplyBadParameter(httplib::Response& res, absl::string_view message) {
 
 LifecycleApi::LifecycleApi(SandboxManager& sandboxes, std::string api_key)
     : sandboxes_(sandboxes), api_key_(std::move(api_key)) {
-  server_.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
+  server_.new_task_queue = [] {
+    return new ElasticTaskQueue(kIdleThreadsKept, kMaxThreads, kThreadIdleExit);
+  };
   // Pooled clients (osbd, the SDKs) keep one connection busy for many requests; cpp-httplib's
   // default closes it after 5.
   server_.set_keep_alive_max_count(kKeepAliveRequests);

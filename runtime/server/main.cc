@@ -1,6 +1,7 @@
 // osb-runtime: a single-host OpenSandbox service. Sandboxes are osb-agent processes in Linux
 // namespaces; the lifecycle API is served over HTTP (and optionally a Unix socket).
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -65,6 +66,13 @@ absl::StatusOr<std::string> ResolveApiKey(const std::string& flag, const std::st
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
+  // Every open client connection holds a descriptor (and a thread): allow as many as the hard
+  // limit, not the usual soft 1024.
+  if (struct rlimit files{};
+      ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &files);
+  }
   CLI::App app{"osb-runtime: a single-host OpenSandbox service (lifecycle API + sandboxes)"};
   std::string listen = "127.0.0.1:8080";
   std::string unix_socket, state_dir = DefaultStateDir(), api_key, api_key_file, ready_file;
@@ -125,7 +133,8 @@ int main(int argc, char** argv) {
   if (!unix_socket.empty()) {
     ::unlink(unix_socket.c_str());
     unix_api.http().set_address_family(AF_UNIX);
-    if (!unix_api.http().bind_to_port(unix_socket, 80)) return Fail("cannot listen on " + unix_socket);
+    if (!unix_api.http().bind_to_port(unix_socket, 80))
+      return Fail("cannot listen on " + unix_socket);
     ::chmod(unix_socket.c_str(), 0600);
     unix_thread = std::thread([&] { unix_api.http().listen_after_bind(); });
   }

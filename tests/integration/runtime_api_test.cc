@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <memory>
 #include <optional>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -152,6 +154,33 @@ TEST_F(Errors, UnknownRouteIs404Json) {
 }
 
 // --- Create, get, list, delete -------------------------------------------------------------------
+
+class Connections : public RuntimeTest {};
+
+// Pooled clients (osbd, the SDKs) keep their connections open between requests. However many
+// are open, the runtime still answers a newcomer: a fixed pool of workers would not.
+TEST_F(Connections, ManyKeptAliveConnectionsDoNotStarveANewClient) {
+  std::vector<std::unique_ptr<httplib::Client>> held;
+  for (int i = 0; i < 150; ++i) {
+    auto c = std::make_unique<httplib::Client>("http://" + runtime_->address());
+    c->set_keep_alive(true);
+    c->set_connection_timeout(5, 0);
+    c->set_read_timeout(5, 0);
+    auto r = c->Get("/health");
+    ASSERT_TRUE(r) << "connection " << i << ": " << httplib::to_string(r.error());
+    ASSERT_EQ(r->status, 200);
+    held.push_back(std::move(c));
+  }
+  httplib::Client newcomer("http://" + runtime_->address());
+  newcomer.set_read_timeout(5, 0);
+  auto r = newcomer.Get("/health");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200);
+  // The held connections still serve their owners.
+  auto again = held.front()->Get("/health");
+  ASSERT_TRUE(again) << httplib::to_string(again.error());
+  EXPECT_EQ(again->status, 200);
+}
 
 class Lifecycle : public RuntimeTest {};
 
