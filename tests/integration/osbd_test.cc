@@ -16,6 +16,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/time_util.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "opensandbox/v1/commands.grpc.pb.h"
 #include "opensandbox/v1/daemon.grpc.pb.h"
 #include "opensandbox/v1/sandboxes.grpc.pb.h"
@@ -193,6 +195,18 @@ TEST_F(OsbdTest, CreateGetKill) {
   status = Get(created.id(), &got);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
   EXPECT_TRUE(absl::StrContains(status.error_message(), "NOT_FOUND")) << status.error_message();
+  // The same, for programs: a google.rpc.ErrorInfo in the status details.
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details())) << "no google.rpc.Status";
+  EXPECT_EQ(details.code(), grpc::StatusCode::NOT_FOUND);
+  ASSERT_EQ(details.details_size(), 1);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(details.details(0).UnpackTo(&info)) << details.details(0).type_url();
+  EXPECT_EQ(info.reason(), "SANDBOX::NOT_FOUND");
+  EXPECT_EQ(info.domain(), "opensandbox.io");
+  EXPECT_EQ(info.metadata().at("http_status"), "404");
+  EXPECT_FALSE(info.metadata().at("request_id").empty());
+  EXPECT_TRUE(absl::StrContains(status.error_message(), info.metadata().at("request_id")));
 }
 
 TEST_F(OsbdTest, ManualCleanupHasNoExpiry) {
