@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -24,6 +25,7 @@ using internal::MissingField;
 using internal::NullValues;
 using internal::ReadBool;
 using internal::ReadInt;
+using internal::ReadRequiredInt;
 using internal::ReadRequiredString;
 using internal::ReadString;
 using internal::ReadStringArray;
@@ -64,6 +66,30 @@ absl::Status ParseEventError(const Json& v, EventError* out) {
 }
 
 }  // namespace
+
+absl::StatusOr<Metrics> ParseMetrics(const nlohmann::json& j) {
+  OSB_REST_RETURN_IF_ERROR(ExpectObject(j, "metrics"));
+  Metrics m;
+  for (auto [key, out] : {std::pair<const char*, double*>{"cpu_count", &m.cpu_count},
+                          {"cpu_used_pct", &m.cpu_used_pct},
+                          {"mem_total_mib", &m.mem_total_mib},
+                          {"mem_used_mib", &m.mem_used_mib}}) {
+    const nlohmann::json* v = FindField(j, key);
+    if (v == nullptr) return MissingField(key);
+    if (!v->is_number()) return TypeError(key, "a number", *v);
+    *out = v->get<double>();
+  }
+  OSB_REST_RETURN_IF_ERROR(ReadRequiredInt(j, "", "timestamp", &m.timestamp_ms));
+  return m;
+}
+
+nlohmann::json ToJson(const Metrics& m) {
+  return {{"cpu_count", m.cpu_count},
+          {"cpu_used_pct", m.cpu_used_pct},
+          {"mem_total_mib", m.mem_total_mib},
+          {"mem_used_mib", m.mem_used_mib},
+          {"timestamp", m.timestamp_ms}};
+}
 
 absl::StatusOr<SessionRunRequest> ParseSessionRunRequest(const nlohmann::json& j) {
   OSB_REST_RETURN_IF_ERROR(ExpectObject(j, "session run request"));

@@ -41,6 +41,18 @@ struct SessionRunRequest {
 absl::StatusOr<SessionRunRequest> ParseSessionRunRequest(const nlohmann::json& j);
 nlohmann::json ToJson(const SessionRunRequest& r);
 
+// GET /metrics, and each line of GET /metrics/watch (COMPAT.md §2.2, §2.7).
+struct Metrics {
+  double cpu_count = 0;     // CPUs the sandbox may use (a fraction under a CPU limit)
+  double cpu_used_pct = 0;  // 0-100, of cpu_count
+  double mem_total_mib = 0;
+  double mem_used_mib = 0;
+  int64_t timestamp_ms = 0;  // unix ms
+};
+// InvalidArgument naming the field when one is missing or not a number.
+absl::StatusOr<Metrics> ParseMetrics(const nlohmann::json& j);
+nlohmann::json ToJson(const Metrics& m);
+
 // Event type strings, exactly as execd sends them.
 inline constexpr std::string_view kEventInit = "init";
 inline constexpr std::string_view kEventStatus = "status";

@@ -4,6 +4,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "rest/error.h"
 #include "rest/execd.h"
 #include "rest/ids.h"
@@ -18,6 +20,10 @@
 namespace osb::agent {
 
 namespace {
+
+// GET /metrics measures CPU use over this long; /metrics/watch sends a sample this often.
+constexpr absl::Duration kMetricsInterval = absl::Milliseconds(500);
+constexpr absl::Duration kMetricsWatchInterval = absl::Seconds(1);
 
 // Answers with the command's event stream (COMPAT.md §2.3).
 void StreamCommand(std::shared_ptr<ForegroundCommand> command, httplib::Response& res) {
@@ -35,7 +41,8 @@ void StreamCommand(std::shared_ptr<ForegroundCommand> command, httplib::Response
 
 }  // namespace
 
-AgentServer::AgentServer(Reaper& reaper) : reaper_(reaper), commands_(reaper), sessions_(reaper) {
+AgentServer::AgentServer(Reaper& reaper, SandboxLimits limits)
+    : reaper_(reaper), commands_(reaper), sessions_(reaper), metrics_(limits) {
   server_.new_task_queue = [] { return new httplib::ThreadPool(kAgentWorkerThreads); };
   server_.Get("/ping", [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
   server_.Post("/command", [this](const httplib::Request& req, httplib::Response& res) {
@@ -61,14 +68,22 @@ AgentServer::AgentServer(Reaper& reaper) : reaper_(reaper), commands_(reaper), s
     if (!s.ok()) return ReplyError(res, 404, rest::kContextNotFound, s.message());
     res.status = 200;
   });
+  server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    // CPU use needs an interval (execd's is 1 s).
+    const double cpu = metrics_.CpuSeconds();
+    const absl::Time start = absl::Now();
+    absl::SleepFor(kMetricsInterval);
+    ReplyJson(res, 200, rest::ToJson(metrics_.Sample(cpu, start)));
+  });
+  server_.Get("/metrics/watch",
+              [this](const httplib::Request&, httplib::Response& res) { HandleMetricsWatch(res); });
   AddFileRoutes(server_);
   auto not_built = [](const httplib::Request& req, httplib::Response& res) {
     ReplyError(res, 501, rest::kNotSupported,
                req.method + " " + req.path + " is not implemented by osb-agent yet");
   };
   for (const char* path :
-       {"/code", "/code/context", "/code/contexts", "/code/contexts/.*", "/session", "/session/.*",
-        "/metrics", "/metrics/watch", "/pty", "/pty/.*"}) {
+       {"/code", "/code/context", "/code/contexts", "/code/contexts/.*", "/pty", "/pty/.*"}) {
     server_.Get(path, not_built);
     server_.Post(path, not_built);
     server_.Delete(path, not_built);
@@ -144,6 +159,28 @@ void AgentServer::HandleLogs(const httplib::Request& req, httplib::Response& res
   res.status = 200;
   res.set_header("EXECD-COMMANDS-TAIL-CURSOR", absl::StrCat(chunk->next_cursor));
   res.set_content(std::move(chunk->bytes), "text/plain; charset=utf-8");
+}
+
+void AgentServer::HandleMetricsWatch(httplib::Response& res) {
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  // One JSON line per interval (no `data:`, no blank line: COMPAT.md §2.7), each measuring the
+  // interval before it, until the client goes away.
+  res.set_chunked_content_provider("text/event-stream",
+                                   [this](std::size_t, httplib::DataSink& sink) {
+                                     double cpu = metrics_.CpuSeconds();
+                                     absl::Time start = absl::Now();
+                                     while (sink.is_writable()) {
+                                       absl::SleepFor(kMetricsWatchInterval);
+                                       rest::Metrics m = metrics_.Sample(cpu, start);
+                                       cpu = metrics_.CpuSeconds();
+                                       start = absl::Now();
+                                       std::string line = rest::ToJson(m).dump() + "\n";
+                                       if (!sink.write(line.data(), line.size())) break;
+                                     }
+                                     sink.done();
+                                     return true;
+                                   });
 }
 
 void AgentServer::HandleCreateSession(const httplib::Request& req, httplib::Response& res) {

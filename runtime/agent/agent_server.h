@@ -1,6 +1,6 @@
 // The execd API served by osb-agent inside its sandbox (COMPAT.md §2): GET /ping, commands
-// (foreground and background, status, logs, interrupt), bash sessions and files. The routes not
-// built yet (code, metrics, pty) answer 501 NOT_SUPPORTED.
+// (foreground and background, status, logs, interrupt), bash sessions, files and metrics. The
+// routes not built yet (code, pty) answer 501 NOT_SUPPORTED.
 #pragma once
 
 #include <httplib.h>
@@ -10,6 +10,7 @@
 #include "runtime/agent/bash_sessions.h"
 #include "runtime/agent/command_registry.h"
 #include "runtime/agent/reaper.h"
+#include "runtime/agent/sandbox_metrics.h"
 
 namespace osb::agent {
 
@@ -17,7 +18,7 @@ class AgentServer {
  public:
   // Only osb-runtime can reach the agent's socket; it checks the sandbox's access token before
   // proxying, so the agent itself does not.
-  explicit AgentServer(Reaper& reaper);
+  AgentServer(Reaper& reaper, SandboxLimits limits);
 
   httplib::Server& http() { return server_; }
 
@@ -28,10 +29,12 @@ class AgentServer {
   void HandleLogs(const httplib::Request& req, httplib::Response& res);
   void HandleCreateSession(const httplib::Request& req, httplib::Response& res);
   void HandleRunInSession(const httplib::Request& req, httplib::Response& res);
+  void HandleMetricsWatch(httplib::Response& res);
 
   Reaper& reaper_;
   CommandRegistry commands_;
   BashSessions sessions_;
+  MetricsSampler metrics_;
   httplib::Server server_;
 };
 

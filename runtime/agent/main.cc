@@ -13,10 +13,10 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "rest/sys/file_util.h"
 #include "runtime/agent/agent_server.h"
 #include "runtime/agent/reaper.h"
 #include "runtime/agent/sandbox_root.h"
-#include "rest/sys/file_util.h"
 
 extern char** environ;
 
@@ -41,12 +41,16 @@ int main(int argc, char** argv) {
   app.add_option("--base", root.base_dir, "the base skeleton (overlay lower layer)")->required();
   app.add_option("--socket", socket_path, "host path of the API socket to bind")->required();
   app.add_option("--hostname", root.hostname, "the sandbox's hostname")->required();
+  osb::agent::SandboxLimits limits;
+  app.add_option("--cpus", limits.cpus, "the CPU limit the runtime enforces (for metrics)");
+  app.add_option("--memory-bytes", limits.memory_bytes,
+                 "the memory limit the runtime enforces (for metrics)");
   app.add_option("entrypoint", entrypoint, "the sandbox's entrypoint")->required();
   app.set_version_flag("--version", "osb-agent 0.1.0");
   CLI11_PARSE(app, argc, argv);
 
   osb::agent::Reaper reaper;
-  osb::agent::AgentServer server(reaper);
+  osb::agent::AgentServer server(reaper, limits);
   server.http().set_address_family(AF_UNIX);
   auto bind_socket = [&]() -> absl::Status {
     ::unlink(socket_path.c_str());

@@ -98,8 +98,12 @@ absl::StatusOr<pid_t> LaunchAgent(const AgentLaunch& launch) {
 
   std::vector<std::string> args = {"osb-agent",        "--sandbox-dir", launch.sandbox_dir,
                                    "--base",           launch.base_dir, "--socket",
-                                   launch.socket_path, "--hostname",    launch.hostname,
-                                   "--"};
+                                   launch.socket_path, "--hostname",    launch.hostname};
+  if (launch.cpus.has_value()) args.insert(args.end(), {"--cpus", absl::StrCat(*launch.cpus)});
+  if (launch.memory_bytes.has_value()) {
+    args.insert(args.end(), {"--memory-bytes", absl::StrCat(*launch.memory_bytes)});
+  }
+  args.emplace_back("--");
   args.insert(args.end(), launch.entrypoint.begin(), launch.entrypoint.end());
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(a.data());
@@ -109,13 +113,13 @@ absl::StatusOr<pid_t> LaunchAgent(const AgentLaunch& launch) {
   envp.push_back(nullptr);
 
   const bool privileged = ::geteuid() == 0;
-  ChildArgs child{sync_r.get(), report_w.get(), agent.get(), log.get(), null.get(),
-                  privileged,   argv.data(),    envp.data()};
+  ChildArgs child{sync_r.get(), report_w.get(), agent.get(), log.get(),
+                  null.get(),   privileged,     argv.data(), envp.data()};
   void* stack = ::mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) return ErrnoStatus("mmap", errno);
-  pid_t pid = ::clone(ChildMain, static_cast<char*>(stack) + kChildStack, kNamespaces | SIGCHLD,
-                      &child);
+  pid_t pid =
+      ::clone(ChildMain, static_cast<char*>(stack) + kChildStack, kNamespaces | SIGCHLD, &child);
   int clone_errno = errno;
   ::munmap(stack, kChildStack);  // the child runs on its own copy
   if (pid < 0) return ErrnoStatus("clone with new namespaces", clone_errno);
@@ -131,11 +135,13 @@ absl::StatusOr<pid_t> LaunchAgent(const AgentLaunch& launch) {
   if (!privileged) {
     if (auto s = WriteProcFile(pid, "setgroups", "deny"); !s.ok()) return abandon(s);
   }
-  if (auto s = WriteProcFile(pid, "uid_map", absl::StrCat("0 ", ids.host_uid, " ", ids.count, "\n"));
+  if (auto s =
+          WriteProcFile(pid, "uid_map", absl::StrCat("0 ", ids.host_uid, " ", ids.count, "\n"));
       !s.ok()) {
     return abandon(s);
   }
-  if (auto s = WriteProcFile(pid, "gid_map", absl::StrCat("0 ", ids.host_gid, " ", ids.count, "\n"));
+  if (auto s =
+          WriteProcFile(pid, "gid_map", absl::StrCat("0 ", ids.host_gid, " ", ids.count, "\n"));
       !s.ok()) {
     return abandon(s);
   }
@@ -154,8 +160,8 @@ absl::StatusOr<pid_t> LaunchAgent(const AgentLaunch& launch) {
     polled = ::poll(&report_ready, 1, static_cast<int>(absl::ToInt64Milliseconds(kExecTimeout)));
   } while (polled < 0 && errno == EINTR);
   if (polled == 0) {
-    return abandon(absl::DeadlineExceededError(absl::StrCat(
-        "osb-agent did not start within ", absl::FormatDuration(kExecTimeout))));
+    return abandon(absl::DeadlineExceededError(
+        absl::StrCat("osb-agent did not start within ", absl::FormatDuration(kExecTimeout))));
   }
   int child_errno = 0;
   ssize_t n;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ struct AgentLaunch {
   std::string log_path;      // the agent's and entrypoint's stdout and stderr
   std::vector<std::string> entrypoint;
   std::vector<std::string> env;  // KEY=VALUE, the sandbox's environment
+  // Limits the runtime enforces, passed on for the agent's metrics.
+  std::optional<double> cpus;
+  std::optional<int64_t> memory_bytes;
   IdMapping ids;
   // Called with the agent's host pid while it is stopped before its first instruction of its
   // own (its id maps are written, it waits on a pipe): the place to move it into its cgroup, so

@@ -199,11 +199,10 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
     Destroy(*record);
     absl::MutexLock lock(&mu_);
     records_.erase(record->id);
-    return rest::MakeError(s.code() == absl::StatusCode::kDeadlineExceeded
-                               ? absl::StatusCode::kDeadlineExceeded
-                               : absl::StatusCode::kInternal,
-                           rest::kSandboxStartFailed,
-                           absl::StrCat("sandbox failed to start: ", s.message()));
+    return rest::MakeError(
+        s.code() == absl::StatusCode::kDeadlineExceeded ? absl::StatusCode::kDeadlineExceeded
+                                                        : absl::StatusCode::kInternal,
+        rest::kSandboxStartFailed, absl::StrCat("sandbox failed to start: ", s.message()));
   };
   {
     absl::MutexLock lock(&mu_);
@@ -228,8 +227,8 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   launch.hostname = absl::StrCat("osb-", record->id.substr(0, 8));
   launch.log_path = record->dir + "/agent.log";
   launch.entrypoint = request.entrypoint;
-  launch.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                "HOME=/root", "LANG=C.UTF-8", "HOSTNAME=" + launch.hostname};
+  launch.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
+                "LANG=C.UTF-8", "HOSTNAME=" + launch.hostname};
   for (const auto& [k, v] : request.env) launch.env.push_back(absl::StrCat(k, "=", v));
   launch.ids = ids;
   if (cgroups_->usable()) {
@@ -240,6 +239,10 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
     ResourceLimits effective = *limits;
     effective.pids += kAgentTasks;
     if (auto s = record->cgroup->Apply(effective); !s.ok()) return fail(s);
+    if (effective.cpu_millicores.has_value()) {
+      launch.cpus = static_cast<double>(*effective.cpu_millicores) / 1000.0;
+    }
+    launch.memory_bytes = effective.memory_bytes;
     launch.before_start = [cgroup = record->cgroup.get()](pid_t pid) {
       return cgroup->Attach(pid);
     };
@@ -267,8 +270,8 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   }
   if (!ping.ok()) {
     return fail(absl::DeadlineExceededError(
-        absl::StrCat("osb-agent did not answer within ", absl::FormatDuration(options_.ready_timeout),
-                     ": ", ping.message())));
+        absl::StrCat("osb-agent did not answer within ",
+                     absl::FormatDuration(options_.ready_timeout), ": ", ping.message())));
   }
   absl::MutexLock lock(&mu_);
   record->state = "Running";
@@ -297,19 +300,22 @@ absl::StatusOr<rest::ListSandboxesResponse> SandboxManager::List(const ListQuery
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [id, r] : records_) {
-      bool state_ok = query.states.empty() ||
-                      std::any_of(query.states.begin(), query.states.end(),
-                                  [&](const std::string& s) { return absl::EqualsIgnoreCase(s, r->state); });
-      bool metadata_ok = std::all_of(query.metadata.begin(), query.metadata.end(), [&](const auto& kv) {
-        auto it = r->metadata.find(kv.first);
-        return it != r->metadata.end() && it->second == kv.second;
-      });
+      bool state_ok =
+          query.states.empty() ||
+          std::any_of(query.states.begin(), query.states.end(),
+                      [&](const std::string& s) { return absl::EqualsIgnoreCase(s, r->state); });
+      bool metadata_ok =
+          std::all_of(query.metadata.begin(), query.metadata.end(), [&](const auto& kv) {
+            auto it = r->metadata.find(kv.first);
+            return it != r->metadata.end() && it->second == kv.second;
+          });
       if (state_ok && metadata_ok) matching.push_back(r->ToSandbox());
     }
   }
   // RFC 3339 UTC with fixed precision sorts as text: newest first.
-  std::sort(matching.begin(), matching.end(),
-            [](const rest::Sandbox& a, const rest::Sandbox& b) { return a.created_at > b.created_at; });
+  std::sort(matching.begin(), matching.end(), [](const rest::Sandbox& a, const rest::Sandbox& b) {
+    return a.created_at > b.created_at;
+  });
   rest::ListSandboxesResponse out;
   auto total = static_cast<int64_t>(matching.size());
   out.pagination.page = query.page;

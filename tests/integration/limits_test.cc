@@ -111,6 +111,19 @@ std::string Terminal(const CommandResult& r) {
   return "";
 }
 
+// GET /metrics of a sandbox's agent, parsed; a failure is recorded when it does not answer 200
+// with valid metrics.
+rest::Metrics Metrics(const SandboxHandle& sandbox) {
+  AgentClient agent(sandbox);
+  auto r = agent.Get("/metrics");
+  EXPECT_TRUE(r);
+  if (!r) return {};
+  EXPECT_EQ(r->status, 200) << r->body;
+  auto m = rest::ParseMetrics(ParseJson(r->body));
+  EXPECT_TRUE(m.ok()) << m.status() << ": " << r->body;
+  return m.ok() ? *m : rest::Metrics{};
+}
+
 class LimitsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -292,6 +305,55 @@ TEST_F(Limits, CpuHogsGetNoMoreThanTheirQuota) {
   EXPECT_GT(share, 0.1) << "the hogs did not run at all";
 }
 
+TEST_F(Limits, MetricsReportTheLimitsAndTheUse) {
+  auto sandbox = Create(Body({{"cpu", "500m"}, {"memory", "256Mi"}}));
+  ASSERT_TRUE(sandbox.has_value());
+  rest::Metrics idle = Metrics(*sandbox);
+  EXPECT_DOUBLE_EQ(idle.cpu_count, 0.5);
+  EXPECT_DOUBLE_EQ(idle.mem_total_mib, 256);
+  EXPECT_GT(idle.mem_used_mib, 0);
+  EXPECT_LT(idle.mem_used_mib, 64);
+  EXPECT_LT(idle.cpu_used_pct, 40);
+  EXPECT_NEAR(static_cast<double>(idle.timestamp_ms), absl::ToUnixMillis(absl::Now()), 5000);
+
+  // A CPU hog, and a shell holding 60 MB in a variable (used after the sleep, so bash cannot
+  // exec the sleep in its place).
+  CommandResult hogs = Run(*sandbox,
+                           "timeout 10 sh -c 'while :; do :; done' & "
+                           "timeout 10 bash -c 'x=$(head -c 60000000 /dev/zero | tr \"\\0\" a); "
+                           "sleep 10; echo ${#x}' &",
+                           {{"background", true}});
+  ASSERT_EQ(Terminal(hogs), rest::kEventExecutionComplete) << Describe(hogs);
+  absl::SleepFor(absl::Seconds(2));
+  rest::Metrics busy = Metrics(*sandbox);
+  EXPECT_GT(busy.cpu_used_pct, 60) << "one hog fills the sandbox's half CPU";
+  EXPECT_LE(busy.cpu_used_pct, 100);
+  EXPECT_GT(busy.mem_used_mib, 55);
+  EXPECT_LT(busy.mem_used_mib, 256);
+}
+
+TEST_F(Limits, MetricsWatchSendsALineEverySecond) {
+  auto sandbox = Create(Body({{"memory", "128Mi"}}));
+  ASSERT_TRUE(sandbox.has_value());
+  AgentClient agent(*sandbox);
+  std::string received;
+  std::vector<rest::Metrics> samples;
+  auto r = agent.http.Get(agent.AgentPath("/metrics/watch"), [&](const char* data, size_t n) {
+    received.append(data, n);
+    for (std::size_t nl; (nl = received.find('\n')) != std::string::npos;) {
+      auto m = rest::ParseMetrics(ParseJson(received.substr(0, nl)));
+      EXPECT_TRUE(m.ok()) << received.substr(0, nl);
+      if (m.ok()) samples.push_back(*m);
+      received.erase(0, nl + 1);
+    }
+    return samples.size() < 3;  // then hang up
+  });
+  ASSERT_EQ(samples.size(), 3u) << received;
+  for (const auto& m : samples) EXPECT_DOUBLE_EQ(m.mem_total_mib, 128);
+  EXPECT_GE(samples[2].timestamp_ms - samples[0].timestamp_ms, 1500);
+  EXPECT_TRUE(AnswersWithin(*sandbox, absl::Seconds(5))) << "the agent serves on after a hang-up";
+}
+
 TEST_F(Limits, SandboxSeesItsOwnCgroupAsTheRoot) {
   auto sandbox = Create(Body(json::object()));
   ASSERT_TRUE(sandbox.has_value());
@@ -325,6 +387,20 @@ class WithoutCgroups : public ::testing::Test {
   std::unique_ptr<RuntimeProcess> runtime_;
   std::unique_ptr<httplib::Client> api_;
 };
+
+TEST_F(WithoutCgroups, MetricsDescribeTheMachine) {
+  json body = {{"image", {{"uri", "host"}}},
+               {"entrypoint", {"sleep", "infinity"}},
+               {"resourceLimits", {{"cpu", "250m"}, {"memory", "64Mi"}}}};
+  auto sandbox = CreateSandbox(*api_, body);
+  ASSERT_TRUE(sandbox.has_value());
+  rest::Metrics m = Metrics(*sandbox);
+  // Limits that are not enforced are not reported as the sandbox's size.
+  EXPECT_DOUBLE_EQ(m.cpu_count, static_cast<double>(::sysconf(_SC_NPROCESSORS_ONLN)));
+  const double machine_mib = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) *
+                             static_cast<double>(::sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+  EXPECT_NEAR(m.mem_total_mib, machine_mib, 1);
+}
 
 TEST_F(WithoutCgroups, StatusAndBannerSayNothingIsEnforcedAndPauseIs501) {
   json body = {{"image", {{"uri", "host"}}},

@@ -145,6 +145,33 @@ TEST(SessionRunRequestTest, InvalidRequestsNameTheField) {
   EXPECT_FALSE(ParseSessionRunRequest(json("ls")).ok());
 }
 
+TEST(MetricsTest, ParsesExecdMetricsAndRoundTrips) {
+  const json official = json::parse(R"({"cpu_count":2,"cpu_used_pct":12.5,"mem_total_mib":512,
+      "mem_used_mib":31.25,"timestamp":1718000000000})");
+  absl::StatusOr<Metrics> m = ParseMetrics(official);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_DOUBLE_EQ(m->cpu_count, 2);
+  EXPECT_DOUBLE_EQ(m->cpu_used_pct, 12.5);
+  EXPECT_DOUBLE_EQ(m->mem_total_mib, 512);
+  EXPECT_DOUBLE_EQ(m->mem_used_mib, 31.25);
+  EXPECT_EQ(m->timestamp_ms, 1718000000000);
+  EXPECT_EQ(ToJson(*m), official);
+}
+
+TEST(MetricsTest, MissingOrWrongFieldsAreNamed) {
+  EXPECT_THAT(MessageOf(ParseMetrics(json::parse(R"({"cpu_count":1})")).status()),
+              HasSubstr("cpu_used_pct"));
+  EXPECT_THAT(MessageOf(ParseMetrics(json::parse(R"({"cpu_count":"1","cpu_used_pct":0,
+      "mem_total_mib":1,"mem_used_mib":1,"timestamp":1})"))
+                            .status()),
+              HasSubstr("cpu_count"));
+  EXPECT_THAT(MessageOf(ParseMetrics(json::parse(R"({"cpu_count":1,"cpu_used_pct":0,
+      "mem_total_mib":1,"mem_used_mib":1})"))
+                            .status()),
+              HasSubstr("timestamp"));
+  EXPECT_FALSE(ParseMetrics(json::array()).ok());
+}
+
 // Events exactly as the official execd writes them (COMPAT.md §2.3).
 constexpr std::string_view kOfficialEvents[] = {
     R"({"type":"init","text":"3f2a9c0d1b7e4c6a8d5e9f0a1b2c3d4e","timestamp":1718000000000})",
