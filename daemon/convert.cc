@@ -215,6 +215,16 @@ std::optional<v1::CommandEvent> ToProto(const rest::ServerStreamEvent& in, uint6
   return out;
 }
 
+v1::SandboxMetrics ToProto(const rest::Metrics& in) {
+  v1::SandboxMetrics out;
+  out.set_cpu_count(in.cpu_count);
+  out.set_cpu_used_percent(in.cpu_used_pct);
+  out.set_memory_total_mib(in.mem_total_mib);
+  out.set_memory_used_mib(in.mem_used_mib);
+  *out.mutable_time() = TimeUtil::MillisecondsToTimestamp(in.timestamp_ms);
+  return out;
+}
+
 v1::FileInfo ToProto(const rest::FileInfo& in) {
   v1::FileInfo out;
   out.set_path(in.path);

@@ -35,6 +35,7 @@ std::optional<opensandbox::v1::CommandEvent> ToProto(const rest::ServerStreamEve
                                                      uint64_t seq);
 
 opensandbox::v1::FileInfo ToProto(const rest::FileInfo& in);
+opensandbox::v1::SandboxMetrics ToProto(const rest::Metrics& in);
 opensandbox::v1::CommandStatus ToProto(const rest::CommandStatus& in);
 
 }  // namespace osb::daemon

@@ -156,6 +156,11 @@ int main(int argc, char** argv) {
   pause->add_option("id", sandbox_id, "sandbox id")->required();
   CLI::App* resume = sandbox->add_subcommand("resume", "resume a paused sandbox");
   resume->add_option("id", sandbox_id, "sandbox id")->required();
+  bool watch_metrics = false;
+  CLI::App* metrics =
+      sandbox->add_subcommand("metrics", "print the sandbox's CPU and memory use as JSON");
+  metrics->add_option("id", sandbox_id, "sandbox id")->required();
+  metrics->add_flag("--watch", watch_metrics, "print a sample every second until interrupted");
 
   osb::cli::FileCommands file_commands(app);
   std::string command_sandbox;
@@ -243,6 +248,28 @@ int main(int argc, char** argv) {
     grpc::Status kill_status = sandboxes->Kill(&kill_call, kill_request, &killed);
     if (!kill_status.ok()) Fail(kill_status, "kill sandbox " + created.id());
     return interrupted ? 130 : code;
+  }
+  if (*metrics && !watch_metrics) {
+    v1::GetSandboxMetricsRequest request;
+    request.set_sandbox_id(sandbox_id);
+    v1::SandboxMetrics found;
+    grpc::Status status = sandboxes->GetMetrics(&call, request, &found);
+    if (!status.ok()) return Fail(status, "sandbox metrics");
+    PrintJson(found);
+    return 0;
+  }
+  if (*metrics) {
+    v1::WatchSandboxMetricsRequest request;
+    request.set_sandbox_id(sandbox_id);
+    auto reader = sandboxes->WatchMetrics(&call, request);
+    v1::SandboxMetrics sample;
+    while (reader->Read(&sample)) {
+      PrintJson(sample);
+      std::fflush(stdout);
+    }
+    grpc::Status status = reader->Finish();
+    if (interrupted || status.ok()) return 0;  // Ctrl-C is how a watch ends
+    return Fail(status, "sandbox metrics");
   }
   if (*get) {
     v1::GetSandboxRequest request;

@@ -41,6 +41,14 @@ class SandboxesService final : public opensandbox::v1::Sandboxes::CallbackServic
                                         const opensandbox::v1::GetEndpointRequest* request,
                                         opensandbox::v1::Endpoint* response) override;
 
+  // In sandbox_metrics_rpcs.cc: execd GET /metrics and /metrics/watch.
+  grpc::ServerUnaryReactor* GetMetrics(grpc::CallbackServerContext* ctx,
+                                       const opensandbox::v1::GetSandboxMetricsRequest* request,
+                                       opensandbox::v1::SandboxMetrics* response) override;
+  grpc::ServerWriteReactor<opensandbox::v1::SandboxMetrics>* WatchMetrics(
+      grpc::CallbackServerContext* ctx,
+      const opensandbox::v1::WatchSandboxMetricsRequest* request) override;
+
  private:
   DaemonContext& context_;
 };

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
@@ -189,6 +190,64 @@ CurlLoop::TransferId ExecdClient::Download(const ExecdEndpoint& endpoint, const 
   };
   h.on_done = [state](HttpResult result) {
     state->handler.on_end(ExchangeStatus(result, state->error_body));
+  };
+  return loop_.Start(std::move(r), std::move(h));
+}
+
+CurlLoop::TransferId ExecdClient::WatchMetrics(const ExecdEndpoint& endpoint,
+                                               MetricsHandler handler) {
+  HttpRequest r = ExecdRequest(endpoint, "GET", "/metrics/watch");
+  r.timeout = absl::InfiniteDuration();  // until the caller cancels
+  struct State {
+    MetricsHandler handler;
+    int status = 0;
+    std::string pending;  // a line not yet complete, or an error body
+    absl::Status bad_line;
+  };
+  auto state = std::make_shared<State>();
+  state->handler = std::move(handler);
+  HttpHandler h;
+  h.on_headers = [state](int status, const HeaderList&) { state->status = status; };
+  h.on_data = [state](absl::string_view bytes) {
+    State& s = *state;
+    if (s.status < 200 || s.status > 299) {
+      if (s.pending.size() < 64 * 1024) s.pending.append(bytes.data(), bytes.size());
+      return DataAction::kContinue;
+    }
+    s.pending.append(bytes.data(), bytes.size());
+    DataAction action = DataAction::kContinue;
+    for (std::size_t nl; (nl = s.pending.find('\n')) != std::string::npos;) {
+      std::string line = s.pending.substr(0, nl);
+      s.pending.erase(0, nl + 1);
+      if (absl::StripAsciiWhitespace(line).empty()) continue;
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object() && j.contains("error")) {
+        s.bad_line = absl::UnavailableError(
+            absl::StrCat("execd could not read the sandbox's metrics: ", j["error"].dump()));
+        return DataAction::kAbort;
+      }
+      auto metrics = rest::ParseMetrics(j);
+      if (!metrics.ok()) {
+        s.bad_line = absl::DataLossError(absl::StrCat(
+            "execd sent a metrics line osbd cannot read: ", metrics.status().message()));
+        return DataAction::kAbort;
+      }
+      if (s.handler.on_metrics(*std::move(metrics)) == DataAction::kPause) {
+        action = DataAction::kPause;
+      }
+    }
+    if (s.pending.size() > 64 * 1024) {
+      s.bad_line = absl::DataLossError("execd sent a metrics line over 64 KiB");
+      return DataAction::kAbort;
+    }
+    return action;
+  };
+  h.on_done = [state](HttpResult result) {
+    State& s = *state;
+    if (!s.bad_line.ok()) return s.handler.on_end(s.bad_line);
+    absl::Status status = ExchangeStatus(result, s.pending);
+    if (status.ok()) status = absl::UnavailableError("execd ended the metrics stream");
+    s.handler.on_end(status);
   };
   return loop_.Start(std::move(r), std::move(h));
 }

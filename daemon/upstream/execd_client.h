@@ -35,6 +35,15 @@ struct DownloadHandler {
   std::function<void(absl::Status status)> on_end;
 };
 
+// Receives GET /metrics/watch.
+struct MetricsHandler {
+  // Each sample as it arrives; kPause stops reading until CurlLoop::Resume.
+  std::function<DataAction(rest::Metrics metrics)> on_metrics;
+  // Exactly once, last: why the stream ended (it never ends by itself while the sandbox lives):
+  // a transport failure or cancel, execd's error, or DataLoss for a line that is not metrics.
+  std::function<void(absl::Status status)> on_end;
+};
+
 class ExecdClient {
  public:
   explicit ExecdClient(CurlLoop& loop) : loop_(loop) {}
@@ -60,6 +69,9 @@ class ExecdClient {
   // non-empty `json_body` is sent as application/json.
   void Call(const ExecdEndpoint& endpoint, std::string method, std::string target,
             std::string json_body, std::function<void(absl::StatusOr<HttpResult>)> done);
+
+  // GET /metrics/watch: one JSON line per sample (COMPAT.md §2.7).
+  CurlLoop::TransferId WatchMetrics(const ExecdEndpoint& endpoint, MetricsHandler handler);
 
   // GET /files/download?path=, with `range` as the Range header when not empty.
   CurlLoop::TransferId Download(const ExecdEndpoint& endpoint, const std::string& path,

@@ -173,6 +173,18 @@ TEST_F(OsbctlTest, SessionsCarryDirectoryAndExportsAcrossInvocations) {
   EXPECT_TRUE(absl::StrContains(again.err, "NOT_FOUND")) << Describe(again);
 }
 
+TEST_F(OsbctlTest, SandboxMetricsPrintsJson) {
+  ProcessResult created = Run({"sandbox", "create"});
+  ASSERT_EQ(created.exit_code, 0) << Describe(created);
+  const std::string id(absl::StripTrailingAsciiWhitespace(created.out));
+  ProcessResult metrics = Run({"sandbox", "metrics", id});
+  EXPECT_EQ(metrics.exit_code, 0) << Describe(metrics);
+  EXPECT_TRUE(absl::StrContains(metrics.out, "\"cpu_count\"")) << metrics.out;
+  EXPECT_TRUE(absl::StrContains(metrics.out, "\"memory_used_mib\"")) << metrics.out;
+  ProcessResult unknown = Run({"sandbox", "metrics", "no-such-sandbox"});
+  EXPECT_EQ(unknown.exit_code, 125) << Describe(unknown);
+}
+
 TEST_F(OsbctlTest, RunExitsZeroOnSuccess) {
   ProcessResult r = Run({"run", "--", "true"});
   EXPECT_EQ(r.exit_code, 0) << Describe(r);

@@ -665,5 +665,46 @@ TEST_F(OsbdTest, SessionBadInputIsRefused) {
   EXPECT_EQ(Run(id, "echo still").Stdout(), std::vector<std::string>{"still"});
 }
 
+TEST_F(OsbdTest, MetricsOnceAndWatched) {
+  const std::string id = NewSandbox();
+  ASSERT_FALSE(id.empty());
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::GetSandboxMetricsRequest request;
+  request.set_sandbox_id(id);
+  v1::SandboxMetrics metrics;
+  grpc::Status status = sandboxes_->GetMetrics(&ctx, request, &metrics);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_GT(metrics.cpu_count(), 0);
+  EXPECT_GT(metrics.memory_total_mib(), 0);
+  EXPECT_GT(metrics.memory_used_mib(), 0);
+  EXPECT_LT(metrics.memory_used_mib(), metrics.memory_total_mib());
+  EXPECT_GE(metrics.cpu_used_percent(), 0);
+  EXPECT_LE(metrics.cpu_used_percent(), 100);
+  EXPECT_LT(absl::AbsDuration(ToTime(metrics.time()) - absl::Now()), absl::Seconds(10));
+
+  grpc::ClientContext watch_ctx;
+  SetDeadline(watch_ctx);
+  v1::WatchSandboxMetricsRequest watch;
+  watch.set_sandbox_id(id);
+  auto reader = sandboxes_->WatchMetrics(&watch_ctx, watch);
+  std::vector<v1::SandboxMetrics> samples;
+  v1::SandboxMetrics sample;
+  while (samples.size() < 2 && reader->Read(&sample)) samples.push_back(sample);
+  ASSERT_EQ(samples.size(), 2u);
+  EXPECT_GT(ToTime(samples[1].time()), ToTime(samples[0].time()));
+  watch_ctx.TryCancel();
+  while (reader->Read(&sample)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+
+  grpc::ClientContext unknown_ctx;
+  SetDeadline(unknown_ctx);
+  request.set_sandbox_id("no-such-sandbox-0000");
+  status = sandboxes_->GetMetrics(&unknown_ctx, request, &metrics);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+  EXPECT_EQ(Run(id, "echo after").Stdout(), std::vector<std::string>{"after"});
+}
+
 }  // namespace
 }  // namespace osb::test
