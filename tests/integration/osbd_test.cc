@@ -359,10 +359,10 @@ TEST_F(OsbdTest, BadInputIsRefusedAndTheDaemonCarriesOn) {
   {
     grpc::ClientContext ctx;
     SetDeadline(ctx);
-    v1::GetSandboxMetricsRequest metrics_request;
-    metrics_request.set_sandbox_id(id);
-    v1::SandboxMetrics metrics;
-    status = sandboxes_->GetMetrics(&ctx, metrics_request, &metrics);
+    v1::CreateSnapshotRequest snapshot_request;
+    snapshot_request.set_sandbox_id(id);
+    v1::Snapshot snapshot;
+    status = sandboxes_->CreateSnapshot(&ctx, snapshot_request, &snapshot);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << status.error_message();
   }
   {
