@@ -27,6 +27,43 @@ HttpRequest ExecdRequest(const ExecdEndpoint& endpoint, std::string method, std:
   return r;
 }
 
+// The status of a finished exchange: the transport failure, execd's error, or OK for a 2xx.
+absl::Status ExchangeStatus(const HttpResult& result, std::string_view error_body) {
+  if (!result.transport.ok()) return result.transport;
+  if (result.status < 200 || result.status > 299) {
+    return rest::StatusFromHttp(result.status, error_body, result.header("x-request-id"));
+  }
+  return absl::OkStatus();
+}
+
+// The handler of a request whose 2xx body is streamed: `on_headers` (optional) and `on_body` see
+// a 2xx answer as it arrives; another answer's body, a small JSON error, is kept (up to 64 KiB)
+// so that `on_done` gets execd's error. `on_done` gets the exchange's status.
+HttpHandler StreamedAnswer(std::function<void(int status, const HeaderList&)> on_headers,
+                           std::function<DataAction(absl::string_view bytes)> on_body,
+                           std::function<void(absl::Status)> on_done) {
+  struct State {
+    int status = 0;
+    std::string error_body;
+  };
+  auto state = std::make_shared<State>();
+  HttpHandler h;
+  h.on_headers = [state, on_headers = std::move(on_headers)](int status,
+                                                             const HeaderList& headers) {
+    state->status = status;
+    if (status >= 200 && status <= 299 && on_headers) on_headers(status, headers);
+  };
+  h.on_data = [state, on_body = std::move(on_body)](absl::string_view bytes) {
+    if (state->status >= 200 && state->status <= 299) return on_body(bytes);
+    if (state->error_body.size() < 64 * 1024) state->error_body.append(bytes.data(), bytes.size());
+    return DataAction::kContinue;
+  };
+  h.on_done = [state, on_done = std::move(on_done)](HttpResult result) {
+    on_done(ExchangeStatus(result, state->error_body));
+  };
+  return h;
+}
+
 // execd's bare {"code","message"} line in a stream (a session run that timed out) as the error
 // event it stands for; nullopt for anything else.
 std::optional<rest::ServerStreamEvent> BareErrorAsEvent(std::string_view json) {
@@ -84,8 +121,6 @@ CurlLoop::TransferId ExecdClient::StreamEvents(const ExecdEndpoint& endpoint,
   struct State {
     CommandStreamHandler handler;
     rest::SseDecoder decoder;
-    int status = 0;
-    std::string error_body;  // a refusal before streaming: a small JSON error
     absl::Status decode_error;
     bool paused = false;
     void Deliver(std::string_view json) {
@@ -103,15 +138,8 @@ CurlLoop::TransferId ExecdClient::StreamEvents(const ExecdEndpoint& endpoint,
   };
   auto state = std::make_shared<State>();
   state->handler = std::move(handler);
-
-  HttpHandler h;
-  h.on_headers = [state](int status, const HeaderList&) { state->status = status; };
-  h.on_data = [state](absl::string_view bytes) {
+  auto on_body = [state](absl::string_view bytes) {
     State& s = *state;
-    if (s.status < 200 || s.status > 299) {
-      if (s.error_body.size() < 64 * 1024) s.error_body.append(bytes.data(), bytes.size());
-      return DataAction::kContinue;
-    }
     s.paused = false;
     absl::Status st =
         s.decoder.Feed(rest::StdView(bytes), [&](std::string_view json) { s.Deliver(json); });
@@ -121,32 +149,15 @@ CurlLoop::TransferId ExecdClient::StreamEvents(const ExecdEndpoint& endpoint,
     }
     return s.paused ? DataAction::kPause : DataAction::kContinue;
   };
-  h.on_done = [state](HttpResult result) {
+  auto on_done = [state](absl::Status status) {
     State& s = *state;
     if (!s.decode_error.ok()) return s.handler.on_end(s.decode_error);
-    if (!result.transport.ok()) return s.handler.on_end(result.transport);
-    if (result.status < 200 || result.status > 299) {
-      return s.handler.on_end(
-          rest::StatusFromHttp(result.status, s.error_body, result.header("x-request-id")));
-    }
+    if (!status.ok()) return s.handler.on_end(status);
     (void)s.decoder.Finish([&](std::string_view json) { s.Deliver(json); });
     s.handler.on_end(absl::OkStatus());
   };
-  return loop_.Start(std::move(r), std::move(h));
+  return loop_.Start(std::move(r), StreamedAnswer(nullptr, on_body, on_done));
 }
-
-namespace {
-
-// The status of a finished exchange: the transport failure, execd's error, or OK for a 2xx.
-absl::Status ExchangeStatus(const HttpResult& result, std::string_view error_body) {
-  if (!result.transport.ok()) return result.transport;
-  if (result.status < 200 || result.status > 299) {
-    return rest::StatusFromHttp(result.status, error_body, result.header("x-request-id"));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 void ExecdClient::Call(const ExecdEndpoint& endpoint, std::string method, std::string target,
                        std::string json_body,
@@ -168,30 +179,13 @@ CurlLoop::TransferId ExecdClient::Download(const ExecdEndpoint& endpoint, const 
   HttpRequest r = ExecdRequest(endpoint, "GET", "/files/download?path=" + rest::UrlEncode(path));
   r.timeout = absl::InfiniteDuration();  // as long as the file takes; the caller may cancel
   if (!range.empty()) r.headers.emplace_back("Range", range);
-  struct State {
-    DownloadHandler handler;
-    int status = 0;
-    std::string error_body;
-  };
-  auto state = std::make_shared<State>();
-  state->handler = std::move(handler);
-  HttpHandler h;
-  h.on_headers = [state](int status, const HeaderList& headers) {
-    state->status = status;
-    if (status >= 200 && status <= 299) state->handler.on_start(status, headers);
-  };
-  h.on_data = [state](absl::string_view bytes) {
-    if (state->status < 200 || state->status > 299) {
-      if (state->error_body.size() < 64 * 1024)
-        state->error_body.append(bytes.data(), bytes.size());
-      return DataAction::kContinue;
-    }
-    return state->handler.on_data(bytes);
-  };
-  h.on_done = [state](HttpResult result) {
-    state->handler.on_end(ExchangeStatus(result, state->error_body));
-  };
-  return loop_.Start(std::move(r), std::move(h));
+  auto shared = std::make_shared<DownloadHandler>(std::move(handler));
+  return loop_.Start(
+      std::move(r),
+      StreamedAnswer(
+          [shared](int status, const HeaderList& headers) { shared->on_start(status, headers); },
+          [shared](absl::string_view bytes) { return shared->on_data(bytes); },
+          [shared](absl::Status status) { shared->on_end(std::move(status)); }));
 }
 
 CurlLoop::TransferId ExecdClient::WatchMetrics(const ExecdEndpoint& endpoint,
@@ -200,20 +194,13 @@ CurlLoop::TransferId ExecdClient::WatchMetrics(const ExecdEndpoint& endpoint,
   r.timeout = absl::InfiniteDuration();  // until the caller cancels
   struct State {
     MetricsHandler handler;
-    int status = 0;
-    std::string pending;  // a line not yet complete, or an error body
+    std::string pending;  // a line not yet complete
     absl::Status bad_line;
   };
   auto state = std::make_shared<State>();
   state->handler = std::move(handler);
-  HttpHandler h;
-  h.on_headers = [state](int status, const HeaderList&) { state->status = status; };
-  h.on_data = [state](absl::string_view bytes) {
+  auto on_body = [state](absl::string_view bytes) {
     State& s = *state;
-    if (s.status < 200 || s.status > 299) {
-      if (s.pending.size() < 64 * 1024) s.pending.append(bytes.data(), bytes.size());
-      return DataAction::kContinue;
-    }
     s.pending.append(bytes.data(), bytes.size());
     DataAction action = DataAction::kContinue;
     for (std::size_t nl; (nl = s.pending.find('\n')) != std::string::npos;) {
@@ -242,14 +229,13 @@ CurlLoop::TransferId ExecdClient::WatchMetrics(const ExecdEndpoint& endpoint,
     }
     return action;
   };
-  h.on_done = [state](HttpResult result) {
+  auto on_done = [state](absl::Status status) {
     State& s = *state;
     if (!s.bad_line.ok()) return s.handler.on_end(s.bad_line);
-    absl::Status status = ExchangeStatus(result, s.pending);
     if (status.ok()) status = absl::UnavailableError("execd ended the metrics stream");
     s.handler.on_end(status);
   };
-  return loop_.Start(std::move(r), std::move(h));
+  return loop_.Start(std::move(r), StreamedAnswer(nullptr, on_body, on_done));
 }
 
 CurlLoop::TransferId ExecdClient::Upload(
