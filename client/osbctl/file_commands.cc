@@ -145,15 +145,18 @@ FileCommands::FileCommands(CLI::App& app) {
   logs_ = with_command(command_->add_subcommand("logs", "print a background command's output"));
   logs_->add_option("--cursor", cursor_, "byte offset to start at");
   interrupt_ = with_command(command_->add_subcommand("interrupt", "stop a running command"));
-  session_new_ = with_id(command_->add_subcommand(
-      "session-new", "start a bash session (for `command run --session`); prints its id"));
-  session_new_->add_option("--cwd", cwd_, "the session's first working directory");
-  session_rm_ = with_id(command_->add_subcommand("session-rm", "end a bash session"));
-  session_rm_->add_option("session_id", session_id_, "id of the session")->required();
+  session_ = command_->add_subcommand(
+      "session", "bash sessions: `cd` and `export` carry over from one run to the next");
+  session_->require_subcommand(1);
+  session_create_ = with_id(session_->add_subcommand("create", "start a session; prints its id"));
+  session_create_->add_option("--cwd", cwd_, "the session's first working directory");
+  session_delete_ = with_id(session_->add_subcommand("delete", "end a session"));
+  session_delete_->add_option("session_id", session_id_, "id of the session")->required();
 }
 
 bool FileCommands::Chosen() const {
-  return file_->parsed() || *status_ || *logs_ || *interrupt_ || *session_new_ || *session_rm_;
+  return file_->parsed() || *status_ || *logs_ || *interrupt_ || *session_create_ ||
+         *session_delete_;
 }
 
 int FileCommands::Run(const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext& call) {
@@ -313,7 +316,7 @@ int FileCommands::Run(const std::shared_ptr<grpc::Channel>& channel, grpc::Clien
     grpc::Status s = commands->Interrupt(&call, request, &response);
     return s.ok() ? 0 : Fail(s, "interrupt");
   }
-  if (*session_new_) {
+  if (*session_create_) {
     v1::CreateSessionRequest request;
     request.set_sandbox_id(sandbox_id_);
     request.set_cwd(cwd_);
@@ -323,7 +326,7 @@ int FileCommands::Run(const std::shared_ptr<grpc::Channel>& channel, grpc::Clien
     std::printf("%s\n", response.session_id().c_str());
     return 0;
   }
-  if (*session_rm_) {
+  if (*session_delete_) {
     v1::DeleteSessionRequest request;
     request.set_sandbox_id(sandbox_id_);
     request.set_session_id(session_id_);

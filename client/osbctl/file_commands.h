@@ -1,4 +1,4 @@
-// `osbctl file ...` and `osbctl command status|logs|interrupt|session-new|session-rm`: a
+// `osbctl file ...` and `osbctl command status|logs|interrupt|session create|delete`: a
 // sandbox's files, background commands and bash sessions through osbd's Files and Commands
 // services. Each subcommand prints JSON for what it
 // looks up, streams file contents between the sandbox and local stdin/stdout or files, and
@@ -20,8 +20,9 @@ class FileCommands {
   // Adds the `file` and `command` subcommand trees to `app`.
   explicit FileCommands(CLI::App& app);
 
-  // The `command` subcommand, for the caller to add `command run` to.
+  // The `command` and `command session` subcommands, for the caller to add the streamed `run`s.
   CLI::App* command_app() const { return command_; }
+  CLI::App* session_app() const { return session_; }
 
   // Whether the command line chose one of these subcommands.
   bool Chosen() const;
@@ -34,7 +35,7 @@ class FileCommands {
   CLI::App* command_ = nullptr;
   CLI::App *cat_, *write_, *upload_, *download_, *ls_, *info_, *rm_, *rmdir_, *mkdir_, *mv_,
       *search_, *chmod_, *replace_;
-  CLI::App *status_, *logs_, *interrupt_, *session_new_, *session_rm_;
+  CLI::App *status_, *logs_, *interrupt_, *session_, *session_create_, *session_delete_;
   std::string sandbox_id_;
   std::vector<std::string> paths_;
   std::string path_, local_, second_, third_;

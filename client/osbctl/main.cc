@@ -167,12 +167,16 @@ int main(int argc, char** argv) {
   std::vector<std::string> command_args;
   CLI::App* command_run =
       file_commands.command_app()->add_subcommand("run", "run a command in a sandbox, streamed");
-  std::string command_session;
   command_run->add_option("id", command_sandbox, "sandbox id")->required();
-  command_run->add_option("--session", command_session,
-                          "run in this bash session (from `command session-new`): `cd` and "
-                          "`export` carry over, stderr is merged into stdout");
   command_run
+      ->add_option("command", command_args, "the command (after --): one argument is a shell line")
+      ->required();
+  std::string command_session;
+  CLI::App* session_run = file_commands.session_app()->add_subcommand(
+      "run", "run a command in a session, streamed (stderr is merged into stdout)");
+  session_run->add_option("id", command_sandbox, "sandbox id")->required();
+  session_run->add_option("session_id", command_session, "id of the session")->required();
+  session_run
       ->add_option("command", command_args, "the command (after --): one argument is a shell line")
       ->required();
 
@@ -214,7 +218,7 @@ int main(int argc, char** argv) {
   }).detach();
 
   if (file_commands.Chosen()) return file_commands.Run(*channel, call);
-  if (*command_run) {
+  if (*command_run || *session_run) {
     int code = RunCommand(*commands, command_sandbox, osb::cli::CommandLine(command_args), call,
                           command_session);
     return interrupted ? 130 : code;

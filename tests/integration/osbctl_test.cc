@@ -152,23 +152,22 @@ TEST_F(OsbctlTest, SessionsCarryDirectoryAndExportsAcrossInvocations) {
   ProcessResult created = Run({"sandbox", "create"});
   ASSERT_EQ(created.exit_code, 0) << Describe(created);
   const std::string id(absl::StripTrailingAsciiWhitespace(created.out));
-  ProcessResult session = Run({"command", "session-new", id, "--cwd", "/tmp"});
+  ProcessResult session = Run({"command", "session", "create", id, "--cwd", "/tmp"});
   ASSERT_EQ(session.exit_code, 0) << Describe(session);
   const std::string sid(absl::StripTrailingAsciiWhitespace(session.out));
   ASSERT_FALSE(sid.empty());
 
   ProcessResult first =
-      Run({"command", "run", id, "--session", sid, "--", "export N=5; cd /usr; echo err >&2"});
+      Run({"command", "session", "run", id, sid, "--", "export N=5; cd /usr; echo err >&2"});
   EXPECT_EQ(first.exit_code, 0) << Describe(first);
   EXPECT_EQ(first.out, "err\n") << "stderr is merged into stdout";
-  ProcessResult second =
-      Run({"command", "run", id, "--session", sid, "--", "echo $N; pwd; exit 4"});
+  ProcessResult second = Run({"command", "session", "run", id, sid, "--", "echo $N; pwd; exit 4"});
   EXPECT_EQ(second.exit_code, 4) << Describe(second);
   EXPECT_EQ(second.out, "5\n/usr\n");
 
-  ProcessResult rm = Run({"command", "session-rm", id, sid});
+  ProcessResult rm = Run({"command", "session", "delete", id, sid});
   EXPECT_EQ(rm.exit_code, 0) << Describe(rm);
-  ProcessResult again = Run({"command", "session-rm", id, sid});
+  ProcessResult again = Run({"command", "session", "delete", id, sid});
   EXPECT_EQ(again.exit_code, 125) << Describe(again);
   EXPECT_TRUE(absl::StrContains(again.err, "NOT_FOUND")) << Describe(again);
 }
