@@ -13,6 +13,7 @@
 #include "rest/ids.h"
 #include "rest/lifecycle.h"
 #include "rest/string_views.h"
+#include "rest/time_util.h"
 #include "runtime/common/http_response.h"
 #include "runtime/server/agent_exchange.h"
 #include "runtime/server/elastic_task_queue.h"
@@ -159,8 +160,28 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, std::string api_key)
     ReplyError(res, 501, "SANDBOX::API_NOT_SUPPORTED",
                absl::StrCat(req.method, " ", req.path, " is not implemented by osb-runtime yet"));
   };
-  server_.Patch(R"((?:/v1)?/sandboxes/([^/]+)/metadata)", not_built);
-  server_.Post(R"((?:/v1)?/sandboxes/([^/]+)/(renew-expiration|snapshots))", not_built);
+  server_.Patch(R"((?:/v1)?/sandboxes/([^/]+)/metadata)",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  auto body = ParseJsonBody(req);
+                  if (!body.ok()) return ReplyBadParameter(res, body.status().message());
+                  auto sandbox = sandboxes_.PatchMetadata(req.matches[1], *body);
+                  if (!sandbox.ok()) return ReplyError(res, sandbox.status());
+                  ReplyJson(res, 200, rest::ToJson(*sandbox));
+                });
+  server_.Post(R"((?:/v1)?/sandboxes/([^/]+)/renew-expiration)", [this](const httplib::Request& req,
+                                                                        httplib::Response& res) {
+    auto body = ParseJsonBody(req);
+    if (!body.ok()) return ReplyBadParameter(res, body.status().message());
+    auto at = body->is_object() && body->contains("expiresAt") && (*body)["expiresAt"].is_string()
+                  ? rest::ParseRfc3339((*body)["expiresAt"].get<std::string>())
+                  : absl::StatusOr<absl::Time>(
+                        absl::InvalidArgumentError("'expiresAt' (an RFC 3339 time) is required"));
+    if (!at.ok()) return ReplyBadParameter(res, at.status().message());
+    auto renewed = sandboxes_.Renew(req.matches[1], *at);
+    if (!renewed.ok()) return ReplyError(res, renewed.status());
+    ReplyJson(res, 200, {{"expiresAt", rest::FormatRfc3339(*renewed)}});
+  });
+  server_.Post(R"((?:/v1)?/sandboxes/([^/]+)/snapshots)", not_built);
   server_.Get(R"((?:/v1)?/snapshots(/[^/]+)?)", not_built);
   server_.Delete(R"((?:/v1)?/snapshots/([^/]+))", not_built);
 }

@@ -68,6 +68,9 @@ struct SandboxManager::Record {
 
 namespace {
 
+// The official server's code for a renew it refuses (COMPAT.md §1.6).
+constexpr std::string_view kInvalidExpiration = "DOCKER::INVALID_EXPIRATION";
+
 absl::Status NotFound(const std::string& id) {
   return rest::MakeError(absl::StatusCode::kNotFound, rest::kSandboxNotFound,
                          absl::StrCat("sandbox ", id, " not found"));
@@ -438,6 +441,54 @@ absl::Status SandboxManager::Resume(const std::string& id) {
   record->reason = "SANDBOX_RUNNING";
   record->last_transition = absl::Now();
   return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Time> SandboxManager::Renew(const std::string& id, absl::Time expires_at) {
+  std::shared_ptr<Record> record = Find(id);
+  if (record == nullptr) return NotFound(id);
+  absl::MutexLock lock(&mu_);
+  if (record->killing) return NotFound(id);
+  if (!record->expires_at.has_value()) {
+    return rest::MakeError(absl::StatusCode::kFailedPrecondition, kInvalidExpiration,
+                           absl::StrCat("sandbox ", id,
+                                        " was created for manual cleanup: it has no expiry to "
+                                        "renew"));
+  }
+  if (expires_at <= absl::Now()) {
+    return rest::MakeError(
+        absl::StatusCode::kInvalidArgument, kInvalidExpiration,
+        absl::StrCat("expiresAt ", rest::FormatRfc3339(expires_at), " is not in the future"));
+  }
+  record->expires_at = expires_at;
+  return expires_at;
+}
+
+absl::StatusOr<rest::Sandbox> SandboxManager::PatchMetadata(const std::string& id,
+                                                            const nlohmann::json& patch) {
+  if (!patch.is_object()) {
+    return rest::MakeError(absl::StatusCode::kInvalidArgument, "SANDBOX::INVALID_PARAMETER",
+                           "the metadata patch must be a JSON object");
+  }
+  for (const auto& [key, value] : patch.items()) {
+    if (key.empty() || !(value.is_string() || value.is_null())) {
+      return rest::MakeError(absl::StatusCode::kInvalidArgument, "SANDBOX::INVALID_PARAMETER",
+                             absl::StrCat("metadata patch entry '", key,
+                                          "' must be a non-empty key with a string "
+                                          "(to set) or null (to remove)"));
+    }
+  }
+  std::shared_ptr<Record> record = Find(id);
+  if (record == nullptr) return NotFound(id);
+  absl::MutexLock lock(&mu_);
+  if (record->killing) return NotFound(id);
+  for (const auto& [key, value] : patch.items()) {
+    if (value.is_null()) {
+      record->metadata.erase(key);
+    } else {
+      record->metadata[key] = value.get<std::string>();
+    }
+  }
+  return record->ToSandbox();
 }
 
 absl::StatusOr<AgentTarget> SandboxManager::Agent(const std::string& id) {

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "nlohmann/json.hpp"
 #include "rest/lifecycle.h"
 #include "runtime/server/agent_launcher.h"
 #include "runtime/server/cgroup_env.h"
@@ -40,7 +41,7 @@ struct AgentTarget {
 };
 
 struct ListQuery {
-  std::vector<std::string> states;             // OR, case-insensitive; empty = all
+  std::vector<std::string> states;              // OR, case-insensitive; empty = all
   std::map<std::string, std::string> metadata;  // AND, exact values
   int64_t page = 1;
   int64_t page_size = 20;
@@ -76,6 +77,17 @@ class SandboxManager {
   // Thaws a Paused sandbox: Running on return. NotFound for an unknown id; FailedPrecondition
   // (SANDBOX::NOT_PAUSED) in any other state.
   absl::Status Resume(const std::string& id);
+
+  // Moves the sandbox's expiry to `expires_at` and returns it. NotFound for an unknown id;
+  // FailedPrecondition (INVALID_EXPIRATION, HTTP 409) for a sandbox created for manual cleanup,
+  // which has no expiry to move; InvalidArgument (INVALID_EXPIRATION) for a time not in the
+  // future.
+  absl::StatusOr<absl::Time> Renew(const std::string& id, absl::Time expires_at);
+
+  // Applies a JSON merge patch to the metadata: a string adds or replaces, null removes, an
+  // absent key stays. InvalidArgument for a patch that is not an object of strings and nulls
+  // (nothing is changed then); NotFound for an unknown id. Returns the sandbox after the patch.
+  absl::StatusOr<rest::Sandbox> PatchMetadata(const std::string& id, const nlohmann::json& patch);
 
   absl::StatusOr<AgentTarget> Agent(const std::string& id);
 

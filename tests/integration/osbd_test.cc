@@ -706,5 +706,47 @@ TEST_F(OsbdTest, MetricsOnceAndWatched) {
   EXPECT_EQ(Run(id, "echo after").Stdout(), std::vector<std::string>{"after"});
 }
 
+TEST_F(OsbdTest, RenewAndPatchMetadata) {
+  v1::CreateSandboxRequest request;
+  request.set_image("host");
+  *request.mutable_timeout() = TimeUtil::SecondsToDuration(600);
+  (*request.mutable_metadata())["team"] = "a";
+  v1::Sandbox sandbox;
+  grpc::Status status = Create(request, &sandbox);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  grpc::ClientContext renew_ctx;
+  SetDeadline(renew_ctx);
+  v1::RenewSandboxRequest renew;
+  renew.set_sandbox_id(sandbox.id());
+  *renew.mutable_timeout() = TimeUtil::SecondsToDuration(3600);
+  v1::RenewSandboxResponse renewed;
+  status = sandboxes_->Renew(&renew_ctx, renew, &renewed);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_LT(absl::AbsDuration(ToTime(renewed.expires_at()) - (absl::Now() + absl::Hours(1))),
+            absl::Seconds(10));
+  v1::Sandbox got;
+  ASSERT_TRUE(Get(sandbox.id(), &got).ok());
+  EXPECT_EQ(ToTime(got.expires_at()), ToTime(renewed.expires_at()));
+
+  grpc::ClientContext past_ctx;
+  SetDeadline(past_ctx);
+  *renew.mutable_expires_at() = TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(absl::Now()) - 60);
+  status = sandboxes_->Renew(&past_ctx, renew, &renewed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+
+  grpc::ClientContext patch_ctx;
+  SetDeadline(patch_ctx);
+  v1::PatchSandboxMetadataRequest patch;
+  patch.set_sandbox_id(sandbox.id());
+  (*patch.mutable_upsert())["owner"] = "ci";
+  patch.add_remove("team");
+  v1::Sandbox patched;
+  status = sandboxes_->PatchMetadata(&patch_ctx, patch, &patched);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(patched.metadata().size(), 1u);
+  EXPECT_EQ(patched.metadata().at("owner"), "ci");
+}
+
 }  // namespace
 }  // namespace osb::test

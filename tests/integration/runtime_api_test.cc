@@ -212,6 +212,101 @@ TEST_F(Lifecycle, ExpiresAtPresentOnlyWithTimeout) {
   EXPECT_LE(*expires - *created, absl::Seconds(601));
 }
 
+TEST_F(Lifecycle, RenewMovesTheExpiryAndTheReaperHonoursIt) {
+  json body = CreateBody();
+  body["timeout"] = 600;
+  auto sandbox = CreateSandbox(body);
+  ASSERT_TRUE(sandbox.has_value());
+  auto renew = [&](const std::string& id, const std::string& request) {
+    return api_->Post("/v1/sandboxes/" + id + "/renew-expiration", request, "application/json");
+  };
+  const absl::Time later = absl::Now() + absl::Hours(2);
+  auto res = renew(sandbox->id, json({{"expiresAt", rest::FormatRfc3339(later)}}).dump());
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  auto answered = rest::ParseRfc3339(ParseJson(res->body).value("expiresAt", ""));
+  ASSERT_TRUE(answered.ok()) << res->body;
+  EXPECT_LT(absl::AbsDuration(*answered - later), absl::Seconds(1));
+  auto got = api_->Get("/v1/sandboxes/" + sandbox->id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(ParseJson(got->body).value("expiresAt", ""),
+            ParseJson(res->body).value("expiresAt", ""));
+
+  // Bad renewals change nothing.
+  auto past =
+      renew(sandbox->id,
+            json({{"expiresAt", rest::FormatRfc3339(absl::Now() - absl::Minutes(1))}}).dump());
+  ASSERT_TRUE(past);
+  EXPECT_EQ(past->status, 400) << past->body;
+  EXPECT_EQ(ErrorCode(past->body), "DOCKER::INVALID_EXPIRATION");
+  for (const std::string bad : {"{}", "{\"expiresAt\":\"tomorrow\"}", "[", "{\"expiresAt\":5}"}) {
+    auto r = renew(sandbox->id, bad);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << bad << " -> " << r->body;
+    EXPECT_TRUE(IsErrorBody(r->body));
+  }
+  auto unknown = renew("no-such-sandbox", json({{"expiresAt", rest::FormatRfc3339(later)}}).dump());
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  auto manual = CreateSandbox(CreateBody());
+  ASSERT_TRUE(manual.has_value());
+  auto refused = renew(manual->id, json({{"expiresAt", rest::FormatRfc3339(later)}}).dump());
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 409) << refused->body;
+  EXPECT_EQ(ErrorCode(refused->body), "DOCKER::INVALID_EXPIRATION");
+
+  // Renewing to a near time ends the sandbox then.
+  auto soon =
+      renew(sandbox->id,
+            json({{"expiresAt", rest::FormatRfc3339(absl::Now() + absl::Seconds(2))}}).dump());
+  ASSERT_TRUE(soon);
+  ASSERT_EQ(soon->status, 200) << soon->body;
+  const absl::Time deadline = absl::Now() + absl::Seconds(15);
+  int status = 200;
+  while (absl::Now() < deadline && status == 200) {
+    absl::SleepFor(absl::Milliseconds(250));
+    auto r = api_->Get("/v1/sandboxes/" + sandbox->id);
+    status = r ? r->status : 0;
+  }
+  EXPECT_EQ(status, 404) << "the sandbox outlived its renewed expiry";
+}
+
+TEST_F(Lifecycle, MetadataMergePatch) {
+  json body = CreateBody();
+  body["metadata"] = {{"team", "a"}, {"stage", "dev"}};
+  auto sandbox = CreateSandbox(body);
+  ASSERT_TRUE(sandbox.has_value());
+  auto patch = [&](const std::string& id, const std::string& request) {
+    return api_->Patch("/v1/sandboxes/" + id + "/metadata", request, "application/json");
+  };
+  auto res = patch(sandbox->id, R"({"team":null,"stage":"prod","owner":"ci"})");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json want = {{"stage", "prod"}, {"owner", "ci"}};
+  EXPECT_EQ(ParseJson(res->body)["metadata"], want) << res->body;
+  EXPECT_EQ(ParseJson(res->body).value("id", ""), sandbox->id);
+  auto listed = api_->Get("/v1/sandboxes?metadata=owner%3Dci");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(ParseJson(listed->body)["items"].size(), 1u) << listed->body;
+
+  auto noop = patch(sandbox->id, "{}");
+  ASSERT_TRUE(noop);
+  EXPECT_EQ(noop->status, 200);
+  EXPECT_EQ(ParseJson(noop->body)["metadata"], want);
+  for (const std::string bad : {R"({"stage":1})", R"(["x"])", R"({"":"x"})", "{"}) {
+    auto r = patch(sandbox->id, bad);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << bad << " -> " << r->body;
+    EXPECT_TRUE(IsErrorBody(r->body));
+  }
+  auto got = api_->Get("/v1/sandboxes/" + sandbox->id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(ParseJson(got->body)["metadata"], want) << "a refused patch changes nothing";
+  auto unknown = patch("no-such-sandbox", "{}");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+}
+
 TEST_F(Lifecycle, GetReturnsSandboxWithImage) {
   auto sandbox = CreateSandbox(CreateBody({"sleep", "1000"}));
   ASSERT_TRUE(sandbox.has_value());
