@@ -156,6 +156,19 @@ int main(int argc, char** argv) {
   pause->add_option("id", sandbox_id, "sandbox id")->required();
   CLI::App* resume = sandbox->add_subcommand("resume", "resume a paused sandbox");
   resume->add_option("id", sandbox_id, "sandbox id")->required();
+  int64_t renew_seconds = 0;
+  CLI::App* renew = sandbox->add_subcommand("renew", "move a sandbox's expiry; prints the new one");
+  renew->add_option("id", sandbox_id, "sandbox id")->required();
+  renew->add_option("--timeout", renew_seconds, "seconds from now")
+      ->required()
+      ->check(CLI::Range(int64_t{1}, int64_t{366} * 24 * 3600));
+  uint32_t endpoint_port = 0;
+  CLI::App* endpoint =
+      sandbox->add_subcommand("endpoint", "print how to reach a port of a sandbox, as JSON");
+  endpoint->add_option("id", sandbox_id, "sandbox id")->required();
+  endpoint->add_option("port", endpoint_port, "port inside the sandbox")
+      ->required()
+      ->check(CLI::Range(1, 65535));
   bool watch_metrics = false;
   CLI::App* metrics =
       sandbox->add_subcommand("metrics", "print the sandbox's CPU and memory use as JSON");
@@ -184,7 +197,12 @@ int main(int argc, char** argv) {
   daemon->require_subcommand(1);
   CLI::App* daemon_status = daemon->add_subcommand("status", "print osbd's version and upstream");
   CLI::App* daemon_stop = daemon->add_subcommand("stop", "stop osbd (sandboxes keep running)");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error exits 2, as shells expect.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   // Ctrl-C and SIGTERM cancel the call in flight; `run` then still kills its sandbox.
   sigset_t stop_signals;
@@ -299,6 +317,26 @@ int main(int argc, char** argv) {
     v1::ListSandboxesResponse found;
     grpc::Status status = sandboxes->List(&call, request, &found);
     if (!status.ok()) return Fail(status, "list sandboxes");
+    PrintJson(found);
+    return 0;
+  }
+  if (*renew) {
+    v1::RenewSandboxRequest request;
+    request.set_sandbox_id(sandbox_id);
+    request.mutable_timeout()->set_seconds(renew_seconds);
+    v1::RenewSandboxResponse renewed;
+    grpc::Status status = sandboxes->Renew(&call, request, &renewed);
+    if (!status.ok()) return Fail(status, "renew sandbox");
+    std::printf("%s\n", TimeUtil::ToString(renewed.expires_at()).c_str());
+    return 0;
+  }
+  if (*endpoint) {
+    v1::GetEndpointRequest request;
+    request.set_sandbox_id(sandbox_id);
+    request.set_port(endpoint_port);
+    v1::Endpoint found;
+    grpc::Status status = sandboxes->GetEndpoint(&call, request, &found);
+    if (!status.ok()) return Fail(status, "sandbox endpoint");
     PrintJson(found);
     return 0;
   }

@@ -172,7 +172,7 @@ TEST_F(OsbctlTest, SessionsCarryDirectoryAndExportsAcrossInvocations) {
   EXPECT_TRUE(absl::StrContains(again.err, "NOT_FOUND")) << Describe(again);
 }
 
-TEST_F(OsbctlTest, SandboxMetricsPrintsJson) {
+TEST_F(OsbctlTest, SandboxMetricsEndpointAndRenew) {
   ProcessResult created = Run({"sandbox", "create"});
   ASSERT_EQ(created.exit_code, 0) << Describe(created);
   const std::string id(absl::StripTrailingAsciiWhitespace(created.out));
@@ -182,6 +182,15 @@ TEST_F(OsbctlTest, SandboxMetricsPrintsJson) {
   EXPECT_TRUE(absl::StrContains(metrics.out, "\"memory_used_mib\"")) << metrics.out;
   ProcessResult unknown = Run({"sandbox", "metrics", "no-such-sandbox"});
   EXPECT_EQ(unknown.exit_code, 125) << Describe(unknown);
+  ProcessResult endpoint = Run({"sandbox", "endpoint", id, "8080"});
+  EXPECT_EQ(endpoint.exit_code, 0) << Describe(endpoint);
+  EXPECT_TRUE(absl::StrContains(endpoint.out, "/proxy/8080")) << endpoint.out;
+  // `sandbox create` makes a sandbox with a timeout: it can be renewed.
+  ProcessResult renewed = Run({"sandbox", "renew", id, "--timeout", "3600"});
+  EXPECT_EQ(renewed.exit_code, 0) << Describe(renewed);
+  EXPECT_TRUE(absl::StrContains(renewed.out, "T")) << renewed.out;
+  ProcessResult bad = Run({"sandbox", "renew", id, "--timeout", "-5"});
+  EXPECT_EQ(bad.exit_code, 2) << Describe(bad);
 }
 
 TEST_F(OsbctlTest, RunExitsZeroOnSuccess) {
