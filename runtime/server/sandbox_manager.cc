@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "rest/error.h"
 #include "rest/ids.h"
+#include "rest/metadata_labels.h"
 #include "rest/string_views.h"
 #include "rest/sys/file_util.h"
 #include "rest/time_util.h"
@@ -169,6 +170,7 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
     return rest::MakeError(absl::StatusCode::kInvalidArgument, rest::kInvalidParameter,
                            rest::StdView(s.message()));
   }
+  if (auto s = rest::ValidateMetadata(request.metadata); !s.ok()) return s;
   if (auto s = CheckSupported(request); !s.ok()) return s;
   auto limits = ParseResourceLimits(request.resource_limits);
   if (!limits.ok()) {
@@ -470,11 +472,14 @@ absl::StatusOr<rest::Sandbox> SandboxManager::PatchMetadata(const std::string& i
                            "the metadata patch must be a JSON object");
   }
   for (const auto& [key, value] : patch.items()) {
-    if (key.empty() || !(value.is_string() || value.is_null())) {
+    if (!(value.is_string() || value.is_null())) {
       return rest::MakeError(absl::StatusCode::kInvalidArgument, "SANDBOX::INVALID_PARAMETER",
                              absl::StrCat("metadata patch entry '", key,
-                                          "' must be a non-empty key with a string "
-                                          "(to set) or null (to remove)"));
+                                          "' must be a string (to set) or null (to remove)"));
+    }
+    if (value.is_string()) {
+      if (auto s = rest::ValidateMetadataKey(key); !s.ok()) return s;
+      if (auto s = rest::ValidateMetadataValue(key, value.get<std::string>()); !s.ok()) return s;
     }
   }
   std::shared_ptr<Record> record = Find(id);

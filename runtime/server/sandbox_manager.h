@@ -85,8 +85,9 @@ class SandboxManager {
   absl::StatusOr<absl::Time> Renew(const std::string& id, absl::Time expires_at);
 
   // Applies a JSON merge patch to the metadata: a string adds or replaces, null removes, an
-  // absent key stays. InvalidArgument for a patch that is not an object of strings and nulls
-  // (nothing is changed then); NotFound for an unknown id. Returns the sandbox after the patch.
+  // absent key stays. InvalidArgument for a patch that is not an object of strings and nulls, or
+  // whose entries break the label rules (rest/metadata_labels.h); nothing is changed then.
+  // NotFound for an unknown id. Returns the sandbox after the patch.
   absl::StatusOr<rest::Sandbox> PatchMetadata(const std::string& id, const nlohmann::json& patch);
 
   absl::StatusOr<AgentTarget> Agent(const std::string& id);

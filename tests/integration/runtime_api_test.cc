@@ -133,6 +133,21 @@ TEST_F(Errors, CreateWithoutImageOrSnapshotIs400) {
   EXPECT_THAT(ParseJson(list->body)["items"], IsEmpty());
 }
 
+TEST_F(Errors, MetadataBreakingTheLabelRulesIs400AndCreatesNothing) {
+  for (const json& metadata : {json{{"opensandbox.io/owner", "me"}}, json{{"team", "two words"}},
+                               json{{"-team", "a"}}, json{{"team", std::string(64, 'v')}}}) {
+    json body = CreateBody();
+    body["metadata"] = metadata;
+    auto res = api_->Post("/v1/sandboxes", body.dump(), "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400) << metadata << " -> " << res->body;
+    EXPECT_EQ(ErrorCode(res->body), "SANDBOX::INVALID_METADATA_LABEL") << res->body;
+  }
+  auto listed = api_->Get("/v1/sandboxes");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(ParseJson(listed->body)["items"].size(), 0u) << listed->body;
+}
+
 TEST_F(Errors, TimeoutBelowMinimumIs400) {
   json body = CreateBody();
   body["timeout"] = 30;
@@ -298,6 +313,13 @@ TEST_F(Lifecycle, MetadataMergePatch) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 400) << bad << " -> " << r->body;
     EXPECT_TRUE(IsErrorBody(r->body));
+  }
+  for (const std::string bad :
+       {R"({"opensandbox.io/id":"x"})", R"({"ok":"has space"})", R"({"bad key":"v"})"}) {
+    auto r = patch(sandbox->id, bad);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << bad << " -> " << r->body;
+    EXPECT_EQ(ErrorCode(r->body), "SANDBOX::INVALID_METADATA_LABEL") << bad;
   }
   auto got = api_->Get("/v1/sandboxes/" + sandbox->id);
   ASSERT_TRUE(got);
