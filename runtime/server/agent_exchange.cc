@@ -56,17 +56,25 @@ absl::StatusOr<std::unique_ptr<AgentExchange>> AgentExchange::Open(
     return absl::InvalidArgumentError("agent socket path too long: " + socket_path);
   }
   std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return ErrnoStatus("socket", errno);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach the sandbox's agent: ", std::strerror(errno)));
+  }
+  return OpenOn(std::move(fd), "osb-agent", method, target, headers, body_length, idle_timeout);
+}
+
+absl::StatusOr<std::unique_ptr<AgentExchange>> AgentExchange::OpenOn(
+    UniqueFd connected, absl::string_view host, absl::string_view method, absl::string_view target,
+    const HeaderList& headers, std::optional<std::size_t> body_length,
+    absl::Duration idle_timeout) {
   std::unique_ptr<AgentExchange> x(new AgentExchange());
   x->idle_timeout_ = idle_timeout;
   x->method_ = std::string(method);
   x->chunked_request_ = !body_length.has_value();
-  x->fd_.Reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!x->fd_.valid()) return ErrnoStatus("socket", errno);
-  if (::connect(x->fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot reach the sandbox's agent: ", std::strerror(errno)));
-  }
-  std::string request = absl::StrCat(method, " ", target, " HTTP/1.1\r\nHost: osb-agent\r\n");
+  x->fd_ = std::move(connected);
+  std::string request = absl::StrCat(method, " ", target, " HTTP/1.1\r\nHost: ", host, "\r\n");
   for (const auto& [k, v] : headers) absl::StrAppend(&request, k, ": ", v, "\r\n");
   if (body_length.has_value()) {
     absl::StrAppend(&request, "Content-Length: ", *body_length, "\r\n");

@@ -42,6 +42,11 @@ class AgentExchange {
       const std::string& socket_path, absl::string_view method, absl::string_view target,
       const HeaderList& headers, std::optional<std::size_t> body_length,
       absl::Duration idle_timeout = absl::Seconds(30));
+  // Open over a connection already made (to a port inside the sandbox), with `host` as Host.
+  static absl::StatusOr<std::unique_ptr<AgentExchange>> OpenOn(
+      UniqueFd connected, absl::string_view host, absl::string_view method,
+      absl::string_view target, const HeaderList& headers, std::optional<std::size_t> body_length,
+      absl::Duration idle_timeout = absl::Seconds(30));
   absl::Status SendBody(absl::string_view piece);
   absl::Status FinishRequest();
 

@@ -33,7 +33,7 @@ struct AgentLaunch {
   std::string base_dir;
   std::string socket_path;
   std::string hostname;
-  std::string log_path;      // the agent's and entrypoint's stdout and stderr
+  std::string log_path;  // the agent's and entrypoint's stdout and stderr
   std::vector<std::string> entrypoint;
   std::vector<std::string> env;  // KEY=VALUE, the sandbox's environment
   // Limits the runtime enforces, passed on for the agent's metrics.

@@ -18,6 +18,7 @@
 #include "runtime/server/agent_exchange.h"
 #include "runtime/server/elastic_task_queue.h"
 #include "runtime/server/multipart_relay.h"
+#include "runtime/server/sandbox_port.h"
 
 namespace osb::runtime {
 namespace {
@@ -261,11 +262,6 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
     return ReplyError(res, 409, rest::kSandboxNotRunning,
                       absl::StrCat("sandbox ", id, " is ", agent->state));
   }
-  if (port != kAgentPort) {
-    return ReplyError(res, 501, "SANDBOX::API_NOT_SUPPORTED",
-                      absl::StrCat("proxying to port ", port,
-                                   " is not supported yet; only the agent port 44772 is"));
-  }
   // The part of the raw target after /proxy/{port}, query included.
   std::string marker = absl::StrCat("/proxy/", req.matches[2].str());
   std::string target = req.target.substr(req.target.find(marker) + marker.size());
@@ -290,7 +286,17 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
       body_length = declared;
     }
   }
-  auto opened = AgentExchange::Open(agent->socket_path, req.method, target, headers, body_length);
+  // Port 44772 is the agent's API on its Unix socket; any other port is TCP on the sandbox's
+  // loopback, reached from inside its network namespace.
+  absl::StatusOr<std::unique_ptr<AgentExchange>> opened;
+  if (port == kAgentPort) {
+    opened = AgentExchange::Open(agent->socket_path, req.method, target, headers, body_length);
+  } else {
+    auto connected = ConnectToSandboxPort(agent->agent_pid, port);
+    if (!connected.ok()) return proxy_error(connected.status());
+    opened = AgentExchange::OpenOn(*std::move(connected), absl::StrCat("localhost:", port),
+                                   req.method, target, headers, body_length);
+  }
   if (!opened.ok()) return proxy_error(opened.status());
   std::shared_ptr<AgentExchange> exchange = std::move(*opened);
   if (body_reader == nullptr) {

@@ -500,7 +500,7 @@ absl::StatusOr<AgentTarget> SandboxManager::Agent(const std::string& id) {
   auto record = Find(id);
   if (record == nullptr) return NotFound(id);
   absl::MutexLock lock(&mu_);
-  return AgentTarget{record->socket_path, record->access_token, record->state};
+  return AgentTarget{record->socket_path, record->access_token, record->state, record->agent_pid};
 }
 
 void SandboxManager::Watch() {

@@ -38,6 +38,7 @@ struct AgentTarget {
   std::string socket_path;
   std::string access_token;
   std::string state;
+  pid_t agent_pid = -1;  // host pid: its network namespace is the sandbox's
 };
 
 struct ListQuery {

@@ -417,5 +417,49 @@ TEST_F(Endpoint, ProxyRefusesWrongTokenAndRunsNothing) {
   EXPECT_EQ(ExitCode(check), 1) << Describe(check);
 }
 
+// A web server inside the sandbox (on its own loopback) is reached through the proxy with the
+// endpoint's headers, as a user previews an app; a port where nothing listens is a clear 502.
+TEST_F(Endpoint, ProxyReachesAnyPortInsideTheSandbox) {
+  auto sandbox = CreateSandbox();
+  ASSERT_TRUE(sandbox.has_value());
+  auto started = Run(*sandbox,
+                     "mkdir -p /tmp/site && echo 'hello from inside' > /tmp/site/index.html && "
+                     "cd /tmp/site && exec python3 -m http.server 8080 --bind 127.0.0.1",
+                     {{"background", true}});
+  ASSERT_EQ(ExitCode(started), 0) << Describe(started);
+
+  auto endpoint = api_->Get("/v1/sandboxes/" + sandbox->id + "/endpoints/8080");
+  ASSERT_TRUE(endpoint);
+  ASSERT_EQ(endpoint->status, 200) << endpoint->body;
+  json e = ParseJson(endpoint->body);
+  const std::string url = e.value("endpoint", "");
+  const std::string path = url.substr(url.find('/'));
+  httplib::Client client("http://" + url.substr(0, url.find('/')));
+  httplib::Headers headers;
+  for (const auto& [k, v] : e["headers"].items()) headers.emplace(k, v.get<std::string>());
+
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  auto page = client.Get(path + "/index.html?x=1", headers);
+  while ((!page || page->status != 200) && absl::Now() < deadline) {  // until it listens
+    absl::SleepFor(absl::Milliseconds(100));
+    page = client.Get(path + "/index.html?x=1", headers);
+  }
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200) << page->body;
+  EXPECT_EQ(page->body, "hello from inside\n");
+  auto missing = client.Get(path + "/nope.html", headers);
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404) << "the app's own answers pass through";
+  auto refused = client.Get(path + "/index.html");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401) << "the token guards every port";
+
+  auto closed = client.Get("/sandboxes/" + sandbox->id + "/proxy/8081/", headers);
+  ASSERT_TRUE(closed);
+  EXPECT_EQ(closed->status, 502) << closed->body;
+  EXPECT_TRUE(IsErrorBody(closed->body)) << closed->body;
+  EXPECT_THAT(closed->body, HasSubstr("nothing listens on port 8081"));
+}
+
 }  // namespace
 }  // namespace osb::test
