@@ -62,7 +62,10 @@ google::protobuf::Timestamp ToTimestamp(const std::string& rfc3339) {
 
 absl::StatusOr<rest::CreateSandboxRequest> ToRest(const v1::CreateSandboxRequest& in) {
   if (!in.template_().empty()) return Unimplemented("template");
-  if (in.lease() != v1::LEASE_MODE_UNSPECIFIED) return Unimplemented("lease");
+  if (in.lease() == v1::LEASE_MODE_RENEW_WHILE_ALIVE && in.manual_cleanup()) {
+    return absl::InvalidArgumentError(
+        "a renew-while-alive lease needs a timeout to renew, not manual_cleanup");
+  }
   if (in.has_health_check()) return Unimplemented("health_check");
   if (in.credential_proxy()) return Unimplemented("credential_proxy");
   if (in.image().empty() == in.snapshot_id().empty()) {
@@ -96,6 +99,12 @@ absl::StatusOr<rest::CreateSandboxRequest> ToRest(const v1::CreateSandboxRequest
   if (out.resource_limits.empty()) out.resource_limits = {{"cpu", "1"}, {"memory", "2Gi"}};
   out.env = {in.env().begin(), in.env().end()};
   out.metadata = {in.metadata().begin(), in.metadata().end()};
+  if (in.lease() != v1::LEASE_MODE_UNSPECIFIED) {
+    // Tags the sandbox as leased, for people and for a later osbd to find (DESIGN: leases).
+    out.metadata[std::string(kLeasePidLabel)] = absl::StrCat(in.lease_pid());
+    out.metadata[std::string(kLeaseModeLabel)] =
+        in.lease() == v1::LEASE_MODE_KILL_ON_EXIT ? "kill-on-exit" : "renew-while-alive";
+  }
   out.entrypoint = {in.entrypoint().begin(), in.entrypoint().end()};
   if (out.entrypoint.empty()) out.entrypoint = {"tail", "-f", "/dev/null"};
   if (in.has_network_policy()) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "opensandbox/v1/commands.pb.h"
@@ -18,10 +19,15 @@ namespace osb::daemon {
 // Applies the official SDKs' defaults: entrypoint ["tail","-f","/dev/null"], timeout 600 s unless
 // manual_cleanup, resource limits {"cpu":"1","memory":"2Gi"} when none are given.
 // InvalidArgument: both image and snapshot_id or neither, timeout with manual_cleanup, timeout
-// under 60 s.
+// under 60 s, a renew-while-alive lease with manual_cleanup. A lease adds kLeasePidLabel and
+// kLeaseModeLabel to the metadata.
 absl::StatusOr<rest::CreateSandboxRequest> ToRest(const opensandbox::v1::CreateSandboxRequest& in);
 
 opensandbox::v1::Sandbox ToProto(const rest::Sandbox& in);
+
+// Metadata osbd adds to a leased sandbox.
+inline constexpr std::string_view kLeasePidLabel = "osbd.opensandbox.io/lease-pid";
+inline constexpr std::string_view kLeaseModeLabel = "osbd.opensandbox.io/lease-mode";
 
 // InvalidArgument for an empty command or ids out of range.
 absl::StatusOr<rest::RunCommandRequest> ToRest(const opensandbox::v1::RunCommandRequest& in);

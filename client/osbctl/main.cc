@@ -41,6 +41,8 @@ struct CreateFlags {
   int64_t timeout_seconds = 0;  // 0: the daemon's default (600 s)
   bool manual_cleanup = false;
   std::vector<std::string> env;
+  int lease_pid = 0;  // 0: no lease
+  bool renew_while_alive = false;
 };
 
 void AddCreateFlags(CLI::App* cmd, CreateFlags& f) {
@@ -49,6 +51,11 @@ void AddCreateFlags(CLI::App* cmd, CreateFlags& f) {
   cmd->add_option("--timeout", f.timeout_seconds, "seconds until the sandbox expires (≥ 60)");
   cmd->add_flag("--manual-cleanup", f.manual_cleanup, "no expiry: the sandbox lives until killed");
   cmd->add_option("-e,--env", f.env, "KEY=VALUE in the sandbox's environment (repeatable)");
+  cmd->add_option("--lease-pid", f.lease_pid,
+                  "kill the sandbox when this process exits (e.g. $$, your shell)")
+      ->check(CLI::Range(1, INT_MAX));
+  cmd->add_flag("--renew-while-alive", f.renew_while_alive,
+                "with --lease-pid: also renew the sandbox's expiry while that process lives");
 }
 
 v1::CreateSandboxRequest CreateRequest(const CreateFlags& f) {
@@ -56,6 +63,11 @@ v1::CreateSandboxRequest CreateRequest(const CreateFlags& f) {
   r.set_image(f.image);
   r.set_manual_cleanup(f.manual_cleanup);
   if (f.timeout_seconds > 0) *r.mutable_timeout() = TimeUtil::SecondsToDuration(f.timeout_seconds);
+  if (f.lease_pid > 0) {
+    r.set_lease(f.renew_while_alive ? v1::LEASE_MODE_RENEW_WHILE_ALIVE
+                                    : v1::LEASE_MODE_KILL_ON_EXIT);
+    r.set_lease_pid(f.lease_pid);
+  }
   for (const auto& kv : f.env) {
     std::size_t eq = kv.find('=');
     (*r.mutable_env())[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);

@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "daemon/lease_keeper.h"
 #include "daemon/upstream/curl_loop.h"
 #include "daemon/upstream/endpoint_cache.h"
 #include "daemon/upstream/execd_client.h"
@@ -28,7 +29,8 @@ class DaemonContext {
       : default_origin_(std::move(default_origin)),
         info_(std::move(info)),
         lifecycle_(loop_),
-        execd_(loop_) {}
+        execd_(loop_),
+        leases_(lifecycle_) {}
 
   // The request's connection over the daemon's default: a field set in `connection` wins.
   // A different domain never inherits the default API key. Unimplemented for profiles (not
@@ -47,6 +49,7 @@ class DaemonContext {
   LifecycleClient& lifecycle() { return lifecycle_; }
   ExecdClient& execd() { return execd_; }
   EndpointCache& endpoints() { return endpoints_; }
+  LeaseKeeper& leases() { return leases_; }
   const Origin& default_origin() const { return default_origin_; }
   const DaemonInfo& info() const { return info_; }
 
@@ -57,6 +60,7 @@ class DaemonContext {
   LifecycleClient lifecycle_;
   ExecdClient execd_;
   EndpointCache endpoints_;
+  LeaseKeeper leases_;  // last: stopped before the loop it calls through
 };
 
 // Splits a domain as the official SDKs accept it ("host:port", "http://host:port",

@@ -50,14 +50,12 @@ void WaitUntilPaused(DaemonContext& context, Origin origin, std::string id, absl
   context.lifecycle().Get(origin, id, [&context, origin, id, deadline, done](auto sandbox) {
     if (!sandbox.ok() || sandbox->status.state == "Paused") return done(std::move(sandbox));
     if (absl::Now() >= deadline) {
-      return done(absl::DeadlineExceededError(
-          absl::StrCat("sandbox ", id, " was still ", sandbox->status.state, " when waiting ended")));
+      return done(absl::DeadlineExceededError(absl::StrCat(
+          "sandbox ", id, " was still ", sandbox->status.state, " when waiting ended")));
     }
-    context.loop().Post(
-        [&context, origin, id, deadline, done] {
-          WaitUntilPaused(context, origin, id, deadline, done);
-        },
-        kPausePollInterval);
+    context.loop().Post([&context, origin, id, deadline,
+                         done] { WaitUntilPaused(context, origin, id, deadline, done); },
+                        kPausePollInterval);
   });
 }
 
@@ -74,6 +72,20 @@ grpc::ServerUnaryReactor* SandboxesService::Create(grpc::CallbackServerContext* 
     FinishStatus(reactor, rest_request.status());
     return reactor;
   }
+  // The lease holder is checked before anything is made, and held from then on.
+  std::shared_ptr<UniqueFd> holder;
+  if (request->lease() != v1::LEASE_MODE_UNSPECIFIED) {
+    auto opened = LeaseKeeper::OpenHolder(request->lease_pid());
+    if (!opened.ok()) {
+      FinishStatus(reactor, opened.status());
+      return reactor;
+    }
+    holder = std::make_shared<UniqueFd>(*std::move(opened));
+  }
+  const LeaseKeeper::Mode lease_mode = request->lease() == v1::LEASE_MODE_RENEW_WHILE_ALIVE
+                                           ? LeaseKeeper::Mode::kRenewWhileAlive
+                                           : LeaseKeeper::Mode::kKillOnExit;
+  const absl::Duration ttl = absl::Seconds(rest_request->timeout_seconds.value_or(0));
   const absl::Duration ready_timeout =
       request->has_ready_timeout() ? ToAbsl(request->ready_timeout()) : kDefaultReadyTimeout;
   const bool skip = request->skip_health_check();
@@ -91,6 +103,9 @@ grpc::ServerUnaryReactor* SandboxesService::Create(grpc::CallbackServerContext* 
         context.endpoints().Drop(*origin, id);
         context.lifecycle().Delete(*origin, id, [](absl::Status) {});
         return FinishStatus(reactor, ready.status());
+      }
+      if (holder != nullptr) {
+        context.leases().Add(*origin, id, std::move(*holder), lease_mode, ttl);
       }
       *response = ToProto(*ready);
       reactor->Finish(grpc::Status::OK);
@@ -149,6 +164,7 @@ grpc::ServerUnaryReactor* SandboxesService::Kill(grpc::CallbackServerContext* ct
       context_.ResolveForSandbox(request->connection(), request->sandbox_id()), reactor);
   if (!origin.has_value()) return reactor;
   context_.endpoints().Drop(*origin, request->sandbox_id());
+  context_.leases().Forget(request->sandbox_id());
   context_.lifecycle().Delete(*origin, request->sandbox_id(),
                               [reactor](absl::Status s) { FinishStatus(reactor, s); });
   return reactor;
@@ -164,9 +180,9 @@ grpc::ServerUnaryReactor* SandboxesService::Pause(grpc::CallbackServerContext* c
   const std::string id = request->sandbox_id();
   const bool wait = request->wait();
   const absl::Time deadline =
-      absl::Now() + std::min(request->has_wait_timeout() ? ToAbsl(request->wait_timeout())
-                                                         : kDefaultReadyTimeout,
-                             RemainingTime(ctx));
+      absl::Now() +
+      std::min(request->has_wait_timeout() ? ToAbsl(request->wait_timeout()) : kDefaultReadyTimeout,
+               RemainingTime(ctx));
   DaemonContext& context = context_;
   auto fill = FinishWith<rest::Sandbox>(
       reactor, [response](const rest::Sandbox& s) { *response->mutable_sandbox() = ToProto(s); });
@@ -246,15 +262,16 @@ grpc::ServerUnaryReactor* SandboxesService::PatchMetadata(
   for (const auto& [k, v] : request->upsert()) patch[k] = v;
   for (const auto& k : request->remove()) {
     if (request->upsert().count(k) > 0) {
-      FinishStatus(reactor, absl::InvalidArgumentError(
-                                absl::StrCat("metadata key '", k, "' is both upserted and removed")));
+      FinishStatus(reactor, absl::InvalidArgumentError(absl::StrCat(
+                                "metadata key '", k, "' is both upserted and removed")));
       return reactor;
     }
     patch[k] = nullptr;
   }
   context_.lifecycle().PatchMetadata(
       *origin, request->sandbox_id(), patch,
-      FinishWith<rest::Sandbox>(reactor, [response](const rest::Sandbox& s) { *response = ToProto(s); }));
+      FinishWith<rest::Sandbox>(reactor,
+                                [response](const rest::Sandbox& s) { *response = ToProto(s); }));
   return reactor;
 }
 
@@ -270,7 +287,8 @@ grpc::ServerUnaryReactor* SandboxesService::GetEndpoint(grpc::CallbackServerCont
     return reactor;
   }
   if (request->has_expires()) {
-    FinishStatus(reactor, absl::UnimplementedError("signed endpoints (expires) are not implemented yet"));
+    FinishStatus(reactor,
+                 absl::UnimplementedError("signed endpoints (expires) are not implemented yet"));
     return reactor;
   }
   if (request->has_use_server_proxy()) origin->use_server_proxy = request->use_server_proxy();

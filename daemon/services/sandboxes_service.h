@@ -1,7 +1,8 @@
 // Sandboxes: the lifecycle RPCs over the OpenSandbox lifecycle API. Create and Resume wait until
 // the sandbox answers execd /ping (or skip that when asked); a sandbox whose creation fails or is
 // cancelled after the server made it is killed, so no caller is left owning a sandbox it never
-// heard of. RPCs not listed here answer UNIMPLEMENTED (the generated base class does).
+// heard of. A Create with a lease hands the sandbox to the LeaseKeeper once it is ready; Kill ends
+// the lease. RPCs not listed here answer UNIMPLEMENTED (the generated base class does).
 #pragma once
 
 #include "daemon/services/daemon_context.h"

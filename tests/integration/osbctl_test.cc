@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -190,6 +192,29 @@ TEST_F(OsbctlTest, SandboxMetricsEndpointAndRenew) {
   EXPECT_EQ(renewed.exit_code, 0) << Describe(renewed);
   EXPECT_TRUE(absl::StrContains(renewed.out, "T")) << renewed.out;
   ProcessResult bad = Run({"sandbox", "renew", id, "--timeout", "-5"});
+  EXPECT_EQ(bad.exit_code, 2) << Describe(bad);
+}
+
+TEST_F(OsbctlTest, ALeaseTiesTheSandboxToAProcess) {
+  pid_t holder = ::fork();
+  if (holder == 0) {
+    ::execl("/bin/sleep", "sleep", "300", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ASSERT_GT(holder, 0);
+  ProcessResult created = Run({"sandbox", "create", "--lease-pid", std::to_string(holder)});
+  ASSERT_EQ(created.exit_code, 0) << Describe(created);
+  const std::string id(absl::StripTrailingAsciiWhitespace(created.out));
+  EXPECT_EQ(Run({"sandbox", "get", id}).exit_code, 0);
+  ::kill(holder, SIGKILL);
+  ::waitpid(holder, nullptr, 0);
+  int code = 0;
+  for (int i = 0; i < 50 && code == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    code = Run({"sandbox", "get", id}).exit_code;
+  }
+  EXPECT_EQ(code, 125) << "the sandbox outlived its lease holder";
+  ProcessResult bad = Run({"sandbox", "create", "--lease-pid", "0"});
   EXPECT_EQ(bad.exit_code, 2) << Describe(bad);
 }
 

@@ -3,9 +3,13 @@
 // that leave nothing behind, client cancels, the version handshake and the socket's permissions.
 #include <grpcpp/client_context.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <string>
@@ -746,6 +750,112 @@ TEST_F(OsbdTest, RenewAndPatchMetadata) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(patched.metadata().size(), 1u);
   EXPECT_EQ(patched.metadata().at("owner"), "ci");
+}
+
+// A process to hold a lease: `sleep 300`, killed and reaped by the destructor at the latest.
+class Holder {
+ public:
+  Holder() {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::execl("/bin/sleep", "sleep", "300", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~Holder() { Exit(); }
+  pid_t pid() const { return pid_; }
+  void Exit() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+TEST_F(OsbdTest, ALeasedSandboxDiesWithItsHolder) {
+  Holder holder;
+  ASSERT_GT(holder.pid(), 0);
+  v1::CreateSandboxRequest request;
+  request.set_image("host");
+  request.set_lease(v1::LEASE_MODE_KILL_ON_EXIT);
+  request.set_lease_pid(holder.pid());
+  v1::Sandbox sandbox;
+  grpc::Status status = Create(request, &sandbox);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(sandbox.metadata().at("osbd.opensandbox.io/lease-pid"), std::to_string(holder.pid()));
+  EXPECT_EQ(sandbox.metadata().at("osbd.opensandbox.io/lease-mode"), "kill-on-exit");
+  absl::SleepFor(absl::Milliseconds(500));
+  v1::Sandbox got;
+  ASSERT_TRUE(Get(sandbox.id(), &got).ok()) << "alive while its holder lives";
+
+  const absl::Time exited = absl::Now();
+  holder.Exit();
+  grpc::Status gone;
+  do {
+    absl::SleepFor(absl::Milliseconds(100));
+    gone = Get(sandbox.id(), &got);
+  } while (gone.ok() && absl::Now() - exited < absl::Seconds(10));
+  EXPECT_EQ(gone.error_code(), grpc::StatusCode::NOT_FOUND) << gone.error_message();
+  std::printf("sandbox gone %.0f ms after its lease holder exited\n",
+              absl::ToDoubleMilliseconds(absl::Now() - exited));
+  EXPECT_LT(absl::Now() - exited, absl::Seconds(3));
+}
+
+TEST_F(OsbdTest, ARenewWhileAliveLeaseKeepsPushingTheExpiry) {
+  Holder holder;
+  v1::CreateSandboxRequest request;
+  request.set_image("host");
+  *request.mutable_timeout() = TimeUtil::SecondsToDuration(60);
+  request.set_lease(v1::LEASE_MODE_RENEW_WHILE_ALIVE);
+  request.set_lease_pid(holder.pid());
+  v1::Sandbox sandbox;
+  grpc::Status status = Create(request, &sandbox);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const absl::Time first = ToTime(sandbox.expires_at());
+  absl::SleepFor(absl::Seconds(12));  // renewals come every 10 s
+  v1::Sandbox got;
+  ASSERT_TRUE(Get(sandbox.id(), &got).ok());
+  EXPECT_GT(ToTime(got.expires_at()), first + absl::Seconds(5)) << "the expiry was not renewed";
+  holder.Exit();
+  grpc::Status gone;
+  const absl::Time exited = absl::Now();
+  do {
+    absl::SleepFor(absl::Milliseconds(100));
+    gone = Get(sandbox.id(), &got);
+  } while (gone.ok() && absl::Now() - exited < absl::Seconds(10));
+  EXPECT_EQ(gone.error_code(), grpc::StatusCode::NOT_FOUND) << gone.error_message();
+}
+
+TEST_F(OsbdTest, ABadLeaseIsRefusedBeforeAnythingIsMade) {
+  Holder holder;
+  struct Case {
+    int pid;
+    bool manual_cleanup;
+    v1::LeaseMode mode;
+  } cases[] = {{0, false, v1::LEASE_MODE_KILL_ON_EXIT},
+               {-4, false, v1::LEASE_MODE_KILL_ON_EXIT},
+               {999999999, false, v1::LEASE_MODE_KILL_ON_EXIT},
+               {holder.pid(), true, v1::LEASE_MODE_RENEW_WHILE_ALIVE}};
+  for (const auto& c : cases) {
+    v1::CreateSandboxRequest request;
+    request.set_image("host");
+    request.set_lease(c.mode);
+    request.set_lease_pid(c.pid);
+    request.set_manual_cleanup(c.manual_cleanup);
+    v1::Sandbox sandbox;
+    grpc::Status status = Create(request, &sandbox);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << c.pid << ": " << status.error_message();
+  }
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::ListSandboxesRequest list;
+  v1::ListSandboxesResponse listed;
+  ASSERT_TRUE(sandboxes_->List(&ctx, list, &listed).ok());
+  EXPECT_EQ(listed.sandboxes_size(), 0) << listed.DebugString();
 }
 
 }  // namespace

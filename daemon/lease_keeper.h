@@ -1,0 +1,67 @@
+// Leases (Sandboxes.Create `lease`): a sandbox tied to a local process, its holder. When the
+// holder exits, osbd kills the sandbox (within a second: the holder is watched through a pidfd);
+// with LEASE_MODE_RENEW_WHILE_ALIVE osbd also renews the sandbox's expiry while the holder lives,
+// so a long job never outlives its TTL and a crashed one never leaks its sandbox.
+//
+// The holder is named by pid: gRPC does not tell osbd which process is calling (no peer
+// credentials over its Unix socket), so callers pass their own pid. It must be a live process of
+// osbd's user (any process when osbd runs as root).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "daemon/upstream/lifecycle_client.h"
+#include "daemon/upstream/origin.h"
+#include "rest/sys/unique_fd.h"
+
+namespace osb::daemon {
+
+class LeaseKeeper {
+ public:
+  enum class Mode { kKillOnExit, kRenewWhileAlive };
+
+  explicit LeaseKeeper(LifecycleClient& lifecycle);
+  ~LeaseKeeper();  // stops watching; sandboxes are left as they are
+
+  // A handle on the would-be holder: InvalidArgument when `pid` is not a live process,
+  // PermissionDenied when it belongs to another user. Checked before the sandbox is made.
+  static absl::StatusOr<UniqueFd> OpenHolder(pid_t pid);
+
+  // Starts the lease. For kRenewWhileAlive, `ttl` is how far ahead each renewal moves the
+  // expiry (the sandbox's timeout); renewals come every min(ttl / 2, 10 s).
+  void Add(const Origin& origin, const std::string& sandbox_id, UniqueFd holder, Mode mode,
+           absl::Duration ttl);
+  // Ends the lease of a sandbox killed by other means; nothing when it has none.
+  void Forget(const std::string& sandbox_id);
+
+  std::size_t size() const;
+
+ private:
+  struct Lease {
+    Origin origin;
+    UniqueFd holder;
+    Mode mode;
+    absl::Duration ttl;
+    absl::Time next_renewal;
+  };
+  void Loop();
+  void Wake();
+
+  LifecycleClient& lifecycle_;
+  UniqueFd wake_;  // eventfd: the lease set changed, or stop
+  mutable absl::Mutex mu_;
+  std::map<std::string, Lease> leases_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace osb::daemon
