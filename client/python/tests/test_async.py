@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import grpc
 import pytest
@@ -43,6 +43,17 @@ async def _end_to_end():
 
         await sandbox.files.write_file("/tmp/async.txt", b"bytes")
         assert await sandbox.files.read_file("/tmp/async.txt") == "bytes"
+
+        session = await sandbox.commands.create_session(working_directory="/tmp")
+        await sandbox.commands.run_in_session(session, "export X=async; cd /usr")
+        again = await sandbox.commands.run_in_session(session, "echo $X; pwd")
+        assert [m.text for m in again.logs.stdout] == ["async", "/usr"]
+        await sandbox.commands.delete_session(session)
+        metrics = await sandbox.get_metrics()
+        assert 0 < metrics.memory_used_in_mib < metrics.memory_total_in_mib
+        await sandbox.renew(timedelta(hours=1))
+        assert (await sandbox.get_info()).expires_at > datetime.now(timezone.utc) + timedelta(
+            minutes=50)
 
         async with AsyncSandboxManager.create() as manager:
             listed = await manager.list_sandbox_infos(

@@ -170,3 +170,32 @@ def test_no_daemon_is_unavailable(tmp_path):
     with SandboxManager.create(config) as manager, pytest.raises(SandboxException) as caught:
         manager.list_sandbox_infos()
     assert caught.value.status_code == grpc.StatusCode.UNAVAILABLE
+
+
+def test_a_session_keeps_directory_and_exports_between_runs(sandbox):
+    session = sandbox.commands.create_session(working_directory="/tmp")
+    first = sandbox.commands.run_in_session(session, "pwd; export ANSWER=42; cd /usr; echo e >&2")
+    assert [m.text for m in first.logs.stdout] == ["/tmp", "e"]  # stderr merged
+    assert first.exit_code == 0
+    second = sandbox.commands.run_in_session(session, "echo $ANSWER; pwd; exit 5")
+    assert [m.text for m in second.logs.stdout] == ["42", "/usr"]
+    assert second.exit_code == 5
+    elsewhere = sandbox.commands.run_in_session(session, "pwd", working_directory="/")
+    assert [m.text for m in elsewhere.logs.stdout] == ["/"]
+    sandbox.commands.delete_session(session)
+    with pytest.raises(SandboxNotFoundException):
+        sandbox.commands.delete_session(session)
+
+
+def test_metrics_and_renew(sandbox):
+    metrics = sandbox.get_metrics()
+    assert metrics.cpu_count > 0
+    assert 0 < metrics.memory_used_in_mib < metrics.memory_total_in_mib
+    assert 0 <= metrics.cpu_used_percentage <= 100
+    assert metrics.timestamp is not None
+    before = sandbox.get_info().expires_at
+    sandbox.renew(timedelta(hours=1))
+    after = sandbox.get_info().expires_at
+    assert after > before + timedelta(minutes=30)
+    with pytest.raises(InvalidArgumentException):
+        sandbox.renew(timedelta(0))

@@ -19,7 +19,7 @@ from osb.exceptions import (InvalidArgumentException, SandboxError, SandboxExcep
 from osb.models import (Execution, ExecutionComplete, ExecutionError, ExecutionHandlers,
                         ExecutionInit, ExecutionLogs, OutputMessage, PagedSandboxInfos,
                         PaginationInfo, RunCommandOpts, SandboxFilter, SandboxInfo,
-                        SandboxStatus)
+                        SandboxMetrics, SandboxStatus)
 from osb.sandbox import Sandbox, SandboxManager
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "ExecutionError", "ExecutionHandlers", "ExecutionInit", "ExecutionLogs",
     "InvalidArgumentException", "OutputMessage", "PagedSandboxInfos", "PaginationInfo",
     "RunCommandOpts", "Sandbox", "SandboxError", "SandboxException", "SandboxFilter",
-    "SandboxInfo", "SandboxManager", "SandboxNotFoundException", "SandboxStatus",
+    "SandboxInfo", "SandboxManager", "SandboxMetrics", "SandboxNotFoundException",
+    "SandboxStatus",
     "UnimplementedException", "default_socket_path",
 ]

@@ -13,7 +13,7 @@ from osb.config import ConnectionConfig
 from osb.exceptions import invalid_argument
 from osb.models import (Execution, ExecutionComplete, ExecutionError, ExecutionInit,
                         OutputMessage, PagedSandboxInfos, PaginationInfo, RunCommandOpts,
-                        SandboxFilter, SandboxInfo, SandboxStatus)
+                        SandboxFilter, SandboxInfo, SandboxMetrics, SandboxStatus)
 
 DEFAULT_TIMEOUT = timedelta(minutes=10)
 DEFAULT_READY_TIMEOUT = timedelta(seconds=30)
@@ -147,3 +147,49 @@ def write_file_requests(config: ConnectionConfig, sandbox_id: str, path: str, da
         size=len(data)))
     for start in range(0, len(data), chunk_size):
         yield files_pb2.WriteFileRequest(data=data[start:start + chunk_size])
+
+
+def sandbox_metrics(message: sandboxes_pb2.SandboxMetrics) -> SandboxMetrics:
+    return SandboxMetrics(cpu_count=message.cpu_count,
+                          cpu_used_percentage=message.cpu_used_percent,
+                          memory_total_in_mib=message.memory_total_mib,
+                          memory_used_in_mib=message.memory_used_mib,
+                          timestamp=_time(message, "time"))
+
+
+def renew_request(config: ConnectionConfig, sandbox_id: str,
+                  timeout: timedelta) -> sandboxes_pb2.RenewSandboxRequest:
+    """The new expiry is `timeout` from now, as the official SDK's renew(timedelta)."""
+    if timeout <= timedelta(0):
+        raise invalid_argument("renew timeout must be positive")
+    return sandboxes_pb2.RenewSandboxRequest(connection=config.to_proto(), sandbox_id=sandbox_id,
+                                             timeout=_duration(timeout))
+
+
+def session_run_request(config: ConnectionConfig, sandbox_id: str, session_id: str,
+                        command: str, working_directory: Optional[str],
+                        timeout: Optional[timedelta]) -> commands_pb2.RunInSessionRequest:
+    request = commands_pb2.RunInSessionRequest(
+        connection=config.to_proto(), sandbox_id=sandbox_id, session_id=session_id,
+        command=command, cwd=working_directory or "")
+    if timeout is not None:
+        request.timeout.CopyFrom(_duration(timeout))
+    return request
+
+
+def create_session_request(config: ConnectionConfig, sandbox_id: str,
+                           working_directory: Optional[str]) -> commands_pb2.CreateSessionRequest:
+    return commands_pb2.CreateSessionRequest(connection=config.to_proto(), sandbox_id=sandbox_id,
+                                             cwd=working_directory or "")
+
+
+def delete_session_request(config: ConnectionConfig, sandbox_id: str,
+                           session_id: str) -> commands_pb2.DeleteSessionRequest:
+    return commands_pb2.DeleteSessionRequest(connection=config.to_proto(), sandbox_id=sandbox_id,
+                                             session_id=session_id)
+
+
+def metrics_request(config: ConnectionConfig,
+                    sandbox_id: str) -> sandboxes_pb2.GetSandboxMetricsRequest:
+    return sandboxes_pb2.GetSandboxMetricsRequest(connection=config.to_proto(),
+                                                  sandbox_id=sandbox_id)

@@ -21,7 +21,7 @@ from osb._proto.opensandbox.v1 import (commands_pb2_grpc, files_pb2_grpc, sandbo
 from osb.config import ConnectionConfig
 from osb.exceptions import from_rpc_error
 from osb.models import (Execution, ExecutionHandlers, PagedSandboxInfos, RunCommandOpts,
-                        SandboxFilter, SandboxInfo)
+                        SandboxFilter, SandboxInfo, SandboxMetrics)
 
 
 class _AsyncDaemon:
@@ -60,6 +60,9 @@ class _AsyncDaemon:
         request.ready_timeout.FromTimedelta(resume_timeout)
         await self.call(self.sandboxes.Resume, request)
 
+    async def renew(self, sandbox_id: str, timeout: timedelta) -> None:
+        await self.call(self.sandboxes.Renew, _wire.renew_request(self.config, sandbox_id, timeout))
+
 
 class AsyncCommands:
     """`sandbox.commands` of an AsyncSandbox; see osb.sandbox.Commands."""
@@ -71,10 +74,35 @@ class AsyncCommands:
     async def run(self, command: str, *, opts: Optional[RunCommandOpts] = None,
                   handlers: Optional[ExecutionHandlers] = None) -> Execution:
         """As Commands.run; a coroutine handler is awaited before the next event is read."""
+        return await self._stream(self._daemon.commands.Run(
+            _wire.run_request(self._daemon.config, self._sandbox_id, command, opts)), handlers)
+
+    async def create_session(self, *, working_directory: Optional[str] = None) -> str:
+        """As Commands.create_session."""
+        created = await self._daemon.call(self._daemon.commands.CreateSession,
+                                          _wire.create_session_request(
+                                              self._daemon.config, self._sandbox_id,
+                                              working_directory))
+        return created.session_id
+
+    async def run_in_session(self, session_id: str, command: str, *,
+                             working_directory: Optional[str] = None,
+                             timeout: Optional[timedelta] = None,
+                             handlers: Optional[ExecutionHandlers] = None) -> Execution:
+        """As Commands.run_in_session."""
+        return await self._stream(self._daemon.commands.RunInSession(_wire.session_run_request(
+            self._daemon.config, self._sandbox_id, session_id, command, working_directory,
+            timeout)), handlers)
+
+    async def delete_session(self, session_id: str) -> None:
+        """As Commands.delete_session."""
+        await self._daemon.call(self._daemon.commands.DeleteSession, _wire.delete_session_request(
+            self._daemon.config, self._sandbox_id, session_id))
+
+    @staticmethod
+    async def _stream(call, handlers: Optional[ExecutionHandlers]) -> Execution:
         handlers = handlers or ExecutionHandlers()
         execution = Execution()
-        call = self._daemon.commands.Run(
-            _wire.run_request(self._daemon.config, self._sandbox_id, command, opts))
         try:
             async for event in call:
                 step = _wire.apply_event(execution, event)
@@ -174,6 +202,15 @@ class AsyncSandbox:
     async def resume(self, *, resume_timeout: timedelta = _wire.DEFAULT_READY_TIMEOUT) -> None:
         await self._daemon.resume(self._id, resume_timeout)
 
+    async def renew(self, timeout: timedelta) -> None:
+        """Moves the sandbox's expiry to `timeout` from now."""
+        await self._daemon.renew(self._id, timeout)
+
+    async def get_metrics(self) -> SandboxMetrics:
+        """CPU and memory use inside the sandbox, measured over half a second."""
+        return _wire.sandbox_metrics(await self._daemon.call(
+            self._daemon.sandboxes.GetMetrics, _wire.metrics_request(self._daemon.config, self._id)))
+
     async def close(self) -> None:
         """Closes the connection to osbd; the sandbox keeps running."""
         await self._daemon.channel.close()
@@ -213,6 +250,9 @@ class AsyncSandboxManager:
     async def resume_sandbox(self, sandbox_id: str, *,
                              resume_timeout: timedelta = _wire.DEFAULT_READY_TIMEOUT) -> None:
         await self._daemon.resume(sandbox_id, resume_timeout)
+
+    async def renew_sandbox(self, sandbox_id: str, timeout: timedelta) -> None:
+        await self._daemon.renew(sandbox_id, timeout)
 
     async def close(self) -> None:
         await self._daemon.channel.close()

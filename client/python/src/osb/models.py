@@ -35,6 +35,17 @@ class SandboxInfo:
 
 
 @dataclass(frozen=True)
+class SandboxMetrics:
+    """CPU and memory use inside a sandbox (execd `/metrics`)."""
+
+    cpu_count: float  # CPUs the sandbox may use (a fraction under a CPU limit)
+    cpu_used_percentage: float  # 0-100, of cpu_count
+    memory_total_in_mib: float
+    memory_used_in_mib: float
+    timestamp: Optional[datetime]
+
+
+@dataclass(frozen=True)
 class PaginationInfo:
     page: int
     page_size: int

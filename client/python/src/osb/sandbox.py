@@ -24,7 +24,7 @@ from osb._proto.opensandbox.v1 import (commands_pb2_grpc, files_pb2_grpc, sandbo
 from osb.config import ConnectionConfig
 from osb.exceptions import from_rpc_error
 from osb.models import (Execution, ExecutionHandlers, PagedSandboxInfos, RunCommandOpts,
-                        SandboxFilter, SandboxInfo)
+                        SandboxFilter, SandboxInfo, SandboxMetrics)
 
 
 class _Daemon:
@@ -61,6 +61,9 @@ class _Daemon:
         request.ready_timeout.FromTimedelta(resume_timeout)
         self.call(self.sandboxes.Resume, request)
 
+    def renew(self, sandbox_id: str, timeout: timedelta) -> None:
+        self.call(self.sandboxes.Renew, _wire.renew_request(self.config, sandbox_id, timeout))
+
 
 class Commands:
     """`sandbox.commands`: shell commands with streamed output."""
@@ -77,10 +80,34 @@ class Commands:
         SandboxException when the command could not be started or its stream broke (then its
         outcome is unknown), and whatever a handler raises (the run is then abandoned).
         """
+        return self._stream(self._daemon.commands.Run(
+            _wire.run_request(self._daemon.config, self._sandbox_id, command, opts)), handlers)
+
+    def create_session(self, *, working_directory: Optional[str] = None) -> str:
+        """Starts a bash session whose `cd` and `export` carry over between runs; its id."""
+        return self._daemon.call(self._daemon.commands.CreateSession,
+                                 _wire.create_session_request(
+                                     self._daemon.config, self._sandbox_id,
+                                     working_directory)).session_id
+
+    def run_in_session(self, session_id: str, command: str, *,
+                       working_directory: Optional[str] = None,
+                       timeout: Optional[timedelta] = None,
+                       handlers: Optional[ExecutionHandlers] = None) -> Execution:
+        """Runs `command` in the session, as run() does; stderr arrives merged into stdout."""
+        return self._stream(self._daemon.commands.RunInSession(_wire.session_run_request(
+            self._daemon.config, self._sandbox_id, session_id, command, working_directory,
+            timeout)), handlers)
+
+    def delete_session(self, session_id: str) -> None:
+        """Ends the session; SandboxNotFoundException when there is none."""
+        self._daemon.call(self._daemon.commands.DeleteSession, _wire.delete_session_request(
+            self._daemon.config, self._sandbox_id, session_id))
+
+    @staticmethod
+    def _stream(call, handlers: Optional[ExecutionHandlers]) -> Execution:
         handlers = handlers or ExecutionHandlers()
         execution = Execution()
-        call = self._daemon.commands.Run(
-            _wire.run_request(self._daemon.config, self._sandbox_id, command, opts))
         try:
             for event in call:
                 step = _wire.apply_event(execution, event)
@@ -186,6 +213,15 @@ class Sandbox:
         """Thaws a paused sandbox and waits until it is ready again."""
         self._daemon.resume(self._id, resume_timeout)
 
+    def renew(self, timeout: timedelta) -> None:
+        """Moves the sandbox's expiry to `timeout` from now."""
+        self._daemon.renew(self._id, timeout)
+
+    def get_metrics(self) -> SandboxMetrics:
+        """CPU and memory use inside the sandbox, measured over half a second."""
+        return _wire.sandbox_metrics(self._daemon.call(
+            self._daemon.sandboxes.GetMetrics, _wire.metrics_request(self._daemon.config, self._id)))
+
     def close(self) -> None:
         """Closes the connection to osbd; the sandbox keeps running."""
         self._daemon.channel.close()
@@ -225,6 +261,9 @@ class SandboxManager:
     def resume_sandbox(self, sandbox_id: str, *,
                        resume_timeout: timedelta = _wire.DEFAULT_READY_TIMEOUT) -> None:
         self._daemon.resume(sandbox_id, resume_timeout)
+
+    def renew_sandbox(self, sandbox_id: str, timeout: timedelta) -> None:
+        self._daemon.renew(sandbox_id, timeout)
 
     def close(self) -> None:
         self._daemon.channel.close()
