@@ -83,6 +83,17 @@ function sandboxInfo(message) {
   };
 }
 
+/** execd's metrics with the official JS SDK's names. */
+function sandboxMetrics(message) {
+  return {
+    cpuCount: message.cpuCount,
+    cpuUsedPercentage: message.cpuUsedPercent,
+    memoryTotalMiB: message.memoryTotalMib,
+    memoryUsedMiB: message.memoryUsedMib,
+    timestamp: toDate(message.time),
+  };
+}
+
 /**
  * Folds one CommandEvent into `execution`; returns the handler name and its argument, if any.
  * @param {Execution} execution
@@ -173,6 +184,15 @@ class Daemon {
     );
   }
 
+  async renew(sandboxId, timeoutSeconds) {
+    if (!(timeoutSeconds > 0)) throw invalidArgument('renew timeout must be positive');
+    await this.call(
+      this.sandboxes,
+      'Renew',
+      this.request(sandboxId, { timeout: duration(timeoutSeconds) }),
+    );
+  }
+
   close() {
     this.sandboxes.close();
   }
@@ -206,26 +226,71 @@ export class Commands {
     if (opts.uid !== undefined) request.uid = opts.uid;
     if (opts.gid !== undefined) request.gid = opts.gid;
 
-    /** @type {Execution} */
-    const execution = { logs: { stdout: [], stderr: [] } };
-    const call = this.daemon.commands.Run(request);
-    const events = call[Symbol.asyncIterator]();
-    try {
-      for (;;) {
-        let next;
-        try {
-          next = await events.next();
-        } catch (error) {
-          throw fromGrpcError(error);
-        }
-        if (next.done) return execution;
-        const step = applyEvent(execution, next.value);
-        if (step && handlers[step[0]]) await handlers[step[0]](step[1]);
+    return streamExecution(this.daemon.commands.Run(request), handlers);
+  }
+
+  /**
+   * Starts a bash session whose `cd` and `export` carry over between runs.
+   * @param {{workingDirectory?: string}} [options]
+   * @returns {Promise<string>} the session id
+   */
+  async createSession({ workingDirectory } = {}) {
+    const created = await this.daemon.call(
+      this.daemon.commands,
+      'CreateSession',
+      this.daemon.request(this.sandboxId, { cwd: workingDirectory ?? '' }),
+    );
+    return created.sessionId;
+  }
+
+  /**
+   * Runs `command` in the session, as run() does; stderr arrives merged into stdout.
+   * @param {string} sessionId
+   * @param {string} command
+   * @param {{workingDirectory?: string, timeoutSeconds?: number}} [opts]
+   * @param {ExecutionHandlers} [handlers]
+   * @returns {Promise<Execution>}
+   */
+  async runInSession(sessionId, command, opts = {}, handlers = {}) {
+    const request = this.daemon.request(this.sandboxId, {
+      sessionId,
+      command,
+      cwd: opts.workingDirectory ?? '',
+    });
+    if (opts.timeoutSeconds !== undefined) request.timeout = duration(opts.timeoutSeconds);
+    return streamExecution(this.daemon.commands.RunInSession(request), handlers);
+  }
+
+  /** Ends the session; rejects with a not-found SandboxError when there is none. */
+  async deleteSession(sessionId) {
+    await this.daemon.call(
+      this.daemon.commands,
+      'DeleteSession',
+      this.daemon.request(this.sandboxId, { sessionId }),
+    );
+  }
+}
+
+/** Reads a command's event stream into an Execution, calling the handlers in order. */
+async function streamExecution(call, handlers) {
+  /** @type {Execution} */
+  const execution = { logs: { stdout: [], stderr: [] } };
+  const events = call[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let next;
+      try {
+        next = await events.next();
+      } catch (error) {
+        throw fromGrpcError(error);
       }
-    } finally {
-      call.on('error', () => {}); // the CANCELLED status of an abandoned run is expected
-      call.cancel(); // a no-op once the call ended
+      if (next.done) return execution;
+      const step = applyEvent(execution, next.value);
+      if (step && handlers[step[0]]) await handlers[step[0]](step[1]);
     }
+  } finally {
+    call.on('error', () => {}); // the CANCELLED status of an abandoned run is expected
+    call.cancel(); // a no-op once the call ended
   }
 }
 
@@ -373,6 +438,18 @@ export class Sandbox {
     return this.daemon.resume(this.id, readyTimeoutSeconds);
   }
 
+  /** Moves the sandbox's expiry to `timeoutSeconds` from now. */
+  renew(timeoutSeconds) {
+    return this.daemon.renew(this.id, timeoutSeconds);
+  }
+
+  /** CPU and memory use inside the sandbox, measured over half a second. */
+  async getMetrics() {
+    return sandboxMetrics(
+      await this.daemon.call(this.daemon.sandboxes, 'GetMetrics', this.daemon.request(this.id)),
+    );
+  }
+
   /** Closes the channel to osbd; the sandbox keeps running. */
   close() {
     this.daemon.close();
@@ -425,6 +502,11 @@ export class SandboxManager {
   /** @param {string} sandboxId */
   resumeSandbox(sandboxId, { readyTimeoutSeconds = 30 } = {}) {
     return this.daemon.resume(sandboxId, readyTimeoutSeconds);
+  }
+
+  /** @param {string} sandboxId @param {number} timeoutSeconds */
+  renewSandbox(sandboxId, timeoutSeconds) {
+    return this.daemon.renew(sandboxId, timeoutSeconds);
   }
 
   close() {

@@ -138,6 +138,31 @@ describe('a running sandbox', () => {
       InvalidArgumentError,
     );
   });
+
+  test('a session keeps directory and exports between runs', async () => {
+    const session = await sandbox.commands.createSession({ workingDirectory: '/tmp' });
+    const first = await sandbox.commands.runInSession(session, 'pwd; export N=7; cd /usr; echo e >&2');
+    assert.deepEqual(first.logs.stdout.map((m) => m.text), ['/tmp', 'e']);
+    const second = await sandbox.commands.runInSession(session, 'echo $N; pwd; exit 4');
+    assert.deepEqual(second.logs.stdout.map((m) => m.text), ['7', '/usr']);
+    assert.equal(second.exitCode, 4);
+    await sandbox.commands.deleteSession(session);
+    await assert.rejects(sandbox.commands.deleteSession(session), (e) => {
+      assert.equal(e.grpcCode, status.NOT_FOUND);
+      return true;
+    });
+  });
+
+  test('metrics and renew', async () => {
+    const metrics = await sandbox.getMetrics();
+    assert.ok(metrics.cpuCount > 0);
+    assert.ok(metrics.memoryUsedMiB > 0 && metrics.memoryUsedMiB < metrics.memoryTotalMiB);
+    assert.ok(metrics.timestamp instanceof Date);
+    await sandbox.renew(3600);
+    const info = await sandbox.getInfo();
+    assert.ok(info.expiresAt - Date.now() > 3000_000);
+    await assert.rejects(sandbox.renew(0));
+  });
 });
 
 test('kill, then get is a not-found error with the upstream code and request id', async () => {
