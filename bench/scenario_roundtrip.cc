@@ -1,10 +1,10 @@
 // Scenario 2: command round trip in a live sandbox.
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "bench/child_process.h"
 #include "bench/osbd_client.h"
 #include "bench/runtime_client.h"
 #include "bench/scenarios.h"
+#include "rest/sys/process.h"
 
 namespace osb::bench {
 namespace {
@@ -61,7 +61,7 @@ Scenario CommandRoundTrip(const BenchConfig& config) {
   });
   std::string bash_error;
   Samples bash = TimeEach(5, config.Pick(50, 300), bash_error, [&](std::string& error) {
-    ChildResult r = RunChild({"/bin/bash", "-c", "echo hi"});
+    osb::ChildResult r = osb::RunToCompletion({"/bin/bash", "-c", "echo hi"});
     if (r.exit_code == 0 && r.out == "hi\n") return true;
     error = absl::StrCat("exit ", r.exit_code);
     return false;

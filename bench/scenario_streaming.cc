@@ -4,11 +4,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "bench/child_process.h"
 #include "bench/osbd_client.h"
 #include "bench/proc_stats.h"
 #include "bench/runtime_client.h"
 #include "bench/scenarios.h"
+#include "rest/sys/process.h"
 
 namespace osb::bench {
 namespace {
@@ -85,7 +85,7 @@ Scenario Streaming(const BenchConfig& config, Observations& observed) {
     }
   }
   for (int i = 0; i < runs; ++i) {
-    ChildResult r = RunChild({"/bin/bash", "-c", command});
+    osb::ChildResult r = osb::RunToCompletion({"/bin/bash", "-c", command});
     if (r.exit_code != 0) {
       local_error = absl::StrCat("exit ", r.exit_code);
       continue;

@@ -7,11 +7,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "bench/child_process.h"
 #include "bench/osbd_client.h"
 #include "bench/runtime_client.h"
 #include "bench/scenarios.h"
 #include "nlohmann/json.hpp"
+#include "rest/sys/process.h"
 
 namespace osb::bench {
 namespace {
@@ -64,7 +64,7 @@ Samples TimeFreshProcess(const std::vector<std::string>& argv, int n, const std:
                          std::string& error, const std::vector<std::string>& env = {}) {
   Samples s;
   for (int i = 0; i < n; ++i) {
-    ChildResult r = RunChild(argv, env, absl::Minutes(2));
+    osb::ChildResult r = osb::RunToCompletion(argv, env, absl::Minutes(2));
     if (r.exit_code != 0 || r.out.find(expect) == std::string::npos) {
       error = absl::StrCat("exit ", r.exit_code, ": ", r.err.substr(0, 500));
       continue;
@@ -97,7 +97,7 @@ void SdkMetrics(Scenario& scenario, const std::string& key, const std::string& l
 
   std::vector<std::string> long_argv = argv;
   long_argv.insert(long_argv.end(), {"--iterations", std::to_string(long_iterations)});
-  ChildResult r = RunChild(long_argv, env, absl::Minutes(5));
+  osb::ChildResult r = osb::RunToCompletion(long_argv, env, absl::Minutes(5));
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   if (r.exit_code != 0 || !j.is_object()) {
     const std::string why = absl::StrCat("exit ", r.exit_code, ": ", r.err.substr(0, 600));

@@ -2,7 +2,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -16,18 +18,12 @@
 #include <iostream>
 #include <sstream>
 
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-#include <gtest/gtest.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
 #include "rest/sys/file_util.h"
 #include "rest/sys/process.h"
-
-extern char** environ;
 
 namespace osb::test {
 namespace {
@@ -162,7 +158,8 @@ std::unique_ptr<Stack> Stack::Start() {
   auto ready_json = nlohmann::json::parse(ReadAll(ready));
   s->runtime_address_ = ready_json["address"];
   s->runtime_pid_ = ready_json["pid"];
-  s->runtime_api_key_ = std::string(absl::StripAsciiWhitespace(ReadAll(state + "/runtime/api-key")));
+  s->runtime_api_key_ =
+      std::string(absl::StripAsciiWhitespace(ReadAll(state + "/runtime/api-key")));
   s->channel_ = grpc::CreateChannel("unix:" + s->socket_, grpc::InsecureChannelCredentials());
   if (!s->channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
     ADD_FAILURE() << "cannot connect to osbd at " << s->socket_;
@@ -181,53 +178,6 @@ Stack::~Stack() {
 
 std::unique_ptr<httplib::Client> Stack::RuntimeClient() const {
   return MakeClient(runtime_address_, runtime_api_key_);
-}
-
-ProcessResult RunProcess(const std::vector<std::string>& args,
-                         const std::vector<std::string>& extra_env) {
-  int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return {};
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-  env_strings.insert(env_strings.end(), extra_env.begin(), extra_env.end());
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out[1], 1);
-    ::dup2(err[1], 2);
-    ::execve(argv[0], argv.data(), envp.data());
-    _exit(127);
-  }
-  ::close(out[1]);
-  ::close(err[1]);
-  ProcessResult result;
-  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  int open = 2;
-  char buf[65536];
-  while (open > 0) {
-    if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n <= 0) {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open;
-      } else {
-        (i == 0 ? result.out : result.err).append(buf, static_cast<std::size_t>(n));
-      }
-    }
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  return result;
 }
 
 std::vector<pid_t> ProcessesMatching(const std::string& needle) {

@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
+#include "rest/sys/process.h"
+
 namespace osb::test {
 
 // Whether a bound on a process's memory means anything in this build: AddressSanitizer keeps
@@ -83,13 +86,13 @@ class Stack {
   std::shared_ptr<grpc::Channel> channel_;
 };
 
-// Runs a program, collecting stdout, stderr and the exit status (-1 if it did not exit).
-struct ProcessResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-ProcessResult RunProcess(const std::vector<std::string>& argv,
-                         const std::vector<std::string>& extra_env = {});
+// Runs a program, collecting stdout, stderr and the exit status (-1 if it did not exit):
+// osb::RunToCompletion with a timeout no test reaches.
+using ProcessResult = ChildResult;
+inline ProcessResult RunProcess(const std::vector<std::string>& argv,
+                                const std::vector<std::string>& extra_env = {}) {
+  return RunToCompletion(argv, extra_env, absl::Minutes(10));
+}
 
 // Ids of the processes whose command line contains `needle` (from /proc).
 std::vector<pid_t> ProcessesMatching(const std::string& needle);
