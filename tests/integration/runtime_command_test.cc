@@ -38,17 +38,7 @@ using Clock = std::chrono::steady_clock;
 
 // --- Commands through the proxy ------------------------------------------------------------------
 
-class Command : public RuntimeTest {
- protected:
-  void SetUp() override {
-    RuntimeTest::SetUp();
-    if (HasFatalFailure()) return;
-    auto sandbox = CreateSandbox();
-    ASSERT_TRUE(sandbox.has_value());
-    sandbox_ = *sandbox;
-  }
-  SandboxHandle sandbox_;
-};
+using Command = RuntimeSandboxTest;
 
 TEST_F(Command, EventsAreInitStdoutComplete) {
   auto r = Run(sandbox_, "echo one; echo two");
@@ -230,14 +220,8 @@ TEST_F(BadInput, LeavesRunningSandboxUsable) {
 
 // --- Background commands, status, logs and interrupt ----------------------------------------
 
-class Background : public Command {
+class Background : public RuntimeSandboxTest {
  protected:
-  void SetUp() override {
-    Command::SetUp();
-    if (HasFatalFailure()) return;
-    agent_ = std::make_unique<AgentClient>(sandbox_);
-  }
-
   // Starts a background command; its id, or "" (with a failure recorded).
   std::string Start(const std::string& command, json extra = json::object()) {
     extra["background"] = true;
@@ -263,8 +247,6 @@ class Background : public Command {
     }
     return s;
   }
-
-  std::unique_ptr<AgentClient> agent_;
 };
 
 TEST_F(Background, RunsOnAfterTheAnswerAndReportsItsEnd) {

@@ -21,17 +21,8 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using json = nlohmann::json;
 
-class Files : public RuntimeTest {
+class Files : public RuntimeSandboxTest {
  protected:
-  void SetUp() override {
-    RuntimeTest::SetUp();
-    if (HasFatalFailure()) return;
-    auto sandbox = CreateSandbox();
-    ASSERT_TRUE(sandbox.has_value());
-    sandbox_ = *sandbox;
-    agent_ = std::make_unique<AgentClient>(sandbox_);
-  }
-
   // A metadata part as the Python SDK sends it (with a filename) and its file part.
   static httplib::MultipartFormDataItems Pair(const json& metadata, const std::string& content) {
     return {{"metadata", metadata.dump(), "metadata", "application/json"},
@@ -61,9 +52,6 @@ class Files : public RuntimeTest {
     for (const auto& f : ParseJson(body)) out.push_back(f.value("path", ""));
     return out;
   }
-
-  SandboxHandle sandbox_;
-  std::unique_ptr<AgentClient> agent_;
 };
 
 TEST_F(Files, UploadThenDownloadRoundTripsWithModeAndOwner) {

@@ -1,5 +1,6 @@
-// The fixture of the osb-runtime integration tests (runtime_api_test, runtime_command_test,
-// runtime_isolation_test): a fresh osb-runtime per test and a lifecycle client for it.
+// The fixtures of the osb-runtime integration tests (runtime_api_test, runtime_command_test,
+// runtime_files_test, runtime_isolation_test): a fresh osb-runtime per test and a lifecycle client
+// for it, and the same with one running sandbox.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -45,6 +46,22 @@ class RuntimeTest : public ::testing::Test {
 
   std::unique_ptr<RuntimeProcess> runtime_;
   std::unique_ptr<httplib::Client> api_;
+};
+
+// A fresh osb-runtime with one running sandbox on the host base, and a client for its agent.
+class RuntimeSandboxTest : public RuntimeTest {
+ protected:
+  void SetUp() override {
+    RuntimeTest::SetUp();
+    if (HasFatalFailure()) return;
+    auto sandbox = CreateSandbox();
+    ASSERT_TRUE(sandbox.has_value());
+    sandbox_ = *sandbox;
+    agent_ = std::make_unique<AgentClient>(sandbox_);
+  }
+
+  SandboxHandle sandbox_;
+  std::unique_ptr<AgentClient> agent_;
 };
 
 }  // namespace osb::test
