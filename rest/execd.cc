@@ -91,6 +91,21 @@ nlohmann::json ToJson(const Metrics& m) {
           {"timestamp", m.timestamp_ms}};
 }
 
+absl::StatusOr<CreateSessionRequest> ParseCreateSessionRequest(const nlohmann::json& j) {
+  OSB_REST_RETURN_IF_ERROR(ExpectObject(j, "create session request"));
+  std::optional<std::string> cwd;
+  OSB_REST_RETURN_IF_ERROR(ReadString(j, "", "cwd", &cwd));
+  CreateSessionRequest r;
+  if (cwd.has_value() && !cwd->empty()) r.cwd = std::move(cwd);
+  return r;
+}
+
+nlohmann::json ToJson(const CreateSessionRequest& r) {
+  nlohmann::json j = nlohmann::json::object();
+  if (r.cwd.has_value()) j["cwd"] = *r.cwd;
+  return j;
+}
+
 absl::StatusOr<SessionRunRequest> ParseSessionRunRequest(const nlohmann::json& j) {
   OSB_REST_RETURN_IF_ERROR(ExpectObject(j, "session run request"));
   SessionRunRequest r;

@@ -30,6 +30,14 @@ struct RunCommandRequest {
 absl::StatusOr<RunCommandRequest> ParseRunCommandRequest(const nlohmann::json& j);
 nlohmann::json ToJson(const RunCommandRequest& r);
 
+// POST /session (the body is optional: none is an empty request).
+struct CreateSessionRequest {
+  std::optional<std::string> cwd;  // absent or empty: `/`
+};
+// InvalidArgument for a body that is not an object or a cwd that is not a string.
+absl::StatusOr<CreateSessionRequest> ParseCreateSessionRequest(const nlohmann::json& j);
+nlohmann::json ToJson(const CreateSessionRequest& r);
+
 // POST /session/{id}/run.
 struct SessionRunRequest {
   std::string command;  // required, non-empty

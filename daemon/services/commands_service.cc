@@ -158,23 +158,23 @@ grpc::ServerUnaryReactor* CommandsService::CreateSession(grpc::CallbackServerCon
                                                          const v1::CreateSessionRequest* request,
                                                          v1::Session* response) {
   auto* reactor = ctx->DefaultReactor();
-  nlohmann::json body = nlohmann::json::object();
-  if (!request->cwd().empty()) body["cwd"] = request->cwd();
-  WithSandboxExecd(
-      context_, reactor, request->connection(), request->sandbox_id(),
-      [this, reactor, response, body = body.dump()](const Origin&, const ExecdEndpoint& endpoint) {
-        context_.execd().Call(
-            endpoint, "POST", "/session", body,
-            FinishFromExecd(reactor, [response](const HttpResult& r) -> absl::Status {
-              auto j = nlohmann::json::parse(r.body, nullptr, false);
-              auto id = j.is_object() ? j.find("session_id") : j.end();
-              if (id == j.end() || !id->is_string() || id->empty()) {
-                return absl::DataLossError("execd answered /session without an id");
-              }
-              response->set_session_id(id->get<std::string>());
-              return absl::OkStatus();
-            }));
-      });
+  rest::CreateSessionRequest create;
+  if (!request->cwd().empty()) create.cwd = request->cwd();
+  WithSandboxExecd(context_, reactor, request->connection(), request->sandbox_id(),
+                   [this, reactor, response, body = rest::ToJson(create).dump()](
+                       const Origin&, const ExecdEndpoint& endpoint) {
+                     context_.execd().Call(
+                         endpoint, "POST", "/session", body,
+                         FinishFromExecd(reactor, [response](const HttpResult& r) -> absl::Status {
+                           auto j = nlohmann::json::parse(r.body, nullptr, false);
+                           auto id = j.is_object() ? j.find("session_id") : j.end();
+                           if (id == j.end() || !id->is_string() || id->empty()) {
+                             return absl::DataLossError("execd answered /session without an id");
+                           }
+                           response->set_session_id(id->get<std::string>());
+                           return absl::OkStatus();
+                         }));
+                   });
   return reactor;
 }
 

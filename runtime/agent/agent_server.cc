@@ -184,19 +184,17 @@ void AgentServer::HandleMetricsWatch(httplib::Response& res) {
 }
 
 void AgentServer::HandleCreateSession(const httplib::Request& req, httplib::Response& res) {
-  std::optional<std::string> cwd;
+  rest::CreateSessionRequest request;
   if (!req.body.empty()) {  // the body is optional
     auto body = ParseJsonBody(req);
-    if (!body.ok() || !body->is_object()) {
-      return ReplyError(res, 400, rest::kInvalidRequestBody, "the body must be a JSON object");
+    if (!body.ok()) return ReplyError(res, 400, rest::kInvalidRequestBody, body.status().message());
+    auto parsed = rest::ParseCreateSessionRequest(*body);
+    if (!parsed.ok()) {
+      return ReplyError(res, 400, rest::kInvalidRequestBody, parsed.status().message());
     }
-    if (auto it = body->find("cwd"); it != body->end() && !it->is_null()) {
-      if (!it->is_string())
-        return ReplyError(res, 400, rest::kInvalidRequestBody, "'cwd' must be a string");
-      if (!it->get<std::string>().empty()) cwd = it->get<std::string>();
-    }
+    request = *std::move(parsed);
   }
-  auto id = sessions_.Create(cwd);
+  auto id = sessions_.Create(request.cwd);
   if (!id.ok()) return ReplyExecdError(res, id.status());
   ReplyJson(res, 200, {{"session_id", *id}});
 }

@@ -109,6 +109,23 @@ TEST(RunCommandRequestTest, BoundaryValuesAreAccepted) {
   EXPECT_EQ(r->gid, 0);
 }
 
+TEST(CreateSessionRequestTest, CwdIsOptionalAndMustBeAString) {
+  absl::StatusOr<CreateSessionRequest> r =
+      ParseCreateSessionRequest(json::parse(R"({"cwd":"/w"})"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->cwd, "/w");
+  EXPECT_EQ(ToJson(*r), json::parse(R"({"cwd":"/w"})"));
+  for (const char* none : {"{}", R"({"cwd":null})", R"({"cwd":""})"}) {
+    r = ParseCreateSessionRequest(json::parse(none));
+    ASSERT_TRUE(r.ok()) << none;
+    EXPECT_FALSE(r->cwd.has_value()) << none;
+    EXPECT_EQ(ToJson(*r), json::object());
+  }
+  EXPECT_THAT(MessageOf(ParseCreateSessionRequest(json::parse(R"({"cwd":5})")).status()),
+              HasSubstr("'cwd'"));
+  EXPECT_FALSE(ParseCreateSessionRequest(json::array()).ok());
+}
+
 TEST(SessionRunRequestTest, ParsesAndRoundTrips) {
   const json original = json::parse(R"({"command":"cd /tmp","cwd":"/work","timeout":500})");
   absl::StatusOr<SessionRunRequest> r = ParseSessionRunRequest(original);
