@@ -5,8 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -17,18 +15,15 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "rest/sys/file_util.h"
 
 namespace osb::agent {
 namespace {
 
 constexpr double kMib = 1024.0 * 1024.0;
 
-std::string ReadSmallFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+// A /proc file's text; "" once the process is gone.
+std::string ReadProcFile(const std::string& path) { return ReadFile(path).value_or(""); }
 
 // The pids under `proc_root`.
 std::vector<std::string> Pids(const std::string& proc_root) {
@@ -65,7 +60,7 @@ int64_t ProcessTicks(const std::string& stat) {
 
 // "Pss:" of /proc/<pid>/smaps_rollup in kB; the resident set (statm) where it is missing.
 int64_t ProcessPssKib(const std::string& dir) {
-  std::string rollup = ReadSmallFile(dir + "/smaps_rollup");
+  std::string rollup = ReadProcFile(dir + "/smaps_rollup");
   for (absl::string_view line : absl::StrSplit(rollup, '\n')) {
     if (absl::ConsumePrefix(&line, "Pss:")) {
       line = absl::StripAsciiWhitespace(line);
@@ -74,7 +69,7 @@ int64_t ProcessPssKib(const std::string& dir) {
       if (absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &kib)) return kib;
     }
   }
-  std::vector<std::string> statm = absl::StrSplit(ReadSmallFile(dir + "/statm"), ' ');
+  std::vector<std::string> statm = absl::StrSplit(ReadProcFile(dir + "/statm"), ' ');
   int64_t pages = 0;
   if (statm.size() > 1 && absl::SimpleAtoi(statm[1], &pages)) {
     return pages * (::sysconf(_SC_PAGESIZE) / 1024);
@@ -87,7 +82,7 @@ int64_t ProcessPssKib(const std::string& dir) {
 double MetricsSampler::CpuSeconds() const {
   int64_t ticks = 0;
   for (const auto& pid : Pids(proc_root_)) {
-    ticks += ProcessTicks(ReadSmallFile(proc_root_ + "/" + pid + "/stat"));
+    ticks += ProcessTicks(ReadProcFile(proc_root_ + "/" + pid + "/stat"));
   }
   return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
