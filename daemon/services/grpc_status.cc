@@ -1,5 +1,6 @@
 #include "daemon/services/grpc_status.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -22,7 +23,8 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   // grpc-status-details-bin trailer too, for programs (common.proto, "Errors").
   google::rpc::ErrorInfo info;
   info.set_reason(code);
-  info.set_domain("opensandbox.io");
+  // osbd's own reasons ("OSBD::READY_TIMEOUT") are told apart from the service's by domain.
+  info.set_domain(absl::StartsWith(code, "OSBD::") ? "osbd.opensandbox.io" : "opensandbox.io");
   if (!request_id.empty()) (*info.mutable_metadata())["request_id"] = request_id;
   if (int http = rest::HttpStatusOf(status); http > 0) {
     (*info.mutable_metadata())["http_status"] = absl::StrCat(http);

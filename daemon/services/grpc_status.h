@@ -2,8 +2,9 @@
 // the OpenSandbox error code and the upstream request id when the failure came from a server:
 //   "SANDBOX::NOT_FOUND: sandbox 123 not found (request id 9f2c...)"
 // so a user sees, in one line, what failed and what to quote to the server's operator; a program
-// finds the same in a google.rpc.ErrorInfo (reason = the code, domain "opensandbox.io", metadata
-// "request_id" and "http_status") in the status details.
+// finds the same in a google.rpc.ErrorInfo (reason = the code, domain "opensandbox.io" or, for
+// osbd's own "OSBD::..." reasons, "osbd.opensandbox.io"; metadata "request_id" and "http_status")
+// in the status details.
 #pragma once
 
 #include <grpcpp/support/status.h>

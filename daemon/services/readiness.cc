@@ -4,12 +4,15 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "rest/error.h"
 
 namespace osb::daemon {
 namespace {
 
 constexpr absl::Duration kFirstPollInterval = absl::Milliseconds(2);
 constexpr absl::Duration kMaxPollInterval = absl::Milliseconds(200);
+// The ErrorInfo reason common.proto promises for a sandbox that did not become ready in time.
+constexpr char kReadyTimeout[] = "OSBD::READY_TIMEOUT";
 
 class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
  public:
@@ -33,9 +36,9 @@ class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
                        sandbox_.status.message.value_or(sandbox_.status.reason.value_or("")))));
     }
     if (absl::Now() >= deadline_) {
-      return done_(
-          absl::DeadlineExceededError(absl::StrCat("sandbox ", sandbox_.id, " was still ", state,
-                                                   " after ", absl::FormatDuration(timeout_))));
+      return done_(rest::MakeError(absl::StatusCode::kDeadlineExceeded, kReadyTimeout,
+                                   absl::StrCat("sandbox ", sandbox_.id, " was still ", state,
+                                                " after ", absl::FormatDuration(timeout_))));
     }
     if (ctx_->IsCancelled()) return done_(absl::CancelledError("the call was cancelled"));
     context_.loop().Post(
@@ -74,7 +77,8 @@ class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
   void OnPing(absl::Status status) {
     if (status.ok()) return done_(std::move(sandbox_));
     if (absl::Now() >= deadline_) {
-      return done_(absl::DeadlineExceededError(
+      return done_(rest::MakeError(
+          absl::StatusCode::kDeadlineExceeded, kReadyTimeout,
           absl::StrCat("Sandbox health check timed out after ", absl::FormatDuration(timeout_),
                        " (", attempts_, " attempts). Last health check error: ", status.message(),
                        ". Connection context: domain=", origin_.authority,
