@@ -16,7 +16,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "client/osbctl/daemon_channel.h"
+#include "client/src/daemon_channel.h"
 #include "client/osbctl/file_commands.h"
 #include "client/osbctl/output.h"
 #include "client/osbctl/shell_quote.h"
@@ -225,8 +225,10 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
 
   // `daemon` commands talk to a running osbd only: starting one to ask about it would be absurd.
-  auto channel = *daemon ? osb::cli::ConnectToDaemon(socket_path, absl::Seconds(2))
-                         : osb::cli::ConnectOrStartDaemon(socket_path, osb::PathBesideSelf("osbd"));
+  auto channel =
+      *daemon ? opensandbox::internal::ConnectToDaemon(socket_path, absl::Seconds(2))
+              : opensandbox::internal::ConnectOrStartDaemon(socket_path,
+                                                            osb::PathBesideSelf("osbd"));
   if (!channel.ok() && *daemon_stop) {
     std::fprintf(stderr, "osbctl: osbd is not running on %s\n", socket_path.c_str());
     return 0;

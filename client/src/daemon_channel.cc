@@ -1,4 +1,4 @@
-#include "client/osbctl/daemon_channel.h"
+#include "client/src/daemon_channel.h"
 
 #include <fcntl.h>
 #include <grpcpp/create_channel.h>
@@ -16,7 +16,7 @@
 #include "rest/sys/file_util.h"
 #include "rest/sys/process.h"
 
-namespace osb::cli {
+namespace opensandbox::internal {
 namespace {
 
 std::shared_ptr<grpc::Channel> Channel(const std::string& socket_path) {
@@ -46,26 +46,26 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectOrStartDaemon(const std::s
   if (auto channel = ConnectToDaemon(socket_path, absl::Seconds(2)); channel.ok()) return channel;
   struct stat st {};
   const std::string dir = socket_path.substr(0, socket_path.rfind('/'));
-  if (auto s = MakeDirs(dir, 0700); !s.ok()) return s;
+  if (auto s = osb::MakeDirs(dir, 0700); !s.ok()) return s;
   const std::string log_path = dir + "/osbd.log";
-  auto pid = SpawnDetached({osbd_binary, "--socket", socket_path}, log_path);
+  auto pid = osb::SpawnDetached({osbd_binary, "--socket", socket_path}, log_path);
   if (!pid.ok()) return pid.status();
   const absl::Time deadline = absl::Now() + start_timeout;
-  while (absl::Now() < deadline && ProcessRunning(*pid)) {
+  while (absl::Now() < deadline && osb::ProcessRunning(*pid)) {
     if (::stat(socket_path.c_str(), &st) == 0) {
       auto channel = Channel(socket_path);
       if (Connected(channel, absl::Milliseconds(200))) return channel;
     }
     absl::SleepFor(absl::Milliseconds(20));
   }
-  auto log = ReadFile(log_path);
+  auto log = osb::ReadFile(log_path);
   std::string tail = log.ok() ? std::string(absl::StripAsciiWhitespace(*log)) : "";
   if (tail.size() > 2000) tail = tail.substr(tail.size() - 2000);
-  std::string what = ProcessRunning(*pid)
+  std::string what = osb::ProcessRunning(*pid)
                          ? absl::StrCat("did not answer on ", socket_path, " within ",
                                         absl::FormatDuration(start_timeout))
                          : "exited at start";
   return absl::UnavailableError(absl::StrCat("osbd ", what, "; ", log_path, ": ", tail));
 }
 
-}  // namespace osb::cli
+}  // namespace opensandbox::internal

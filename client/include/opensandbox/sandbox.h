@@ -1,0 +1,77 @@
+// Sandbox: one sandbox reached through osbd, shaped like the official SDKs' Sandbox.
+//
+//   #include <opensandbox/opensandbox.h>
+//
+//   auto sandbox = opensandbox::Sandbox::Create("python:3.11");
+//   if (!sandbox.ok()) { std::cerr << sandbox.status() << "\n"; return 1; }
+//   auto execution = sandbox->commands().Run("python3 -c 'print(6 * 7)'");
+//   std::cout << execution->logs.stdout_lines[0].text << "\n";   // 42
+//   (void)sandbox->Kill();
+//
+// A Sandbox is a handle: copies share osbd's connection and refer to the same sandbox.
+// Destroying or closing it leaves the sandbox running; Kill deletes it (so does its TTL).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "opensandbox/commands.h"
+#include "opensandbox/files.h"
+#include "opensandbox/options.h"
+#include "opensandbox/sandbox_info.h"
+#include "opensandbox/sandbox_spec.h"
+
+namespace opensandbox {
+
+class Sandbox {
+ public:
+  // Creates a sandbox from `image` (or from spec.snapshot_id with an empty image) and, unless
+  // spec.skip_health_check, returns once it answers. Errors: kUnavailable when osbd (or the
+  // service behind it) cannot be reached; kInvalidArgument for a bad spec; kDeadlineExceeded
+  // with IsReadyTimeout when it did not become ready in time (osbd then deletes it).
+  static absl::StatusOr<Sandbox> Create(const std::string& image, const SandboxSpec& spec = {},
+                                        Options options = {});
+
+  // A handle on an existing sandbox. kNotFound when there is none with this id.
+  static absl::StatusOr<Sandbox> Connect(const std::string& sandbox_id, Options options = {});
+
+  // Resumes a paused sandbox and returns a handle once it answers again. kFailedPrecondition
+  // when it is not paused.
+  static absl::StatusOr<Sandbox> Resume(const std::string& sandbox_id, Options options = {},
+                                        absl::Duration ready_timeout = absl::Seconds(30));
+
+  const std::string& id() const { return id_; }
+  Commands& commands() { return commands_; }
+  Files& files() { return files_; }
+
+  absl::StatusOr<SandboxInfo> GetInfo() const;
+  // How to reach `port` (1 to 65535) inside the sandbox.
+  absl::StatusOr<Endpoint> GetEndpoint(int port) const;
+  // CPU and memory use (sampled over about half a second).
+  absl::StatusOr<SandboxMetrics> GetMetrics() const;
+  // Moves the expiry to now + `timeout`; returns the new expiry. kFailedPrecondition for a
+  // manual-cleanup sandbox.
+  absl::StatusOr<absl::Time> Renew(absl::Duration timeout);
+  // Freezes every process of the sandbox; resume it with Sandbox::Resume(id()).
+  absl::Status Pause();
+  // Deletes the sandbox and everything in it.
+  absl::Status Kill();
+  // Whether the sandbox is Running and runs a command.
+  bool IsHealthy();
+  // Drops this handle's reference to osbd's connection; the sandbox keeps running. Later calls
+  // on this handle fail with kFailedPrecondition.
+  void Close();
+
+ private:
+  Sandbox(std::shared_ptr<internal::DaemonConnection> daemon, std::string id);
+
+  std::shared_ptr<internal::DaemonConnection> daemon_;
+  std::string id_;
+  Commands commands_;
+  Files files_;
+};
+
+}  // namespace opensandbox

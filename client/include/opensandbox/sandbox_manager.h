@@ -1,0 +1,57 @@
+// SandboxManager: administration of many sandboxes by id, shaped like the official SDKs'
+// SandboxManager.
+//
+//   opensandbox::SandboxManager manager;
+//   auto page = manager.List({.states = {"Running"}, .metadata = {{"team", "ci"}}});
+//   for (const auto& info : page->sandboxes) (void)manager.Kill(info.id);
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "opensandbox/options.h"
+#include "opensandbox/sandbox_info.h"
+
+namespace opensandbox {
+namespace internal {
+class DaemonConnection;
+}  // namespace internal
+
+class SandboxManager {
+ public:
+  // Reaches osbd on first use, so construction never fails; a call made while osbd cannot be
+  // reached fails with kUnavailable.
+  explicit SandboxManager(Options options = {});
+  ~SandboxManager();
+  SandboxManager(SandboxManager&&) noexcept;
+  SandboxManager& operator=(SandboxManager&&) noexcept;
+
+  // One page of sandboxes, newest first.
+  absl::StatusOr<SandboxPage> List(const SandboxFilter& filter = {});
+  absl::StatusOr<SandboxInfo> Get(const std::string& sandbox_id);
+  absl::Status Kill(const std::string& sandbox_id);
+  absl::Status Pause(const std::string& sandbox_id);
+  // Resumes and waits until the sandbox answers, at most `ready_timeout`.
+  absl::Status Resume(const std::string& sandbox_id,
+                      absl::Duration ready_timeout = absl::Seconds(30));
+  // Moves the expiry to now + `timeout`; returns the new expiry.
+  absl::StatusOr<absl::Time> Renew(const std::string& sandbox_id, absl::Duration timeout);
+  // Sets the `upsert` keys and removes the `remove` keys (a JSON merge patch); returns the
+  // sandbox as it is afterwards.
+  absl::StatusOr<SandboxInfo> PatchMetadata(const std::string& sandbox_id,
+                                            const std::map<std::string, std::string>& upsert,
+                                            const std::vector<std::string>& remove = {});
+
+ private:
+  absl::StatusOr<internal::DaemonConnection*> Daemon();
+
+  Options options_;
+  std::shared_ptr<internal::DaemonConnection> daemon_;
+};
+
+}  // namespace opensandbox

@@ -1,0 +1,19 @@
+// Reading a stream of CommandEvents (Run, Attach, RunInSession) into an Execution, calling the
+// handlers as events arrive.
+#pragma once
+
+#include <grpcpp/support/sync_stream.h>
+
+#include "absl/status/statusor.h"
+#include "opensandbox/execution.h"
+#include "opensandbox/v1/commands.pb.h"
+
+namespace opensandbox::internal {
+
+// Reads `reader` to its end. OK with the Execution when a terminal event (completed or failed)
+// arrived; the RPC's error otherwise, or kUnavailable naming the command when the stream ended
+// without one (a broken stream is never reported as a finished command).
+absl::StatusOr<Execution> ReadExecution(grpc::ClientReaderInterface<v1::CommandEvent>& reader,
+                                        const ExecutionHandlers& handlers);
+
+}  // namespace opensandbox::internal

@@ -1,0 +1,299 @@
+// The C++ SDK against the real stack (osbd with its embedded osb-runtime), every public method
+// of Sandbox, Commands, Files and SandboxManager as a user calls it.
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "opensandbox/opensandbox.h"
+#include "tests/integration/harness.h"
+
+namespace osb::test {
+namespace {
+
+using ::opensandbox::Options;
+using ::opensandbox::Sandbox;
+using ::opensandbox::SandboxManager;
+using ::opensandbox::SandboxSpec;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class SdkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    stack_ = Stack::Start();
+    ASSERT_NE(stack_, nullptr);
+    options_.set<opensandbox::SocketPathOption>(stack_->socket_path());
+  }
+
+  Sandbox NewSandbox(SandboxSpec spec = {}) {
+    auto sandbox = Sandbox::Create("debian", spec, options_);
+    EXPECT_TRUE(sandbox.ok()) << sandbox.status();
+    return *std::move(sandbox);
+  }
+
+  static std::vector<std::string> Texts(const std::vector<opensandbox::OutputMessage>& lines) {
+    std::vector<std::string> out;
+    for (const auto& line : lines) out.push_back(line.text);
+    return out;
+  }
+
+  std::unique_ptr<Stack> stack_;
+  Options options_;
+};
+
+TEST_F(SdkTest, CreateRunsTheSpecAndKillDeletes) {
+  SandboxSpec spec;
+  spec.timeout = absl::Minutes(5);
+  spec.env = {{"GREETING", "hello"}};
+  spec.metadata = {{"suite", "sdk"}};
+  const absl::Time before = absl::Now();
+  Sandbox sandbox = NewSandbox(spec);
+
+  auto info = sandbox.GetInfo();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->id, sandbox.id());
+  EXPECT_EQ(info->status.state, "Running");
+  EXPECT_EQ(info->metadata.at("suite"), "sdk");
+  ASSERT_TRUE(info->expires_at.has_value());
+  EXPECT_GT(*info->expires_at, before + absl::Minutes(4));
+  EXPECT_TRUE(sandbox.IsHealthy());
+
+  auto execution = sandbox.commands().Run("echo $GREETING");
+  ASSERT_TRUE(execution.ok()) << execution.status();
+  EXPECT_THAT(Texts(execution->logs.stdout_lines), ElementsAre("hello"));
+
+  ASSERT_TRUE(sandbox.Kill().ok());
+  auto gone = Sandbox::Connect(sandbox.id(), options_);
+  EXPECT_EQ(gone.status().code(), absl::StatusCode::kNotFound) << gone.status();
+  EXPECT_FALSE(opensandbox::GetErrorDetails(gone.status()).code.empty()) << gone.status();
+  EXPECT_FALSE(opensandbox::GetErrorDetails(gone.status()).request_id.empty()) << gone.status();
+}
+
+TEST_F(SdkTest, ManualCleanupHasNoExpiryAndCannotBeRenewed) {
+  SandboxSpec spec;
+  spec.manual_cleanup = true;
+  Sandbox sandbox = NewSandbox(spec);
+  auto info = sandbox.GetInfo();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_FALSE(info->expires_at.has_value());
+  EXPECT_EQ(sandbox.Renew(absl::Minutes(5)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SdkTest, RunStreamsLinesAndReportsExitCodes) {
+  Sandbox sandbox = NewSandbox();
+  std::vector<std::string> seen;
+  opensandbox::ExecutionHandlers handlers;
+  handlers.on_stdout = [&](const auto& m) { seen.push_back("out:" + m.text); };
+  handlers.on_stderr = [&](const auto& m) { seen.push_back("err:" + m.text); };
+  handlers.on_error = [&](const auto& e) { seen.push_back("error:" + e.value); };
+  auto execution =
+      sandbox.commands().Run("echo one; echo two >&2; sleep 0.05; echo three; exit 3", {},
+                             handlers);
+  ASSERT_TRUE(execution.ok()) << execution.status();
+  EXPECT_THAT(seen, ElementsAre("out:one", "err:two", "out:three", "error:3"));
+  EXPECT_EQ(execution->exit_code, 3);
+  EXPECT_EQ(execution->error->name, "CommandExecError");
+  EXPECT_EQ(execution->id.size(), 32u);
+
+  auto ok = sandbox.commands().Run("true");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->exit_code, 0);
+  EXPECT_FALSE(ok->error.has_value());
+
+  auto bad_cwd = sandbox.commands().Run("true", {.working_directory = "/no/such/dir"});
+  EXPECT_EQ(bad_cwd.status().code(), absl::StatusCode::kInvalidArgument) << bad_cwd.status();
+}
+
+TEST_F(SdkTest, DefaultsAndOptionsOfRun) {
+  Sandbox sandbox = NewSandbox();
+  auto& commands = sandbox.commands();
+  commands.SetEnv({{"A", "default"}, {"B", "default"}});
+  commands.SetCwd("/tmp");
+  auto execution = commands.Run("echo $A $B $PWD", {.envs = {{"B", "mine"}}});
+  ASSERT_TRUE(execution.ok()) << execution.status();
+  EXPECT_THAT(Texts(execution->logs.stdout_lines), ElementsAre("default mine /tmp"));
+
+  auto timed_out = commands.Run("sleep 30", {.timeout = absl::Milliseconds(300)});
+  ASSERT_TRUE(timed_out.ok()) << timed_out.status();
+  EXPECT_EQ(timed_out->exit_code, -1);
+
+  auto as_nobody = commands.Run("id -u", {.uid = 65534});
+  ASSERT_TRUE(as_nobody.ok()) << as_nobody.status();
+  EXPECT_THAT(Texts(as_nobody->logs.stdout_lines), ElementsAre("65534"));
+}
+
+TEST_F(SdkTest, BackgroundRunsStatusLogsAndInterrupt) {
+  Sandbox sandbox = NewSandbox();
+  auto& commands = sandbox.commands();
+  auto started = commands.Run("echo begun; sleep 30", {.background = true});
+  ASSERT_TRUE(started.ok()) << started.status();
+  ASSERT_FALSE(started->id.empty());
+
+  std::string log;
+  std::int64_t cursor = 0;
+  for (int i = 0; i < 100 && log.find("begun") == std::string::npos; ++i) {
+    auto logs = commands.GetLogs(started->id, cursor);
+    ASSERT_TRUE(logs.ok()) << logs.status();
+    log += logs->data;
+    cursor = logs->next_cursor;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_THAT(log, HasSubstr("begun"));
+  auto running = commands.GetStatus(started->id);
+  ASSERT_TRUE(running.ok()) << running.status();
+  EXPECT_TRUE(running->running);
+
+  ASSERT_TRUE(commands.Interrupt(started->id).ok());
+  bool stopped = false;
+  for (int i = 0; i < 100 && !stopped; ++i) {
+    auto status = commands.GetStatus(started->id);
+    ASSERT_TRUE(status.ok()) << status.status();
+    stopped = !status->running;
+    if (!stopped) absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(stopped);
+}
+
+TEST_F(SdkTest, SessionsKeepStateBetweenRuns) {
+  Sandbox sandbox = NewSandbox();
+  auto& commands = sandbox.commands();
+  auto session = commands.CreateSession("/tmp");
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE(commands.RunInSession(*session, "export X=42; cd /usr").ok());
+  auto after = commands.RunInSession(*session, "echo $X $PWD");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_THAT(Texts(after->logs.stdout_lines), ElementsAre("42 /usr"));
+  ASSERT_TRUE(commands.DeleteSession(*session).ok());
+  EXPECT_EQ(commands.DeleteSession(*session).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(SdkTest, FilesRoundTripAndManage) {
+  Sandbox sandbox = NewSandbox();
+  auto& files = sandbox.files();
+  ASSERT_TRUE(files.CreateDirectories({"/work/a/b"}, {.mode = 0750}).ok());
+  ASSERT_TRUE(files.WriteFile("/work/a/hello.txt", "hello world, hello\n", {.mode = 0640}).ok());
+
+  std::string big(3 << 20, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7);
+  std::istringstream in(big);
+  auto written = files.WriteFileFrom("/work/a/b/big.bin", in);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(*written, static_cast<std::int64_t>(big.size()));
+  auto read_back = files.ReadFile("/work/a/b/big.bin");
+  ASSERT_TRUE(read_back.ok()) << read_back.status();
+  EXPECT_TRUE(*read_back == big);
+  std::ostringstream out;
+  ASSERT_TRUE(files.ReadFileTo("/work/a/b/big.bin", out, {.offset = 10, .length = 5}).ok());
+  EXPECT_EQ(out.str(), big.substr(10, 5));
+
+  auto info = files.GetInfo({"/work/a/hello.txt", "/work/a/b"});
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->at("/work/a/hello.txt").mode, 0640u);
+  EXPECT_EQ(info->at("/work/a/hello.txt").size, 19);
+  EXPECT_EQ(info->at("/work/a/b").type, opensandbox::FileType::kDirectory);
+  EXPECT_EQ(info->at("/work/a/b").mode, 0750u);
+
+  auto listed = files.ListDirectory("/work/a", 2);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ(listed->size(), 3u);  // b, hello.txt, b/big.bin
+  auto found = files.Search("/work", "*.bin");
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ(found->front().path, "/work/a/b/big.bin");
+
+  auto replaced = files.ReplaceContents({{"/work/a/hello.txt", "hello", "bye"}});
+  ASSERT_TRUE(replaced.ok()) << replaced.status();
+  EXPECT_EQ(replaced->at("/work/a/hello.txt"), 2);
+  ASSERT_TRUE(files.Move("/work/a/hello.txt", "/work/c/moved.txt").ok());
+  EXPECT_EQ(*files.ReadFile("/work/c/moved.txt"), "bye world, bye\n");
+  ASSERT_TRUE(files.SetPermissions("/work/c/moved.txt", {.mode = 0600}).ok());
+  EXPECT_EQ(files.GetInfo({"/work/c/moved.txt"})->at("/work/c/moved.txt").mode, 0600u);
+
+  ASSERT_TRUE(files.DeleteFiles({"/work/c/moved.txt", "/work/never-was"}).ok());
+  ASSERT_TRUE(files.DeleteDirectories({"/work/a"}).ok());
+  auto missing = files.ReadFile("/work/a/b/big.bin");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound) << missing.status();
+}
+
+TEST_F(SdkTest, EndpointAndMetrics) {
+  Sandbox sandbox = NewSandbox();
+  auto endpoint = sandbox.GetEndpoint(44772);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  EXPECT_THAT(endpoint->url, HasSubstr(sandbox.id()));
+  EXPECT_FALSE(endpoint->headers.empty());
+  EXPECT_EQ(sandbox.GetEndpoint(0).status().code(), absl::StatusCode::kInvalidArgument);
+
+  auto metrics = sandbox.GetMetrics();
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_GT(metrics->cpu_count, 0);
+  EXPECT_GT(metrics->memory_total_mib, 0);
+  EXPECT_GT(metrics->time, absl::Now() - absl::Minutes(1));
+}
+
+TEST_F(SdkTest, ManagerListsRenewsPausesResumesPatchesAndKills) {
+  SandboxSpec spec;
+  spec.metadata = {{"group", "m"}};
+  Sandbox a = NewSandbox(spec);
+  Sandbox b = NewSandbox(spec);
+  NewSandbox();  // unlabelled: filtered out
+
+  SandboxManager manager(options_);
+  auto page = manager.List({.states = {"RUNNING"}, .metadata = {{"group", "m"}}});
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->total_items, 2);
+  ASSERT_EQ(page->sandboxes.size(), 2u);
+  EXPECT_EQ(page->sandboxes[0].id, b.id());  // newest first
+
+  auto expiry = manager.Renew(a.id(), absl::Minutes(45));
+  ASSERT_TRUE(expiry.ok()) << expiry.status();
+  EXPECT_GT(*expiry, absl::Now() + absl::Minutes(44));
+
+  ASSERT_TRUE(manager.Pause(a.id()).ok());
+  EXPECT_EQ(manager.Get(a.id())->status.state, "Paused");
+  EXPECT_EQ(manager.Pause(a.id()).code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(manager.Resume(a.id()).ok());
+  EXPECT_TRUE(a.IsHealthy());
+
+  auto patched = manager.PatchMetadata(a.id(), {{"stage", "two"}}, {"group"});
+  ASSERT_TRUE(patched.ok()) << patched.status();
+  EXPECT_EQ(patched->metadata.count("group"), 0u);
+  EXPECT_EQ(patched->metadata.at("stage"), "two");
+  auto bad = manager.PatchMetadata(a.id(), {{"opensandbox.io/x", "y"}});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument) << bad.status();
+
+  ASSERT_TRUE(manager.Kill(b.id()).ok());
+  EXPECT_EQ(manager.Kill(b.id()).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(SdkTest, PausedSandboxResumesThroughTheStaticResume) {
+  Sandbox sandbox = NewSandbox();
+  ASSERT_TRUE(sandbox.Pause().ok());
+  auto resumed = Sandbox::Resume(sandbox.id(), options_);
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  auto execution = resumed->commands().Run("echo awake");
+  ASSERT_TRUE(execution.ok()) << execution.status();
+  EXPECT_THAT(Texts(execution->logs.stdout_lines), ElementsAre("awake"));
+}
+
+TEST_F(SdkTest, BadSpecsAreRefusedWithTheUpstreamCode) {
+  SandboxSpec spec;
+  spec.metadata = {{"opensandbox.io/reserved", "x"}};
+  auto refused = Sandbox::Create("debian", spec, options_);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+  EXPECT_EQ(opensandbox::GetErrorDetails(refused.status()).code,
+            "SANDBOX::INVALID_METADATA_LABEL");
+
+  SandboxSpec both;
+  both.manual_cleanup = true;
+  both.timeout = absl::Minutes(5);
+  EXPECT_EQ(Sandbox::Create("debian", both, options_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace osb::test
