@@ -43,7 +43,7 @@ absl::StatusOr<Execution> Commands::Attach(const std::string& command_id, std::u
   request.set_after_seq(after_seq);
   auto ctx = daemon_->StreamContext();
   auto reader = daemon_->commands().Attach(ctx.get(), request);
-  return internal::ReadExecution(*reader, handlers);
+  return internal::ReadExecution(*reader, handlers, command_id);
 }
 
 absl::Status Commands::Interrupt(const std::string& command_id) {

@@ -7,8 +7,10 @@
 namespace opensandbox::internal {
 
 absl::StatusOr<Execution> ReadExecution(grpc::ClientReaderInterface<v1::CommandEvent>& reader,
-                                        const ExecutionHandlers& handlers) {
+                                        const ExecutionHandlers& handlers,
+                                        std::string command_id) {
   Execution execution;
+  execution.id = std::move(command_id);
   bool ended = false;
   std::string broken_reason;
   v1::CommandEvent event;

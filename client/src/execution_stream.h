@@ -12,8 +12,10 @@ namespace opensandbox::internal {
 
 // Reads `reader` to its end. OK with the Execution when a terminal event (completed or failed)
 // arrived; the RPC's error otherwise, or kUnavailable naming the command when the stream ended
-// without one (a broken stream is never reported as a finished command).
+// without one (a broken stream is never reported as a finished command). `command_id`, when
+// known (Attach after `started`), is the Execution's id until a `started` event says otherwise.
 absl::StatusOr<Execution> ReadExecution(grpc::ClientReaderInterface<v1::CommandEvent>& reader,
-                                        const ExecutionHandlers& handlers);
+                                        const ExecutionHandlers& handlers,
+                                        std::string command_id = "");
 
 }  // namespace opensandbox::internal

@@ -12,7 +12,9 @@
 #include "daemon/convert.h"
 #include "daemon/services/execd_call.h"
 #include "daemon/services/grpc_status.h"
-#include "daemon/services/upstream_stream.h"
+#include "daemon/services/journal_stream.h"
+#include "daemon/command_journal.h"
+#include "google/protobuf/util/time_util.h"
 #include "nlohmann/json.hpp"
 #include "rest/url_encode.h"
 
@@ -20,133 +22,188 @@ namespace osb::daemon {
 namespace {
 
 namespace v1 = opensandbox::v1;
+using google::protobuf::util::TimeUtil;
 
-// Events queued for a slow client before osbd stops reading the upstream stream.
-constexpr std::size_t kHighWater = 256;
-constexpr std::size_t kLowWater = 64;
+// Starts the upstream stream of a run on the sandbox's execd: ExecdClient::RunCommand or
+// RunInSession with its request bound.
+using StartStream =
+    std::function<CurlLoop::TransferId(ExecdClient&, const ExecdEndpoint&, CommandStreamHandler)>;
 
-// Writes a command's events to the client as they arrive from the loop thread.
-class RunReactor final : public UpstreamStream<RunReactor, v1::CommandEvent> {
+// Feeds a journal from one upstream command stream and settles how the journal ends: OK after a
+// terminal event; the refusal when execd ended the stream before the command started; otherwise
+// a `broken` event carrying what execd's command status says, then UNAVAILABLE. Every callback
+// after Start runs on the loop thread, one at a time.
+class RunFeed : public std::enable_shared_from_this<RunFeed> {
  public:
-  RunReactor(DaemonContext& context, grpc::CallbackServerContext* ctx)
-      : UpstreamStream(context, ctx, kHighWater, kLowWater) {}
+  RunFeed(DaemonContext& context, Origin origin, std::string sandbox_id,
+          std::shared_ptr<CommandJournal> journal, bool attachable)
+      : context_(context),
+        origin_(std::move(origin)),
+        sandbox_id_(std::move(sandbox_id)),
+        journal_(std::move(journal)),
+        attachable_(attachable) {}
 
-  // Starts the upstream stream on the sandbox's execd: `start` is ExecdClient::RunCommand or
-  // RunInSession with its request bound.
-  using StartStream =
-      std::function<CurlLoop::TransferId(ExecdClient&, const ExecdEndpoint&, CommandStreamHandler)>;
-
-  void Start(const Origin& origin, const std::string& sandbox_id, StartStream start) {
-    origin_ = origin;
-    sandbox_id_ = sandbox_id;
-    context_.WithExecd(
-        origin, sandbox_id,
-        [link = link(), start = std::move(start)](absl::StatusOr<ExecdEndpoint> endpoint) {
-          absl::MutexLock lock(&link->mu);
-          if (link->reactor() == nullptr) return;
-          RunReactor& r = *link->reactor();
-          if (!endpoint.ok()) return r.End(ToGrpcStatus(endpoint.status()));
-          r.StartStreamLocked(*endpoint, start);
-        });
+  void Start(StartStream start) {
+    context_.WithExecd(origin_, sandbox_id_,
+                       [self = shared_from_this(), start = std::move(start)](
+                           absl::StatusOr<ExecdEndpoint> endpoint) {
+                         if (!endpoint.ok()) {
+                           return self->journal_->End(ToGrpcStatus(endpoint.status()));
+                         }
+                         self->endpoint_ = *endpoint;
+                         CommandStreamHandler handler;
+                         handler.on_event = [self](rest::ServerStreamEvent event) {
+                           return self->OnEvent(std::move(event));
+                         };
+                         handler.on_end = [self](absl::Status status) {
+                           self->OnEnd(std::move(status));
+                         };
+                         self->journal_->SetTransfer(
+                             start(self->context_.execd(), *endpoint, std::move(handler)));
+                       });
   }
 
  private:
-  // Called with link()->mu held.
-  void StartStreamLocked(const ExecdEndpoint& endpoint, const StartStream& start) {
-    CommandStreamHandler handler;
-    handler.on_event = [link = link()](rest::ServerStreamEvent event) {
-      absl::MutexLock lock(&link->mu);
-      if (link->reactor() == nullptr) return DataAction::kContinue;
-      return link->reactor()->OnEvent(std::move(event));
-    };
-    handler.on_end = [link = link()](absl::Status status) {
-      absl::MutexLock lock(&link->mu);
-      if (link->reactor() != nullptr) link->reactor()->OnStreamEnd(std::move(status));
-    };
-    absl::MutexLock lock(&mu_);
-    SetTransferLocked(start(context_.execd(), endpoint, std::move(handler)));
-  }
-
   DataAction OnEvent(rest::ServerStreamEvent event) {
-    absl::MutexLock lock(&mu_);
-    if (event.type == rest::kEventInit) command_id_ = event.text;
+    if (event.type == rest::kEventInit && command_id_.empty()) {
+      command_id_ = event.text;
+      if (attachable_) context_.journals().Add(sandbox_id_, command_id_, journal_);
+    }
     if (event.type == rest::kEventExecutionComplete || event.type == rest::kEventError) {
       terminal_seen_ = true;
     }
-    std::optional<v1::CommandEvent> out = ToProto(event, next_seq_);
+    std::optional<v1::CommandEvent> out = ToProto(event, 0);
     if (!out.has_value()) return DataAction::kContinue;
-    ++next_seq_;
-    return QueueLocked(*std::move(out));
+    return journal_->Append(*std::move(out));
   }
 
-  void OnStreamEnd(absl::Status status) {
-    absl::MutexLock lock(&mu_);
-    TransferEndedLocked();
-    // The endpoint may be stale (sandbox gone or moved): ask the lifecycle API next time.
-    if (command_id_.empty()) context_.endpoints().Drop(origin_, sandbox_id_);
-    if (terminal_seen_) return FinishAfterQueueLocked(grpc::Status::OK);
+  void OnEnd(absl::Status status) {
+    journal_->TransferEnded();
+    if (terminal_seen_) return journal_->End(grpc::Status::OK);
     if (command_id_.empty()) {
-      // Refused before it started: nothing ran, the error says why.
-      return FinishAfterQueueLocked(ToGrpcStatus(
+      // Refused before it started: nothing ran, the error says why. The endpoint may be stale
+      // (sandbox gone or moved): ask the lifecycle API next time.
+      context_.endpoints().Drop(origin_, sandbox_id_);
+      return journal_->End(ToGrpcStatus(
           status.ok() ? absl::UnavailableError("execd ended the stream before any event")
                       : status));
     }
     std::string reason =
         status.ok() ? "the stream ended without a terminal event" : std::string(status.message());
-    v1::CommandEvent broken;
-    broken.set_seq(next_seq_++);
-    broken.mutable_broken()->set_command_id(command_id_);
-    broken.mutable_broken()->set_reason(reason);
-    (void)QueueLocked(std::move(broken));
-    FinishAfterQueueLocked(grpc::Status(
-        grpc::StatusCode::UNAVAILABLE,
-        absl::StrCat("the stream of command ", command_id_, " broke before it finished: ", reason,
-                     "; its outcome is unknown")));
+    if (!attachable_) return Broken(std::move(reason), std::nullopt);
+    // Never a success osbd did not see: ask execd what became of the command.
+    context_.execd().Call(
+        endpoint_, "GET", "/command/status/" + rest::UrlEncode(command_id_), "",
+        [self = shared_from_this(), reason](absl::StatusOr<HttpResult> answer) {
+          std::optional<rest::CommandStatus> learned;
+          if (answer.ok()) {
+            auto parsed =
+                rest::ParseCommandStatus(nlohmann::json::parse(answer->body, nullptr, false));
+            if (parsed.ok()) learned = *std::move(parsed);
+          }
+          self->Broken(reason, std::move(learned));
+        });
   }
 
-  Origin origin_;
-  std::string sandbox_id_;
-  bool terminal_seen_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
-  std::string command_id_ ABSL_GUARDED_BY(mu_);
+  void Broken(const std::string& reason, std::optional<rest::CommandStatus> status) {
+    v1::CommandEvent broken;
+    *broken.mutable_time() = TimeUtil::GetCurrentTime();
+    broken.mutable_broken()->set_command_id(command_id_);
+    broken.mutable_broken()->set_reason(reason);
+    std::string outcome = "its outcome is unknown";
+    if (status.has_value()) {
+      *broken.mutable_broken()->mutable_status() = ToProto(*status);
+      outcome = status->running ? "execd says it is still running"
+                                : absl::StrCat("execd says it ended with exit code ",
+                                               status->exit_code.value_or(-1));
+    }
+    (void)journal_->Append(std::move(broken));
+    journal_->End(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                               absl::StrCat("the stream of command ", command_id_,
+                                            " broke before it finished: ", reason, "; ", outcome)));
+  }
+
+  DaemonContext& context_;
+  const Origin origin_;
+  const std::string sandbox_id_;
+  const std::shared_ptr<CommandJournal> journal_;
+  const bool attachable_;
+  ExecdEndpoint endpoint_;
+  std::string command_id_;
+  bool terminal_seen_ = false;
 };
 
-// Run and RunInSession: validates `request`, then streams what `start` (an ExecdClient call
-// taking the converted request) brings back.
+// Run and RunInSession: validates `request`, then journals what `start` (an ExecdClient call
+// taking the converted request) brings back and streams the journal to the caller. A Run is
+// attachable; a session run is not, and its stream is cancelled when its caller leaves.
 template <typename Request, typename Start>
 grpc::ServerWriteReactor<v1::CommandEvent>* StartRun(DaemonContext& context,
-                                                     grpc::CallbackServerContext* ctx,
-                                                     const Request& request, Start start) {
-  auto* reactor = new RunReactor(context, ctx);
+                                                     const Request& request, bool attachable,
+                                                     Start start) {
+  auto* stream = new JournalStream();
   auto origin = context.ResolveForSandbox(request.connection(), request.sandbox_id());
   auto rest_request = ToRest(request);
   if (!origin.ok() || !rest_request.ok()) {
-    reactor->Finish(ToGrpcStatus(!origin.ok() ? origin.status() : rest_request.status()));
-    return reactor;
+    stream->Fail(ToGrpcStatus(!origin.ok() ? origin.status() : rest_request.status()));
+    return stream;
   }
-  reactor->Start(
-      *origin, request.sandbox_id(),
-      [start = std::move(start), converted = *std::move(rest_request)](
-          ExecdClient& execd, const ExecdEndpoint& endpoint, CommandStreamHandler handler) {
-        return start(execd, endpoint, converted, std::move(handler));
-      });
-  return reactor;
+  auto journal = std::make_shared<CommandJournal>(context.loop());
+  if (!attachable) journal->CancelWhenUnread();
+  stream->Follow(journal, 0);
+  auto feed =
+      std::make_shared<RunFeed>(context, *origin, request.sandbox_id(), journal, attachable);
+  feed->Start([start = std::move(start), converted = *std::move(rest_request)](
+                  ExecdClient& execd, const ExecdEndpoint& endpoint, CommandStreamHandler handler) {
+    return start(execd, endpoint, converted, std::move(handler));
+  });
+  return stream;
 }
 
 }  // namespace
 
 grpc::ServerWriteReactor<v1::CommandEvent>* CommandsService::Run(
-    grpc::CallbackServerContext* ctx, const v1::RunCommandRequest* request) {
-  return StartRun(context_, ctx, *request,
+    grpc::CallbackServerContext*, const v1::RunCommandRequest* request) {
+  return StartRun(context_, *request, /*attachable=*/true,
                   [](ExecdClient& execd, const ExecdEndpoint& endpoint,
                      const rest::RunCommandRequest& run, CommandStreamHandler handler) {
                     return execd.RunCommand(endpoint, run, std::move(handler));
                   });
 }
 
+grpc::ServerWriteReactor<v1::CommandEvent>* CommandsService::Attach(
+    grpc::CallbackServerContext*, const v1::AttachCommandRequest* request) {
+  auto* stream = new JournalStream();
+  if (request->sandbox_id().empty() || request->command_id().empty()) {
+    stream->Fail(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                              "sandbox_id and command_id are required"));
+    return stream;
+  }
+  auto journal = context_.journals().Find(request->sandbox_id(), request->command_id());
+  if (journal == nullptr) {
+    stream->Fail(grpc::Status(
+        grpc::StatusCode::NOT_FOUND,
+        absl::StrCat("osbd holds no journal of command ", request->command_id(), " in sandbox ",
+                     request->sandbox_id(),
+                     ": it was not run through this osbd, or it ended too long ago")));
+    return stream;
+  }
+  if (const uint64_t first = journal->first_seq(); request->after_seq() + 1 < first) {
+    stream->Fail(OsbdStatus(
+        grpc::StatusCode::OUT_OF_RANGE, "OSBD::JOURNAL_EVENTS_DROPPED",
+        absl::StrCat("events ", request->after_seq() + 1, " to ", first - 1, " of command ",
+                     request->command_id(),
+                     " were dropped from the bounded journal; attach with after_seq ", first - 1,
+                     " to accept the gap"),
+        {{"first_seq", absl::StrCat(first)}, {"command_id", request->command_id()}}));
+    return stream;
+  }
+  stream->Follow(std::move(journal), request->after_seq());
+  return stream;
+}
+
 grpc::ServerWriteReactor<v1::CommandEvent>* CommandsService::RunInSession(
-    grpc::CallbackServerContext* ctx, const v1::RunInSessionRequest* request) {
-  return StartRun(context_, ctx, *request,
+    grpc::CallbackServerContext*, const v1::RunInSessionRequest* request) {
+  return StartRun(context_, *request, /*attachable=*/false,
                   [session = request->session_id()](
                       ExecdClient& execd, const ExecdEndpoint& endpoint,
                       const rest::SessionRunRequest& run, CommandStreamHandler handler) {

@@ -1,10 +1,12 @@
-// Commands: Run streams a command's events as execd sends them, numbered by seq. The stream
-// ends OK after the terminal event (completed or failed); if the upstream stream breaks before
-// one, the client first receives a `broken` event with the command id and then UNAVAILABLE:
-// osbd never reports a success it did not see. RunInSession streams a bash session's run the
-// same way; CreateSession and DeleteSession are execd's. GetStatus, GetLogs and Interrupt are
-// execd's command status, background log and interrupt. Attach and RunBatch answer UNIMPLEMENTED
-// for now.
+// Commands: Run journals a command's events as execd sends them (CommandJournal, numbered by
+// seq) and streams the journal to the caller. The stream ends OK after the terminal event
+// (completed or failed); if the upstream stream breaks before one, the client first receives a
+// `broken` event with the command id and what execd's command status says, then UNAVAILABLE:
+// osbd never reports a success it did not see. A caller that leaves does not stop the command
+// nor its journal: Attach replays the journal from any seq still kept and follows it to the end.
+// RunInSession streams a bash session's run the same way, unjournalled; CreateSession and
+// DeleteSession are execd's. GetStatus, GetLogs and Interrupt are execd's command status,
+// background log and interrupt. RunBatch answers UNIMPLEMENTED for now.
 #pragma once
 
 #include "daemon/services/daemon_context.h"
@@ -18,6 +20,9 @@ class CommandsService final : public opensandbox::v1::Commands::CallbackService 
 
   grpc::ServerWriteReactor<opensandbox::v1::CommandEvent>* Run(
       grpc::CallbackServerContext* ctx, const opensandbox::v1::RunCommandRequest* request) override;
+  grpc::ServerWriteReactor<opensandbox::v1::CommandEvent>* Attach(
+      grpc::CallbackServerContext* ctx,
+      const opensandbox::v1::AttachCommandRequest* request) override;
   grpc::ServerWriteReactor<opensandbox::v1::CommandEvent>* RunInSession(
       grpc::CallbackServerContext* ctx,
       const opensandbox::v1::RunInSessionRequest* request) override;

@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "daemon/command_journals.h"
 #include "daemon/lease_keeper.h"
 #include "daemon/upstream/curl_loop.h"
 #include "daemon/upstream/endpoint_cache.h"
@@ -50,6 +51,7 @@ class DaemonContext {
   ExecdClient& execd() { return execd_; }
   EndpointCache& endpoints() { return endpoints_; }
   LeaseKeeper& leases() { return leases_; }
+  CommandJournals& journals() { return journals_; }
   const Origin& default_origin() const { return default_origin_; }
   const DaemonInfo& info() const { return info_; }
 
@@ -60,6 +62,7 @@ class DaemonContext {
   LifecycleClient lifecycle_;
   ExecdClient execd_;
   EndpointCache endpoints_;
+  CommandJournals journals_;
   LeaseKeeper leases_;  // last: stopped before the loop it calls through
 };
 

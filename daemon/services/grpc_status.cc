@@ -7,6 +7,19 @@
 #include "rest/error.h"
 
 namespace osb::daemon {
+namespace {
+
+// `message` with `info` in the grpc-status-details-bin trailer (common.proto, "Errors").
+grpc::Status WithErrorInfo(grpc::StatusCode code, const std::string& message,
+                           const google::rpc::ErrorInfo& info) {
+  google::rpc::Status details;
+  details.set_code(static_cast<int32_t>(code));
+  details.set_message(message);
+  details.add_details()->PackFrom(info);
+  return grpc::Status(code, message, details.SerializeAsString());
+}
+
+}  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
@@ -29,11 +42,17 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (int http = rest::HttpStatusOf(status); http > 0) {
     (*info.mutable_metadata())["http_status"] = absl::StrCat(http);
   }
-  google::rpc::Status details;
-  details.set_code(static_cast<int32_t>(grpc_code));
-  details.set_message(message);
-  details.add_details()->PackFrom(info);
-  return grpc::Status(grpc_code, message, details.SerializeAsString());
+  return WithErrorInfo(grpc_code, message, info);
+}
+
+grpc::Status OsbdStatus(grpc::StatusCode code, const std::string& reason,
+                        const std::string& message,
+                        const std::map<std::string, std::string>& metadata) {
+  google::rpc::ErrorInfo info;
+  info.set_reason(reason);
+  info.set_domain("osbd.opensandbox.io");
+  info.mutable_metadata()->insert(metadata.begin(), metadata.end());
+  return WithErrorInfo(code, message, info);
 }
 
 }  // namespace osb::daemon

@@ -9,10 +9,19 @@
 
 #include <grpcpp/support/status.h>
 
+#include <map>
+#include <string>
+
 #include "absl/status/status.h"
 
 namespace osb::daemon {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// A failure of osbd's own, with a google.rpc.ErrorInfo (reason "OSBD::...", domain
+// "osbd.opensandbox.io", `metadata`) in the details, for clients to act on.
+grpc::Status OsbdStatus(grpc::StatusCode code, const std::string& reason,
+                        const std::string& message,
+                        const std::map<std::string, std::string>& metadata);
 
 }  // namespace osb::daemon

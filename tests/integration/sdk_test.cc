@@ -159,6 +159,32 @@ TEST_F(SdkTest, BackgroundRunsStatusLogsAndInterrupt) {
   EXPECT_TRUE(stopped);
 }
 
+TEST_F(SdkTest, AttachReplaysARunFromAnyEventStillJournalled) {
+  Sandbox sandbox = NewSandbox();
+  auto& commands = sandbox.commands();
+  auto run = commands.Run("echo one; echo two; exit 5");
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_EQ(run->last_seq, 4u);  // started, one, two, failed
+
+  std::vector<std::string> seen;
+  opensandbox::ExecutionHandlers handlers;
+  handlers.on_stdout = [&](const auto& m) { seen.push_back(m.text); };
+  auto replay = commands.Attach(run->id, 0, handlers);
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  EXPECT_THAT(seen, ElementsAre("one", "two"));
+  EXPECT_EQ(replay->id, run->id);
+  EXPECT_EQ(replay->exit_code, 5);
+
+  auto tail = commands.Attach(run->id, 2);
+  ASSERT_TRUE(tail.ok()) << tail.status();
+  EXPECT_THAT(Texts(tail->logs.stdout_lines), ElementsAre("two"));
+  EXPECT_EQ(tail->exit_code, 5);
+  EXPECT_EQ(tail->id, run->id);
+
+  EXPECT_EQ(commands.Attach("0123456789abcdef0123456789abcdef").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST_F(SdkTest, SessionsKeepStateBetweenRuns) {
   Sandbox sandbox = NewSandbox();
   auto& commands = sandbox.commands();
