@@ -3,6 +3,7 @@
 #include "client/src/daemon_connection.h"
 #include "client/src/execution_stream.h"
 #include "client/src/proto_convert.h"
+#include "opensandbox/async.h"
 
 namespace opensandbox {
 
@@ -31,6 +32,16 @@ absl::StatusOr<Execution> Commands::Run(const std::string& command, const RunOpt
   auto ctx = daemon_->StreamContext();
   auto reader = daemon_->commands().Run(ctx.get(), request);
   return internal::ReadExecution(*reader, handlers);
+}
+
+std::future<absl::StatusOr<Execution>> Commands::RunAsync(std::string command,
+                                                         RunOptions options,
+                                                         ExecutionHandlers handlers) {
+  return internal::RunAsync([self = *this, command = std::move(command),
+                             options = std::move(options),
+                             handlers = std::move(handlers)]() mutable {
+    return self.Run(command, options, handlers);
+  });
 }
 
 absl::StatusOr<Execution> Commands::Attach(const std::string& command_id, std::uint64_t after_seq,

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/src/daemon_connection.h"
 #include "client/src/proto_convert.h"
+#include "opensandbox/async.h"
 
 namespace opensandbox {
 
@@ -74,6 +75,12 @@ absl::StatusOr<std::string> Files::ReadFile(const std::string& path, ReadRange r
   return std::move(out).str();
 }
 
+std::future<absl::StatusOr<std::string>> Files::ReadFileAsync(std::string path, ReadRange range) {
+  return internal::RunAsync([self = *this, path = std::move(path), range]() mutable {
+    return self.ReadFile(path, range);
+  });
+}
+
 absl::Status Files::ReadFileTo(const std::string& path, std::ostream& out, ReadRange range) {
   if (!daemon_) return internal::HandleClosed();
   v1::ReadFileRequest request;
@@ -111,6 +118,14 @@ absl::Status Files::WriteFile(const std::string& path, std::string_view data,
                        return offset < data.size();
                      })
       .status();
+}
+
+std::future<absl::Status> Files::WriteFileAsync(std::string path, std::string data,
+                                                FilePermission permission) {
+  return internal::RunAsync([self = *this, path = std::move(path), data = std::move(data),
+                             permission = std::move(permission)]() mutable {
+    return self.WriteFile(path, data, permission);
+  });
 }
 
 absl::StatusOr<std::int64_t> Files::WriteFileFrom(const std::string& path, std::istream& in,

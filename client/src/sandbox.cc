@@ -1,6 +1,7 @@
 #include "opensandbox/sandbox.h"
 
 #include "absl/strings/str_cat.h"
+#include "opensandbox/async.h"
 #include "client/src/daemon_connection.h"
 #include "client/src/proto_convert.h"
 #include "client/src/sandbox_calls.h"
@@ -22,6 +23,14 @@ absl::StatusOr<Sandbox> Sandbox::Create(const std::string& image, const SandboxS
   auto created = (*daemon)->Call((*daemon)->sandboxes(), &v1::Sandboxes::Stub::Create, *request);
   if (!created.ok()) return created.status();
   return Sandbox(*daemon, created->id());
+}
+
+std::future<absl::StatusOr<Sandbox>> Sandbox::CreateAsync(std::string image, SandboxSpec spec,
+                                                          Options options) {
+  return internal::RunAsync([image = std::move(image), spec = std::move(spec),
+                             options = std::move(options)] {
+    return Create(image, spec, options);
+  });
 }
 
 absl::StatusOr<Sandbox> Sandbox::Connect(const std::string& sandbox_id, Options options) {
@@ -80,6 +89,10 @@ absl::Status Sandbox::Pause() {
 absl::Status Sandbox::Kill() {
   if (!daemon_) return internal::HandleClosed();
   return internal::KillSandbox(*daemon_, id_);
+}
+
+std::future<absl::Status> Sandbox::KillAsync() {
+  return internal::RunAsync([self = *this]() mutable { return self.Kill(); });
 }
 
 bool Sandbox::IsHealthy() {

@@ -4,6 +4,17 @@
 
 namespace opensandbox::internal {
 
+absl::StatusOr<SandboxPage> ListSandboxes(DaemonConnection& daemon, const SandboxFilter& filter) {
+  v1::ListSandboxesRequest request;
+  request.mutable_states()->Assign(filter.states.begin(), filter.states.end());
+  request.mutable_metadata()->insert(filter.metadata.begin(), filter.metadata.end());
+  request.set_page(filter.page);
+  request.set_page_size(filter.page_size);
+  auto page = daemon.Call(daemon.sandboxes(), &v1::Sandboxes::Stub::List, request);
+  if (!page.ok()) return page.status();
+  return SandboxPageFromProto(*page);
+}
+
 absl::StatusOr<SandboxInfo> GetSandbox(DaemonConnection& daemon, const std::string& id) {
   v1::GetSandboxRequest request;
   request.set_sandbox_id(id);

@@ -11,6 +11,7 @@
 
 namespace opensandbox::internal {
 
+absl::StatusOr<SandboxPage> ListSandboxes(DaemonConnection& daemon, const SandboxFilter& filter);
 absl::StatusOr<SandboxInfo> GetSandbox(DaemonConnection& daemon, const std::string& id);
 absl::Status KillSandbox(DaemonConnection& daemon, const std::string& id);
 absl::Status PauseSandbox(DaemonConnection& daemon, const std::string& id);

@@ -3,6 +3,7 @@
 #include "client/src/daemon_connection.h"
 #include "client/src/proto_convert.h"
 #include "client/src/sandbox_calls.h"
+#include "opensandbox/async.h"
 
 namespace opensandbox {
 
@@ -14,26 +15,38 @@ SandboxManager::~SandboxManager() = default;
 SandboxManager::SandboxManager(SandboxManager&&) noexcept = default;
 SandboxManager& SandboxManager::operator=(SandboxManager&&) noexcept = default;
 
-absl::StatusOr<DaemonConnection*> SandboxManager::Daemon() {
-  if (!daemon_) {
-    auto daemon = DaemonConnection::Open(options_);
-    if (!daemon.ok()) return daemon.status();
-    daemon_ = *std::move(daemon);
-  }
-  return daemon_.get();
+namespace {
+
+// `daemon` when the manager has already connected, else a new connection.
+absl::StatusOr<std::shared_ptr<DaemonConnection>> Connected(
+    const Options& options, std::shared_ptr<DaemonConnection> daemon) {
+  if (daemon) return daemon;
+  return DaemonConnection::Open(options);
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<DaemonConnection>> SandboxManager::Daemon() {
+  auto daemon = Connected(options_, daemon_);
+  if (daemon.ok()) daemon_ = *daemon;
+  return daemon;
 }
 
 absl::StatusOr<SandboxPage> SandboxManager::List(const SandboxFilter& filter) {
   auto daemon = Daemon();
   if (!daemon.ok()) return daemon.status();
-  v1::ListSandboxesRequest request;
-  request.mutable_states()->Assign(filter.states.begin(), filter.states.end());
-  request.mutable_metadata()->insert(filter.metadata.begin(), filter.metadata.end());
-  request.set_page(filter.page);
-  request.set_page_size(filter.page_size);
-  auto page = (*daemon)->Call((*daemon)->sandboxes(), &v1::Sandboxes::Stub::List, request);
-  if (!page.ok()) return page.status();
-  return internal::SandboxPageFromProto(*page);
+  return internal::ListSandboxes(**daemon, filter);
+}
+
+// The async forms connect on their own thread (the manager may be gone by then) and share the
+// manager's connection when it already has one.
+std::future<absl::StatusOr<SandboxPage>> SandboxManager::ListAsync(SandboxFilter filter) {
+  return internal::RunAsync([options = options_, daemon = daemon_,
+                             filter = std::move(filter)]() -> absl::StatusOr<SandboxPage> {
+    auto connected = Connected(options, daemon);
+    if (!connected.ok()) return connected.status();
+    return internal::ListSandboxes(**connected, filter);
+  });
 }
 
 absl::StatusOr<SandboxInfo> SandboxManager::Get(const std::string& sandbox_id) {
@@ -46,6 +59,15 @@ absl::Status SandboxManager::Kill(const std::string& sandbox_id) {
   auto daemon = Daemon();
   if (!daemon.ok()) return daemon.status();
   return internal::KillSandbox(**daemon, sandbox_id);
+}
+
+std::future<absl::Status> SandboxManager::KillAsync(std::string sandbox_id) {
+  return internal::RunAsync([options = options_, daemon = daemon_,
+                             sandbox_id = std::move(sandbox_id)]() -> absl::Status {
+    auto connected = Connected(options, daemon);
+    if (!connected.ok()) return connected.status();
+    return internal::KillSandbox(**connected, sandbox_id);
+  });
 }
 
 absl::Status SandboxManager::Pause(const std::string& sandbox_id) {

@@ -296,6 +296,47 @@ TEST_F(SdkTest, ManagerListsRenewsPausesResumesPatchesAndKills) {
   EXPECT_EQ(manager.Kill(b.id()).code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(SdkTest, AsyncFormsRunConcurrently) {
+  std::vector<std::future<absl::StatusOr<Sandbox>>> creating;
+  for (int i = 0; i < 3; ++i) {
+    creating.push_back(Sandbox::CreateAsync("debian", {.metadata = {{"async", "yes"}}}, options_));
+  }
+  std::vector<Sandbox> sandboxes;
+  for (auto& f : creating) {
+    auto sandbox = f.get();
+    ASSERT_TRUE(sandbox.ok()) << sandbox.status();
+    sandboxes.push_back(*std::move(sandbox));
+  }
+
+  // Three commands that each wait (up to 10 s) until all three have started: they finish
+  // with "3" only if they run at the same time.
+  std::vector<std::future<absl::StatusOr<opensandbox::Execution>>> running;
+  for (int i = 0; i < 3; ++i) {
+    running.push_back(sandboxes[0].commands().RunAsync(
+        "touch /tmp/started-" + std::to_string(i) +
+        "; for n in $(seq 200); do [ $(ls /tmp/started-* | wc -l) -ge 3 ] && break; sleep 0.05;"
+        " done; ls /tmp/started-* | wc -l"));
+  }
+  for (auto& f : running) {
+    auto execution = f.get();
+    ASSERT_TRUE(execution.ok()) << execution.status();
+    EXPECT_THAT(Texts(execution->logs.stdout_lines), ElementsAre("3"));
+  }
+
+  auto write = sandboxes[0].files().WriteFileAsync("/tmp/a", "async data");
+  ASSERT_TRUE(write.get().ok());
+  auto read = sandboxes[0].files().ReadFileAsync("/tmp/a");
+  EXPECT_EQ(read.get().value_or(""), "async data");
+
+  SandboxManager manager(options_);
+  auto page = manager.ListAsync({.metadata = {{"async", "yes"}}}).get();
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->total_items, 3);
+  EXPECT_TRUE(manager.KillAsync(sandboxes[0].id()).get().ok());
+  EXPECT_TRUE(sandboxes[1].KillAsync().get().ok());
+  EXPECT_EQ(manager.List({.metadata = {{"async", "yes"}}})->total_items, 1);
+}
+
 TEST_F(SdkTest, PausedSandboxResumesThroughTheStaticResume) {
   Sandbox sandbox = NewSandbox();
   ASSERT_TRUE(sandbox.Pause().ok());

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,6 +34,9 @@ class Commands {
   // sandbox; kUnavailable (naming the command id) when the output stream broke before the end.
   absl::StatusOr<Execution> Run(const std::string& command, const RunOptions& options = {},
                                 const ExecutionHandlers& handlers = {});
+  // Run on a thread of its own (see async.h); the handlers are called there.
+  std::future<absl::StatusOr<Execution>> RunAsync(std::string command, RunOptions options = {},
+                                                  ExecutionHandlers handlers = {});
 
   // Replays a run osbd journalled from after event `after_seq` (Execution::last_seq), then
   // follows it to its end. kNotFound when osbd no longer holds the run; kOutOfRange when the

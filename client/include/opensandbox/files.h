@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <iosfwd>
 #include <map>
 #include <memory>
@@ -31,6 +32,7 @@ class Files {
  public:
   // The file's contents (or `range` of them). kNotFound when it does not exist.
   absl::StatusOr<std::string> ReadFile(const std::string& path, ReadRange range = {});
+  std::future<absl::StatusOr<std::string>> ReadFileAsync(std::string path, ReadRange range = {});
 
   // Streams the file's contents (or `range` of them) into `out`. On failure `out` may hold a
   // prefix of the contents.
@@ -39,6 +41,9 @@ class Files {
   // Creates or replaces the file with `data`, then applies `permission`.
   absl::Status WriteFile(const std::string& path, std::string_view data,
                          const FilePermission& permission = {});
+  // WriteFile on a thread of its own, with its own copy of `data`.
+  std::future<absl::Status> WriteFileAsync(std::string path, std::string data,
+                                           FilePermission permission = {});
 
   // Creates or replaces the file with everything `in` yields, streamed; returns the bytes
   // written. If reading `in` fails the call is abandoned: the file is not replaced by a part.

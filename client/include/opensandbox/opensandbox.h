@@ -2,6 +2,7 @@
 // Include this header for everything; see sandbox.h to start.
 #pragma once
 
+#include "opensandbox/async.h"
 #include "opensandbox/commands.h"
 #include "opensandbox/error.h"
 #include "opensandbox/execution.h"

@@ -12,6 +12,7 @@
 // Destroying or closing it leaves the sandbox running; Kill deletes it (so does its TTL).
 #pragma once
 
+#include <future>
 #include <memory>
 #include <string>
 
@@ -34,6 +35,8 @@ class Sandbox {
   // with IsReadyTimeout when it did not become ready in time (osbd then deletes it).
   static absl::StatusOr<Sandbox> Create(const std::string& image, const SandboxSpec& spec = {},
                                         Options options = {});
+  static std::future<absl::StatusOr<Sandbox>> CreateAsync(std::string image, SandboxSpec spec = {},
+                                                         Options options = {});
 
   // A handle on an existing sandbox. kNotFound when there is none with this id.
   static absl::StatusOr<Sandbox> Connect(const std::string& sandbox_id, Options options = {});
@@ -59,6 +62,7 @@ class Sandbox {
   absl::Status Pause();
   // Deletes the sandbox and everything in it.
   absl::Status Kill();
+  std::future<absl::Status> KillAsync();
   // Whether the sandbox is Running and runs a command.
   bool IsHealthy();
   // Drops this handle's reference to osbd's connection; the sandbox keeps running. Later calls

@@ -6,6 +6,7 @@
 //   for (const auto& info : page->sandboxes) (void)manager.Kill(info.id);
 #pragma once
 
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,8 +34,10 @@ class SandboxManager {
 
   // One page of sandboxes, newest first.
   absl::StatusOr<SandboxPage> List(const SandboxFilter& filter = {});
+  std::future<absl::StatusOr<SandboxPage>> ListAsync(SandboxFilter filter = {});
   absl::StatusOr<SandboxInfo> Get(const std::string& sandbox_id);
   absl::Status Kill(const std::string& sandbox_id);
+  std::future<absl::Status> KillAsync(std::string sandbox_id);
   absl::Status Pause(const std::string& sandbox_id);
   // Resumes and waits until the sandbox answers, at most `ready_timeout`.
   absl::Status Resume(const std::string& sandbox_id,
@@ -48,7 +51,8 @@ class SandboxManager {
                                             const std::vector<std::string>& remove = {});
 
  private:
-  absl::StatusOr<internal::DaemonConnection*> Daemon();
+  // The connection to osbd, opened on first use.
+  absl::StatusOr<std::shared_ptr<internal::DaemonConnection>> Daemon();
 
   Options options_;
   std::shared_ptr<internal::DaemonConnection> daemon_;

@@ -310,6 +310,34 @@ TEST_F(SdkTest, AClosedHandleRefusesCalls) {
   EXPECT_EQ(sandbox.files().ReadFile("/f").status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_F(SdkTest, AsyncCallsOutliveTheHandleTheyWereMadeFrom) {
+  {
+    absl::MutexLock lock(&daemon_.state().mu);
+    auto completed = Event(2);
+    completed.mutable_completed();
+    daemon_.state().events = {Started(1, "cmd-9"), completed};
+  }
+  std::future<absl::StatusOr<Execution>> running;
+  {
+    Sandbox sandbox = Connected();
+    sandbox.commands().SetCwd("/from/defaults");
+    running = sandbox.commands().RunAsync("true");
+  }  // the handle is gone; the call goes on with its own copy
+  auto execution = running.get();
+  ASSERT_TRUE(execution.ok()) << execution.status();
+  EXPECT_EQ(execution->id, "cmd-9");
+  EXPECT_EQ(execution->exit_code, 0);
+  absl::MutexLock lock(&daemon_.state().mu);
+  EXPECT_EQ(daemon_.state().last_run.cwd(), "/from/defaults");
+}
+
+TEST_F(SdkTest, AsyncCreateReportsFailuresThroughItsFuture) {
+  auto sandbox =
+      Sandbox::CreateAsync("debian", {}, Options{}.set<SocketPathOption>("/nonexistent/osbd.sock"))
+          .get();
+  EXPECT_EQ(sandbox.status().code(), absl::StatusCode::kUnavailable);
+}
+
 TEST_F(SdkTest, OptionsKeepTheLastValueOfEachType) {
   Options options;
   EXPECT_FALSE(options.has<DomainOption>());
