@@ -61,7 +61,9 @@ google::protobuf::Timestamp ToTimestamp(const std::string& rfc3339) {
 }  // namespace
 
 absl::StatusOr<rest::CreateSandboxRequest> ToRest(const v1::CreateSandboxRequest& in) {
-  if (!in.template_().empty()) return Unimplemented("template");
+  if (!in.template_().empty()) {
+    return absl::InternalError("the template must be applied before the request is converted");
+  }
   if (in.lease() == v1::LEASE_MODE_RENEW_WHILE_ALIVE && in.manual_cleanup()) {
     return absl::InvalidArgumentError(
         "a renew-while-alive lease needs a timeout to renew, not manual_cleanup");

@@ -27,6 +27,7 @@
 #include "daemon/services/daemon_service.h"
 #include "daemon/services/files_service.h"
 #include "daemon/services/sandboxes_service.h"
+#include "daemon/services/templates_service.h"
 #include "rest/sys/default_paths.h"
 #include "rest/sys/file_util.h"
 #include "spdlog/spdlog.h"
@@ -136,6 +137,7 @@ int main(int argc, char** argv) {
   osb::daemon::SandboxesService sandboxes(context);
   osb::daemon::CommandsService commands(context);
   osb::daemon::FilesService files(context);
+  osb::daemon::TemplatesService templates(context);
   osb::daemon::DaemonService daemon(context, [&](absl::Duration) {
     if (!stop.HasBeenNotified()) stop.Notify();
   });
@@ -147,6 +149,7 @@ int main(int argc, char** argv) {
   builder.RegisterService(&sandboxes);
   builder.RegisterService(&commands);
   builder.RegisterService(&files);
+  builder.RegisterService(&templates);
   builder.RegisterService(&daemon);
   // bind() creates the socket 0777 & ~umask: 0600 from the first moment a client can see it (a
   // chmod afterwards would leave a window). The directory is 0700 besides; whatever the daemon

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/time_util.h"
+#include "spdlog/spdlog.h"
 
 namespace osb::daemon {
 
@@ -21,6 +22,18 @@ absl::Status ParseDomain(const std::string& domain, std::string* protocol, std::
   }
   *authority = std::string(d);
   return absl::OkStatus();
+}
+
+DaemonContext::DaemonContext(Origin default_origin, DaemonInfo info)
+    : default_origin_(std::move(default_origin)),
+      info_(std::move(info)),
+      lifecycle_(loop_),
+      execd_(loop_),
+      leases_(lifecycle_) {
+  std::vector<std::string> skipped;
+  templates_ = std::make_unique<TemplateStore>(
+      info_.state_dir.empty() ? "" : info_.state_dir + "/templates", &skipped);
+  for (const auto& why : skipped) spdlog::warn("template skipped: {}", why);
 }
 
 absl::StatusOr<Origin> DaemonContext::Resolve(const opensandbox::v1::Connection& c) const {

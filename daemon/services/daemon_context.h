@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "daemon/command_journals.h"
 #include "daemon/lease_keeper.h"
+#include "daemon/template_store.h"
 #include "daemon/upstream/curl_loop.h"
 #include "daemon/upstream/endpoint_cache.h"
 #include "daemon/upstream/execd_client.h"
@@ -26,12 +27,8 @@ struct DaemonInfo {
 
 class DaemonContext {
  public:
-  DaemonContext(Origin default_origin, DaemonInfo info)
-      : default_origin_(std::move(default_origin)),
-        info_(std::move(info)),
-        lifecycle_(loop_),
-        execd_(loop_),
-        leases_(lifecycle_) {}
+  // Loads the templates saved under info.state_dir (none kept on disk when it is empty).
+  DaemonContext(Origin default_origin, DaemonInfo info);
 
   // The request's connection over the daemon's default: a field set in `connection` wins.
   // A different domain never inherits the default API key. Unimplemented for profiles (not
@@ -52,6 +49,7 @@ class DaemonContext {
   EndpointCache& endpoints() { return endpoints_; }
   LeaseKeeper& leases() { return leases_; }
   CommandJournals& journals() { return journals_; }
+  TemplateStore& templates() { return *templates_; }
   const Origin& default_origin() const { return default_origin_; }
   const DaemonInfo& info() const { return info_; }
 
@@ -63,6 +61,7 @@ class DaemonContext {
   ExecdClient execd_;
   EndpointCache endpoints_;
   CommandJournals journals_;
+  std::unique_ptr<TemplateStore> templates_;
   LeaseKeeper leases_;  // last: stopped before the loop it calls through
 };
 

@@ -16,15 +16,15 @@ constexpr char kReadyTimeout[] = "OSBD::READY_TIMEOUT";
 
 class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
  public:
-  ReadinessWait(DaemonContext& context, const grpc::CallbackServerContext* ctx, Origin origin,
-                rest::Sandbox sandbox, absl::Duration timeout,
+  ReadinessWait(DaemonContext& context, Origin origin, rest::Sandbox sandbox,
+                absl::Duration timeout, absl::Time deadline, std::function<bool()> cancelled,
                 std::function<void(absl::StatusOr<rest::Sandbox>)> done)
       : context_(context),
-        ctx_(ctx),
+        cancelled_(std::move(cancelled)),
         origin_(std::move(origin)),
         sandbox_(std::move(sandbox)),
         timeout_(timeout),
-        deadline_(absl::Now() + std::min(timeout, RemainingTime(ctx))),
+        deadline_(std::min(absl::Now() + timeout, deadline)),
         done_(std::move(done)) {}
 
   void WaitUntilRunning() {
@@ -40,7 +40,7 @@ class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
                                    absl::StrCat("sandbox ", sandbox_.id, " was still ", state,
                                                 " after ", absl::FormatDuration(timeout_))));
     }
-    if (ctx_->IsCancelled()) return done_(absl::CancelledError("the call was cancelled"));
+    if (cancelled_()) return done_(absl::CancelledError("the call was cancelled"));
     context_.loop().Post(
         [self = shared_from_this()] {
           self->context_.lifecycle().Get(self->origin_, self->sandbox_.id, [self](auto sandbox) {
@@ -65,7 +65,7 @@ class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
   }
 
   void Ping() {
-    if (ctx_->IsCancelled()) return done_(absl::CancelledError("the call was cancelled"));
+    if (cancelled_()) return done_(absl::CancelledError("the call was cancelled"));
     ++attempts_;
     absl::Duration timeout =
         std::max(absl::Milliseconds(50), std::min(absl::Seconds(2), deadline_ - absl::Now()));
@@ -89,7 +89,7 @@ class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
   }
 
   DaemonContext& context_;
-  const grpc::CallbackServerContext* ctx_;
+  std::function<bool()> cancelled_;
   Origin origin_;
   rest::Sandbox sandbox_;
   absl::Duration timeout_;
@@ -109,8 +109,16 @@ absl::Duration RemainingTime(const grpc::CallbackServerContext* ctx) {
 void WaitUntilReady(DaemonContext& context, const grpc::CallbackServerContext* ctx, Origin origin,
                     rest::Sandbox sandbox, absl::Duration timeout,
                     std::function<void(absl::StatusOr<rest::Sandbox>)> done) {
-  std::make_shared<ReadinessWait>(context, ctx, std::move(origin), std::move(sandbox), timeout,
-                                  std::move(done))
+  WaitUntilReady(context, std::move(origin), std::move(sandbox), timeout,
+                 absl::Now() + RemainingTime(ctx), [ctx] { return ctx->IsCancelled(); },
+                 std::move(done));
+}
+
+void WaitUntilReady(DaemonContext& context, Origin origin, rest::Sandbox sandbox,
+                    absl::Duration timeout, absl::Time deadline, std::function<bool()> cancelled,
+                    std::function<void(absl::StatusOr<rest::Sandbox>)> done) {
+  std::make_shared<ReadinessWait>(context, std::move(origin), std::move(sandbox), timeout,
+                                  deadline, std::move(cancelled), std::move(done))
       ->WaitUntilRunning();
 }
 

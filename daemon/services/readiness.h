@@ -21,6 +21,12 @@ void WaitUntilReady(DaemonContext& context, const grpc::CallbackServerContext* c
                     rest::Sandbox sandbox, absl::Duration timeout,
                     std::function<void(absl::StatusOr<rest::Sandbox>)> done);
 
+// The same for work no call waits on (warm pools): it ends by `deadline` at the latest, and is
+// cancelled when `cancelled` says so.
+void WaitUntilReady(DaemonContext& context, Origin origin, rest::Sandbox sandbox,
+                    absl::Duration timeout, absl::Time deadline, std::function<bool()> cancelled,
+                    std::function<void(absl::StatusOr<rest::Sandbox>)> done);
+
 // The time left before the call's deadline (effectively infinite without one).
 absl::Duration RemainingTime(const grpc::CallbackServerContext* ctx);
 

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/convert.h"
 #include "daemon/services/grpc_status.h"
+#include "daemon/services/provision.h"
 #include "daemon/services/readiness.h"
 #include "google/protobuf/util/time_util.h"
 #include "rest/time_util.h"
@@ -67,6 +68,16 @@ grpc::ServerUnaryReactor* SandboxesService::Create(grpc::CallbackServerContext* 
   auto* reactor = ctx->DefaultReactor();
   auto origin = OriginOrFinish(context_.Resolve(request->connection()), reactor);
   if (!origin.has_value()) return reactor;
+  v1::CreateSandboxRequest with_template;
+  if (!request->template_().empty()) {
+    auto t = context_.templates().Get(request->template_());
+    if (!t.ok()) {
+      FinishStatus(reactor, t.status());
+      return reactor;
+    }
+    with_template = ApplyTemplate(*t, *request);
+    request = &with_template;
+  }
   auto rest_request = ToRest(*request);
   if (!rest_request.ok()) {
     FinishStatus(reactor, rest_request.status());
@@ -86,33 +97,25 @@ grpc::ServerUnaryReactor* SandboxesService::Create(grpc::CallbackServerContext* 
                                            ? LeaseKeeper::Mode::kRenewWhileAlive
                                            : LeaseKeeper::Mode::kKillOnExit;
   const absl::Duration ttl = absl::Seconds(rest_request->timeout_seconds.value_or(0));
-  const absl::Duration ready_timeout =
+  Provisioning provisioning;
+  provisioning.origin = *origin;
+  provisioning.request = *std::move(rest_request);
+  provisioning.ready_timeout =
       request->has_ready_timeout() ? ToAbsl(request->ready_timeout()) : kDefaultReadyTimeout;
-  const bool skip = request->skip_health_check();
-  std::optional<rest::ImageSpec> image = rest_request->image;
+  provisioning.skip_health_check = request->skip_health_check();
+  provisioning.deadline = absl::Now() + RemainingTime(ctx);
+  provisioning.cancelled = [ctx] { return ctx->IsCancelled(); };
   DaemonContext& context = context_;
-  context_.lifecycle().Create(*origin, *rest_request, [=, &context](auto created) {
-    if (!created.ok()) return FinishStatus(reactor, created.status());
-    // The create response carries no image; the caller's request does.
-    if (image.has_value()) created->image = rest::ImageSpec{image->uri, {}};
-    const std::string id = created->id;
-    // The server made a sandbox the caller will never own unless this succeeds: kill it if not.
-    auto finish = [=, &context](absl::StatusOr<rest::Sandbox> ready) {
-      if (ready.ok() && ctx->IsCancelled()) ready = absl::CancelledError("Create was cancelled");
-      if (!ready.ok()) {
-        context.endpoints().Drop(*origin, id);
-        context.lifecycle().Delete(*origin, id, [](absl::Status) {});
-        return FinishStatus(reactor, ready.status());
-      }
-      if (holder != nullptr) {
-        context.leases().Add(*origin, id, std::move(*holder), lease_mode, ttl);
-      }
-      *response = ToProto(*ready);
-      reactor->Finish(grpc::Status::OK);
-    };
-    if (skip) return finish(*std::move(created));
-    WaitUntilReady(context, ctx, *origin, *std::move(created), ready_timeout, finish);
-  });
+  ProvisionSandbox(context_, std::move(provisioning),
+                   [=, &context, origin = *origin](absl::StatusOr<rest::Sandbox> ready) {
+                     if (!ready.ok()) return FinishStatus(reactor, ready.status());
+                     if (holder != nullptr) {
+                       context.leases().Add(origin, ready->id, std::move(*holder), lease_mode,
+                                            ttl);
+                     }
+                     *response = ToProto(*ready);
+                     reactor->Finish(grpc::Status::OK);
+                   });
   return reactor;
 }
 

@@ -1,0 +1,38 @@
+#include "daemon/services/provision.h"
+
+#include <memory>
+#include <utility>
+
+#include "daemon/services/readiness.h"
+
+namespace osb::daemon {
+
+void ProvisionSandbox(DaemonContext& context, Provisioning p,
+                      std::function<void(absl::StatusOr<rest::Sandbox>)> done) {
+  auto shared = std::make_shared<Provisioning>(std::move(p));
+  context.lifecycle().Create(
+      shared->origin, shared->request,
+      [&context, shared, done = std::move(done)](absl::StatusOr<rest::Sandbox> created) {
+        if (!created.ok()) return done(created.status());
+        // The create response carries no image; the request does.
+        if (shared->request.image.has_value()) {
+          created->image = rest::ImageSpec{shared->request.image->uri, {}};
+        }
+        const std::string id = created->id;
+        auto finish = [&context, shared, id, done](absl::StatusOr<rest::Sandbox> ready) {
+          if (ready.ok() && shared->cancelled()) {
+            ready = absl::CancelledError("the call was cancelled");
+          }
+          if (!ready.ok()) {
+            context.endpoints().Drop(shared->origin, id);
+            context.lifecycle().Delete(shared->origin, id, [](absl::Status) {});
+          }
+          done(std::move(ready));
+        };
+        if (shared->skip_health_check) return finish(*std::move(created));
+        WaitUntilReady(context, shared->origin, *std::move(created), shared->ready_timeout,
+                       shared->deadline, shared->cancelled, finish);
+      });
+}
+
+}  // namespace osb::daemon

@@ -1,0 +1,31 @@
+// Making a sandbox as the official SDKs do: POST /sandboxes, then (unless skipped) the readiness
+// wait. If anything fails after the POST, or the requester gives up, the new sandbox is deleted
+// (best effort): no one is left holding a sandbox they were never given. Used by
+// Sandboxes.Create and by warm pools.
+#pragma once
+
+#include <functional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "daemon/services/daemon_context.h"
+#include "rest/lifecycle.h"
+
+namespace osb::daemon {
+
+struct Provisioning {
+  Origin origin;
+  rest::CreateSandboxRequest request;
+  absl::Duration ready_timeout = absl::Seconds(30);
+  bool skip_health_check = false;
+  // The requester's own deadline, when it has one.
+  absl::Time deadline = absl::InfiniteFuture();
+  // Whether the requester gave up (checked while waiting and once the sandbox is ready).
+  std::function<bool()> cancelled = [] { return false; };
+};
+
+// Calls `done` (on the loop thread, or at once) with the ready sandbox, or the error.
+void ProvisionSandbox(DaemonContext& context, Provisioning provisioning,
+                      std::function<void(absl::StatusOr<rest::Sandbox>)> done);
+
+}  // namespace osb::daemon
