@@ -26,6 +26,7 @@
 #include "daemon/services/daemon_context.h"
 #include "daemon/services/daemon_service.h"
 #include "daemon/services/files_service.h"
+#include "daemon/services/pools_service.h"
 #include "daemon/services/sandboxes_service.h"
 #include "daemon/services/templates_service.h"
 #include "rest/sys/default_paths.h"
@@ -138,6 +139,7 @@ int main(int argc, char** argv) {
   osb::daemon::CommandsService commands(context);
   osb::daemon::FilesService files(context);
   osb::daemon::TemplatesService templates(context);
+  osb::daemon::PoolsService pools(context);
   osb::daemon::DaemonService daemon(context, [&](absl::Duration) {
     if (!stop.HasBeenNotified()) stop.Notify();
   });
@@ -150,6 +152,7 @@ int main(int argc, char** argv) {
   builder.RegisterService(&commands);
   builder.RegisterService(&files);
   builder.RegisterService(&templates);
+  builder.RegisterService(&pools);
   builder.RegisterService(&daemon);
   // bind() creates the socket 0777 & ~umask: 0600 from the first moment a client can see it (a
   // chmod afterwards would leave a window). The directory is 0700 besides; whatever the daemon

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/time_util.h"
+#include "daemon/warm_pools.h"
 #include "spdlog/spdlog.h"
 
 namespace osb::daemon {
@@ -34,6 +35,15 @@ DaemonContext::DaemonContext(Origin default_origin, DaemonInfo info)
   templates_ = std::make_unique<TemplateStore>(
       info_.state_dir.empty() ? "" : info_.state_dir + "/templates", &skipped);
   for (const auto& why : skipped) spdlog::warn("template skipped: {}", why);
+  skipped.clear();
+  pools_ = std::make_unique<WarmPools>(
+      *this, info_.state_dir.empty() ? "" : info_.state_dir + "/pools", &skipped);
+  for (const auto& why : skipped) spdlog::warn("pool skipped: {}", why);
+}
+
+DaemonContext::~DaemonContext() {
+  pools_.reset();
+  loop_.Stop();
 }
 
 absl::StatusOr<Origin> DaemonContext::Resolve(const opensandbox::v1::Connection& c) const {

@@ -18,6 +18,8 @@
 
 namespace osb::daemon {
 
+class WarmPools;
+
 struct DaemonInfo {
   std::string version = "0.1.0";
   std::string state_dir;
@@ -27,8 +29,11 @@ struct DaemonInfo {
 
 class DaemonContext {
  public:
-  // Loads the templates saved under info.state_dir (none kept on disk when it is empty).
+  // Loads the templates and pools saved under info.state_dir (none kept on disk when it is
+  // empty) and starts the pools.
   DaemonContext(Origin default_origin, DaemonInfo info);
+  // Stops the pools, then the loop (its last callbacks still find every member), then the rest.
+  ~DaemonContext();
 
   // The request's connection over the daemon's default: a field set in `connection` wins.
   // A different domain never inherits the default API key. Unimplemented for profiles (not
@@ -50,6 +55,7 @@ class DaemonContext {
   LeaseKeeper& leases() { return leases_; }
   CommandJournals& journals() { return journals_; }
   TemplateStore& templates() { return *templates_; }
+  WarmPools& pools() { return *pools_; }
   const Origin& default_origin() const { return default_origin_; }
   const DaemonInfo& info() const { return info_; }
 
@@ -62,6 +68,7 @@ class DaemonContext {
   EndpointCache endpoints_;
   CommandJournals journals_;
   std::unique_ptr<TemplateStore> templates_;
+  std::unique_ptr<WarmPools> pools_;
   LeaseKeeper leases_;  // last: stopped before the loop it calls through
 };
 

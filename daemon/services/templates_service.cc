@@ -1,6 +1,7 @@
 #include "daemon/services/templates_service.h"
 
 #include "daemon/services/grpc_status.h"
+#include "daemon/warm_pools.h"
 
 namespace osb::daemon {
 
@@ -45,6 +46,10 @@ grpc::ServerUnaryReactor* TemplatesService::Define(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* TemplatesService::Delete(grpc::CallbackServerContext* ctx,
                                                    const v1::DeleteTemplateRequest* request,
                                                    v1::DeleteTemplateResponse*) {
+  if (context_.pools().UsesTemplate(request->name())) {
+    return Answer(ctx, absl::FailedPreconditionError("template " + request->name() +
+                                                     " is used by a pool; delete the pool first"));
+  }
   return Answer(ctx, context_.templates().Delete(request->name()));
 }
 

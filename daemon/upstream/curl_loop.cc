@@ -118,14 +118,18 @@ CurlLoop::CurlLoop(std::size_t max_buffered_body) : max_buffered_body_(max_buffe
 }
 
 CurlLoop::~CurlLoop() {
+  Stop();
+  curl_multi_cleanup(Multi(multi_));
+  curl_share_cleanup(static_cast<CURLSH*>(share_));
+}
+
+void CurlLoop::Stop() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
   curl_multi_wakeup(Multi(multi_));
-  thread_.join();
-  curl_multi_cleanup(Multi(multi_));
-  curl_share_cleanup(static_cast<CURLSH*>(share_));
+  if (thread_.joinable()) thread_.join();
 }
 
 CurlLoop::TransferId CurlLoop::Start(HttpRequest request, HttpHandler handler) {
@@ -159,6 +163,7 @@ void CurlLoop::Resume(TransferId id) {
 void CurlLoop::Post(std::function<void()> fn, absl::Duration delay) {
   {
     absl::MutexLock lock(&mu_);
+    if (stopping_) return;  // `fn` is destroyed on return, outside the lock
     if (delay <= absl::ZeroDuration()) {
       tasks_.push_back(std::move(fn));
     } else {

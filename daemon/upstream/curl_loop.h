@@ -75,7 +75,11 @@ class CurlLoop {
 
   // `max_buffered_body`: a buffered (no on_data) body larger than this fails the transfer.
   explicit CurlLoop(std::size_t max_buffered_body = 16 << 20);
-  ~CurlLoop();  // cancels every transfer (their on_done run) and joins the thread
+  ~CurlLoop();  // Stop()
+  // Cancels every transfer (their on_done run, on the loop thread) and joins the thread; later
+  // Start and Post calls are dropped. Idempotent. For owners whose callbacks use other members:
+  // stop the loop first, while those still exist.
+  void Stop();
   CurlLoop(const CurlLoop&) = delete;
   CurlLoop& operator=(const CurlLoop&) = delete;
 

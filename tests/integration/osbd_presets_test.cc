@@ -7,7 +7,11 @@
 #include <memory>
 #include <string>
 
+#include "absl/time/clock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "opensandbox/v1/commands.grpc.pb.h"
+#include "opensandbox/v1/pools.grpc.pb.h"
 #include "opensandbox/v1/sandboxes.grpc.pb.h"
 #include "opensandbox/v1/templates.grpc.pb.h"
 #include "tests/integration/harness.h"
@@ -28,6 +32,71 @@ class OsbdPresetsTest : public ::testing::Test {
     ASSERT_NE(stack_, nullptr);
     sandboxes_ = v1::Sandboxes::NewStub(stack_->channel());
     templates_ = v1::Templates::NewStub(stack_->channel());
+    pools_ = v1::Pools::NewStub(stack_->channel());
+  }
+
+  grpc::Status DefinePool(const std::string& name, uint32_t min_idle, uint32_t max_idle = 0) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::DefinePoolRequest request;
+    request.mutable_pool()->set_name(name);
+    request.mutable_pool()->set_template_("worker");
+    request.mutable_pool()->set_min_idle(min_idle);
+    request.mutable_pool()->set_max_idle(max_idle);
+    v1::Pool pool;
+    return pools_->Define(&ctx, request, &pool);
+  }
+
+  v1::PoolStats Stats(const std::string& name) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::GetPoolStatsRequest request;
+    request.set_name(name);
+    v1::PoolStats stats;
+    grpc::Status status = pools_->GetStats(&ctx, request, &stats);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return stats;
+  }
+
+  // Waits (up to 30 s) until the pool holds `idle` idle sandboxes; false if it never does.
+  bool WaitForIdle(const std::string& name, uint32_t idle) {
+    for (int i = 0; i < 300; ++i) {
+      if (Stats(name).idle() == idle) return true;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return false;
+  }
+
+  grpc::Status Acquire(const std::string& name, v1::AcquirePolicy policy,
+                       v1::AcquireSandboxResponse* response) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::AcquireSandboxRequest request;
+    request.set_pool_name(name);
+    request.set_policy(policy);
+    return pools_->Acquire(&ctx, request, response);
+  }
+
+  grpc::Status Release(const std::string& name, const std::string& id, bool reuse,
+                       v1::ReleaseSandboxResponse* response) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::ReleaseSandboxRequest request;
+    request.set_pool_name(name);
+    request.set_sandbox_id(id);
+    request.set_reuse(reuse);
+    return pools_->Release(&ctx, request, response);
+  }
+
+  // Sandboxes the runtime holds that carry `key=value` in their metadata.
+  int64_t Tagged(const std::string& key, const std::string& value) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::ListSandboxesRequest request;
+    (*request.mutable_metadata())[key] = value;
+    v1::ListSandboxesResponse list;
+    EXPECT_TRUE(sandboxes_->List(&ctx, request, &list).ok());
+    return list.pagination().total_items();
   }
 
   grpc::Status Define(const v1::Template& t, v1::Template* out = nullptr) {
@@ -61,6 +130,7 @@ class OsbdPresetsTest : public ::testing::Test {
   std::unique_ptr<Stack> stack_;
   std::unique_ptr<v1::Sandboxes::Stub> sandboxes_;
   std::unique_ptr<v1::Templates::Stub> templates_;
+  std::unique_ptr<v1::Pools::Stub> pools_;
 };
 
 TEST_F(OsbdPresetsTest, ATemplateSuppliesWhatTheCreateRequestLeavesOut) {
@@ -129,6 +199,125 @@ TEST_F(OsbdPresetsTest, TemplatesAreListedReadAndDeleted) {
   request.set_name("worker");
   v1::Template got;
   EXPECT_EQ(templates_->Get(&ctx, request, &got).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(OsbdPresetsTest, AWarmPoolHandsOutReadySandboxesAndRefills) {
+  ASSERT_TRUE(Define(Worker()).ok());
+  ASSERT_TRUE(DefinePool("warm", 2).ok());
+  ASSERT_TRUE(WaitForIdle("warm", 2)) << Stats("warm").DebugString();
+  EXPECT_EQ(Tagged("osbd.opensandbox.io/pool", "warm"), 2);
+
+  v1::AcquireSandboxResponse acquired;
+  grpc::Status status = Acquire("warm", v1::ACQUIRE_POLICY_FAIL_FAST, &acquired);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(acquired.warm());
+  EXPECT_EQ(acquired.sandbox().status().state(), "Running");
+  EXPECT_EQ(acquired.sandbox().metadata().count("osbd.opensandbox.io/pool"), 0u)
+      << "an acquired sandbox is no longer the pool's";
+  EXPECT_EQ(acquired.sandbox().metadata().at("preset"), "worker");
+
+  ASSERT_TRUE(WaitForIdle("warm", 2)) << "the pool refills";
+  v1::PoolStats stats = Stats("warm");
+  EXPECT_EQ(stats.warm_acquires(), 1u);
+  EXPECT_EQ(stats.state(), v1::POOL_STATE_RUNNING);
+
+  v1::ReleaseSandboxResponse released;
+  ASSERT_TRUE(Release("warm", acquired.sandbox().id(), false, &released).ok());
+  EXPECT_FALSE(released.reused());
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::GetSandboxRequest get;
+  get.set_sandbox_id(acquired.sandbox().id());
+  v1::Sandbox gone;
+  EXPECT_EQ(sandboxes_->Get(&ctx, get, &gone).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(OsbdPresetsTest, AnEmptyPoolFailsFastOrCreatesDirectly) {
+  ASSERT_TRUE(Define(Worker()).ok());
+  ASSERT_TRUE(DefinePool("empty", 0).ok());
+  v1::AcquireSandboxResponse acquired;
+  grpc::Status status = Acquire("empty", v1::ACQUIRE_POLICY_FAIL_FAST, &acquired);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details()));
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(details.details(0).UnpackTo(&info));
+  EXPECT_EQ(info.reason(), "OSBD::POOL_EMPTY");
+
+  status = Acquire("empty", v1::ACQUIRE_POLICY_UNSPECIFIED, &acquired);  // DIRECT_CREATE
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_FALSE(acquired.warm());
+  EXPECT_EQ(acquired.sandbox().status().state(), "Running");
+  v1::PoolStats stats = Stats("empty");
+  EXPECT_EQ(stats.direct_creates(), 1u);
+  EXPECT_EQ(stats.acquire_failures(), 1u);
+}
+
+TEST_F(OsbdPresetsTest, AReleasedSandboxCanGoBackToTheIdleSet) {
+  ASSERT_TRUE(Define(Worker()).ok());
+  ASSERT_TRUE(DefinePool("reuse", 1, 2).ok());
+  ASSERT_TRUE(WaitForIdle("reuse", 1));
+  v1::AcquireSandboxResponse acquired;
+  ASSERT_TRUE(Acquire("reuse", v1::ACQUIRE_POLICY_FAIL_FAST, &acquired).ok());
+  ASSERT_TRUE(WaitForIdle("reuse", 1)) << "refilled to min_idle";
+  v1::ReleaseSandboxResponse released;
+  ASSERT_TRUE(Release("reuse", acquired.sandbox().id(), true, &released).ok());
+  EXPECT_TRUE(released.reused());
+  EXPECT_EQ(Stats("reuse").idle(), 2u);
+  EXPECT_EQ(Stats("reuse").reused(), 1u);
+  EXPECT_EQ(Tagged("osbd.opensandbox.io/pool", "reuse"), 2);
+}
+
+TEST_F(OsbdPresetsTest, DeletingAPoolKillsItsIdleMembersAndFreesItsTemplate) {
+  ASSERT_TRUE(Define(Worker()).ok());
+  ASSERT_TRUE(DefinePool("doomed", 2).ok());
+  ASSERT_TRUE(WaitForIdle("doomed", 2));
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::DeleteTemplateRequest request;
+    request.set_name("worker");
+    v1::DeleteTemplateResponse response;
+    EXPECT_EQ(templates_->Delete(&ctx, request, &response).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION)
+        << "a pool still uses it";
+  }
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::DeletePoolRequest request;
+    request.set_name("doomed");
+    v1::DeletePoolResponse response;
+    ASSERT_TRUE(pools_->Delete(&ctx, request, &response).ok());
+  }
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = Tagged("osbd.opensandbox.io/pool", "doomed") == 0;
+    if (!gone) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(gone);
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::GetPoolStatsRequest request;
+  request.set_name("doomed");
+  v1::PoolStats stats;
+  EXPECT_EQ(pools_->GetStats(&ctx, request, &stats).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(OsbdPresetsTest, BadPoolDefinitionsAreRefused) {
+  EXPECT_EQ(DefinePool("orphan", 1).error_code(), grpc::StatusCode::NOT_FOUND)
+      << "its template does not exist";
+  ASSERT_TRUE(Define(Worker()).ok());
+  EXPECT_EQ(DefinePool("Bad_Name", 1).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(DefinePool("inverted", 3, 1).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::AcquireSandboxResponse acquired;
+  EXPECT_EQ(Acquire("nope", v1::ACQUIRE_POLICY_FAIL_FAST, &acquired).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::ListPoolsResponse list;
+  ASSERT_TRUE(pools_->List(&ctx, v1::ListPoolsRequest(), &list).ok());
+  EXPECT_EQ(list.pools_size(), 0);
 }
 
 }  // namespace
