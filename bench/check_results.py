@@ -16,7 +16,7 @@ SCENARIOS = {
         "tti.python.long_lived.first_output", "tti.python.long_lived.cycle",
         "tti.python.fresh_process.cycle",
         "tti.js.long_lived.first_output", "tti.js.long_lived.cycle", "tti.js.fresh_process.cycle",
-        "tti.cpp_sdk.cycle",
+        "tti.cpp_sdk.first_output", "tti.cpp_sdk.cycle",
     ],
     "roundtrip": ["roundtrip.osbd", "roundtrip.direct", "roundtrip.bash_local",
                   "roundtrip.osbd_overhead"],
@@ -24,7 +24,7 @@ SCENARIOS = {
     + ["throughput.osbd.idle_connections"],
     "streaming": ["streaming.osbd", "streaming.direct", "streaming.local_pipe"],
     "files": None,  # skipped as a whole until the files API exists
-    "warm_pool": None,  # skipped as a whole until warm pools exist
+    "warm_pool": ["warm_pool.acquire", "warm_pool.cold_create"],
     "footprint": ["footprint.osbd.idle_rss", "footprint.osbd.load_rss", "footprint.osbd.stream_rss",
                   "footprint.runtime.idle_rss", "footprint.create_at.1", "footprint.create_at.10",
                   "footprint.sandbox.rss", "footprint.sandbox.pss", "footprint.sandbox.machine_memory",

@@ -118,12 +118,4 @@ Scenario FileTransfers() {
               "answers Files.* with UNIMPLEMENTED"};
 }
 
-Scenario WarmPool() {
-  return {.id = "warm_pool",
-          .title = "Warm-pool acquire latency against a cold create",
-          .skipped =
-              "waits on warm pools (issue 5): osbd answers Pools.* with UNIMPLEMENTED; "
-              "cold create is in `tti`"};
-}
-
 }  // namespace osb::bench

@@ -21,8 +21,8 @@ void ThroughputOsbd(const BenchConfig& config, Scenario& scenario, Observations&
 // 4. Stdout MB/s and lines/s of a command that prints a lot; file transfers (not yet).
 Scenario Streaming(const BenchConfig& config, Observations& observed);
 Scenario FileTransfers();
-// 5. Warm-pool acquire against a cold create (not yet).
-Scenario WarmPool();
+// 5. Warm-pool acquire against a cold create, both through osbd.
+Scenario WarmPool(const BenchConfig& config);
 // 6. Memory of osbd, osb-runtime and sandboxes; create latency and memory against the number of
 // live sandboxes.
 Scenario Footprint(const BenchConfig& config, const Observations& observed);
