@@ -44,6 +44,8 @@ DaemonConnection::DaemonConnection(std::shared_ptr<grpc::Channel> channel, const
       sandboxes_(v1::Sandboxes::NewStub(channel_)),
       commands_(v1::Commands::NewStub(channel_)),
       files_(v1::Files::NewStub(channel_)),
+      templates_(v1::Templates::NewStub(channel_)),
+      pools_(v1::Pools::NewStub(channel_)),
       call_timeout_(options.get_or<CallTimeoutOption>(kDefaultCallTimeout)) {
   connection_.set_domain(OptionOrEnv<DomainOption>(options, "OPEN_SANDBOX_DOMAIN"));
   connection_.set_api_key(OptionOrEnv<ApiKeyOption>(options, "OPEN_SANDBOX_API_KEY"));

@@ -15,7 +15,9 @@
 #include "opensandbox/options.h"
 #include "opensandbox/v1/commands.grpc.pb.h"
 #include "opensandbox/v1/files.grpc.pb.h"
+#include "opensandbox/v1/pools.grpc.pb.h"
 #include "opensandbox/v1/sandboxes.grpc.pb.h"
+#include "opensandbox/v1/templates.grpc.pb.h"
 
 namespace opensandbox::internal {
 
@@ -30,6 +32,8 @@ class DaemonConnection {
   v1::Sandboxes::Stub& sandboxes() { return *sandboxes_; }
   v1::Commands::Stub& commands() { return *commands_; }
   v1::Files::Stub& files() { return *files_; }
+  v1::Templates::Stub& templates() { return *templates_; }
+  v1::Pools::Stub& pools() { return *pools_; }
 
   // The upstream service every request names.
   const v1::Connection& connection() const { return connection_; }
@@ -39,12 +43,15 @@ class DaemonConnection {
   // A context for a stream of output: no deadline (the command's own timeout bounds it).
   std::unique_ptr<grpc::ClientContext> StreamContext() const;
 
-  // Calls a unary RPC with `request`'s connection set; the status converted for the SDK.
+  // Calls a unary RPC, with `request`'s connection set when it has one; the status converted for
+  // the SDK.
   template <typename Stub, typename Request, typename Response>
   absl::StatusOr<Response> Call(
       Stub& stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
       Request request) {
-    *request.mutable_connection() = connection_;
+    if constexpr (requires { request.mutable_connection(); }) {
+      *request.mutable_connection() = connection_;
+    }
     Response response;
     auto ctx = UnaryContext();
     grpc::Status status = (stub.*method)(ctx.get(), request, &response);
@@ -63,6 +70,8 @@ class DaemonConnection {
   std::unique_ptr<v1::Sandboxes::Stub> sandboxes_;
   std::unique_ptr<v1::Commands::Stub> commands_;
   std::unique_ptr<v1::Files::Stub> files_;
+  std::unique_ptr<v1::Templates::Stub> templates_;
+  std::unique_ptr<v1::Pools::Stub> pools_;
   v1::Connection connection_;
   absl::Duration call_timeout_;
 };

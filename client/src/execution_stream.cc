@@ -36,8 +36,7 @@ absl::StatusOr<Execution> ReadExecution(grpc::ClientReaderInterface<v1::CommandE
       case v1::CommandEvent::kCompleted: {
         ended = true;
         execution.exit_code = 0;
-        const auto& d = event.completed().execution_time();
-        ExecutionComplete complete{absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos()), time};
+        ExecutionComplete complete{DurationFromProto(event.completed().execution_time()), time};
         if (handlers.on_complete) handlers.on_complete(complete);
         break;
       }

@@ -17,6 +17,23 @@ google::protobuf::Duration DurationToProto(absl::Duration d) {
   return TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(d));
 }
 
+absl::Duration DurationFromProto(const google::protobuf::Duration& d) {
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+v1::LeaseMode LeaseModeOf(Lease lease) {
+  switch (lease) {
+    case Lease::kKillOnExit:
+      return v1::LEASE_MODE_KILL_ON_EXIT;
+    case Lease::kRenewWhileAlive:
+      return v1::LEASE_MODE_RENEW_WHILE_ALIVE;
+    default:
+      return v1::LEASE_MODE_UNSPECIFIED;
+  }
+}
+
+int LeaseHolder(int pid) { return pid != 0 ? pid : static_cast<int>(::getpid()); }
+
 SandboxInfo SandboxInfoFromProto(const v1::Sandbox& in) {
   SandboxInfo out;
   out.id = in.id();
@@ -96,6 +113,7 @@ absl::StatusOr<v1::CreateSandboxRequest> CreateRequestFromSpec(const std::string
   v1::CreateSandboxRequest r;
   r.set_image(image);
   r.set_snapshot_id(spec.snapshot_id);
+  r.set_template_(spec.template_name);
   r.mutable_entrypoint()->Assign(spec.entrypoint.begin(), spec.entrypoint.end());
   if (spec.timeout.has_value()) *r.mutable_timeout() = DurationToProto(*spec.timeout);
   r.set_manual_cleanup(spec.manual_cleanup);
@@ -138,13 +156,73 @@ absl::StatusOr<v1::CreateSandboxRequest> CreateRequestFromSpec(const std::string
   }
   r.set_skip_health_check(spec.skip_health_check);
   if (spec.lease != Lease::kNone) {
-    r.set_lease(spec.lease == Lease::kKillOnExit ? v1::LEASE_MODE_KILL_ON_EXIT
-                                                 : v1::LEASE_MODE_RENEW_WHILE_ALIVE);
-    // osbd cannot see its callers' pids (gRPC does not expose SO_PEERCRED), so "this process"
-    // is named here.
-    r.set_lease_pid(spec.lease_pid != 0 ? spec.lease_pid : static_cast<int>(::getpid()));
+    r.set_lease(LeaseModeOf(spec.lease));
+    r.set_lease_pid(LeaseHolder(spec.lease_pid));
   }
   return r;
+}
+
+absl::StatusOr<v1::Template> TemplateFromSpec(const std::string& name,
+                                              const std::string& description,
+                                              const std::string& image, const SandboxSpec& spec) {
+  SandboxSpec own = spec;
+  own.template_name.clear();
+  own.lease = Lease::kNone;
+  auto r = CreateRequestFromSpec(image, own);
+  if (!r.ok()) return r.status();
+  v1::Template t;
+  t.set_name(name);
+  t.set_description(description);
+  t.set_image(r->image());
+  t.set_snapshot_id(r->snapshot_id());
+  *t.mutable_entrypoint() = r->entrypoint();
+  if (r->has_timeout()) *t.mutable_timeout() = r->timeout();
+  t.set_manual_cleanup(r->manual_cleanup());
+  *t.mutable_resource_limits() = r->resource_limits();
+  *t.mutable_env() = r->env();
+  *t.mutable_metadata() = r->metadata();
+  if (r->has_network_policy()) *t.mutable_network_policy() = r->network_policy();
+  *t.mutable_volumes() = r->volumes();
+  *t.mutable_extensions() = r->extensions();
+  if (r->has_ready_timeout()) *t.mutable_ready_timeout() = r->ready_timeout();
+  t.set_skip_health_check(r->skip_health_check());
+  return t;
+}
+
+SandboxSpec SpecFromTemplate(const v1::Template& in) {
+  SandboxSpec out;
+  out.entrypoint.assign(in.entrypoint().begin(), in.entrypoint().end());
+  if (in.has_timeout()) out.timeout = DurationFromProto(in.timeout());
+  out.manual_cleanup = in.manual_cleanup();
+  out.resource.insert(in.resource_limits().begin(), in.resource_limits().end());
+  out.env.insert(in.env().begin(), in.env().end());
+  out.metadata.insert(in.metadata().begin(), in.metadata().end());
+  if (in.has_network_policy()) {
+    NetworkPolicy policy;
+    policy.default_allow = in.network_policy().default_action() == v1::NETWORK_ACTION_ALLOW;
+    for (const auto& rule : in.network_policy().egress()) {
+      policy.egress.push_back({rule.action() == v1::NETWORK_ACTION_ALLOW, rule.target()});
+    }
+    out.network_policy = std::move(policy);
+  }
+  for (const auto& v : in.volumes()) {
+    Volume volume;
+    volume.name = v.name();
+    volume.mount_path = v.mount_path();
+    volume.read_only = v.read_only();
+    volume.sub_path = v.sub_path();
+    volume.host_path = v.host().path();
+    volume.claim_name = v.pvc().claim_name();
+    volume.create_if_not_exists =
+        !v.pvc().has_create_if_not_exists() || v.pvc().create_if_not_exists();
+    volume.delete_on_sandbox_termination = v.pvc().delete_on_sandbox_termination();
+    out.volumes.push_back(std::move(volume));
+  }
+  out.extensions.insert(in.extensions().begin(), in.extensions().end());
+  out.snapshot_id = in.snapshot_id();
+  if (in.has_ready_timeout()) out.ready_timeout = DurationFromProto(in.ready_timeout());
+  out.skip_health_check = in.skip_health_check();
+  return out;
 }
 
 }  // namespace opensandbox::internal

@@ -11,6 +11,7 @@
 #include "opensandbox/v1/commands.pb.h"
 #include "opensandbox/v1/files.pb.h"
 #include "opensandbox/v1/sandboxes.pb.h"
+#include "opensandbox/v1/templates.pb.h"
 
 namespace opensandbox::internal {
 
@@ -18,6 +19,12 @@ namespace v1 = ::opensandbox::v1;
 
 absl::Time TimeFromProto(const google::protobuf::Timestamp& t);
 google::protobuf::Duration DurationToProto(absl::Duration d);
+absl::Duration DurationFromProto(const google::protobuf::Duration& d);
+
+// The proto lease mode of a lease, and its holder: `pid`, or this process when it is 0 (osbd
+// cannot see its callers' pids: gRPC does not expose SO_PEERCRED).
+v1::LeaseMode LeaseModeOf(Lease lease);
+int LeaseHolder(int pid);
 
 SandboxInfo SandboxInfoFromProto(const v1::Sandbox& in);
 SandboxPage SandboxPageFromProto(const v1::ListSandboxesResponse& in);
@@ -30,5 +37,11 @@ FileInfo FileInfoFromProto(const v1::FileInfo& in);
 // with no backend or two).
 absl::StatusOr<v1::CreateSandboxRequest> CreateRequestFromSpec(const std::string& image,
                                                                const SandboxSpec& spec);
+
+// A template from its parts (the spec's template_name and lease do not apply), and back.
+absl::StatusOr<v1::Template> TemplateFromSpec(const std::string& name,
+                                              const std::string& description,
+                                              const std::string& image, const SandboxSpec& spec);
+SandboxSpec SpecFromTemplate(const v1::Template& in);
 
 }  // namespace opensandbox::internal

@@ -55,6 +55,14 @@ TEST_F(SdkExamplesTest, Manager) {
   EXPECT_THAT(r.out, HasSubstr("paused and resumed "));
 }
 
+TEST_F(SdkExamplesTest, Pools) {
+  auto r = RunExample("pools");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("job 0: worker 42"));
+  EXPECT_THAT(r.out, HasSubstr("job 2: worker 42"));
+  EXPECT_THAT(r.out, HasSubstr("warm acquires: "));
+}
+
 TEST_F(SdkExamplesTest, WithoutADaemonTheErrorSaysWhatToDo) {
   auto r = RunProcess({BinDir() + "/example_hello"}, {"OSBD_SOCKET=/nonexistent/osbd.sock"});
   EXPECT_EQ(r.exit_code, 1);

@@ -337,6 +337,56 @@ TEST_F(SdkTest, AsyncFormsRunConcurrently) {
   EXPECT_EQ(manager.List({.metadata = {{"async", "yes"}}})->total_items, 1);
 }
 
+TEST_F(SdkTest, TemplatesAndWarmPools) {
+  opensandbox::TemplateManager templates(options_);
+  opensandbox::SandboxTemplate t{.name = "sdk-worker", .description = "for the SDK test",
+                                 .image = "debian"};
+  t.spec.timeout = absl::Minutes(5);
+  t.spec.env = {{"FROM", "template"}};
+  auto defined = templates.Define(t);
+  ASSERT_TRUE(defined.ok()) << defined.status();
+  EXPECT_GT(defined->created_at, absl::Now() - absl::Minutes(1));
+  auto got = templates.Get("sdk-worker");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->image, "debian");
+  EXPECT_EQ(got->spec.env.at("FROM"), "template");
+  EXPECT_EQ(got->spec.timeout, absl::Minutes(5));
+  EXPECT_EQ(templates.List()->size(), 1u);
+
+  auto from_template = Sandbox::Create("", {.template_name = "sdk-worker"}, options_);
+  ASSERT_TRUE(from_template.ok()) << from_template.status();
+  auto echoed = from_template->commands().Run("echo $FROM");
+  ASSERT_TRUE(echoed.ok()) << echoed.status();
+  EXPECT_THAT(Texts(echoed->logs.stdout_lines), ElementsAre("template"));
+
+  opensandbox::PoolManager pools(options_);
+  ASSERT_TRUE(pools.Define({.name = "sdk-pool", .template_name = "sdk-worker", .min_idle = 1}).ok());
+  bool ready = false;
+  for (int i = 0; i < 300 && !ready; ++i) {
+    auto stats = pools.GetStats("sdk-pool");
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    ready = stats->idle == 1;
+    if (!ready) absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(ready);
+  auto acquired = pools.Acquire("sdk-pool", {.fail_fast = true});
+  ASSERT_TRUE(acquired.ok()) << acquired.status();
+  auto ran = acquired->commands().Run("echo $FROM");
+  ASSERT_TRUE(ran.ok()) << ran.status();
+  EXPECT_THAT(Texts(ran->logs.stdout_lines), ElementsAre("template"));
+  EXPECT_EQ(pools.GetStats("sdk-pool")->warm_acquires, 1u);
+  auto reused = pools.Release("sdk-pool", *acquired);
+  ASSERT_TRUE(reused.ok()) << reused.status();
+  EXPECT_FALSE(*reused);
+  EXPECT_EQ(acquired->GetInfo().status().code(), absl::StatusCode::kNotFound);
+
+  ASSERT_EQ(pools.List()->size(), 1u);
+  EXPECT_EQ(templates.Delete("sdk-worker").code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(pools.Delete("sdk-pool").ok());
+  ASSERT_TRUE(templates.Delete("sdk-worker").ok());
+  EXPECT_EQ(templates.Get("sdk-worker").status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(SdkTest, PausedSandboxResumesThroughTheStaticResume) {
   Sandbox sandbox = NewSandbox();
   ASSERT_TRUE(sandbox.Pause().ok());

@@ -70,6 +70,7 @@ class Sandbox {
   void Close();
 
  private:
+  friend class PoolManager;
   Sandbox(std::shared_ptr<internal::DaemonConnection> daemon, std::string id);
 
   std::shared_ptr<internal::DaemonConnection> daemon_;

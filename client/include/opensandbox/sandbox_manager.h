@@ -20,17 +20,14 @@
 
 namespace opensandbox {
 namespace internal {
-class DaemonConnection;
+class LazyDaemon;
 }  // namespace internal
 
 class SandboxManager {
  public:
   // Reaches osbd on first use, so construction never fails; a call made while osbd cannot be
-  // reached fails with kUnavailable.
+  // reached fails with kUnavailable. Copies share the connection.
   explicit SandboxManager(Options options = {});
-  ~SandboxManager();
-  SandboxManager(SandboxManager&&) noexcept;
-  SandboxManager& operator=(SandboxManager&&) noexcept;
 
   // One page of sandboxes, newest first.
   absl::StatusOr<SandboxPage> List(const SandboxFilter& filter = {});
@@ -51,11 +48,7 @@ class SandboxManager {
                                             const std::vector<std::string>& remove = {});
 
  private:
-  // The connection to osbd, opened on first use.
-  absl::StatusOr<std::shared_ptr<internal::DaemonConnection>> Daemon();
-
-  Options options_;
-  std::shared_ptr<internal::DaemonConnection> daemon_;
+  std::shared_ptr<internal::LazyDaemon> daemon_;
 };
 
 }  // namespace opensandbox

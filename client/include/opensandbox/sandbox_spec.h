@@ -75,6 +75,9 @@ struct SandboxSpec {
   std::map<std::string, std::string> extensions;
   // Restore from this snapshot instead of an image (pass an empty image).
   std::string snapshot_id;
+  // Take what this spec leaves unset from osbd's template of that name (see templates.h); the
+  // image too when Create is given an empty one.
+  std::string template_name;
   // Limit of the wait until the sandbox answers. Unset: 30 s.
   std::optional<absl::Duration> ready_timeout;
   // Return as soon as the service accepted the request; the sandbox may still be Pending.
