@@ -19,6 +19,7 @@
 #include "client/src/daemon_channel.h"
 #include "client/osbctl/file_commands.h"
 #include "client/osbctl/output.h"
+#include "client/osbctl/preset_commands.h"
 #include "client/osbctl/shell_quote.h"
 #include "google/protobuf/util/time_util.h"
 #include "opensandbox/v1/commands.grpc.pb.h"
@@ -188,6 +189,7 @@ int main(int argc, char** argv) {
   metrics->add_flag("--watch", watch_metrics, "print a sample every second until interrupted");
 
   osb::cli::FileCommands file_commands(app);
+  osb::cli::PresetCommands preset_commands(app);
   std::string command_sandbox;
   std::vector<std::string> command_args;
   CLI::App* command_run =
@@ -250,6 +252,7 @@ int main(int argc, char** argv) {
   }).detach();
 
   if (file_commands.Chosen()) return file_commands.Run(*channel, call);
+  if (preset_commands.Chosen()) return preset_commands.Run(*channel, call);
   if (*command_run || *session_run) {
     int code = RunCommand(*commands, command_sandbox, osb::cli::CommandLine(command_args), call,
                           command_session);

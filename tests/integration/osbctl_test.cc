@@ -195,6 +195,43 @@ TEST_F(OsbctlTest, SandboxMetricsEndpointAndRenew) {
   EXPECT_EQ(bad.exit_code, 2) << Describe(bad);
 }
 
+TEST_F(OsbctlTest, TemplatesAndPools) {
+  ProcessResult defined = Run({"template", "define", "jobs", "--image", "host", "--timeout", "600",
+                               "-e", "ROLE=job", "--metadata", "team=ci"});
+  ASSERT_EQ(defined.exit_code, 0) << Describe(defined);
+  auto t = nlohmann::json::parse(defined.out, nullptr, false);
+  ASSERT_TRUE(t.is_object()) << defined.out;
+  EXPECT_EQ(t["env"]["ROLE"], "job");
+  EXPECT_EQ(Run({"template", "define", "bad", "-e", "NOEQUALS"}).exit_code, 2);
+  ProcessResult listed = Run({"template", "list"});
+  EXPECT_TRUE(absl::StrContains(listed.out, "\"jobs\"")) << Describe(listed);
+
+  ASSERT_EQ(Run({"pool", "define", "jobs", "--template", "jobs", "--min-idle", "1"}).exit_code, 0);
+  bool ready = false;
+  for (int i = 0; i < 300 && !ready; ++i) {
+    auto stats = nlohmann::json::parse(Run({"pool", "stats", "jobs"}).out, nullptr, false);
+    ready = stats.is_object() && stats.value("idle", 0) == 1;
+    if (!ready) absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(ready);
+  ProcessResult acquired = Run({"pool", "acquire", "jobs", "--fail-fast"});
+  ASSERT_EQ(acquired.exit_code, 0) << Describe(acquired);
+  const std::string id(absl::StripTrailingAsciiWhitespace(acquired.out));
+  ProcessResult ran = Run({"command", "run", id, "--", "echo $ROLE"});
+  EXPECT_EQ(ran.exit_code, 0) << Describe(ran);
+  EXPECT_EQ(ran.out, "job\n");
+  ProcessResult released = Run({"pool", "release", "jobs", id});
+  EXPECT_EQ(released.exit_code, 0) << Describe(released);
+  EXPECT_EQ(Run({"sandbox", "get", id}).exit_code, 125) << "released without --reuse: killed";
+
+  EXPECT_EQ(Run({"template", "delete", "jobs"}).exit_code, 125) << "a pool uses it";
+  EXPECT_EQ(Run({"pool", "delete", "jobs"}).exit_code, 0);
+  EXPECT_EQ(Run({"template", "delete", "jobs"}).exit_code, 0);
+  ProcessResult gone = Run({"template", "get", "jobs"});
+  EXPECT_EQ(gone.exit_code, 125);
+  EXPECT_TRUE(absl::StrContains(gone.err, "NOT_FOUND")) << gone.err;
+}
+
 TEST_F(OsbctlTest, ALeaseTiesTheSandboxToAProcess) {
   pid_t holder = ::fork();
   if (holder == 0) {

@@ -360,7 +360,8 @@ TEST_F(SdkTest, TemplatesAndWarmPools) {
   EXPECT_THAT(Texts(echoed->logs.stdout_lines), ElementsAre("template"));
 
   opensandbox::PoolManager pools(options_);
-  ASSERT_TRUE(pools.Define({.name = "sdk-pool", .template_name = "sdk-worker", .min_idle = 1}).ok());
+  ASSERT_TRUE(
+      pools.Define({.name = "sdk-pool", .template_name = "sdk-worker", .min_idle = 1}).ok());
   bool ready = false;
   for (int i = 0; i < 300 && !ready; ++i) {
     auto stats = pools.GetStats("sdk-pool");
