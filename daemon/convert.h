@@ -28,6 +28,10 @@ opensandbox::v1::Sandbox ToProto(const rest::Sandbox& in);
 // Metadata osbd adds to a leased sandbox.
 inline constexpr std::string_view kLeasePidLabel = "osbd.opensandbox.io/lease-pid";
 inline constexpr std::string_view kLeaseModeLabel = "osbd.opensandbox.io/lease-mode";
+// The holder's start time (/proc/<pid>/stat field 22), so that a later osbd never mistakes a
+// process that reused the pid for the holder; and the lease's renewal step in seconds.
+inline constexpr std::string_view kLeaseStartLabel = "osbd.opensandbox.io/lease-start";
+inline constexpr std::string_view kLeaseTtlLabel = "osbd.opensandbox.io/lease-ttl";
 
 // InvalidArgument for an empty command or ids out of range.
 absl::StatusOr<rest::RunCommandRequest> ToRest(const opensandbox::v1::RunCommandRequest& in);

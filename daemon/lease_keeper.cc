@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "rest/sys/file_util.h"
 #include "spdlog/spdlog.h"
 
 namespace osb::daemon {
@@ -59,6 +61,17 @@ absl::StatusOr<UniqueFd> LeaseKeeper::OpenHolder(pid_t pid) {
         absl::StrCat("lease_pid ", pid, " belongs to another user than osbd's"));
   }
   return fd;
+}
+
+std::string LeaseKeeper::StartTimeOf(pid_t pid) {
+  auto stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+  if (!stat.ok()) return "";
+  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+  const std::size_t paren = stat->rfind(')');
+  if (paren == std::string::npos) return "";
+  std::vector<std::string> fields = absl::StrSplit(stat->substr(paren + 2), ' ');
+  // After ')' come field 3 (state) onwards: field 22 is at index 19.
+  return fields.size() > 19 ? fields[19] : "";
 }
 
 void LeaseKeeper::Add(const Origin& origin, const std::string& sandbox_id, UniqueFd holder,

@@ -5,7 +5,8 @@
 //
 // The holder is named by pid: gRPC does not tell osbd which process is calling (no peer
 // credentials over its Unix socket), so callers pass their own pid. It must be a live process of
-// osbd's user (any process when osbd runs as root).
+// osbd's user (any process when osbd runs as root). A leased sandbox carries the holder's pid and
+// start time in its metadata, so that a restarted osbd can take the lease over (lease_adoption).
 #pragma once
 
 #include <sys/types.h>
@@ -35,6 +36,9 @@ class LeaseKeeper {
   // A handle on the would-be holder: InvalidArgument when `pid` is not a live process,
   // PermissionDenied when it belongs to another user. Checked before the sandbox is made.
   static absl::StatusOr<UniqueFd> OpenHolder(pid_t pid);
+  // The process's start time in clock ticks since boot (/proc/<pid>/stat field 22), which tells
+  // it apart from a later process given the same pid; "" when it cannot be read.
+  static std::string StartTimeOf(pid_t pid);
 
   // Starts the lease. For kRenewWhileAlive, `ttl` is how far ahead each renewal moves the
   // expiry (the sandbox's timeout); renewals come every min(ttl / 2, 10 s).

@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "daemon/embedded_runtime.h"
+#include "daemon/lease_adoption.h"
 #include "daemon/services/commands_service.h"
 #include "daemon/services/daemon_context.h"
 #include "daemon/services/daemon_service.h"
@@ -134,6 +135,15 @@ int main(int argc, char** argv) {
   ::unlink(socket_path.c_str());
 
   osb::daemon::DaemonContext context(origin, info);
+  osb::daemon::AdoptLeases(context, [](osb::daemon::AdoptionResult r) {
+    if (!r.status.ok()) {
+      spdlog::warn("the leases of an earlier osbd were not taken over: {}",
+                   std::string(r.status.message()));
+    } else if (r.adopted + r.swept > 0) {
+      spdlog::info("leases of an earlier osbd: {} watched again, {} sandboxes killed (holder gone)",
+                   r.adopted, r.swept);
+    }
+  });
   std::unique_ptr<grpc::Server> server;
   osb::daemon::SandboxesService sandboxes(context);
   osb::daemon::CommandsService commands(context);

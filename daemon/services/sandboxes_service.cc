@@ -97,6 +97,13 @@ grpc::ServerUnaryReactor* SandboxesService::Create(grpc::CallbackServerContext* 
                                            ? LeaseKeeper::Mode::kRenewWhileAlive
                                            : LeaseKeeper::Mode::kKillOnExit;
   const absl::Duration ttl = absl::Seconds(rest_request->timeout_seconds.value_or(0));
+  if (holder != nullptr) {
+    // What a later osbd needs to take the lease over (AdoptLeases).
+    rest_request->metadata[std::string(kLeaseStartLabel)] =
+        LeaseKeeper::StartTimeOf(request->lease_pid());
+    rest_request->metadata[std::string(kLeaseTtlLabel)] =
+        absl::StrCat(rest_request->timeout_seconds.value_or(0));
+  }
   Provisioning provisioning;
   provisioning.origin = *origin;
   provisioning.request = *std::move(rest_request);

@@ -145,27 +145,44 @@ std::unique_ptr<httplib::Client> RuntimeProcess::Client() const {
 std::unique_ptr<Stack> Stack::Start() {
   std::unique_ptr<Stack> s(new Stack());
   s->socket_ = s->dir_.path() + "/run/osbd.sock";
+  if (!s->StartOsbd()) return nullptr;
   const std::string state = s->dir_.path() + "/state";
-  s->osbd_pid_ = Spawn({BinDir() + "/osbd", "--socket", s->socket_, "--state-dir", state,
-                        "--embedded-listen", "127.0.0.1:0"},
-                       s->dir_.path() + "/osbd.log");
-  const std::string ready = state + "/runtime/ready.json";
-  if (!WaitForFile(s->socket_, absl::Seconds(30)) || !WaitForFile(ready, absl::Seconds(5))) {
-    ADD_FAILURE() << "osbd did not start: " << ReadAll(s->dir_.path() + "/osbd.log")
-                  << ReadAll(state + "/runtime/runtime.log");
-    return nullptr;
-  }
-  auto ready_json = nlohmann::json::parse(ReadAll(ready));
+  auto ready_json = nlohmann::json::parse(ReadAll(state + "/runtime/ready.json"));
   s->runtime_address_ = ready_json["address"];
   s->runtime_pid_ = ready_json["pid"];
   s->runtime_api_key_ =
       std::string(absl::StripAsciiWhitespace(ReadAll(state + "/runtime/api-key")));
-  s->channel_ = grpc::CreateChannel("unix:" + s->socket_, grpc::InsecureChannelCredentials());
-  if (!s->channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
-    ADD_FAILURE() << "cannot connect to osbd at " << s->socket_;
-    return nullptr;
-  }
   return s;
+}
+
+bool Stack::StartOsbd() {
+  const std::string state = dir_.path() + "/state";
+  osbd_pid_ = Spawn({BinDir() + "/osbd", "--socket", socket_, "--state-dir", state,
+                     "--embedded-listen", "127.0.0.1:0"},
+                    dir_.path() + "/osbd.log");
+  const std::string ready = state + "/runtime/ready.json";
+  if (!WaitForFile(socket_, absl::Seconds(30)) || !WaitForFile(ready, absl::Seconds(5))) {
+    ADD_FAILURE() << "osbd did not start: " << ReadAll(dir_.path() + "/osbd.log")
+                  << ReadAll(state + "/runtime/runtime.log");
+    return false;
+  }
+  channel_ = grpc::CreateChannel("unix:" + socket_, grpc::InsecureChannelCredentials());
+  if (!channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
+    ADD_FAILURE() << "cannot connect to osbd at " << socket_;
+    return false;
+  }
+  return true;
+}
+
+void Stack::StopOsbd() {
+  channel_.reset();
+  StopProcess(osbd_pid_, /*is_child=*/true);
+  osbd_pid_ = -1;
+}
+
+bool Stack::RestartOsbd() {
+  StopOsbd();
+  return StartOsbd();
 }
 
 Stack::~Stack() {
@@ -178,6 +195,21 @@ Stack::~Stack() {
 
 std::unique_ptr<httplib::Client> Stack::RuntimeClient() const {
   return MakeClient(runtime_address_, runtime_api_key_);
+}
+
+SleepingChild::SleepingChild() {
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    ::execl("/bin/sleep", "sleep", "300", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+}
+
+void SleepingChild::Exit() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
 }
 
 std::vector<pid_t> ProcessesMatching(const std::string& needle) {

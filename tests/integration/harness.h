@@ -78,6 +78,13 @@ class Stack {
   const std::string& dir() const { return dir_.path(); }
   std::unique_ptr<httplib::Client> RuntimeClient() const;
 
+  // Stops osbd (SIGTERM, as a service manager would) and leaves the runtime and its sandboxes
+  // running; StartOsbd starts it again on the same socket and state directory, and connects a
+  // new channel(). RestartOsbd does both. False (with a test failure) when osbd does not come up.
+  void StopOsbd();
+  bool StartOsbd();
+  bool RestartOsbd();
+
  private:
   Stack() = default;
   TempDir dir_;
@@ -93,6 +100,21 @@ inline ProcessResult RunProcess(const std::vector<std::string>& argv,
                                 const std::vector<std::string>& extra_env = {}) {
   return RunToCompletion(argv, extra_env, absl::Minutes(10));
 }
+
+// A child process that only sleeps (5 minutes), to hold a lease; killed and reaped by Exit or
+// the destructor.
+class SleepingChild {
+ public:
+  SleepingChild();
+  ~SleepingChild() { Exit(); }
+  SleepingChild(const SleepingChild&) = delete;
+  SleepingChild& operator=(const SleepingChild&) = delete;
+  pid_t pid() const { return pid_; }
+  void Exit();
+
+ private:
+  pid_t pid_ = -1;
+};
 
 // Ids of the processes whose command line contains `needle` (from /proc).
 std::vector<pid_t> ProcessesMatching(const std::string& needle);

@@ -753,27 +753,7 @@ TEST_F(OsbdTest, RenewAndPatchMetadata) {
 }
 
 // A process to hold a lease: `sleep 300`, killed and reaped by the destructor at the latest.
-class Holder {
- public:
-  Holder() {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::execl("/bin/sleep", "sleep", "300", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-  }
-  ~Holder() { Exit(); }
-  pid_t pid() const { return pid_; }
-  void Exit() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
+using Holder = SleepingChild;
 
 TEST_F(OsbdTest, ALeasedSandboxDiesWithItsHolder) {
   Holder holder;
