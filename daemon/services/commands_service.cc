@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "daemon/convert.h"
+#include "daemon/services/batch_run.h"
 #include "daemon/services/execd_call.h"
 #include "daemon/services/grpc_status.h"
 #include "daemon/services/journal_stream.h"
@@ -168,6 +169,11 @@ grpc::ServerWriteReactor<v1::CommandEvent>* CommandsService::Run(
                      const rest::RunCommandRequest& run, CommandStreamHandler handler) {
                     return execd.RunCommand(endpoint, run, std::move(handler));
                   });
+}
+
+grpc::ServerWriteReactor<v1::BatchJobResult>* CommandsService::RunBatch(
+    grpc::CallbackServerContext* ctx, const v1::RunBatchRequest* request) {
+  return StartBatch(context_, ctx, *request);
 }
 
 grpc::ServerWriteReactor<v1::CommandEvent>* CommandsService::Attach(

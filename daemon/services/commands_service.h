@@ -6,7 +6,7 @@
 // nor its journal: Attach replays the journal from any seq still kept and follows it to the end.
 // RunInSession streams a bash session's run the same way, unjournalled; CreateSession and
 // DeleteSession are execd's. GetStatus, GetLogs and Interrupt are execd's command status,
-// background log and interrupt. RunBatch answers UNIMPLEMENTED for now.
+// background log and interrupt. RunBatch runs many commands at once (batch_run.h).
 #pragma once
 
 #include "daemon/services/daemon_context.h"
@@ -20,6 +20,8 @@ class CommandsService final : public opensandbox::v1::Commands::CallbackService 
 
   grpc::ServerWriteReactor<opensandbox::v1::CommandEvent>* Run(
       grpc::CallbackServerContext* ctx, const opensandbox::v1::RunCommandRequest* request) override;
+  grpc::ServerWriteReactor<opensandbox::v1::BatchJobResult>* RunBatch(
+      grpc::CallbackServerContext* ctx, const opensandbox::v1::RunBatchRequest* request) override;
   grpc::ServerWriteReactor<opensandbox::v1::CommandEvent>* Attach(
       grpc::CallbackServerContext* ctx,
       const opensandbox::v1::AttachCommandRequest* request) override;

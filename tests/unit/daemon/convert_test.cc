@@ -55,8 +55,15 @@ TEST(ConvertCreate, RejectsContradictionsAndShortTimeouts) {
 TEST(ConvertCreate, FeaturesNotBuiltYetAreUnimplementedNotDropped) {
   v1::CreateSandboxRequest in;
   in.set_image("x");
-  in.set_template_("t");
+  in.mutable_health_check()->mutable_command()->set_command("true");
   EXPECT_EQ(ToRest(in).status().code(), absl::StatusCode::kUnimplemented);
+}
+
+TEST(ConvertCreate, ATemplateMustBeAppliedBeforeConversionNotDropped) {
+  v1::CreateSandboxRequest in;
+  in.set_image("x");
+  in.set_template_("t");
+  EXPECT_EQ(ToRest(in).status().code(), absl::StatusCode::kInternal);
 }
 
 TEST(ConvertCreate, NetworkPolicyAndVolumesKeepTheWireNames) {
