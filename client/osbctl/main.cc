@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "client/src/daemon_channel.h"
+#include "client/osbctl/batch_command.h"
 #include "client/osbctl/file_commands.h"
 #include "client/osbctl/output.h"
 #include "client/osbctl/preset_commands.h"
@@ -198,6 +199,12 @@ int main(int argc, char** argv) {
   command_run
       ->add_option("command", command_args, "the command (after --): one argument is a shell line")
       ->required();
+  std::string batch_file;
+  CLI::App* command_batch = file_commands.command_app()->add_subcommand(
+      "batch", "run the jobs of a JSON file; prints each result as a JSON line");
+  command_batch->add_option("file", batch_file, "a RunBatchRequest in proto JSON")
+      ->required()
+      ->check(CLI::ExistingFile);
   std::string command_session;
   CLI::App* session_run = file_commands.session_app()->add_subcommand(
       "run", "run a command in a session, streamed (stderr is merged into stdout)");
@@ -253,6 +260,7 @@ int main(int argc, char** argv) {
 
   if (file_commands.Chosen()) return file_commands.Run(*channel, call);
   if (preset_commands.Chosen()) return preset_commands.Run(*channel, call);
+  if (*command_batch) return osb::cli::RunBatchFile(*commands, call, batch_file);
   if (*command_run || *session_run) {
     int code = RunCommand(*commands, command_sandbox, osb::cli::CommandLine(command_args), call,
                           command_session);

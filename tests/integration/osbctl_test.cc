@@ -15,6 +15,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -230,6 +231,36 @@ TEST_F(OsbctlTest, TemplatesAndPools) {
   ProcessResult gone = Run({"template", "get", "jobs"});
   EXPECT_EQ(gone.exit_code, 125);
   EXPECT_TRUE(absl::StrContains(gone.err, "NOT_FOUND")) << gone.err;
+}
+
+TEST_F(OsbctlTest, CommandBatchRunsTheJobsOfAFile) {
+  ProcessResult created = Run({"sandbox", "create"});
+  ASSERT_EQ(created.exit_code, 0) << Describe(created);
+  const std::string id(absl::StripTrailingAsciiWhitespace(created.out));
+  TempDir dir;
+  const std::string file = dir.path() + "/batch.json";
+  ASSERT_TRUE(WriteFileAtomic(file,
+                              absl::StrCat(R"({"target": {"sandbox_id": ")", id, R"("}, "jobs": [)",
+                                           R"({"id": "a", "command": {"command": "echo A"}},)",
+                                           R"({"id": "b", "command": {"command": "exit 4"}}]})"),
+                              0600)
+                  .ok());
+  ProcessResult ran = Run({"command", "batch", file});
+  EXPECT_EQ(ran.exit_code, 1) << "a job failed: " << Describe(ran);
+  std::vector<std::string> lines =
+      absl::StrSplit(absl::StripTrailingAsciiWhitespace(ran.out), '\n');
+  ASSERT_EQ(lines.size(), 2u) << ran.out;
+  for (const auto& line : lines) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << line;
+    if (j["job_id"] == "a") {
+      EXPECT_EQ(j["success"], true);
+    } else {
+      EXPECT_EQ(j["exit_code"], 4);
+    }
+  }
+  ASSERT_TRUE(WriteFileAtomic(file, "{not json", 0600).ok());
+  EXPECT_EQ(Run({"command", "batch", file}).exit_code, 2);
 }
 
 TEST_F(OsbctlTest, ALeaseTiesTheSandboxToAProcess) {

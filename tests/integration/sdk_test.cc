@@ -388,6 +388,39 @@ TEST_F(SdkTest, TemplatesAndWarmPools) {
   EXPECT_EQ(templates.Get("sdk-worker").status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(SdkTest, BatchesStreamAResultPerJob) {
+  Sandbox a = NewSandbox();
+  Sandbox b = NewSandbox();
+  opensandbox::BatchRunner batches(options_);
+  std::vector<opensandbox::BatchJob> jobs;
+  for (int i = 0; i < 5; ++i) {
+    jobs.push_back({.id = "job-" + std::to_string(i), .command = "echo " + std::to_string(i)});
+  }
+  jobs.push_back({.id = "bad", .command = "exit 7"});
+  std::vector<std::string> seen;
+  auto status =
+      batches.Run({.sandbox_ids = {a.id(), b.id()}}, jobs, {.max_parallel = 3},
+                  [&](const opensandbox::BatchJobResult& r) { seen.push_back(r.job_id); });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(seen.size(), 6u);
+
+  auto results = batches.Run({.sandbox_ids = {a.id()}}, jobs);
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), 6u);
+  for (const auto& r : *results) {
+    if (r.job_id == "bad") {
+      EXPECT_FALSE(r.success);
+      EXPECT_EQ(r.exit_code, 7);
+    } else {
+      EXPECT_TRUE(r.success) << r.error;
+      EXPECT_EQ(r.stdout_data, r.job_id.substr(4) + "\n");
+      EXPECT_EQ(r.sandbox_id, a.id());
+    }
+  }
+  EXPECT_EQ(batches.Run({}, jobs).status().code(), absl::StatusCode::kInvalidArgument)
+      << "no target";
+}
+
 TEST_F(SdkTest, PausedSandboxResumesThroughTheStaticResume) {
   Sandbox sandbox = NewSandbox();
   ASSERT_TRUE(sandbox.Pause().ok());

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "opensandbox/async.h"
+#include "opensandbox/batch.h"
 #include "opensandbox/commands.h"
 #include "opensandbox/error.h"
 #include "opensandbox/execution.h"
