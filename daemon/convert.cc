@@ -60,6 +60,10 @@ google::protobuf::Timestamp ToTimestamp(const std::string& rfc3339) {
 
 }  // namespace
 
+absl::Duration ToAbsl(const google::protobuf::Duration& d) {
+  return absl::Milliseconds(TimeUtil::DurationToMilliseconds(d));
+}
+
 absl::StatusOr<rest::CreateSandboxRequest> ToRest(const v1::CreateSandboxRequest& in) {
   if (!in.template_().empty()) {
     return absl::InternalError("the template must be applied before the request is converted");

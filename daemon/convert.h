@@ -25,6 +25,9 @@ absl::StatusOr<rest::CreateSandboxRequest> ToRest(const opensandbox::v1::CreateS
 
 opensandbox::v1::Sandbox ToProto(const rest::Sandbox& in);
 
+// A proto duration as absl's, to the millisecond.
+absl::Duration ToAbsl(const google::protobuf::Duration& d);
+
 // Metadata osbd adds to a leased sandbox.
 inline constexpr std::string_view kLeasePidLabel = "osbd.opensandbox.io/lease-pid";
 inline constexpr std::string_view kLeaseModeLabel = "osbd.opensandbox.io/lease-mode";

@@ -21,13 +21,8 @@ using google::protobuf::util::TimeUtil;
 constexpr absl::Duration kUpkeepInterval = absl::Seconds(5);
 constexpr absl::Duration kDefaultIdleTimeout = absl::Hours(24);
 constexpr absl::Duration kDefaultMinRemainingTtl = absl::Seconds(60);
-constexpr absl::Duration kDefaultReadyTimeout = absl::Seconds(30);
 constexpr absl::Duration kMaxBackoff = absl::Seconds(30);
 constexpr int kDegradedAfterFailures = 3;
-
-absl::Duration ToAbsl(const google::protobuf::Duration& d) {
-  return absl::Milliseconds(TimeUtil::DurationToMilliseconds(d));
-}
 
 }  // namespace
 
@@ -328,16 +323,10 @@ absl::StatusOr<Provisioning> WarmPool::MemberProvisioning(bool tagged) {
   }
   v1::CreateSandboxRequest request = ApplyTemplate(*t, v1::CreateSandboxRequest());
   if (tagged) (*request.mutable_metadata())[kPoolLabel] = definition_.name();
-  auto rest = ToRest(request);
-  if (!rest.ok()) return rest.status();
-  Provisioning p;
-  p.origin = origin_;
-  p.request = *std::move(rest);
-  p.ready_timeout =
-      request.has_ready_timeout() ? ToAbsl(request.ready_timeout()) : kDefaultReadyTimeout;
-  p.skip_health_check = request.skip_health_check();
+  auto p = ProvisioningFor(origin_, request);
+  if (!p.ok()) return p.status();
   std::weak_ptr<WarmPool> weak = weak_from_this();
-  p.cancelled = [weak] {
+  p->cancelled = [weak] {
     auto self = weak.lock();
     return self == nullptr || self->stopped_;
   };

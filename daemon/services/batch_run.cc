@@ -294,18 +294,9 @@ class BatchRun : public std::enable_shared_from_this<BatchRun> {
     }
     auto t = context_.templates().Get(fresh.template_());
     if (!t.ok()) return done(t.status());
-    v1::CreateSandboxRequest create = ApplyTemplate(*t, v1::CreateSandboxRequest());
-    auto rest_create = ToRest(create);
-    if (!rest_create.ok()) return done(rest_create.status());
-    Provisioning p;
-    p.origin = origin_;
-    p.request = *std::move(rest_create);
-    if (create.has_ready_timeout()) {
-      p.ready_timeout =
-          absl::Milliseconds(TimeUtil::DurationToMilliseconds(create.ready_timeout()));
-    }
-    p.skip_health_check = create.skip_health_check();
-    ProvisionSandbox(context_, std::move(p), [done](absl::StatusOr<rest::Sandbox> ready) {
+    auto p = ProvisioningFor(origin_, ApplyTemplate(*t, v1::CreateSandboxRequest()));
+    if (!p.ok()) return done(p.status());
+    ProvisionSandbox(context_, *std::move(p), [done](absl::StatusOr<rest::Sandbox> ready) {
       if (!ready.ok()) return done(ready.status());
       done(ready->id);
     });

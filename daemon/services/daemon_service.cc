@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "daemon/convert.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace osb::daemon {
@@ -36,7 +37,7 @@ grpc::ServerUnaryReactor* DaemonService::Shutdown(grpc::CallbackServerContext* c
     return reactor;
   }
   absl::Duration grace =
-      request->has_grace() ? absl::Milliseconds(TimeUtil::DurationToMilliseconds(request->grace()))
+      request->has_grace() ? ToAbsl(request->grace())
                            : absl::Seconds(10);
   reactor->Finish(grpc::Status::OK);
   shutdown_(grace);

@@ -63,7 +63,7 @@ grpc::ServerUnaryReactor* PoolsService::Acquire(grpc::CallbackServerContext* ctx
   if (pool == nullptr) return Answer(ctx, NoSuchPool(request->pool_name()));
   std::optional<absl::Duration> timeout;
   if (request->has_sandbox_timeout()) {
-    timeout = absl::Milliseconds(TimeUtil::DurationToMilliseconds(request->sandbox_timeout()));
+    timeout = ToAbsl(request->sandbox_timeout());
     if (*timeout < absl::Seconds(60)) {
       return Answer(ctx, absl::InvalidArgumentError("sandbox_timeout must be at least 60 s"));
     }

@@ -3,9 +3,22 @@
 #include <memory>
 #include <utility>
 
+#include "daemon/convert.h"
 #include "daemon/services/readiness.h"
 
 namespace osb::daemon {
+
+absl::StatusOr<Provisioning> ProvisioningFor(const Origin& origin,
+                                             const opensandbox::v1::CreateSandboxRequest& request) {
+  auto converted = ToRest(request);
+  if (!converted.ok()) return converted.status();
+  Provisioning p;
+  p.origin = origin;
+  p.request = *std::move(converted);
+  if (request.has_ready_timeout()) p.ready_timeout = ToAbsl(request.ready_timeout());
+  p.skip_health_check = request.skip_health_check();
+  return p;
+}
 
 void ProvisionSandbox(DaemonContext& context, Provisioning p,
                       std::function<void(absl::StatusOr<rest::Sandbox>)> done) {

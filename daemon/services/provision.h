@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "daemon/services/daemon_context.h"
+#include "opensandbox/v1/sandboxes.pb.h"
 #include "rest/lifecycle.h"
 
 namespace osb::daemon {
@@ -23,6 +24,12 @@ struct Provisioning {
   // Whether the requester gave up (checked while waiting and once the sandbox is ready).
   std::function<bool()> cancelled = [] { return false; };
 };
+
+// How to make a sandbox from `request` on `origin`: the request converted and checked (the
+// errors of ToRest), its ready timeout (default 30 s) and skip_health_check. The template, if
+// any, must have been applied.
+absl::StatusOr<Provisioning> ProvisioningFor(const Origin& origin,
+                                             const opensandbox::v1::CreateSandboxRequest& request);
 
 // Calls `done` (on the loop thread, or at once) with the ready sandbox, or the error.
 void ProvisionSandbox(DaemonContext& context, Provisioning provisioning,

@@ -19,10 +19,6 @@ using google::protobuf::util::TimeUtil;
 constexpr absl::Duration kDefaultReadyTimeout = absl::Seconds(30);
 constexpr absl::Duration kPausePollInterval = absl::Milliseconds(100);
 
-absl::Duration ToAbsl(const google::protobuf::Duration& d) {
-  return absl::Milliseconds(TimeUtil::DurationToMilliseconds(d));
-}
-
 // Resolves the call's origin; on failure finishes the call and returns nullopt.
 std::optional<Origin> OriginOrFinish(absl::StatusOr<Origin> origin,
                                      grpc::ServerUnaryReactor* reactor) {
@@ -78,11 +74,12 @@ grpc::ServerUnaryReactor* SandboxesService::Create(grpc::CallbackServerContext* 
     with_template = ApplyTemplate(*t, *request);
     request = &with_template;
   }
-  auto rest_request = ToRest(*request);
-  if (!rest_request.ok()) {
-    FinishStatus(reactor, rest_request.status());
+  auto provisioning = ProvisioningFor(*origin, *request);
+  if (!provisioning.ok()) {
+    FinishStatus(reactor, provisioning.status());
     return reactor;
   }
+  rest::CreateSandboxRequest& rest_request = provisioning->request;
   // The lease holder is checked before anything is made, and held from then on.
   std::shared_ptr<UniqueFd> holder;
   if (request->lease() != v1::LEASE_MODE_UNSPECIFIED) {
@@ -96,24 +93,18 @@ grpc::ServerUnaryReactor* SandboxesService::Create(grpc::CallbackServerContext* 
   const LeaseKeeper::Mode lease_mode = request->lease() == v1::LEASE_MODE_RENEW_WHILE_ALIVE
                                            ? LeaseKeeper::Mode::kRenewWhileAlive
                                            : LeaseKeeper::Mode::kKillOnExit;
-  const absl::Duration ttl = absl::Seconds(rest_request->timeout_seconds.value_or(0));
+  const absl::Duration ttl = absl::Seconds(rest_request.timeout_seconds.value_or(0));
   if (holder != nullptr) {
     // What a later osbd needs to take the lease over (AdoptLeases).
-    rest_request->metadata[std::string(kLeaseStartLabel)] =
+    rest_request.metadata[std::string(kLeaseStartLabel)] =
         LeaseKeeper::StartTimeOf(request->lease_pid());
-    rest_request->metadata[std::string(kLeaseTtlLabel)] =
-        absl::StrCat(rest_request->timeout_seconds.value_or(0));
+    rest_request.metadata[std::string(kLeaseTtlLabel)] =
+        absl::StrCat(rest_request.timeout_seconds.value_or(0));
   }
-  Provisioning provisioning;
-  provisioning.origin = *origin;
-  provisioning.request = *std::move(rest_request);
-  provisioning.ready_timeout =
-      request->has_ready_timeout() ? ToAbsl(request->ready_timeout()) : kDefaultReadyTimeout;
-  provisioning.skip_health_check = request->skip_health_check();
-  provisioning.deadline = absl::Now() + RemainingTime(ctx);
-  provisioning.cancelled = [ctx] { return ctx->IsCancelled(); };
+  provisioning->deadline = absl::Now() + RemainingTime(ctx);
+  provisioning->cancelled = [ctx] { return ctx->IsCancelled(); };
   DaemonContext& context = context_;
-  ProvisionSandbox(context_, std::move(provisioning),
+  ProvisionSandbox(context_, *std::move(provisioning),
                    [=, &context, origin = *origin](absl::StatusOr<rest::Sandbox> ready) {
                      if (!ready.ok()) return FinishStatus(reactor, ready.status());
                      if (holder != nullptr) {

@@ -212,6 +212,10 @@ void SleepingChild::Exit() {
   pid_ = -1;
 }
 
+void SetDeadline(grpc::ClientContext& ctx, absl::Duration d) {
+  ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d));
+}
+
 std::vector<pid_t> ProcessesMatching(const std::string& needle) {
   std::vector<pid_t> pids;
   std::unique_ptr<DIR, int (*)(DIR*)> proc(::opendir("/proc"), ::closedir);

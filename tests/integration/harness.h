@@ -8,6 +8,7 @@
 #pragma once
 
 #include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
 #include <httplib.h>
 #include <sys/types.h>
 
@@ -27,6 +28,9 @@ inline constexpr bool kMemoryBoundsHold = false;
 #else
 inline constexpr bool kMemoryBoundsHold = true;
 #endif
+
+// Gives a gRPC call a deadline, so that a hung daemon fails the test instead of stalling it.
+void SetDeadline(grpc::ClientContext& ctx, absl::Duration d = absl::Seconds(60));
 
 // Directory of the built binaries (osbd, osbctl, osb-runtime, osb-agent).
 std::string BinDir();

@@ -24,10 +24,6 @@ namespace {
 
 namespace v1 = opensandbox::v1;
 
-void SetDeadline(grpc::ClientContext& ctx, absl::Duration d = absl::Seconds(60)) {
-  ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d));
-}
-
 // Peak resident memory of a process, in KiB (VmHWM).
 long PeakRssKib(pid_t pid) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));

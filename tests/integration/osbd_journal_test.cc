@@ -21,10 +21,6 @@ namespace {
 
 namespace v1 = opensandbox::v1;
 
-void SetDeadline(grpc::ClientContext& ctx) {
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-}
-
 // "seq:kind:text" for each event, e.g. "2:stdout:one", "5:failed:4", "6:broken:<command id>".
 std::string Describe(const v1::CommandEvent& e) {
   std::string head = std::to_string(e.seq()) + ":";

@@ -21,10 +21,6 @@ namespace {
 
 namespace v1 = opensandbox::v1;
 
-void SetDeadline(grpc::ClientContext& ctx) {
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-}
-
 class OsbdPresetsTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -36,9 +36,6 @@ using google::protobuf::util::TimeUtil;
 // Every call gets a deadline, so a hung daemon fails the test instead of stalling it.
 constexpr absl::Duration kCallDeadline = absl::Seconds(60);
 
-void SetDeadline(grpc::ClientContext& ctx, absl::Duration d = kCallDeadline) {
-  ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d));
-}
 
 absl::Time ToTime(const google::protobuf::Timestamp& t) {
   return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(t));
