@@ -13,33 +13,15 @@
 #include "opensandbox/v1/commands.grpc.pb.h"
 #include "opensandbox/v1/sandboxes.grpc.pb.h"
 #include "opensandbox/v1/templates.grpc.pb.h"
-#include "tests/integration/harness.h"
+#include "tests/integration/osbd_fixture.h"
 
 namespace osb::test {
 namespace {
 
 namespace v1 = opensandbox::v1;
 
-class OsbdBatchTest : public ::testing::Test {
+class OsbdBatchTest : public OsbdFixture {
  protected:
-  void SetUp() override {
-    stack_ = Stack::Start();
-    ASSERT_NE(stack_, nullptr);
-    sandboxes_ = v1::Sandboxes::NewStub(stack_->channel());
-    commands_ = v1::Commands::NewStub(stack_->channel());
-  }
-
-  std::string NewSandbox() {
-    grpc::ClientContext ctx;
-    SetDeadline(ctx);
-    v1::CreateSandboxRequest request;
-    request.set_image("host");
-    v1::Sandbox sandbox;
-    grpc::Status status = sandboxes_->Create(&ctx, request, &sandbox);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return sandbox.id();
-  }
-
   static void AddJob(v1::RunBatchRequest& request, const std::string& id,
                      const std::string& command) {
     v1::BatchJob* job = request.add_jobs();
@@ -67,9 +49,6 @@ class OsbdBatchTest : public ::testing::Test {
     return by_id;
   }
 
-  std::unique_ptr<Stack> stack_;
-  std::unique_ptr<v1::Sandboxes::Stub> sandboxes_;
-  std::unique_ptr<v1::Commands::Stub> commands_;
 };
 
 TEST_F(OsbdBatchTest, JobsInOneSandboxReportOutputExitCodesAndErrors) {

@@ -14,7 +14,7 @@
 #include "google/rpc/status.pb.h"
 #include "opensandbox/v1/commands.grpc.pb.h"
 #include "opensandbox/v1/sandboxes.grpc.pb.h"
-#include "tests/integration/harness.h"
+#include "tests/integration/osbd_fixture.h"
 
 namespace osb::test {
 namespace {
@@ -42,21 +42,11 @@ std::string Describe(const v1::CommandEvent& e) {
   }
 }
 
-class OsbdJournalTest : public ::testing::Test {
+class OsbdJournalTest : public OsbdFixture {
  protected:
   void SetUp() override {
-    stack_ = Stack::Start();
-    ASSERT_NE(stack_, nullptr);
-    sandboxes_ = v1::Sandboxes::NewStub(stack_->channel());
-    commands_ = v1::Commands::NewStub(stack_->channel());
-    grpc::ClientContext ctx;
-    SetDeadline(ctx);
-    v1::CreateSandboxRequest request;
-    request.set_image("host");
-    v1::Sandbox sandbox;
-    grpc::Status status = sandboxes_->Create(&ctx, request, &sandbox);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    sandbox_id_ = sandbox.id();
+    OsbdFixture::SetUp();
+    if (stack_ != nullptr) sandbox_id_ = NewSandbox();
   }
 
   // Attach's events as Describe strings, and how the call ended.
@@ -75,9 +65,6 @@ class OsbdJournalTest : public ::testing::Test {
     return {events, reader->Finish()};
   }
 
-  std::unique_ptr<Stack> stack_;
-  std::unique_ptr<v1::Sandboxes::Stub> sandboxes_;
-  std::unique_ptr<v1::Commands::Stub> commands_;
   std::string sandbox_id_;
 };
 

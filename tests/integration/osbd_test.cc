@@ -26,6 +26,7 @@
 #include "opensandbox/v1/daemon.grpc.pb.h"
 #include "opensandbox/v1/sandboxes.grpc.pb.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/osbd_fixture.h"
 
 namespace osb::test {
 namespace {
@@ -68,31 +69,17 @@ struct RunResult {
   const v1::CommandEvent* Last() const { return events.empty() ? nullptr : &events.back(); }
 };
 
-class OsbdTest : public ::testing::Test {
+class OsbdTest : public OsbdFixture {
  protected:
   void SetUp() override {
-    stack_ = Stack::Start();
-    ASSERT_NE(stack_, nullptr);
-    sandboxes_ = v1::Sandboxes::NewStub(stack_->channel());
-    commands_ = v1::Commands::NewStub(stack_->channel());
-    daemon_ = v1::Daemon::NewStub(stack_->channel());
+    OsbdFixture::SetUp();
+    if (stack_ != nullptr) daemon_ = v1::Daemon::NewStub(stack_->channel());
   }
 
   grpc::Status Create(const v1::CreateSandboxRequest& request, v1::Sandbox* sandbox) {
     grpc::ClientContext ctx;
     SetDeadline(ctx);
     return sandboxes_->Create(&ctx, request, sandbox);
-  }
-
-  // A running sandbox on the host base; fails the test (and returns "") when it cannot.
-  std::string NewSandbox() {
-    v1::CreateSandboxRequest request;
-    request.set_image("host");
-    v1::Sandbox sandbox;
-    grpc::Status status = Create(request, &sandbox);
-    EXPECT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
-    EXPECT_EQ(sandbox.status().state(), "Running");
-    return sandbox.id();
   }
 
   grpc::Status Get(const std::string& id, v1::Sandbox* sandbox) {
@@ -148,9 +135,6 @@ class OsbdTest : public ::testing::Test {
     return result;
   }
 
-  std::unique_ptr<Stack> stack_;
-  std::unique_ptr<v1::Sandboxes::Stub> sandboxes_;
-  std::unique_ptr<v1::Commands::Stub> commands_;
   std::unique_ptr<v1::Daemon::Stub> daemon_;
 };
 
