@@ -132,6 +132,11 @@ uint64_t CommandJournal::first_seq() const {
   return first_seq_;
 }
 
+uint64_t CommandJournal::window_bytes() const {
+  absl::MutexLock lock(&mu_);
+  return window_bytes_;
+}
+
 uint64_t CommandJournal::last_seq() const {
   absl::MutexLock lock(&mu_);
   return next_seq_ - 1;

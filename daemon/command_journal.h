@@ -99,6 +99,8 @@ class CommandJournal {
   // Oldest seq still in the window (1 until something is dropped), and the last one appended.
   uint64_t first_seq() const;
   uint64_t last_seq() const;
+  // Serialized bytes of the events in the window.
+  uint64_t window_bytes() const;
 
  private:
   struct Entry {

@@ -22,6 +22,14 @@ std::shared_ptr<CommandJournal> CommandJournals::Find(const std::string& sandbox
   return it == journals_.end() ? nullptr : it->second;
 }
 
+std::pair<std::size_t, uint64_t> CommandJournals::Size() {
+  absl::MutexLock lock(&mu_);
+  SweepLocked(absl::Now());
+  uint64_t bytes = 0;
+  for (const auto& [key, journal] : journals_) bytes += journal->window_bytes();
+  return {journals_.size(), bytes};
+}
+
 void CommandJournals::SweepLocked(absl::Time now) {
   std::vector<std::pair<absl::Time, Key>> ended;
   for (auto it = journals_.begin(); it != journals_.end();) {

@@ -31,6 +31,8 @@ class CommandJournals {
   // The journal, or nullptr when osbd holds none (never ran here, or expired).
   std::shared_ptr<CommandJournal> Find(const std::string& sandbox_id,
                                        const std::string& command_id);
+  // Journals held (running and kept after their end), and the bytes of their windows.
+  std::pair<std::size_t, uint64_t> Size();
 
  private:
   using Key = std::pair<std::string, std::string>;

@@ -164,6 +164,8 @@ int main(int argc, char** argv) {
   builder.RegisterService(&templates);
   builder.RegisterService(&pools);
   builder.RegisterService(&daemon);
+  builder.experimental().SetInterceptorCreators(
+      osb::daemon::CallStatsInterceptors(context.call_stats()));
   // bind() creates the socket 0777 & ~umask: 0600 from the first moment a client can see it (a
   // chmod afterwards would leave a window). The directory is 0700 besides; whatever the daemon
   // creates later is private too.

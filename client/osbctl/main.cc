@@ -218,6 +218,8 @@ int main(int argc, char** argv) {
   daemon->require_subcommand(1);
   CLI::App* daemon_status = daemon->add_subcommand("status", "print osbd's version and upstream");
   CLI::App* daemon_stop = daemon->add_subcommand("stop", "stop osbd (sandboxes keep running)");
+  CLI::App* daemon_stats =
+      daemon->add_subcommand("stats", "print osbd's per-call counts, latencies and gauges as JSON");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -390,6 +392,13 @@ int main(int argc, char** argv) {
     grpc::Status status = daemon_stub->GetVersion(&call, request, &version);
     if (!status.ok()) return Fail(status, "daemon status");
     PrintJson(version);
+    return 0;
+  }
+  if (*daemon_stats) {
+    v1::DaemonStats stats;
+    grpc::Status status = daemon_stub->GetStats(&call, v1::GetDaemonStatsRequest(), &stats);
+    if (!status.ok()) return Fail(status, "daemon stats");
+    PrintJson(stats);
     return 0;
   }
   if (*daemon_stop) {

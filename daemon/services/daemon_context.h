@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "daemon/call_stats.h"
 #include "daemon/command_journals.h"
 #include "daemon/lease_keeper.h"
 #include "daemon/template_store.h"
@@ -54,6 +55,7 @@ class DaemonContext {
   EndpointCache& endpoints() { return endpoints_; }
   LeaseKeeper& leases() { return leases_; }
   CommandJournals& journals() { return journals_; }
+  CallStats& call_stats() { return call_stats_; }
   TemplateStore& templates() { return *templates_; }
   WarmPools& pools() { return *pools_; }
   const Origin& default_origin() const { return default_origin_; }
@@ -67,6 +69,7 @@ class DaemonContext {
   ExecdClient execd_;
   EndpointCache endpoints_;
   CommandJournals journals_;
+  CallStats call_stats_;
   std::unique_ptr<TemplateStore> templates_;
   std::unique_ptr<WarmPools> pools_;
   LeaseKeeper leases_;  // last: stopped before the loop it calls through

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "daemon/convert.h"
+#include "daemon/warm_pools.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace osb::daemon {
@@ -22,6 +23,34 @@ grpc::ServerUnaryReactor* DaemonService::GetVersion(grpc::CallbackServerContext*
       TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(info.started_at));
   response->set_pid(static_cast<int32_t>(::getpid()));
   response->set_state_dir(info.state_dir);
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* DaemonService::GetStats(grpc::CallbackServerContext* ctx,
+                                                  const v1::GetDaemonStatsRequest*,
+                                                  v1::DaemonStats* response) {
+  const DaemonInfo& info = context_.info();
+  *response->mutable_started_at() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(info.started_at));
+  *response->mutable_uptime() =
+      TimeUtil::MillisecondsToDuration(absl::ToInt64Milliseconds(absl::Now() - info.started_at));
+  for (auto& op : context_.call_stats().Operations()) *response->add_operations() = std::move(op);
+  for (const auto& pool : context_.pools().List()) {
+    auto warm = context_.pools().Find(pool.name());
+    if (warm == nullptr) continue;
+    v1::PoolStats stats = warm->Stats();
+    v1::PoolGauge* gauge = response->add_pools();
+    gauge->set_name(pool.name());
+    gauge->set_idle(stats.idle());
+    gauge->set_creating(stats.creating());
+  }
+  response->set_active_calls(context_.call_stats().active());
+  auto [journals, bytes] = context_.journals().Size();
+  response->set_journalled_commands(journals);
+  response->set_journal_bytes(bytes);
+  response->set_leases(context_.leases().size());
   auto* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -1,5 +1,5 @@
-// Daemon: version handshake and shutdown. GetStats answers UNIMPLEMENTED until statistics are
-// collected (issue #5).
+// Daemon: version handshake, statistics (per gRPC method, from CallStats; pools, leases and
+// journals as gauges) and shutdown.
 #pragma once
 
 #include <functional>
@@ -18,6 +18,9 @@ class DaemonService final : public opensandbox::v1::Daemon::CallbackService {
   grpc::ServerUnaryReactor* GetVersion(grpc::CallbackServerContext* ctx,
                                        const opensandbox::v1::GetVersionRequest* request,
                                        opensandbox::v1::GetVersionResponse* response) override;
+  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* ctx,
+                                     const opensandbox::v1::GetDaemonStatsRequest* request,
+                                     opensandbox::v1::DaemonStats* response) override;
   grpc::ServerUnaryReactor* Shutdown(grpc::CallbackServerContext* ctx,
                                      const opensandbox::v1::ShutdownRequest* request,
                                      opensandbox::v1::ShutdownResponse* response) override;

@@ -233,6 +233,24 @@ TEST_F(OsbctlTest, TemplatesAndPools) {
   EXPECT_TRUE(absl::StrContains(gone.err, "NOT_FOUND")) << gone.err;
 }
 
+TEST_F(OsbctlTest, DaemonStatsCountCallsByMethodAndOutcome) {
+  ASSERT_EQ(Run({"sandbox", "get", "no-such-sandbox"}).exit_code, 125);
+  ProcessResult stats = Run({"daemon", "stats"});
+  ASSERT_EQ(stats.exit_code, 0) << Describe(stats);
+  auto j = nlohmann::json::parse(stats.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << stats.out;
+  bool found = false;
+  for (const auto& op : j.value("operations", nlohmann::json::array())) {
+    if (op.value("operation", "") != "/opensandbox.v1.Sandboxes/Get") continue;
+    found = true;
+    EXPECT_GE(std::stoi(op["errors"].get<std::string>()), 1) << op.dump();
+    EXPECT_TRUE(op["outcomes"].contains("NOT_FOUND")) << op.dump();
+    EXPECT_TRUE(op["latency"].contains("p50")) << op.dump();
+  }
+  EXPECT_TRUE(found) << stats.out;
+  EXPECT_TRUE(j.contains("uptime")) << stats.out;
+}
+
 TEST_F(OsbctlTest, CommandBatchRunsTheJobsOfAFile) {
   ProcessResult created = Run({"sandbox", "create"});
   ASSERT_EQ(created.exit_code, 0) << Describe(created);
