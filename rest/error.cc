@@ -22,6 +22,7 @@ using Json = nlohmann::json;
 constexpr absl::string_view kErrorCodeUrl = "type.opensandbox.io/error-code";
 constexpr absl::string_view kHttpStatusUrl = "type.opensandbox.io/http-status";
 constexpr absl::string_view kRequestIdUrl = "type.opensandbox.io/request-id";
+constexpr absl::string_view kRetryAfterMsUrl = "type.opensandbox.io/retry-after-ms";
 
 // The defaults of the official server's exception handler (COMPAT.md §1.1).
 constexpr std::string_view kDefaultCode = "GENERAL::UNKNOWN_ERROR";
@@ -139,6 +140,7 @@ absl::StatusCode StatusCodeFromHttp(int http_status) {
       return absl::StatusCode::kResourceExhausted;
     case 501:
       return absl::StatusCode::kUnimplemented;
+    case 502:  // a gateway with no backend: try again later, as for 503 (common.proto)
     case 503:
       return absl::StatusCode::kUnavailable;
     case 504:
@@ -192,6 +194,16 @@ absl::Status MakeError(absl::StatusCode code, std::string_view error_code,
   absl::Status status(code, AbslView(message));
   if (!error_code.empty()) status.SetPayload(kErrorCodeUrl, absl::Cord(AbslView(error_code)));
   return status;
+}
+
+void SetRetryAfter(absl::Status& status, absl::Duration delay) {
+  status.SetPayload(kRetryAfterMsUrl, absl::Cord(absl::StrCat(absl::ToInt64Milliseconds(delay))));
+}
+
+std::optional<absl::Duration> RetryAfterOf(const absl::Status& status) {
+  int64_t ms = 0;
+  if (!absl::SimpleAtoi(PayloadOf(status, kRetryAfterMsUrl), &ms)) return std::nullopt;
+  return absl::Milliseconds(ms);
 }
 
 std::string ErrorCodeOf(const absl::Status& status) { return PayloadOf(status, kErrorCodeUrl); }

@@ -6,11 +6,14 @@
 //   // s.code() == kNotFound; rest::ErrorCodeOf(s) == "DOCKER::SANDBOX_NOT_FOUND"
 #pragma once
 
+#include <optional>
+
 #include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 
 namespace rest {
@@ -55,7 +58,7 @@ ErrorResponse ParseErrorResponse(std::string_view body);
 
 // Maps an HTTP status to the absl code a caller should see (400→InvalidArgument,
 // 401→Unauthenticated, 403→PermissionDenied, 404→NotFound, 409→FailedPrecondition,
-// 422→InvalidArgument, 429→ResourceExhausted, 501→Unimplemented, 503→Unavailable,
+// 422→InvalidArgument, 429→ResourceExhausted, 501→Unimplemented, 502 and 503→Unavailable,
 // 504→DeadlineExceeded, other 5xx→Internal, other 4xx→FailedPrecondition).
 absl::StatusCode StatusCodeFromHttp(int http_status);
 
@@ -71,6 +74,11 @@ absl::Status StatusFromHttp(int http_status, std::string_view body, std::string_
 // A status carrying an OpenSandbox error code, for servers to answer with.
 absl::Status MakeError(absl::StatusCode code, std::string_view error_code,
                        std::string_view message);
+
+// Adds how long the server asked to wait before a retry (HTTP Retry-After) to `status`.
+void SetRetryAfter(absl::Status& status, absl::Duration delay);
+// That delay, when `status` carries one.
+std::optional<absl::Duration> RetryAfterOf(const absl::Status& status);
 
 // Payload accessors; each returns "" (or 0) when the status carries none.
 std::string ErrorCodeOf(const absl::Status& status);

@@ -30,7 +30,10 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (!request_id.empty()) absl::StrAppend(&message, " (request id ", request_id, ")");
   // absl and gRPC share the canonical code numbering.
   const auto grpc_code = static_cast<grpc::StatusCode>(status.code());
-  if (code.empty() && request_id.empty()) return grpc::Status(grpc_code, message);
+  const std::optional<absl::Duration> retry_after = rest::RetryAfterOf(status);
+  if (code.empty() && request_id.empty() && !retry_after.has_value()) {
+    return grpc::Status(grpc_code, message);
+  }
 
   // An upstream failure: its code and request id as a google.rpc.ErrorInfo in the
   // grpc-status-details-bin trailer too, for programs (common.proto, "Errors").
@@ -42,7 +45,17 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (int http = rest::HttpStatusOf(status); http > 0) {
     (*info.mutable_metadata())["http_status"] = absl::StrCat(http);
   }
-  return WithErrorInfo(grpc_code, message, info);
+  google::rpc::Status details;
+  details.set_code(static_cast<int32_t>(grpc_code));
+  details.set_message(message);
+  details.add_details()->PackFrom(info);
+  if (retry_after.has_value()) {
+    // The server asked to wait (429/503 with Retry-After): RetryInfo, as common.proto promises.
+    google::rpc::RetryInfo retry;
+    retry.mutable_retry_delay()->set_seconds(absl::ToInt64Seconds(*retry_after));
+    details.add_details()->PackFrom(retry);
+  }
+  return grpc::Status(grpc_code, message, details.SerializeAsString());
 }
 
 grpc::Status OsbdStatus(grpc::StatusCode code, const std::string& reason,

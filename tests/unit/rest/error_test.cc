@@ -132,7 +132,7 @@ TEST(StatusCodeFromHttpTest, DocumentedMapping) {
       {409, absl::StatusCode::kFailedPrecondition}, {422, absl::StatusCode::kInvalidArgument},
       {429, absl::StatusCode::kResourceExhausted},  {501, absl::StatusCode::kUnimplemented},
       {503, absl::StatusCode::kUnavailable},        {504, absl::StatusCode::kDeadlineExceeded},
-      {500, absl::StatusCode::kInternal},           {502, absl::StatusCode::kInternal},
+      {500, absl::StatusCode::kInternal},           {502, absl::StatusCode::kUnavailable},
       {599, absl::StatusCode::kInternal},           {405, absl::StatusCode::kFailedPrecondition},
       {410, absl::StatusCode::kFailedPrecondition}, {499, absl::StatusCode::kFailedPrecondition},
   };
@@ -184,7 +184,7 @@ TEST(StatusFromHttpTest, ValidationErrorIsInvalidArgument) {
 
 TEST(StatusFromHttpTest, ProxyErrorPage) {
   absl::Status s = StatusFromHttp(502, "<html>Bad Gateway</html>", "r");
-  EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(ErrorCodeOf(s), "UNEXPECTED_RESPONSE");
   EXPECT_THAT(std::string(s.message()), StartsWith("<html>"));
 }
