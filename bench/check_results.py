@@ -23,7 +23,7 @@ SCENARIOS = {
     "throughput": [f"throughput.{path}.c{n}" for path in ("osbd", "direct") for n in (1, 8, 64)]
     + ["throughput.osbd.idle_connections"],
     "streaming": ["streaming.osbd", "streaming.direct", "streaming.local_pipe"],
-    "files": None,  # skipped as a whole until the files API exists
+    "files": ["files.osbd.upload", "files.osbd.download", "files.local_cp"],
     "warm_pool": ["warm_pool.acquire", "warm_pool.cold_create"],
     "footprint": ["footprint.osbd.idle_rss", "footprint.osbd.load_rss", "footprint.osbd.stream_rss",
                   "footprint.runtime.idle_rss", "footprint.create_at.1", "footprint.create_at.10",

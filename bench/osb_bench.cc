@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
   run("tti", "", [&] { done["tti"] = osb::bench::TimeToInteractive(config); });
   run("roundtrip", "", [&] { done["roundtrip"] = osb::bench::CommandRoundTrip(config); });
   run("streaming", "", [&] { done["streaming"] = osb::bench::Streaming(config, observed); });
-  run("files", "", [&] { done["files"] = osb::bench::FileTransfers(); });
+  run("files", "", [&] { done["files"] = osb::bench::FileTransfers(config); });
   run("warm_pool", "", [&] { done["warm_pool"] = osb::bench::WarmPool(config); });
   run("footprint", "", [&] { done["footprint"] = osb::bench::Footprint(config, observed); });
   run("throughput", " (osbd)",

@@ -110,12 +110,4 @@ Scenario Streaming(const BenchConfig& config, Observations& observed) {
   return scenario;
 }
 
-Scenario FileTransfers() {
-  return {.id = "files",
-          .title = "File upload and download MB/s (osbd, curl to the agent, local cp)",
-          .skipped =
-              "waits on the files API (issue 4/5): osb-agent has no /files routes and osbd "
-              "answers Files.* with UNIMPLEMENTED"};
-}
-
 }  // namespace osb::bench

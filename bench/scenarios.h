@@ -20,7 +20,7 @@ Scenario ThroughputDirect(const BenchConfig& config);
 void ThroughputOsbd(const BenchConfig& config, Scenario& scenario, Observations& observed);
 // 4. Stdout MB/s and lines/s of a command that prints a lot; file transfers (not yet).
 Scenario Streaming(const BenchConfig& config, Observations& observed);
-Scenario FileTransfers();
+Scenario FileTransfers(const BenchConfig& config);
 // 5. Warm-pool acquire against a cold create, both through osbd.
 Scenario WarmPool(const BenchConfig& config);
 // 6. Memory of osbd, osb-runtime and sandboxes; create latency and memory against the number of

@@ -1,0 +1,154 @@
+// Scenario 4b: file upload and download through osbd (the C++ SDK's streamed WriteFileFrom and
+// ReadFileTo), with osbd's peak RSS, against a local copy of the same bytes (the floor).
+#include <unistd.h>
+
+#include <algorithm>
+#include <istream>
+#include <ostream>
+#include <streambuf>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "bench/proc_stats.h"
+#include "bench/runtime_client.h"
+#include "bench/scenarios.h"
+#include "opensandbox/opensandbox.h"
+#include "rest/sys/process.h"
+
+namespace osb::bench {
+namespace {
+
+// An input of `size` bytes of a repeating pattern, made as it is read (nothing held whole).
+class PatternSource : public std::streambuf {
+ public:
+  explicit PatternSource(uint64_t size) : left_(size), block_(1 << 20, 'x') {
+    for (std::size_t i = 0; i < block_.size(); ++i) block_[i] = static_cast<char>('a' + i % 26);
+  }
+
+ protected:
+  int_type underflow() override {
+    if (left_ == 0) return traits_type::eof();
+    const std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(left_, block_.size()));
+    left_ -= n;
+    setg(block_.data(), block_.data(), block_.data() + n);
+    return traits_type::to_int_type(block_[0]);
+  }
+
+ private:
+  uint64_t left_;
+  std::string block_;
+};
+
+// An output that counts what it is given and keeps none of it.
+class CountingSink : public std::streambuf {
+ public:
+  uint64_t count() const { return count_; }
+
+ protected:
+  std::streamsize xsputn(const char*, std::streamsize n) override {
+    count_ += static_cast<uint64_t>(n);
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    if (!traits_type::eq_int_type(c, traits_type::eof())) ++count_;
+    return traits_type::not_eof(c);
+  }
+
+ private:
+  uint64_t count_ = 0;
+};
+
+Metric Throughput(const std::string& id, const std::string& name, const std::vector<double>& mbps,
+                  const std::string& error) {
+  if (mbps.empty()) return ErrorMetric(id, name, error.empty() ? "no sample" : error);
+  std::vector<double> sorted = mbps;
+  std::sort(sorted.begin(), sorted.end());
+  Metric m = ValueMetric(id, name, sorted[sorted.size() / 2], "MB/s");
+  if (!error.empty()) m.note = "some runs failed: " + error;
+  return m;
+}
+
+}  // namespace
+
+Scenario FileTransfers(const BenchConfig& config) {
+  Scenario scenario{.id = "files",
+                    .title = "File upload and download MB/s (C++ SDK through osbd; local cp)"};
+  const uint64_t size = static_cast<uint64_t>(config.Pick(64, 1024)) << 20;
+  const int runs = config.Pick(1, 3);
+  const std::string size_label = absl::StrCat(size >> 20, " MiB");
+  auto sandbox = opensandbox::Sandbox::Create(
+      "host", {},
+      opensandbox::Options{}.set<opensandbox::SocketPathOption>(config.osbd_socket));
+  if (!sandbox.ok()) {
+    const std::string why(sandbox.status().message());
+    scenario.metrics = {ErrorMetric("files.osbd.upload", "upload", why),
+                        ErrorMetric("files.osbd.download", "download", why),
+                        ErrorMetric("files.local_cp", "local cp", why)};
+    return scenario;
+  }
+  std::vector<double> up, down;
+  std::string up_error, down_error;
+  PeakRssSampler rss(config.osbd_pid);
+  for (int i = 0; i < runs; ++i) {
+    PatternSource source(size);
+    std::istream in(&source);
+    const absl::Time start = absl::Now();
+    auto written = sandbox->files().WriteFileFrom("/tmp/bench.bin", in);
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    if (!written.ok() || static_cast<uint64_t>(*written) != size) {
+      up_error = written.ok() ? absl::StrCat("wrote ", *written, " bytes")
+                              : std::string(written.status().message());
+      continue;
+    }
+    up.push_back(static_cast<double>(size) / 1e6 / seconds);
+
+    CountingSink sink;
+    std::ostream out(&sink);
+    const absl::Time read_start = absl::Now();
+    auto read = sandbox->files().ReadFileTo("/tmp/bench.bin", out);
+    const double read_seconds = absl::ToDoubleSeconds(absl::Now() - read_start);
+    if (!read.ok() || sink.count() != size) {
+      down_error = read.ok() ? absl::StrCat("read ", sink.count(), " bytes")
+                             : std::string(read.message());
+      continue;
+    }
+    down.push_back(static_cast<double>(size) / 1e6 / read_seconds);
+  }
+  const uint64_t peak_kib = rss.Stop();
+  (void)sandbox->Kill();
+
+  // The floor: the same bytes written to and read back from a local file by cp.
+  std::vector<double> local;
+  std::string local_error;
+  for (int i = 0; i < runs; ++i) {
+    const std::string dir = absl::StrCat("/tmp/osb-bench-cp-", ::getpid());
+    osb::ChildResult made = osb::RunToCompletion(
+        {"/bin/bash", "-c",
+         absl::StrCat("mkdir -p ", dir, " && head -c ", size, " /dev/zero > ", dir, "/a")});
+    const absl::Time start = absl::Now();
+    osb::ChildResult copied = osb::RunToCompletion({"/bin/cp", dir + "/a", dir + "/b"});
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    (void)osb::RunToCompletion({"/bin/rm", "-rf", dir});
+    if (made.exit_code != 0 || copied.exit_code != 0) {
+      local_error = copied.err;
+      continue;
+    }
+    local.push_back(static_cast<double>(size) / 1e6 / seconds);
+  }
+
+  Metric u = Throughput("files.osbd.upload", "upload " + size_label + " (WriteFileFrom)", up,
+                        up_error);
+  if (u.error.empty()) u.extra.emplace_back("osbd_peak_rss_mib", peak_kib / 1024.0);
+  scenario.metrics.push_back(u);
+  scenario.metrics.push_back(Throughput("files.osbd.download",
+                                        "download " + size_label + " (ReadFileTo)", down,
+                                        down_error));
+  scenario.metrics.push_back(
+      Throughput("files.local_cp", "local `cp` of " + size_label + " in /tmp (the floor)", local,
+                 local_error));
+  return scenario;
+}
+
+}  // namespace osb::bench
