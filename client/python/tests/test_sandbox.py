@@ -10,9 +10,9 @@ from datetime import timedelta
 import grpc
 import pytest
 
-from osb import (ConnectionConfig, ExecutionHandlers, InvalidArgumentException, RunCommandOpts,
-                 Sandbox, SandboxException, SandboxFilter, SandboxManager,
-                 SandboxNotFoundException)
+from osb import (ConnectionConfig, ExecutionHandlers, InvalidArgumentException, PoolManager,
+                 RunCommandOpts, Sandbox, SandboxException, SandboxFilter, SandboxManager,
+                 SandboxNotFoundException, TemplateManager)
 
 IMAGE = "host"  # osb-runtime's built-in base
 
@@ -199,3 +199,41 @@ def test_metrics_and_renew(sandbox):
     assert after > before + timedelta(minutes=30)
     with pytest.raises(InvalidArgumentException):
         sandbox.renew(timedelta(0))
+
+
+def test_attach_replays_a_journalled_run(sandbox):
+    execution = sandbox.commands.run("echo one; echo two; exit 5")
+    replay = sandbox.commands.attach(execution.id)
+    assert [m.text for m in replay.logs.stdout] == ["one", "two"]
+    assert replay.exit_code == 5
+    tail = sandbox.commands.attach(execution.id, after_seq=2)
+    assert [m.text for m in tail.logs.stdout] == ["two"]
+    assert tail.id == execution.id
+    with pytest.raises(SandboxNotFoundException):
+        sandbox.commands.attach("0" * 32)
+
+
+def test_templates_and_a_warm_pool(stack):
+    name = "py-" + uuid.uuid4().hex[:8]
+    templates = TemplateManager.create()
+    pools = PoolManager.create()
+    try:
+        templates.define(name, image=IMAGE, timeout=timedelta(minutes=5), env={"ROLE": "pooled"})
+        assert templates.get(name).env["ROLE"] == "pooled"
+        pools.define(name, template=name, min_idle=1)
+        deadline = time.time() + 30
+        while pools.stats(name).idle < 1 and time.time() < deadline:
+            time.sleep(0.1)
+        assert pools.stats(name).idle == 1
+        sandbox = pools.acquire(name, fail_fast=True)
+        assert sandbox.commands.run("echo $ROLE").logs.stdout[0].text == "pooled"
+        assert pools.stats(name).warm_acquires == 1
+        assert pools.release(name, sandbox) is False
+        with pytest.raises(SandboxNotFoundException):
+            sandbox.get_info()
+        sandbox.close()
+    finally:
+        pools.delete(name)
+        templates.delete(name)
+        pools.close()
+        templates.close()

@@ -10,6 +10,7 @@ osbd's gRPC API on a Unix socket instead of HTTP to the server:
     sandbox.kill()
 
 `Sandbox`/`SandboxManager` are synchronous; `AsyncSandbox`/`AsyncSandboxManager` use asyncio.
+`TemplateManager` and `PoolManager` (synchronous) reach osbd's templates and warm pools.
 """
 
 from osb.aio import AsyncSandbox, AsyncSandboxManager
@@ -20,12 +21,14 @@ from osb.models import (Execution, ExecutionComplete, ExecutionError, ExecutionH
                         ExecutionInit, ExecutionLogs, OutputMessage, PagedSandboxInfos,
                         PaginationInfo, RunCommandOpts, SandboxFilter, SandboxInfo,
                         SandboxMetrics, SandboxStatus)
+from osb.pools import PoolManager, TemplateManager
 from osb.sandbox import Sandbox, SandboxManager
 
 __all__ = [
     "AsyncSandbox", "AsyncSandboxManager", "ConnectionConfig", "Execution", "ExecutionComplete",
     "ExecutionError", "ExecutionHandlers", "ExecutionInit", "ExecutionLogs",
     "InvalidArgumentException", "OutputMessage", "PagedSandboxInfos", "PaginationInfo",
+    "PoolManager", "TemplateManager",
     "RunCommandOpts", "Sandbox", "SandboxError", "SandboxException", "SandboxFilter",
     "SandboxInfo", "SandboxManager", "SandboxMetrics", "SandboxNotFoundException",
     "SandboxStatus",

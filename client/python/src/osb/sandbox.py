@@ -19,8 +19,8 @@ from typing import Dict, List, Optional
 import grpc
 
 from osb import _wire
-from osb._proto.opensandbox.v1 import (commands_pb2_grpc, files_pb2_grpc, sandboxes_pb2,
-                                       sandboxes_pb2_grpc)
+from osb._proto.opensandbox.v1 import (commands_pb2, commands_pb2_grpc, files_pb2_grpc,
+                                       sandboxes_pb2, sandboxes_pb2_grpc)
 from osb.config import ConnectionConfig
 from osb.exceptions import from_rpc_error
 from osb.models import (Execution, ExecutionHandlers, PagedSandboxInfos, RunCommandOpts,
@@ -82,6 +82,18 @@ class Commands:
         """
         return self._stream(self._daemon.commands.Run(
             _wire.run_request(self._daemon.config, self._sandbox_id, command, opts)), handlers)
+
+    def attach(self, command_id: str, *, after_seq: int = 0,
+               handlers: Optional[ExecutionHandlers] = None) -> Execution:
+        """Replays a run osbd journalled from after event `after_seq` and follows it to its end,
+        as run() does; so a client that lost its stream misses nothing. SandboxNotFoundException
+        when osbd no longer holds the run."""
+        request = commands_pb2.AttachCommandRequest(
+            connection=self._daemon.config.to_proto(), sandbox_id=self._sandbox_id,
+            command_id=command_id, after_seq=after_seq)
+        execution = self._stream(self._daemon.commands.Attach(request), handlers)
+        execution.id = execution.id or command_id
+        return execution
 
     def create_session(self, *, working_directory: Optional[str] = None) -> str:
         """Starts a bash session whose `cd` and `export` carry over between runs; its id."""
