@@ -224,6 +224,20 @@ v1::PoolStats WarmPool::Stats() const {
   return stats;
 }
 
+void WarmPool::Forget(const std::string& sandbox_id) {
+  bool dropped = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = std::find_if(idle_.begin(), idle_.end(),
+                           [&](const Member& m) { return m.id == sandbox_id; });
+    if (it != idle_.end()) {
+      idle_.erase(it);
+      dropped = true;
+    }
+  }
+  if (dropped) Refill();
+}
+
 void WarmPool::Refill() {
   uint32_t n = 0;
   {

@@ -57,6 +57,8 @@ class WarmPool : public std::enable_shared_from_this<WarmPool> {
                std::function<void(absl::StatusOr<bool>)> done);
 
   opensandbox::v1::PoolStats Stats() const;
+  // Drops `sandbox_id` from the idle set, if it is there (killed by other means); the pool refills.
+  void Forget(const std::string& sandbox_id);
 
  private:
   struct Member {

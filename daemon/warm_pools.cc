@@ -95,6 +95,11 @@ std::shared_ptr<WarmPool> WarmPools::Find(const std::string& name) const {
   return it == pools_.end() ? nullptr : it->second;
 }
 
+void WarmPools::Forget(const std::string& sandbox_id) {
+  absl::MutexLock lock(&mu_);
+  for (auto& [name, pool] : pools_) pool->Forget(sandbox_id);
+}
+
 bool WarmPools::UsesTemplate(const std::string& name) const {
   absl::MutexLock lock(&mu_);
   for (const auto& [pool_name, pool] : pools_) {

@@ -32,6 +32,8 @@ class WarmPools {
   std::vector<opensandbox::v1::Pool> List() const;
   // nullptr when there is none by that name.
   std::shared_ptr<WarmPool> Find(const std::string& name) const;
+  // Drops `sandbox_id` from whichever pool holds it idle (it is being killed by other means).
+  void Forget(const std::string& sandbox_id);
   // Whether any pool is made from template `name`.
   bool UsesTemplate(const std::string& name) const;
 

@@ -6,6 +6,7 @@
 #include "daemon/convert.h"
 #include "daemon/services/grpc_status.h"
 #include "daemon/services/provision.h"
+#include "daemon/warm_pools.h"
 #include "daemon/services/readiness.h"
 #include "google/protobuf/util/time_util.h"
 #include "rest/time_util.h"
@@ -166,6 +167,7 @@ grpc::ServerUnaryReactor* SandboxesService::Kill(grpc::CallbackServerContext* ct
   if (!origin.has_value()) return reactor;
   context_.endpoints().Drop(*origin, request->sandbox_id());
   context_.leases().Forget(request->sandbox_id());
+  context_.pools().Forget(request->sandbox_id());
   context_.lifecycle().Delete(*origin, request->sandbox_id(),
                               [reactor](absl::Status s) { FinishStatus(reactor, s); });
   return reactor;

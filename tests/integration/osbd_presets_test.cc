@@ -228,6 +228,32 @@ TEST_F(OsbdPresetsTest, AWarmPoolHandsOutReadySandboxesAndRefills) {
   EXPECT_EQ(sandboxes_->Get(&ctx, get, &gone).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_F(OsbdPresetsTest, KillingAnIdleMemberTakesItOutOfThePool) {
+  ASSERT_TRUE(Define(Worker()).ok());
+  ASSERT_TRUE(DefinePool("killed", 1, 1).ok());
+  ASSERT_TRUE(WaitForIdle("killed", 1));
+  grpc::ClientContext list_ctx;
+  SetDeadline(list_ctx);
+  v1::ListSandboxesRequest list_request;
+  (*list_request.mutable_metadata())["osbd.opensandbox.io/pool"] = "killed";
+  v1::ListSandboxesResponse listed;
+  ASSERT_TRUE(sandboxes_->List(&list_ctx, list_request, &listed).ok());
+  ASSERT_EQ(listed.sandboxes_size(), 1);
+  const std::string member = listed.sandboxes(0).id();
+  grpc::ClientContext kill_ctx;
+  SetDeadline(kill_ctx);
+  v1::KillSandboxRequest kill;
+  kill.set_sandbox_id(member);
+  v1::KillSandboxResponse killed;
+  ASSERT_TRUE(sandboxes_->Kill(&kill_ctx, kill, &killed).ok());
+  // The pool forgets it at once and makes another; an acquire never gets the dead one.
+  ASSERT_TRUE(WaitForIdle("killed", 1));
+  v1::AcquireSandboxResponse acquired;
+  ASSERT_TRUE(Acquire("killed", v1::ACQUIRE_POLICY_FAIL_FAST, &acquired).ok());
+  EXPECT_NE(acquired.sandbox().id(), member);
+  EXPECT_EQ(Stats("killed").discarded(), 0u) << "nothing had to be found dead at acquire";
+}
+
 TEST_F(OsbdPresetsTest, AnEmptyPoolFailsFastOrCreatesDirectly) {
   ASSERT_TRUE(Define(Worker()).ok());
   ASSERT_TRUE(DefinePool("empty", 0).ok());
