@@ -230,6 +230,25 @@ export class Commands {
   }
 
   /**
+   * Replays a run osbd journalled, from after event `afterSeq`, and follows it to its end, as
+   * run() does: a client that lost its stream misses nothing. Rejects with a not-found
+   * SandboxError when osbd no longer holds the run.
+   * @param {string} commandId
+   * @param {{afterSeq?: number}} [opts]
+   * @param {ExecutionHandlers} [handlers]
+   * @returns {Promise<Execution>}
+   */
+  async attach(commandId, opts = {}, handlers = {}) {
+    const request = this.daemon.request(this.sandboxId, {
+      commandId,
+      afterSeq: opts.afterSeq ?? 0,
+    });
+    const execution = await streamExecution(this.daemon.commands.Attach(request), handlers);
+    execution.id = execution.id ?? commandId;
+    return execution;
+  }
+
+  /**
    * Starts a bash session whose `cd` and `export` carry over between runs.
    * @param {{workingDirectory?: string}} [options]
    * @returns {Promise<string>} the session id

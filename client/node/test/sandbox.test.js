@@ -153,6 +153,20 @@ describe('a running sandbox', () => {
     });
   });
 
+  test('attach replays a journalled run from any event', async () => {
+    const run = await sandbox.commands.run('echo one; echo two; exit 5');
+    const replay = await sandbox.commands.attach(run.id);
+    assert.deepEqual(replay.logs.stdout.map((m) => m.text), ['one', 'two']);
+    assert.equal(replay.exitCode, 5);
+    const tail = await sandbox.commands.attach(run.id, { afterSeq: 2 });
+    assert.deepEqual(tail.logs.stdout.map((m) => m.text), ['two']);
+    assert.equal(tail.id, run.id);
+    await assert.rejects(sandbox.commands.attach('0'.repeat(32)), (e) => {
+      assert.equal(e.grpcCode, status.NOT_FOUND);
+      return true;
+    });
+  });
+
   test('metrics and renew', async () => {
     const metrics = await sandbox.getMetrics();
     assert.ok(metrics.cpuCount > 0);
