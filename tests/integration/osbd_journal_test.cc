@@ -49,6 +49,16 @@ class OsbdJournalTest : public OsbdFixture {
     if (stack_ != nullptr) sandbox_id_ = NewSandbox();
   }
 
+  // Starts `command` in the fixture's sandbox on `ctx` (given a deadline here).
+  std::unique_ptr<grpc::ClientReader<v1::CommandEvent>> StartRun(grpc::ClientContext& ctx,
+                                                                 const std::string& command) {
+    SetDeadline(ctx);
+    v1::RunCommandRequest request;
+    request.set_sandbox_id(sandbox_id_);
+    request.set_command(command);
+    return commands_->Run(&ctx, request);
+  }
+
   // Attach's events as Describe strings, and how the call ended.
   std::pair<std::vector<std::string>, grpc::Status> Attach(const std::string& command_id,
                                                            uint64_t after_seq) {
@@ -72,11 +82,7 @@ TEST_F(OsbdJournalTest, ARunOutlivesItsClientAndAttachResumesWhereItLeft) {
   std::string command_id;
   {
     grpc::ClientContext ctx;
-    SetDeadline(ctx);
-    v1::RunCommandRequest request;
-    request.set_sandbox_id(sandbox_id_);
-    request.set_command("echo one; sleep 1; echo two; touch /tmp/finished; exit 4");
-    auto reader = commands_->Run(&ctx, request);
+    auto reader = StartRun(ctx, "echo one; sleep 1; echo two; touch /tmp/finished; exit 4");
     v1::CommandEvent event;
     ASSERT_TRUE(reader->Read(&event));
     ASSERT_TRUE(event.has_started());
@@ -95,11 +101,7 @@ TEST_F(OsbdJournalTest, ARunOutlivesItsClientAndAttachResumesWhereItLeft) {
 
   // The command ran to its end although its first client left.
   grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  v1::RunCommandRequest check;
-  check.set_sandbox_id(sandbox_id_);
-  check.set_command("test -e /tmp/finished");
-  auto reader = commands_->Run(&ctx, check);
+  auto reader = StartRun(ctx, "test -e /tmp/finished");
   v1::CommandEvent event, last;
   while (reader->Read(&event)) last = event;
   ASSERT_TRUE(reader->Finish().ok());
@@ -114,11 +116,7 @@ TEST_F(OsbdJournalTest, ARunOutlivesItsClientAndAttachResumesWhereItLeft) {
 
 TEST_F(OsbdJournalTest, AttachFollowsARunningCommandLive) {
   grpc::ClientContext run_ctx;
-  SetDeadline(run_ctx);
-  v1::RunCommandRequest request;
-  request.set_sandbox_id(sandbox_id_);
-  request.set_command("echo a; sleep 0.5; echo b");
-  auto run = commands_->Run(&run_ctx, request);
+  auto run = StartRun(run_ctx, "echo a; sleep 0.5; echo b");
   v1::CommandEvent event;
   ASSERT_TRUE(run->Read(&event));
   const std::string command_id = event.started().command_id();
@@ -141,11 +139,7 @@ TEST_F(OsbdJournalTest, AttachRefusesWhatItCannotServe) {
   EXPECT_EQ(missing.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
   grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  v1::RunCommandRequest request;
-  request.set_sandbox_id(sandbox_id_);
-  request.set_command("true");
-  auto run = commands_->Run(&ctx, request);
+  auto run = StartRun(ctx, "true");
   v1::CommandEvent event;
   ASSERT_TRUE(run->Read(&event));
   const std::string command_id = event.started().command_id();
@@ -158,11 +152,7 @@ TEST_F(OsbdJournalTest, AttachRefusesWhatItCannotServe) {
 
 TEST_F(OsbdJournalTest, AttachToEventsTheBoundedJournalDroppedSaysWhereItStarts) {
   grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  v1::RunCommandRequest request;
-  request.set_sandbox_id(sandbox_id_);
-  request.set_command("seq 1 40000");  // more events than the journal keeps
-  auto run = commands_->Run(&ctx, request);
+  auto run = StartRun(ctx, "seq 1 40000");  // more events than the journal keeps
   v1::CommandEvent event;
   std::string command_id;
   uint64_t count = 0;
@@ -201,11 +191,7 @@ TEST_F(OsbdJournalTest, AttachToEventsTheBoundedJournalDroppedSaysWhereItStarts)
 
 TEST_F(OsbdJournalTest, AStreamThatBreaksSaysSoWithTheCommandId) {
   grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  v1::RunCommandRequest request;
-  request.set_sandbox_id(sandbox_id_);
-  request.set_command("echo up; sleep 60");
-  auto run = commands_->Run(&ctx, request);
+  auto run = StartRun(ctx, "echo up; sleep 60");
   v1::CommandEvent event;
   ASSERT_TRUE(run->Read(&event));
   const std::string command_id = event.started().command_id();
