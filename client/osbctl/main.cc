@@ -145,6 +145,10 @@ int main(int argc, char** argv) {
   app.add_option("--socket", socket_path, "osbd's Unix socket (env OSBD_SOCKET)")
       ->capture_default_str();
   app.set_version_flag("--version", "osbctl 0.1.0");
+  std::string output_format = "json";
+  app.add_option("-o,--output", output_format, "how results print: json, yaml, raw or table")
+      ->check(CLI::IsMember({"json", "yaml", "raw", "table"}))
+      ->capture_default_str();
 
   CreateFlags run_flags;
   std::vector<std::string> run_args;
@@ -226,6 +230,10 @@ int main(int argc, char** argv) {
     // --help and --version exit 0; every usage error exits 2, as shells expect.
     return app.exit(e) == 0 ? 0 : 2;
   }
+
+  osb::cli::ResultFormat format = osb::cli::ResultFormat::kJson;
+  osb::cli::ParseResultFormat(output_format, &format);
+  osb::cli::SetResultFormat(format);
 
   // Ctrl-C and SIGTERM cancel the call in flight; `run` then still kills its sandbox.
   sigset_t stop_signals;

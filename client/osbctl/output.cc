@@ -25,13 +25,18 @@ int FailLocal(const std::string& what) {
   return kToolFailure;
 }
 
+namespace {
+ResultFormat result_format = ResultFormat::kJson;
+}  // namespace
+
+void SetResultFormat(ResultFormat format) { result_format = format; }
+
 int PrintJson(const google::protobuf::Message& m) {
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
   options.preserve_proto_field_names = true;
   (void)google::protobuf::util::MessageToJsonString(m, &json, options);
-  std::fputs(json.c_str(), stdout);
+  std::fputs(FormatResult(nlohmann::ordered_json::parse(json), result_format).c_str(), stdout);
   return 0;
 }
 

@@ -233,6 +233,23 @@ TEST_F(OsbctlTest, TemplatesAndPools) {
   EXPECT_TRUE(absl::StrContains(gone.err, "NOT_FOUND")) << gone.err;
 }
 
+TEST_F(OsbctlTest, ResultsPrintAsTableYamlOrRawJson) {
+  ProcessResult created = Run({"sandbox", "create"});
+  ASSERT_EQ(created.exit_code, 0) << Describe(created);
+  const std::string id(absl::StripTrailingAsciiWhitespace(created.out));
+  ProcessResult table = Run({"-o", "table", "sandbox", "list"});
+  ASSERT_EQ(table.exit_code, 0) << Describe(table);
+  EXPECT_TRUE(absl::StartsWith(table.out, "id ")) << table.out;
+  EXPECT_TRUE(absl::StrContains(table.out, "\n" + id + " ")) << table.out;
+  ProcessResult yaml = Run({"-o", "yaml", "sandbox", "get", id});
+  ASSERT_EQ(yaml.exit_code, 0) << Describe(yaml);
+  EXPECT_TRUE(absl::StartsWith(yaml.out, "\"id\": \"" + id + "\"\n")) << yaml.out;
+  ProcessResult raw = Run({"-o", "raw", "sandbox", "get", id});
+  EXPECT_EQ(std::count(raw.out.begin(), raw.out.end(), '\n'), 1) << raw.out;
+  EXPECT_EQ(nlohmann::json::parse(raw.out)["id"], id);
+  EXPECT_EQ(Run({"-o", "xml", "sandbox", "list"}).exit_code, 2);
+}
+
 TEST_F(OsbctlTest, DaemonStatsCountCallsByMethodAndOutcome) {
   ASSERT_EQ(Run({"sandbox", "get", "no-such-sandbox"}).exit_code, 125);
   ProcessResult stats = Run({"daemon", "stats"});
