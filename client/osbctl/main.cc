@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -192,6 +193,9 @@ int main(int argc, char** argv) {
       sandbox->add_subcommand("metrics", "print the sandbox's CPU and memory use as JSON");
   metrics->add_option("id", sandbox_id, "sandbox id")->required();
   metrics->add_flag("--watch", watch_metrics, "print a sample every second until interrupted");
+  CLI::App* health = sandbox->add_subcommand(
+      "health", "exit 0 when the sandbox is Running and runs a command, else 1 with the reason");
+  health->add_option("id", sandbox_id, "sandbox id")->required();
 
   osb::cli::FileCommands file_commands(app);
   osb::cli::PresetCommands preset_commands(app);
@@ -327,6 +331,34 @@ int main(int argc, char** argv) {
     grpc::Status status = reader->Finish();
     if (interrupted || status.ok()) return 0;  // Ctrl-C is how a watch ends
     return Fail(status, "sandbox metrics");
+  }
+  if (*health) {
+    v1::GetSandboxRequest request;
+    request.set_sandbox_id(sandbox_id);
+    v1::Sandbox found;
+    grpc::Status status = sandboxes->Get(&call, request, &found);
+    if (!status.ok()) return Fail(status, "sandbox health");
+    if (found.status().state() != "Running") {
+      std::printf("unhealthy: the sandbox is %s\n", found.status().state().c_str());
+      return 1;
+    }
+    grpc::ClientContext probe;
+    probe.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::RunCommandRequest probe_run;
+    probe_run.set_sandbox_id(sandbox_id);
+    probe_run.set_command("true");
+    auto reader = commands->Run(&probe, probe_run);
+    v1::CommandEvent event;
+    bool completed = false;
+    while (reader->Read(&event)) completed = completed || event.has_completed();
+    status = reader->Finish();
+    if (!status.ok() || !completed) {
+      std::printf("unhealthy: it does not run commands (%s)\n",
+                  status.ok() ? "the probe failed" : status.error_message().c_str());
+      return 1;
+    }
+    std::printf("healthy\n");
+    return 0;
   }
   if (*get) {
     v1::GetSandboxRequest request;

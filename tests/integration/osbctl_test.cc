@@ -233,6 +233,20 @@ TEST_F(OsbctlTest, TemplatesAndPools) {
   EXPECT_TRUE(absl::StrContains(gone.err, "NOT_FOUND")) << gone.err;
 }
 
+TEST_F(OsbctlTest, SandboxHealthSaysWhetherItRunsCommands) {
+  ProcessResult created = Run({"sandbox", "create"});
+  ASSERT_EQ(created.exit_code, 0) << Describe(created);
+  const std::string id(absl::StripTrailingAsciiWhitespace(created.out));
+  ProcessResult healthy = Run({"sandbox", "health", id});
+  EXPECT_EQ(healthy.exit_code, 0) << Describe(healthy);
+  EXPECT_EQ(healthy.out, "healthy\n");
+  ASSERT_EQ(Run({"sandbox", "pause", id}).exit_code, 0);
+  ProcessResult paused = Run({"sandbox", "health", id});
+  EXPECT_EQ(paused.exit_code, 1) << Describe(paused);
+  EXPECT_EQ(paused.out, "unhealthy: the sandbox is Paused\n");
+  EXPECT_EQ(Run({"sandbox", "health", "no-such-sandbox"}).exit_code, 125);
+}
+
 TEST_F(OsbctlTest, ResultsPrintAsTableYamlOrRawJson) {
   ProcessResult created = Run({"sandbox", "create"});
   ASSERT_EQ(created.exit_code, 0) << Describe(created);
