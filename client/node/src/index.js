@@ -7,4 +7,5 @@ export {
   SandboxNotFoundError,
   UnimplementedError,
 } from './errors.js';
+export { PoolManager, TemplateManager } from './pools.js';
 export { Commands, Filesystem, Sandbox, SandboxManager } from './sandbox.js';

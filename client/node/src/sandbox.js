@@ -140,8 +140,8 @@ function applyEvent(execution, event) {
   }
 }
 
-/** A channel to osbd and the service clients on it. */
-class Daemon {
+/** A channel to osbd and the service clients on it (package-internal). */
+export class Daemon {
   /** @param {ConnectionConfig} config */
   constructor(config) {
     this.config = config;
@@ -149,6 +149,8 @@ class Daemon {
     const shared = { channelOverride: this.sandboxes.getChannel() };
     this.commands = new v1.Commands(config.target, grpc.credentials.createInsecure(), shared);
     this.files = new v1.Files(config.target, grpc.credentials.createInsecure(), shared);
+    this.templates = new v1.Templates(config.target, grpc.credentials.createInsecure(), shared);
+    this.pools = new v1.Pools(config.target, grpc.credentials.createInsecure(), shared);
   }
 
   /** Calls a unary method; resolves with its response or rejects with a SandboxError. */

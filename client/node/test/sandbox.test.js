@@ -9,10 +9,12 @@ import { status } from '@grpc/grpc-js';
 import {
   ConnectionConfig,
   InvalidArgumentError,
+  PoolManager,
   Sandbox,
   SandboxError,
   SandboxManager,
   SandboxNotFoundError,
+  TemplateManager,
 } from '../src/index.js';
 import { startStack } from './stack.js';
 
@@ -210,6 +212,33 @@ test('a negative timeout is an invalid-argument error and creates nothing', asyn
   );
   assert.equal((await manager.listSandboxInfos()).pagination.totalItems, before);
   manager.close();
+});
+
+test('templates and a warm pool', async () => {
+  const name = `js-${randomUUID().slice(0, 8)}`;
+  const templates = TemplateManager.create({ connectionConfig: config });
+  const pools = PoolManager.create({ connectionConfig: config });
+  try {
+    await templates.define(name, { image: IMAGE, timeoutSeconds: 300, env: { ROLE: 'pooled' } });
+    assert.equal((await templates.get(name)).env.ROLE, 'pooled');
+    await pools.define(name, { template: name, minIdle: 1 });
+    for (let i = 0; i < 300 && (await pools.stats(name)).idle < 1; ++i) await sleep(100);
+    assert.equal((await pools.stats(name)).idle, 1);
+    const sandbox = await pools.acquire(name, { failFast: true });
+    const run = await sandbox.commands.run('echo $ROLE');
+    assert.deepEqual(run.logs.stdout.map((m) => m.text), ['pooled']);
+    assert.equal(await pools.release(name, sandbox), false);
+    await assert.rejects(sandbox.getInfo(), (e) => {
+      assert.equal(e.grpcCode, status.NOT_FOUND);
+      return true;
+    });
+    sandbox.close();
+  } finally {
+    await pools.delete(name);
+    await templates.delete(name);
+    pools.close();
+    templates.close();
+  }
 });
 
 test('pause and resume', async () => {
