@@ -133,7 +133,10 @@ export class PoolManager {
 
   /** @param {string} name @param {{keepIdle?: boolean}} [options] */
   async delete(name, options = {}) {
-    await this.daemon.call(this.daemon.pools, 'Delete', { name, keepIdle: options.keepIdle ?? false });
+    await this.daemon.call(this.daemon.pools, 'Delete', {
+      name,
+      keepIdle: options.keepIdle ?? false,
+    });
   }
 
   close() {
