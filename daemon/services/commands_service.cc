@@ -93,16 +93,10 @@ class RunFeed : public std::enable_shared_from_this<RunFeed> {
         status.ok() ? "the stream ended without a terminal event" : std::string(status.message());
     if (!attachable_) return Broken(std::move(reason), std::nullopt);
     // Never a success osbd did not see: ask execd what became of the command.
-    context_.execd().Call(
-        endpoint_, "GET", "/command/status/" + rest::UrlEncode(command_id_), "",
-        [self = shared_from_this(), reason](absl::StatusOr<HttpResult> answer) {
-          std::optional<rest::CommandStatus> learned;
-          if (answer.ok()) {
-            auto parsed =
-                rest::ParseCommandStatus(nlohmann::json::parse(answer->body, nullptr, false));
-            if (parsed.ok()) learned = *std::move(parsed);
-          }
-          self->Broken(reason, std::move(learned));
+    context_.execd().GetCommandStatus(
+        endpoint_, command_id_,
+        [self = shared_from_this(), reason](absl::StatusOr<rest::CommandStatus> learned) {
+          self->Broken(reason, learned.ok() ? std::optional(*std::move(learned)) : std::nullopt);
         });
   }
 
@@ -280,18 +274,14 @@ grpc::ServerUnaryReactor* CommandsService::GetStatus(grpc::CallbackServerContext
                                                      v1::CommandStatus* response) {
   auto* reactor = ctx->DefaultReactor();
   if (!CheckCommandId(reactor, request->command_id())) return reactor;
-  std::string target = "/command/status/" + rest::UrlEncode(request->command_id());
   WithSandboxExecd(context_, reactor, request->connection(), request->sandbox_id(),
-                   [this, reactor, response, target](const Origin&, const ExecdEndpoint& endpoint) {
-                     context_.execd().Call(
-                         endpoint, "GET", target, "",
-                         FinishFromExecd(reactor, [response](const HttpResult& r) -> absl::Status {
-                           auto j = nlohmann::json::parse(r.body, nullptr, false);
-                           auto status = rest::ParseCommandStatus(j);
-                           if (!status.ok()) return status.status();
-                           *response = ToProto(*status);
-                           return absl::OkStatus();
-                         }));
+                   [this, reactor, response, id = request->command_id()](
+                       const Origin&, const ExecdEndpoint& endpoint) {
+                     context_.execd().GetCommandStatus(
+                         endpoint, id, [reactor, response](absl::StatusOr<rest::CommandStatus> s) {
+                           if (s.ok()) *response = ToProto(*s);
+                           reactor->Finish(ToGrpcStatus(s.status()));
+                         });
                    });
   return reactor;
 }
@@ -342,34 +332,31 @@ grpc::ServerUnaryReactor* CommandsService::Interrupt(grpc::CallbackServerContext
   auto* reactor = ctx->DefaultReactor();
   if (!CheckCommandId(reactor, request->command_id())) return reactor;
   std::string target = "/command?id=" + rest::UrlEncode(request->command_id());
-  std::string status_target = "/command/status/" + rest::UrlEncode(request->command_id());
   WithSandboxExecd(
       context_, reactor, request->connection(), request->sandbox_id(),
-      [this, reactor, target, status_target](const Origin&, const ExecdEndpoint& endpoint) {
+      [this, reactor, target, id = request->command_id()](const Origin&,
+                                                          const ExecdEndpoint& endpoint) {
         context_.execd().Call(
             endpoint, "DELETE", target, "",
-            [this, reactor, endpoint, status_target](absl::StatusOr<HttpResult> interrupted) {
+            [this, reactor, endpoint, id](absl::StatusOr<HttpResult> interrupted) {
               if (interrupted.ok() || !absl::IsInternal(interrupted.status())) {
                 return reactor->Finish(ToGrpcStatus(interrupted.status()));
               }
               // execd answers 500 both for an unknown command and for one that has ended; its
               // status tells which, so the caller gets NOT_FOUND or FAILED_PRECONDITION.
-              context_.execd().Call(
-                  endpoint, "GET", status_target, "",
-                  [reactor, failure = interrupted.status()](absl::StatusOr<HttpResult> status) {
+              context_.execd().GetCommandStatus(
+                  endpoint, id,
+                  [reactor, failure = interrupted.status()](
+                      absl::StatusOr<rest::CommandStatus> status) {
                     if (absl::IsNotFound(status.status())) {
                       return reactor->Finish(ToGrpcStatus(status.status()));
                     }
-                    if (status.ok()) {
-                      auto parsed = rest::ParseCommandStatus(
-                          nlohmann::json::parse(status->body, nullptr, false));
-                      if (parsed.ok() && !parsed->running) {
-                        return reactor->Finish(grpc::Status(
-                            grpc::StatusCode::FAILED_PRECONDITION,
-                            absl::StrCat("command ", parsed->id, " is not running (",
-                                         parsed->error.empty() ? "exit status 0" : parsed->error,
-                                         ")")));
-                      }
+                    if (status.ok() && !status->running) {
+                      return reactor->Finish(grpc::Status(
+                          grpc::StatusCode::FAILED_PRECONDITION,
+                          absl::StrCat("command ", status->id, " is not running (",
+                                       status->error.empty() ? "exit status 0" : status->error,
+                                       ")")));
                     }
                     reactor->Finish(ToGrpcStatus(failure));
                   });

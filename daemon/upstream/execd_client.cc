@@ -174,6 +174,15 @@ void ExecdClient::Call(const ExecdEndpoint& endpoint, std::string method, std::s
               }});
 }
 
+void ExecdClient::GetCommandStatus(const ExecdEndpoint& endpoint, const std::string& command_id,
+                                   std::function<void(absl::StatusOr<rest::CommandStatus>)> done) {
+  Call(endpoint, "GET", "/command/status/" + rest::UrlEncode(command_id), "",
+       [done = std::move(done)](absl::StatusOr<HttpResult> answer) {
+         if (!answer.ok()) return done(answer.status());
+         done(rest::ParseCommandStatus(nlohmann::json::parse(answer->body, nullptr, false)));
+       });
+}
+
 CurlLoop::TransferId ExecdClient::Download(const ExecdEndpoint& endpoint, const std::string& path,
                                            const std::string& range, DownloadHandler handler) {
   HttpRequest r = ExecdRequest(endpoint, "GET", "/files/download?path=" + rest::UrlEncode(path));

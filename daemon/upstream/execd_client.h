@@ -52,6 +52,11 @@ class ExecdClient {
   void Ping(const ExecdEndpoint& endpoint, absl::Duration timeout,
             std::function<void(absl::Status)> done);
 
+  // GET /command/status/{id}: the command's state; NotFound for an unknown id, the parser's
+  // error (rest::ParseCommandStatus) for an answer that is not a command status.
+  void GetCommandStatus(const ExecdEndpoint& endpoint, const std::string& command_id,
+                        std::function<void(absl::StatusOr<rest::CommandStatus>)> done);
+
   // POST /command. Returns the transfer id for CurlLoop::Cancel / Resume.
   CurlLoop::TransferId RunCommand(const ExecdEndpoint& endpoint,
                                   const rest::RunCommandRequest& request,
