@@ -56,8 +56,7 @@ class Adoption : public std::enable_shared_from_this<Adoption> {
       ++result_.adopted;
       return;
     }
-    context_.endpoints().Drop(origin_, sandbox.id);
-    context_.lifecycle().Delete(origin_, sandbox.id, [](absl::Status) {});
+    context_.DeleteSandbox(origin_, sandbox.id);
     ++result_.swept;
   }
 

@@ -189,8 +189,7 @@ void WarmPool::Release(const std::string& sandbox_id, bool reuse,
     room = reuse && !draining_ && !stopped_ && idle_.size() < max_idle_;
   }
   auto kill = [this, self = shared_from_this(), sandbox_id](auto finish) {
-    context_.endpoints().Drop(origin_, sandbox_id);
-    context_.lifecycle().Delete(origin_, sandbox_id, [finish](absl::Status status) {
+    context_.DeleteSandbox(origin_, sandbox_id, [finish](absl::Status status) {
       if (status.ok() || absl::IsNotFound(status)) return finish(false);
       finish(status);
     });
@@ -324,8 +323,7 @@ void WarmPool::Upkeep() {
 }
 
 void WarmPool::Kill(const std::string& id) {
-  context_.endpoints().Drop(origin_, id);
-  context_.lifecycle().Delete(origin_, id, [](absl::Status) {});
+  context_.DeleteSandbox(origin_, id);
 }
 
 absl::StatusOr<Provisioning> WarmPool::MemberProvisioning(bool tagged) {

@@ -303,8 +303,7 @@ class BatchRun : public std::enable_shared_from_this<BatchRun> {
   }
 
   void Kill(const std::string& id, std::function<void()> then) {
-    context_.endpoints().Drop(origin_, id);
-    context_.lifecycle().Delete(origin_, id, [then = std::move(then)](absl::Status) { then(); });
+    context_.DeleteSandbox(origin_, id, [then = std::move(then)](absl::Status) { then(); });
   }
 
   void Emit(v1::BatchJobResult result) {

@@ -41,6 +41,14 @@ DaemonContext::DaemonContext(Origin default_origin, DaemonInfo info)
   for (const auto& why : skipped) spdlog::warn("pool skipped: {}", why);
 }
 
+void DaemonContext::DeleteSandbox(const Origin& origin, const std::string& sandbox_id,
+                                  std::function<void(absl::Status)> done) {
+  endpoints_.Drop(origin, sandbox_id);
+  lifecycle_.Delete(origin, sandbox_id, [done = std::move(done)](absl::Status status) {
+    if (done) done(std::move(status));
+  });
+}
+
 DaemonContext::~DaemonContext() {
   pools_.reset();
   loop_.Stop();

@@ -49,6 +49,11 @@ class DaemonContext {
   void WithExecd(const Origin& origin, const std::string& sandbox_id,
                  std::function<void(absl::StatusOr<ExecdEndpoint>)> done);
 
+  // Deletes a sandbox (DELETE /sandboxes/{id}) after forgetting its cached endpoint; `done`, when
+  // given, receives the lifecycle API's answer.
+  void DeleteSandbox(const Origin& origin, const std::string& sandbox_id,
+                     std::function<void(absl::Status)> done = nullptr);
+
   CurlLoop& loop() { return loop_; }
   LifecycleClient& lifecycle() { return lifecycle_; }
   ExecdClient& execd() { return execd_; }

@@ -37,8 +37,7 @@ void ProvisionSandbox(DaemonContext& context, Provisioning p,
             ready = absl::CancelledError("the call was cancelled");
           }
           if (!ready.ok()) {
-            context.endpoints().Drop(shared->origin, id);
-            context.lifecycle().Delete(shared->origin, id, [](absl::Status) {});
+            context.DeleteSandbox(shared->origin, id);
           }
           done(std::move(ready));
         };

@@ -165,11 +165,10 @@ grpc::ServerUnaryReactor* SandboxesService::Kill(grpc::CallbackServerContext* ct
   auto origin = OriginOrFinish(
       context_.ResolveForSandbox(request->connection(), request->sandbox_id()), reactor);
   if (!origin.has_value()) return reactor;
-  context_.endpoints().Drop(*origin, request->sandbox_id());
   context_.leases().Forget(request->sandbox_id());
   context_.pools().Forget(request->sandbox_id());
-  context_.lifecycle().Delete(*origin, request->sandbox_id(),
-                              [reactor](absl::Status s) { FinishStatus(reactor, s); });
+  context_.DeleteSandbox(*origin, request->sandbox_id(),
+                         [reactor](absl::Status s) { FinishStatus(reactor, s); });
   return reactor;
 }
 
