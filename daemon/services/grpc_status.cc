@@ -1,5 +1,7 @@
 #include "daemon/services/grpc_status.h"
 
+#include <optional>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
@@ -9,13 +11,20 @@
 namespace osb::daemon {
 namespace {
 
-// `message` with `info` in the grpc-status-details-bin trailer (common.proto, "Errors").
+// `message` with `info` (and a RetryInfo when the server asked to wait) in the
+// grpc-status-details-bin trailer (common.proto, "Errors").
 grpc::Status WithErrorInfo(grpc::StatusCode code, const std::string& message,
-                           const google::rpc::ErrorInfo& info) {
+                           const google::rpc::ErrorInfo& info,
+                           std::optional<absl::Duration> retry_after = std::nullopt) {
   google::rpc::Status details;
   details.set_code(static_cast<int32_t>(code));
   details.set_message(message);
   details.add_details()->PackFrom(info);
+  if (retry_after.has_value()) {
+    google::rpc::RetryInfo retry;
+    retry.mutable_retry_delay()->set_seconds(absl::ToInt64Seconds(*retry_after));
+    details.add_details()->PackFrom(retry);
+  }
   return grpc::Status(code, message, details.SerializeAsString());
 }
 
@@ -45,17 +54,8 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (int http = rest::HttpStatusOf(status); http > 0) {
     (*info.mutable_metadata())["http_status"] = absl::StrCat(http);
   }
-  google::rpc::Status details;
-  details.set_code(static_cast<int32_t>(grpc_code));
-  details.set_message(message);
-  details.add_details()->PackFrom(info);
-  if (retry_after.has_value()) {
-    // The server asked to wait (429/503 with Retry-After): RetryInfo, as common.proto promises.
-    google::rpc::RetryInfo retry;
-    retry.mutable_retry_delay()->set_seconds(absl::ToInt64Seconds(*retry_after));
-    details.add_details()->PackFrom(retry);
-  }
-  return grpc::Status(grpc_code, message, details.SerializeAsString());
+  // The server asked to wait (429/503 with Retry-After): RetryInfo too, as common.proto promises.
+  return WithErrorInfo(grpc_code, message, info, retry_after);
 }
 
 grpc::Status OsbdStatus(grpc::StatusCode code, const std::string& reason,

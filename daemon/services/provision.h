@@ -14,10 +14,13 @@
 
 namespace osb::daemon {
 
+// The SDKs' ready timeout, when a request names none.
+inline constexpr absl::Duration kDefaultReadyTimeout = absl::Seconds(30);
+
 struct Provisioning {
   Origin origin;
   rest::CreateSandboxRequest request;
-  absl::Duration ready_timeout = absl::Seconds(30);
+  absl::Duration ready_timeout = kDefaultReadyTimeout;
   bool skip_health_check = false;
   // The requester's own deadline, when it has one.
   absl::Time deadline = absl::InfiniteFuture();

@@ -17,7 +17,6 @@ namespace {
 namespace v1 = opensandbox::v1;
 using google::protobuf::util::TimeUtil;
 
-constexpr absl::Duration kDefaultReadyTimeout = absl::Seconds(30);
 constexpr absl::Duration kPausePollInterval = absl::Milliseconds(100);
 
 // Resolves the call's origin; on failure finishes the call and returns nullopt.
