@@ -108,6 +108,12 @@ CurlLoop::TransferId ExecdClient::RunInSession(const ExecdEndpoint& endpoint,
                       rest::ToJson(request).dump(), std::move(handler));
 }
 
+CurlLoop::TransferId ExecdClient::RunCode(const ExecdEndpoint& endpoint,
+                                          const rest::RunCodeRequest& request,
+                                          CommandStreamHandler handler) {
+  return StreamEvents(endpoint, "/code", rest::ToJson(request).dump(), std::move(handler));
+}
+
 CurlLoop::TransferId ExecdClient::StreamEvents(const ExecdEndpoint& endpoint,
                                                const std::string& target, std::string json_body,
                                                CommandStreamHandler handler) {

@@ -10,6 +10,7 @@
 #include "daemon/upstream/curl_loop.h"
 #include "daemon/upstream/origin.h"
 #include "rest/execd.h"
+#include "rest/execd_code.h"
 #include "rest/execd_files.h"
 
 namespace osb::daemon {
@@ -68,6 +69,10 @@ class ExecdClient {
   CurlLoop::TransferId RunInSession(const ExecdEndpoint& endpoint, const std::string& session_id,
                                     const rest::SessionRunRequest& request,
                                     CommandStreamHandler handler);
+
+  // POST /code: a cell's events, streamed as RunCommand's are.
+  CurlLoop::TransferId RunCode(const ExecdEndpoint& endpoint, const rest::RunCodeRequest& request,
+                               CommandStreamHandler handler);
 
   // A request whose answer is small: the answer when it is 2xx, otherwise execd's error as a
   // status (rest::StatusFromHttp). `target` is the path and the already-encoded query; a

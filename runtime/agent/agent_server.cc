@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "rest/error.h"
 #include "rest/execd.h"
+#include "rest/execd_code.h"
 #include "rest/ids.h"
 #include "rest/sse.h"
 #include "rest/time_util.h"
@@ -39,10 +40,27 @@ void StreamCommand(std::shared_ptr<ForegroundCommand> command, httplib::Response
       });
 }
 
+// How a code context call fails (COMPAT.md §2.2): an unknown context is 404 CONTEXT_NOT_FOUND,
+// bad input 400, and anything else (a busy context, an interpreter that cannot start) 500.
+void ReplyContextError(httplib::Response& res, const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kNotFound:
+      return ReplyError(res, 404, rest::kContextNotFound, status.message());
+    case absl::StatusCode::kInvalidArgument:
+      return ReplyError(res, 400, rest::kInvalidRequestBody, status.message());
+    default:
+      return ReplyError(res, 500, rest::kRuntimeError, status.message());
+  }
+}
+
 }  // namespace
 
 AgentServer::AgentServer(Reaper& reaper, SandboxLimits limits)
-    : reaper_(reaper), commands_(reaper), sessions_(reaper), metrics_(limits) {
+    : reaper_(reaper),
+      commands_(reaper),
+      sessions_(reaper),
+      contexts_(reaper),
+      metrics_(limits) {
   server_.new_task_queue = [] { return new httplib::ThreadPool(kAgentWorkerThreads); };
   server_.Get("/ping", [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
   server_.Post("/command", [this](const httplib::Request& req, httplib::Response& res) {
@@ -77,13 +95,44 @@ AgentServer::AgentServer(Reaper& reaper, SandboxLimits limits)
   });
   server_.Get("/metrics/watch",
               [this](const httplib::Request&, httplib::Response& res) { HandleMetricsWatch(res); });
+  server_.Post("/code/context", [this](const httplib::Request& req, httplib::Response& res) {
+    HandleCreateContext(req, res);
+  });
+  server_.Get("/code/contexts", [this](const httplib::Request& req, httplib::Response& res) {
+    HandleListContexts(req, res);
+  });
+  server_.Delete("/code/contexts", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!req.has_param("language")) {
+      return ReplyError(res, 400, rest::kMissingQuery, "missing query parameter 'language'");
+    }
+    absl::Status s = contexts_.DeleteLanguage(req.get_param_value("language"));
+    if (!s.ok()) return ReplyContextError(res, s);
+    res.status = 200;
+  });
+  server_.Get("/code/contexts/([^/]+)", [this](const httplib::Request& req,
+                                               httplib::Response& res) {
+    auto context = contexts_.Get(req.matches[1].str());
+    if (!context.ok()) return ReplyContextError(res, context.status());
+    ReplyJson(res, 200, rest::ToJson(*context));
+  });
+  server_.Delete("/code/contexts/([^/]+)", [this](const httplib::Request& req,
+                                                  httplib::Response& res) {
+    absl::Status s = contexts_.Delete(req.matches[1].str());
+    if (!s.ok()) return ReplyContextError(res, s);
+    res.status = 200;
+  });
+  server_.Post("/code", [this](const httplib::Request& req, httplib::Response& res) {
+    HandleRunCode(req, res);
+  });
+  server_.Delete("/code", [this](const httplib::Request& req, httplib::Response& res) {
+    HandleInterruptCode(req, res);
+  });
   AddFileRoutes(server_);
   auto not_built = [](const httplib::Request& req, httplib::Response& res) {
     ReplyError(res, 501, rest::kNotSupported,
                req.method + " " + req.path + " is not implemented by osb-agent yet");
   };
-  for (const char* path :
-       {"/code", "/code/context", "/code/contexts", "/code/contexts/.*", "/pty", "/pty/.*"}) {
+  for (const char* path : {"/pty", "/pty/.*"}) {
     server_.Get(path, not_built);
     server_.Post(path, not_built);
     server_.Delete(path, not_built);
@@ -109,8 +158,8 @@ void AgentServer::HandleRunCommand(const httplib::Request& req, httplib::Respons
   if (!request.ok()) {
     return ReplyError(res, 400, rest::kInvalidRequestBody, request.status().message());
   }
-  const std::string id = rest::NewHexId();
   if (request->background) {
+    const std::string id = rest::NewHexId();
     if (auto s = commands_.StartBackground(id, *request); !s.ok()) return ReplyExecdError(res, s);
     // execd's background answer: init, then execution_complete at once (COMPAT.md §2.4).
     const int64_t now = rest::NowUnixMillis();
@@ -122,8 +171,13 @@ void AgentServer::HandleRunCommand(const httplib::Request& req, httplib::Respons
     res.set_content(events, "text/event-stream");
     return;
   }
-  commands_.AddForeground(id, request->command);
-  auto started = ForegroundCommand::Start(reaper_, *request, id, commands_.ExitHook(id));
+  RunForeground(*request, res);
+}
+
+void AgentServer::RunForeground(const rest::RunCommandRequest& request, httplib::Response& res) {
+  const std::string id = rest::NewHexId();
+  commands_.AddForeground(id, request.command);
+  auto started = ForegroundCommand::Start(reaper_, request, id, commands_.ExitHook(id));
   if (!started.ok()) {
     commands_.Discard(id);
     return ReplyExecdError(res, started.status());
@@ -215,6 +269,64 @@ void AgentServer::HandleRunInSession(const httplib::Request& req, httplib::Respo
     return ReplyError(res, 500, rest::kRuntimeError, started.status().message());
   }
   StreamCommand(std::move(*started), res);
+}
+
+void AgentServer::HandleCreateContext(const httplib::Request& req, httplib::Response& res) {
+  auto body = ParseJsonBody(req);
+  if (!body.ok()) return ReplyError(res, 400, rest::kInvalidRequestBody, body.status().message());
+  auto request = rest::ParseCodeContextRequest(*body);
+  if (!request.ok()) return ReplyContextError(res, request.status());
+  auto context = contexts_.Create(*request);
+  if (!context.ok()) return ReplyContextError(res, context.status());
+  ReplyJson(res, 200, rest::ToJson(*context));
+}
+
+void AgentServer::HandleListContexts(const httplib::Request& req, httplib::Response& res) {
+  // The spec makes `language` required; execd lists every context without it (COMPAT.md §2.2).
+  auto contexts = contexts_.List(req.get_param_value("language"));
+  if (!contexts.ok()) return ReplyContextError(res, contexts.status());
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& c : *contexts) list.push_back(rest::ToJson(c));
+  ReplyJson(res, 200, list);
+}
+
+void AgentServer::HandleRunCode(const httplib::Request& req, httplib::Response& res) {
+  auto body = ParseJsonBody(req);
+  if (!body.ok()) return ReplyError(res, 400, rest::kInvalidRequestBody, body.status().message());
+  auto request = rest::ParseRunCodeRequest(*body);
+  if (!request.ok()) return ReplyContextError(res, request.status());
+  if (!request->context_id.has_value() && !request->language.has_value()) {
+    // With no context the code is a shell command, as execd runs it (COMPAT.md §2.4).
+    rest::RunCommandRequest command;
+    command.command = request->code;
+    return RunForeground(command, res);
+  }
+  auto run = contexts_.Begin(*request);
+  if (!run.ok()) return ReplyContextError(res, run.status());
+  std::shared_ptr<CodeRun> shared = std::move(*run);
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  res.set_chunked_content_provider("text/event-stream",
+                                   [shared](std::size_t, httplib::DataSink& sink) {
+                                     shared->Stream([&sink](std::string_view bytes) {
+                                       return sink.is_writable() &&
+                                              sink.write(bytes.data(), bytes.size());
+                                     });
+                                     sink.done();
+                                     return true;
+                                   });
+}
+
+void AgentServer::HandleInterruptCode(const httplib::Request& req, httplib::Response& res) {
+  if (!req.has_param("id")) {
+    return ReplyError(res, 400, rest::kMissingQuery, "missing query parameter 'id'");
+  }
+  const std::string id = req.get_param_value("id");
+  absl::Status s = contexts_.Interrupt(id);
+  // execd closes a bash session given here, and answers 500 for an id it does not know.
+  if (absl::IsNotFound(s) && sessions_.Delete(id).ok()) s = absl::OkStatus();
+  if (!s.ok()) return ReplyError(res, 500, rest::kRuntimeError, s.message());
+  res.status = 200;
 }
 
 }  // namespace osb::agent

@@ -1,13 +1,15 @@
 // The execd API served by osb-agent inside its sandbox (COMPAT.md §2): GET /ping, commands
-// (foreground and background, status, logs, interrupt), bash sessions, files and metrics. The
-// routes not built yet (code, pty) answer 501 NOT_SUPPORTED.
+// (foreground and background, status, logs, interrupt), bash sessions, code contexts, files and
+// metrics. The routes not built yet (pty) answer 501 NOT_SUPPORTED.
 #pragma once
 
 #include <httplib.h>
 
 #include <string>
 
+#include "rest/execd.h"
 #include "runtime/agent/bash_sessions.h"
+#include "runtime/agent/code_contexts.h"
 #include "runtime/agent/command_registry.h"
 #include "runtime/agent/reaper.h"
 #include "runtime/agent/sandbox_metrics.h"
@@ -24,16 +26,22 @@ class AgentServer {
 
  private:
   void HandleRunCommand(const httplib::Request& req, httplib::Response& res);
+  void RunForeground(const rest::RunCommandRequest& request, httplib::Response& res);
   void HandleInterrupt(const httplib::Request& req, httplib::Response& res);
   void HandleStatus(const httplib::Request& req, httplib::Response& res);
   void HandleLogs(const httplib::Request& req, httplib::Response& res);
   void HandleCreateSession(const httplib::Request& req, httplib::Response& res);
   void HandleRunInSession(const httplib::Request& req, httplib::Response& res);
   void HandleMetricsWatch(httplib::Response& res);
+  void HandleCreateContext(const httplib::Request& req, httplib::Response& res);
+  void HandleListContexts(const httplib::Request& req, httplib::Response& res);
+  void HandleRunCode(const httplib::Request& req, httplib::Response& res);
+  void HandleInterruptCode(const httplib::Request& req, httplib::Response& res);
 
   Reaper& reaper_;
   CommandRegistry commands_;
   BashSessions sessions_;
+  CodeContexts contexts_;
   MetricsSampler metrics_;
   httplib::Server server_;
 };

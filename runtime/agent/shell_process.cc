@@ -53,30 +53,44 @@ absl::StatusOr<SpawnedShell> SpawnShell(Reaper& reaper, const rest::RunCommandRe
   const long uid = request.uid.value_or(-1);
   const long gid = request.gid.value_or(-1);
   const int report_fd = report_w.get();
+  // The child's descriptors in order, and where each goes: 0-2, then 3 and 4 when given, then
+  // the report pipe (close-on-exec, so a successful exec closes it).
+  const bool extra = stdio.fd3 >= 0 && stdio.fd4 >= 0;
+  const int report_target = extra ? 5 : 3;
+  const int sources[] = {stdio.in, stdio.out, stdio.err, extra ? stdio.fd3 : -1,
+                         extra ? stdio.fd4 : -1, report_fd};
+  const int targets[] = {0, 1, 2, 3, 4, report_target};
+  constexpr int kFdCount = 6;
 
   auto child = [&] {
+    int report_to = report_fd;
     auto fail = [&](int e) {
-      (void)!::write(report_fd, &e, sizeof e);
+      (void)!::write(report_to, &e, sizeof e);
       _exit(127);
     };
     if (::setsid() < 0) fail(errno);
-    if (::dup2(stdio.in, 0) < 0 || ::dup2(stdio.out, 1) < 0 || ::dup2(stdio.err, 2) < 0) {
-      fail(errno);
+    // Every source is first copied above all the targets, so that no dup2 below overwrites a
+    // source that has yet to be moved.
+    int lifted[kFdCount];
+    for (int i = 0; i < kFdCount; ++i) {
+      lifted[i] = sources[i] < 0 ? -1 : ::fcntl(sources[i], F_DUPFD, kFdCount + 4);
+      if (sources[i] >= 0 && lifted[i] < 0) fail(errno);
     }
-    if (::dup2(report_fd, 3) < 0) fail(errno);
-    ::fcntl(3, F_SETFD, FD_CLOEXEC);
+    for (int i = 0; i < kFdCount; ++i) {
+      if (lifted[i] >= 0 && ::dup2(lifted[i], targets[i]) < 0) fail(errno);
+    }
+    report_to = report_target;
+    ::fcntl(report_to, F_SETFD, FD_CLOEXEC);
     // Nothing of the agent's (client connections, listeners, other commands' pipes) may leak
-    // into the command.
-    ::syscall(SYS_close_range, 4U, ~0U, 0U);
+    // into the command; this also closes the lifted copies.
+    ::syscall(SYS_close_range, static_cast<unsigned>(report_target + 1), ~0U, 0U);
     if (cwd != nullptr && ::chdir(cwd) != 0) fail(errno);
     if (gid >= 0 && (::setgroups(0, nullptr) != 0 || ::setgid(static_cast<gid_t>(gid)) != 0)) {
       fail(errno);
     }
     if (uid >= 0 && ::setuid(static_cast<uid_t>(uid)) != 0) fail(errno);
     ::execve(bash, argv, envp.data());
-    int e = errno;
-    (void)!::write(3, &e, sizeof e);
-    _exit(127);
+    fail(errno);
   };
   auto pid = reaper.Spawn(child, std::move(on_exit));
   if (!pid.ok()) return pid.status();

@@ -14,11 +14,14 @@
 
 namespace osb::agent {
 
-// The descriptors that become the command's stdin, stdout and stderr.
+// The descriptors that become the command's stdin, stdout and stderr, and optionally its fds 3
+// and 4 (a code context's control pipes: kernel_drivers.h).
 struct ShellStdio {
   int in = -1;
   int out = -1;
   int err = -1;
+  int fd3 = -1;  // both or neither
+  int fd4 = -1;
 };
 
 struct SpawnedShell {
