@@ -230,6 +230,49 @@ std::optional<v1::CommandEvent> ToProto(const rest::ServerStreamEvent& in, uint6
   return out;
 }
 
+std::optional<v1::CodeEvent> ToCodeEvent(const rest::ServerStreamEvent& in) {
+  v1::CodeEvent out;
+  *out.mutable_time() = TimeUtil::MillisecondsToTimestamp(in.timestamp_ms);
+  if (in.type == rest::kEventInit) {
+    out.mutable_started()->set_context_id(in.text);
+  } else if (in.type == rest::kEventStdout) {
+    out.mutable_stdout()->set_data(in.text);
+  } else if (in.type == rest::kEventStderr) {
+    out.mutable_stderr()->set_data(in.text);
+  } else if (in.type == rest::kEventResult) {
+    auto& data = *out.mutable_result()->mutable_data();
+    if (in.results.has_value() && in.results->is_object()) {
+      for (const auto& [mime, value] : in.results->items()) {
+        data[mime] = value.is_string() ? value.get<std::string>() : value.dump();
+      }
+    }
+  } else if (in.type == rest::kEventExecutionCount) {
+    out.set_execution_count(static_cast<int32_t>(in.execution_count));
+  } else if (in.type == rest::kEventStatus) {
+    out.set_status(in.text);
+  } else if (in.type == rest::kEventExecutionComplete) {
+    *out.mutable_completed()->mutable_execution_time() =
+        TimeUtil::MillisecondsToDuration(in.execution_time_ms);
+  } else if (in.type == rest::kEventError) {
+    v1::CodeError* error = out.mutable_error();
+    rest::EventError e = in.error.value_or(rest::EventError{});
+    error->set_name(e.ename);
+    error->set_value(e.evalue);
+    for (const auto& line : e.traceback) error->add_traceback(line);
+  } else {
+    return std::nullopt;
+  }
+  return out;
+}
+
+v1::CodeContext ToProto(const rest::CodeContext& in) {
+  v1::CodeContext out;
+  out.set_id(in.id);
+  out.set_language(in.language);
+  if (in.cwd.has_value()) out.set_cwd(*in.cwd);
+  return out;
+}
+
 v1::SandboxMetrics ToProto(const rest::Metrics& in) {
   v1::SandboxMetrics out;
   out.set_cpu_count(in.cpu_count);

@@ -7,10 +7,12 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "opensandbox/v1/code.pb.h"
 #include "opensandbox/v1/commands.pb.h"
 #include "opensandbox/v1/files.pb.h"
 #include "opensandbox/v1/sandboxes.pb.h"
 #include "rest/execd.h"
+#include "rest/execd_code.h"
 #include "rest/execd_files.h"
 #include "rest/lifecycle.h"
 
@@ -46,6 +48,11 @@ absl::StatusOr<rest::SessionRunRequest> ToRest(const opensandbox::v1::RunInSessi
 // (ping) yield nullopt.
 std::optional<opensandbox::v1::CommandEvent> ToProto(const rest::ServerStreamEvent& in,
                                                      uint64_t seq);
+
+// One event of execd's /code stream (COMPAT.md §2.3). A result's values are kept as sent: text
+// as its bytes, anything else (execd's JSON MIME data) as JSON text. Ping yields nullopt.
+std::optional<opensandbox::v1::CodeEvent> ToCodeEvent(const rest::ServerStreamEvent& in);
+opensandbox::v1::CodeContext ToProto(const rest::CodeContext& in);
 
 opensandbox::v1::FileInfo ToProto(const rest::FileInfo& in);
 opensandbox::v1::SandboxMetrics ToProto(const rest::Metrics& in);

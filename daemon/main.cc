@@ -23,6 +23,7 @@
 #include "absl/synchronization/notification.h"
 #include "daemon/embedded_runtime.h"
 #include "daemon/lease_adoption.h"
+#include "daemon/services/code_service.h"
 #include "daemon/services/commands_service.h"
 #include "daemon/services/daemon_context.h"
 #include "daemon/services/daemon_service.h"
@@ -147,6 +148,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<grpc::Server> server;
   osb::daemon::SandboxesService sandboxes(context);
   osb::daemon::CommandsService commands(context);
+  osb::daemon::CodeService code(context);
   osb::daemon::FilesService files(context);
   osb::daemon::TemplatesService templates(context);
   osb::daemon::PoolsService pools(context);
@@ -160,6 +162,7 @@ int main(int argc, char** argv) {
   builder.AddListeningPort("unix:" + socket_path, grpc::InsecureServerCredentials());
   builder.RegisterService(&sandboxes);
   builder.RegisterService(&commands);
+  builder.RegisterService(&code);
   builder.RegisterService(&files);
   builder.RegisterService(&templates);
   builder.RegisterService(&pools);
