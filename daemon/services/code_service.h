@@ -19,9 +19,9 @@ class CodeService final : public opensandbox::v1::Code::CallbackService {
   grpc::ServerUnaryReactor* CreateContext(grpc::CallbackServerContext* ctx,
                                           const opensandbox::v1::CreateCodeContextRequest* request,
                                           opensandbox::v1::CodeContext* response) override;
-  grpc::ServerUnaryReactor* ListContexts(grpc::CallbackServerContext* ctx,
-                                         const opensandbox::v1::ListCodeContextsRequest* request,
-                                         opensandbox::v1::ListCodeContextsResponse* response) override;
+  grpc::ServerUnaryReactor* ListContexts(
+      grpc::CallbackServerContext* ctx, const opensandbox::v1::ListCodeContextsRequest* request,
+      opensandbox::v1::ListCodeContextsResponse* response) override;
   grpc::ServerUnaryReactor* GetContext(grpc::CallbackServerContext* ctx,
                                        const opensandbox::v1::GetCodeContextRequest* request,
                                        opensandbox::v1::CodeContext* response) override;
