@@ -18,6 +18,8 @@
 #include "daemon/template_store.h"
 #include "daemon/warm_pools.h"
 #include "google/protobuf/util/time_util.h"
+#include "rest/execd_code.h"
+#include "rest/url_encode.h"
 
 namespace osb::daemon {
 namespace {
@@ -47,10 +49,15 @@ struct WorkItem {
   std::optional<std::size_t> sandbox;  // index into the batch's sandboxes; unset: the lane's
 };
 
-// One job's output and outcome, filled by the command stream's callbacks (loop thread).
+// A code job past its timeout is interrupted; one that has not ended this long after is cut off.
+constexpr absl::Duration kCodeInterruptGrace = absl::Seconds(5);
+
+// One job's output and outcome, filled by the stream's callbacks (loop thread).
 struct JobOutput {
-  std::string command_id, stdout_data, stderr_data;
-  bool stdout_cut = false, stderr_cut = false, ended = false;
+  bool code = false;  // a code job: output kept raw, no exit code, a result
+  std::string command_id, stdout_data, stderr_data, result_text;
+  bool stdout_cut = false, stderr_cut = false, ended = false, failed = false;
+  bool timed_out = false;  // a code job interrupted at its timeout
   std::optional<int> exit_code;
   std::string error;
 };
@@ -168,29 +175,55 @@ class BatchRun : public std::enable_shared_from_this<BatchRun> {
     }
   }
 
-  // Runs the item's command in `sandbox_id`, then reports it and goes on with the lane.
+  // The job's limit: its own, else the batch's; nullopt for none.
+  std::optional<google::protobuf::Duration> TimeoutOf(const v1::BatchJob& job) const {
+    if (job.has_timeout()) return job.timeout();
+    if (request_.has_job_timeout()) return request_.job_timeout();
+    return std::nullopt;
+  }
+
+  // Runs the item's command or code in `sandbox_id`, then reports it and goes on with the lane.
   void Run(std::size_t lane, WorkItem item, const std::string& sandbox_id, bool kill_after) {
     const v1::BatchJob& job = request_.jobs(item.job);
-    v1::RunCommandRequest run;
-    run.set_sandbox_id(sandbox_id);
-    run.set_command(job.command().command());
-    run.set_cwd(job.command().cwd());
-    *run.mutable_envs() = job.command().envs();
-    if (job.command().has_uid()) run.set_uid(job.command().uid());
-    if (job.command().has_gid()) run.set_gid(job.command().gid());
-    if (job.has_timeout()) {
-      *run.mutable_timeout() = job.timeout();
-    } else if (request_.has_job_timeout()) {
-      *run.mutable_timeout() = request_.job_timeout();
-    }
-    auto rest_run = ToRest(run);
-    if (!rest_run.ok()) return Finished(lane, item, sandbox_id, JobFailure(rest_run.status()));
     auto output = std::make_shared<JobOutput>();
+    output->code = job.has_code();
+    // Starts the job's stream on the endpoint; returns its transfer.
+    std::function<CurlLoop::TransferId(const ExecdEndpoint&, CommandStreamHandler)> start;
+    if (job.has_code()) {
+      rest::RunCodeRequest code{.code = job.code().code()};
+      if (!job.code().context_id().empty()) {
+        code.context_id = job.code().context_id();
+      } else {
+        code.language = job.code().language().empty() ? "python" : job.code().language();
+      }
+      start = [self = shared_from_this(), code](const ExecdEndpoint& endpoint,
+                                               CommandStreamHandler handler) {
+        return self->context_.execd().RunCode(endpoint, code, std::move(handler));
+      };
+    } else {
+      v1::RunCommandRequest run;
+      run.set_sandbox_id(sandbox_id);
+      run.set_command(job.command().command());
+      run.set_cwd(job.command().cwd());
+      *run.mutable_envs() = job.command().envs();
+      if (job.command().has_uid()) run.set_uid(job.command().uid());
+      if (job.command().has_gid()) run.set_gid(job.command().gid());
+      if (auto timeout = TimeoutOf(job)) *run.mutable_timeout() = *timeout;
+      auto rest_run = ToRest(run);
+      if (!rest_run.ok()) return Finished(lane, item, sandbox_id, JobFailure(rest_run.status()));
+      start = [self = shared_from_this(), converted = *std::move(rest_run)](
+                  const ExecdEndpoint& endpoint, CommandStreamHandler handler) {
+        return self->context_.execd().RunCommand(endpoint, converted, std::move(handler));
+      };
+    }
     const absl::Time started = absl::Now();
     auto self = shared_from_this();
     auto end = [self, lane, item, sandbox_id, output, started, kill_after](absl::Status status) {
-      if (!output->ended) {
-        output->error = status.ok() ? "the stream ended before the command did"
+      if (output->timed_out) {
+        output->failed = true;
+        output->error = "timeout";
+      } else if (!output->ended) {
+        output->error = status.ok() ? "the stream ended before the job did"
                                     : std::string(status.message());
       }
       if (!kill_after) return self->Finished(lane, item, sandbox_id, *output, started);
@@ -199,24 +232,55 @@ class BatchRun : public std::enable_shared_from_this<BatchRun> {
         self->Finished(lane, item, sandbox_id, *output, started);
       });
     };
-    context_.WithExecd(
-        origin_, sandbox_id,
-        [self, output, end, converted = *std::move(rest_run)](
-            absl::StatusOr<ExecdEndpoint> endpoint) {
-          if (!endpoint.ok()) return end(endpoint.status());
-          CommandStreamHandler handler;
-          handler.on_event = [self, output](rest::ServerStreamEvent event) {
-            self->Collect(*output, event);
-            return DataAction::kContinue;
-          };
-          handler.on_end = end;
-          self->context_.execd().RunCommand(*endpoint, converted, std::move(handler));
-        });
+    // execd has no timeout for code: osbd interrupts the cell at the job's limit.
+    std::optional<absl::Duration> code_timeout;
+    if (auto timeout = TimeoutOf(job); timeout.has_value() && job.has_code()) {
+      code_timeout = absl::Milliseconds(TimeUtil::DurationToMilliseconds(*timeout));
+    }
+    context_.WithExecd(origin_, sandbox_id,
+                       [self, output, end, start = std::move(start),
+                        code_timeout](absl::StatusOr<ExecdEndpoint> endpoint) {
+                         if (!endpoint.ok()) return end(endpoint.status());
+                         CommandStreamHandler handler;
+                         handler.on_event = [self, output](rest::ServerStreamEvent event) {
+                           self->Collect(*output, event);
+                           return DataAction::kContinue;
+                         };
+                         handler.on_end = end;
+                         const CurlLoop::TransferId transfer = start(*endpoint, std::move(handler));
+                         if (code_timeout.has_value()) {
+                           self->InterruptAt(*code_timeout, *endpoint, transfer, output);
+                         }
+                       });
+  }
+
+  // After `timeout`, interrupts a code job that has not ended, and cuts its stream off if it has
+  // not ended kCodeInterruptGrace later. Runs on the loop thread, as the stream's callbacks do.
+  void InterruptAt(absl::Duration timeout, const ExecdEndpoint& endpoint,
+                   CurlLoop::TransferId transfer, std::shared_ptr<JobOutput> output) {
+    auto self = shared_from_this();
+    context_.loop().Post(
+        [self, endpoint, transfer, output] {
+          if (output->ended) return;
+          output->timed_out = true;
+          if (!output->command_id.empty()) {
+            self->context_.execd().Call(endpoint, "DELETE",
+                                        "/code?id=" + rest::UrlEncode(output->command_id), "",
+                                        [](absl::StatusOr<HttpResult>) {});
+          }
+          self->context_.loop().Post(
+              [self, transfer, output] {
+                if (!output->ended) self->context_.loop().Cancel(transfer);
+              },
+              kCodeInterruptGrace);
+        },
+        timeout);
   }
 
   void Collect(JobOutput& out, const rest::ServerStreamEvent& event) {
-    auto append = [this](std::string& to, bool& cut, const std::string& line) {
-      std::string text = line == "\n" ? line : line + "\n";
+    // A command's events are lines without their newline; a cell's are raw chunks.
+    auto append = [this, &out](std::string& to, bool& cut, const std::string& line) {
+      std::string text = out.code || line == "\n" ? line : line + "\n";
       if (to.size() + text.size() > output_limit_) {
         to.append(text, 0, output_limit_ - to.size());
         cut = true;
@@ -230,12 +294,17 @@ class BatchRun : public std::enable_shared_from_this<BatchRun> {
       if (!out.stdout_cut) append(out.stdout_data, out.stdout_cut, event.text);
     } else if (event.type == rest::kEventStderr) {
       if (!out.stderr_cut) append(out.stderr_data, out.stderr_cut, event.text);
+    } else if (event.type == rest::kEventResult) {
+      if (event.results.has_value() && event.results->is_object()) {
+        out.result_text = event.results->value("text", "");
+      }
     } else if (event.type == rest::kEventExecutionComplete) {
       out.ended = true;
-      out.exit_code = 0;
+      if (!out.code) out.exit_code = 0;
     } else if (event.type == rest::kEventError) {
       out.ended = true;
-      out.exit_code = rest::ExitCodeOf(event);
+      out.failed = true;
+      if (!out.code) out.exit_code = rest::ExitCodeOf(event);
       const rest::EventError error = event.error.value_or(rest::EventError{});
       out.error = absl::StrCat(error.ename, ": ", error.evalue);
     }
@@ -260,7 +329,8 @@ class BatchRun : public std::enable_shared_from_this<BatchRun> {
     result.set_sandbox_id(sandbox_id);
     result.set_command_id(out.command_id);
     if (out.exit_code.has_value()) result.set_exit_code(*out.exit_code);
-    result.set_success(out.ended && out.exit_code == 0);
+    result.set_success(out.ended && !out.failed && !out.timed_out);
+    result.set_result_text(out.result_text);
     if (!result.success()) result.set_error(out.error.empty() ? "failed" : out.error);
     result.set_stdout(out.stdout_data);
     result.set_stderr(out.stderr_data);
@@ -356,11 +426,18 @@ absl::Status Validate(const v1::RunBatchRequest& request) {
   for (int i = 0; i < request.jobs_size(); ++i) {
     const v1::BatchJob& job = request.jobs(i);
     if (job.has_code()) {
-      return absl::UnimplementedError(
-          absl::StrCat("jobs[", i, "]: code jobs need the code interpreter, not built yet"));
-    }
-    if (!job.has_command() || job.command().command().empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("jobs[", i, "].command is required"));
+      if (job.code().code().empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("jobs[", i, "].code.code is required"));
+      }
+      if (!job.code().context_id().empty() &&
+          request.target().kind_case() != v1::BatchTarget::kSandboxId) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "jobs[", i, "].code.context_id: a context lives in one sandbox; the target must be "
+            "target.sandbox_id"));
+      }
+    } else if (!job.has_command() || job.command().command().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("jobs[", i, "]: a command or code is required"));
     }
     const std::string id = job.id().empty() ? std::to_string(i) : job.id();
     if (!ids.insert(id).second) {

@@ -1,5 +1,6 @@
-// Commands.RunBatch through osbd: many commands with bounded parallelism in one sandbox, spread
-// over several or run in each, or in fresh sandboxes from a template; results as jobs complete.
+// Commands.RunBatch through osbd: many commands or code cells with bounded parallelism in one
+// sandbox, spread over several or run in each, or in fresh sandboxes from a template; results as
+// jobs complete.
 #include <grpcpp/client_context.h>
 #include <gtest/gtest.h>
 
@@ -75,6 +76,46 @@ TEST_F(OsbdBatchTest, JobsInOneSandboxReportOutputExitCodesAndErrors) {
   EXPECT_EQ(by_id["fails"].stderr(), "oops\n");
   EXPECT_EQ(by_id["fails"].error(), "CommandExecError: 3");
   EXPECT_TRUE(by_id["5"].success());
+}
+
+TEST_F(OsbdBatchTest, CodeJobsReportOutputResultsErrorsAndTimeouts) {
+  v1::RunBatchRequest request;
+  request.mutable_target()->set_sandbox_id(NewSandbox());
+  request.set_max_parallel(1);  // one default context per language: its cells run in turn
+  auto add = [&](const std::string& id, const std::string& language, const std::string& code) {
+    v1::BatchJob* job = request.add_jobs();
+    job->set_id(id);
+    job->mutable_code()->set_language(language);
+    job->mutable_code()->set_code(code);
+    return job;
+  };
+  add("define", "", "total = 40\nprint('defined')");  // no language: python
+  add("use", "python", "total + 2");
+  add("raises", "python", "raise ValueError('bad input')");
+  add("shell", "bash", "echo from bash; echo warn >&2");
+  add("slow", "python", "import time\nwhile True: time.sleep(0.05)")
+      ->mutable_timeout()
+      ->set_seconds(1);
+  add("after", "python", "total");
+  auto [results, status] = RunBatch(request);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(results.size(), 6u);
+  auto by_id = ById(results);
+  EXPECT_TRUE(by_id["define"].success()) << by_id["define"].error();
+  EXPECT_EQ(by_id["define"].stdout(), "defined\n");
+  EXPECT_FALSE(by_id["define"].has_exit_code()) << "code has no exit code";
+  EXPECT_EQ(by_id["define"].command_id().size(), 32u) << "the context id";
+  EXPECT_EQ(by_id["use"].result_text(), "42");
+  EXPECT_FALSE(by_id["raises"].success());
+  EXPECT_EQ(by_id["raises"].error(), "ValueError: bad input");
+  EXPECT_TRUE(by_id["shell"].success()) << by_id["shell"].error();
+  EXPECT_EQ(by_id["shell"].stdout(), "from bash\n");
+  EXPECT_EQ(by_id["shell"].stderr(), "warn\n");
+  EXPECT_FALSE(by_id["slow"].success());
+  EXPECT_EQ(by_id["slow"].error(), "timeout");
+  EXPECT_TRUE(by_id["after"].success()) << "the interrupted context is free again: "
+                                        << by_id["after"].error();
+  EXPECT_EQ(by_id["after"].result_text(), "40");
 }
 
 TEST_F(OsbdBatchTest, SpreadAndEachOverSeveralSandboxes) {
@@ -180,9 +221,17 @@ TEST_F(OsbdBatchTest, BadBatchesAreRefused) {
   AddJob(twice, "a", "true");
   AddJob(twice, "a", "true");
   EXPECT_EQ(RunBatch(twice).second.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  v1::RunBatchRequest code = none;
-  code.add_jobs()->mutable_code()->set_code("print(1)");
-  EXPECT_EQ(RunBatch(code).second.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  v1::RunBatchRequest empty_code = none;
+  empty_code.add_jobs()->mutable_code()->set_language("python");
+  EXPECT_EQ(RunBatch(empty_code).second.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::RunBatchRequest context_across_sandboxes;
+  context_across_sandboxes.mutable_target()->mutable_sandboxes()->add_sandbox_ids("x");
+  v1::BatchCode* code = context_across_sandboxes.add_jobs()->mutable_code();
+  code->set_code("1");
+  code->set_context_id("some-context");
+  EXPECT_EQ(RunBatch(context_across_sandboxes).second.error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT)
+      << "a context lives in one sandbox";
   v1::RunBatchRequest no_target;
   AddJob(no_target, "a", "true");
   EXPECT_EQ(RunBatch(no_target).second.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
