@@ -8,7 +8,7 @@
 include(CMakePackageConfigHelpers)
 
 set(OSB_SDK_ARCHIVES osb_proto_pools osb_proto_templates osb_proto_sandboxes osb_proto_commands
-    osb_proto_files osb_proto_common osb_proto_status osb_proto_error_details osb_sys)
+    osb_proto_code osb_proto_files osb_proto_common osb_proto_status osb_proto_error_details osb_sys)
 set_target_properties(opensandbox PROPERTIES EXPORT_NAME client)
 install(TARGETS opensandbox ${OSB_SDK_ARCHIVES} EXPORT opensandboxTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})

@@ -35,9 +35,15 @@ absl::StatusOr<v1::RunBatchRequest> ToProto(const BatchTarget& target,
   for (const auto& job : jobs) {
     v1::BatchJob* out = request.add_jobs();
     out->set_id(job.id);
-    out->mutable_command()->set_command(job.command);
-    out->mutable_command()->set_cwd(job.working_directory);
-    out->mutable_command()->mutable_envs()->insert(job.envs.begin(), job.envs.end());
+    if (!job.code.empty()) {
+      out->mutable_code()->set_code(job.code);
+      out->mutable_code()->set_language(job.code_language);
+      out->mutable_code()->set_context_id(job.code_context_id);
+    } else {
+      out->mutable_command()->set_command(job.command);
+      out->mutable_command()->set_cwd(job.working_directory);
+      out->mutable_command()->mutable_envs()->insert(job.envs.begin(), job.envs.end());
+    }
     if (job.timeout.has_value()) *out->mutable_timeout() = internal::DurationToProto(*job.timeout);
   }
   request.set_max_parallel(options.max_parallel);
@@ -57,6 +63,7 @@ BatchJobResult FromProto(const v1::BatchJobResult& in) {
   if (in.has_exit_code()) out.exit_code = in.exit_code();
   out.stdout_data = in.stdout();
   out.stderr_data = in.stderr();
+  out.result_text = in.result_text();
   out.stdout_truncated = in.stdout_truncated();
   out.stderr_truncated = in.stderr_truncated();
   out.error = in.error();

@@ -43,6 +43,7 @@ DaemonConnection::DaemonConnection(std::shared_ptr<grpc::Channel> channel, const
     : channel_(std::move(channel)),
       sandboxes_(v1::Sandboxes::NewStub(channel_)),
       commands_(v1::Commands::NewStub(channel_)),
+      code_(v1::Code::NewStub(channel_)),
       files_(v1::Files::NewStub(channel_)),
       templates_(v1::Templates::NewStub(channel_)),
       pools_(v1::Pools::NewStub(channel_)),

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "opensandbox/options.h"
+#include "opensandbox/v1/code.grpc.pb.h"
 #include "opensandbox/v1/commands.grpc.pb.h"
 #include "opensandbox/v1/files.grpc.pb.h"
 #include "opensandbox/v1/pools.grpc.pb.h"
@@ -31,6 +32,7 @@ class DaemonConnection {
 
   v1::Sandboxes::Stub& sandboxes() { return *sandboxes_; }
   v1::Commands::Stub& commands() { return *commands_; }
+  v1::Code::Stub& code() { return *code_; }
   v1::Files::Stub& files() { return *files_; }
   v1::Templates::Stub& templates() { return *templates_; }
   v1::Pools::Stub& pools() { return *pools_; }
@@ -69,6 +71,7 @@ class DaemonConnection {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Sandboxes::Stub> sandboxes_;
   std::unique_ptr<v1::Commands::Stub> commands_;
+  std::unique_ptr<v1::Code::Stub> code_;
   std::unique_ptr<v1::Files::Stub> files_;
   std::unique_ptr<v1::Templates::Stub> templates_;
   std::unique_ptr<v1::Pools::Stub> pools_;

@@ -12,7 +12,7 @@ using internal::DaemonConnection;
 namespace v1 = ::opensandbox::v1;
 
 Sandbox::Sandbox(std::shared_ptr<DaemonConnection> daemon, std::string id)
-    : daemon_(daemon), id_(id), commands_(daemon, id), files_(daemon, id) {}
+    : daemon_(daemon), id_(id), commands_(daemon, id), codes_(daemon, id), files_(daemon, id) {}
 
 absl::StatusOr<Sandbox> Sandbox::Create(const std::string& image, const SandboxSpec& spec,
                                         Options options) {
@@ -105,6 +105,7 @@ bool Sandbox::IsHealthy() {
 void Sandbox::Close() {
   daemon_.reset();
   commands_.daemon_.reset();
+  codes_.daemon_.reset();
   files_.daemon_.reset();
 }
 

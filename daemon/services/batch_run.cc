@@ -47,6 +47,7 @@ class BatchStream final : public UpstreamStream<BatchStream, v1::BatchJobResult>
 struct WorkItem {
   int job = 0;
   std::optional<std::size_t> sandbox;  // index into the batch's sandboxes; unset: the lane's
+  std::string context_key;             // once taken: the code context it holds (ContextKeyLocked)
 };
 
 // A code job past its timeout is interrupted; one that has not ended this long after is cut off.
@@ -135,14 +136,26 @@ class BatchRun : public std::enable_shared_from_this<BatchRun> {
       {
         absl::MutexLock lock(&mu_);
         if (queue_.empty() || ClientGone()) return LaneDoneLocked();
-        item = queue_.front();
-        queue_.pop_front();
+        // The first item this lane may start: not a cell for a context another lane is using.
+        auto it = std::find_if(queue_.begin(), queue_.end(), [&](const WorkItem& w) {
+          const std::string key = ContextKeyLocked(w, lane);
+          return key.empty() || busy_contexts_.count(key) == 0;
+        });
+        if (it == queue_.end()) {
+          parked_.push_back(lane);  // woken when a context is free again
+          return;
+        }
+        item = *it;
+        queue_.erase(it);
+        item.context_key = ContextKeyLocked(item, lane);
+        if (!item.context_key.empty()) busy_contexts_.insert(item.context_key);
         skip = failed_ && request_.stop_on_failure();
       }
       v1::BatchJobResult result = ResultFor(item.job);
       if (skip) {
         result.set_skipped(true);
         result.set_error("not started: an earlier job failed (stop_on_failure)");
+        Ended(item);
         Emit(std::move(result));
         continue;
       }
@@ -156,8 +169,7 @@ class BatchRun : public std::enable_shared_from_this<BatchRun> {
       std::string sandbox_id;
       {
         absl::MutexLock lock(&mu_);
-        const std::size_t index =
-            item.sandbox.value_or(lane % std::max<std::size_t>(1, sandboxes_.size()));
+        const std::size_t index = SandboxIndexLocked(item, lane);
         if (index < sandboxes_.size()) sandbox_id = sandboxes_[index];
         if (sandbox_id.empty()) {
           auto why = sandbox_errors_.find(index);
@@ -168,11 +180,45 @@ class BatchRun : public std::enable_shared_from_this<BatchRun> {
         }
       }
       if (sandbox_id.empty()) {
+        Ended(item);
         Emit(std::move(result));
         continue;
       }
       return Run(lane, item, sandbox_id, /*kill_after=*/false);
     }
+  }
+
+  // The sandbox (index into sandboxes_) `lane` runs `item` in.
+  std::size_t SandboxIndexLocked(const WorkItem& item, std::size_t lane) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return item.sandbox.value_or(lane % std::max<std::size_t>(1, sandboxes_.size()));
+  }
+
+  // Which context a code item would use when `lane` runs it: a context runs one cell at a time,
+  // so two items with the same key never run at once. Empty for commands, and for cells in a
+  // fresh sandbox of their own.
+  std::string ContextKeyLocked(const WorkItem& item, std::size_t lane) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const v1::BatchJob& job = request_.jobs(item.job);
+    if (!job.has_code() || per_job_sandbox_) return "";
+    const std::string& context = job.code().context_id();
+    const std::string& language = job.code().language();
+    return absl::StrCat(SandboxIndexLocked(item, lane), "/",
+                        !context.empty()    ? context
+                        : language.empty() ? std::string("language:python")
+                                           : "language:" + language);
+  }
+
+  // An item is done with its context: lanes waiting for one start again.
+  void Ended(const WorkItem& item) {
+    std::vector<std::size_t> woken;
+    {
+      absl::MutexLock lock(&mu_);
+      if (item.context_key.empty()) return;
+      busy_contexts_.erase(item.context_key);
+      woken.swap(parked_);
+    }
+    for (std::size_t lane : woken) Next(lane);
   }
 
   // The job's limit: its own, else the batch's; nullopt for none.
@@ -347,6 +393,7 @@ class BatchRun : public std::enable_shared_from_this<BatchRun> {
       failed_ = true;
     }
     Emit(std::move(result));
+    Ended(item);
     Next(lane);
   }
 
@@ -417,6 +464,8 @@ class BatchRun : public std::enable_shared_from_this<BatchRun> {
   std::map<std::size_t, std::string> sandbox_errors_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> fresh_ ABSL_GUARDED_BY(mu_);
   std::size_t lanes_running_ ABSL_GUARDED_BY(mu_) = 0;
+  std::set<std::string> busy_contexts_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::size_t> parked_ ABSL_GUARDED_BY(mu_);  // lanes waiting for a free context
   bool failed_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -1,5 +1,5 @@
 // The C++ SDK against the real stack (osbd with its embedded osb-runtime), every public method
-// of Sandbox, Commands, Files and SandboxManager as a user calls it.
+// of Sandbox, Commands, Codes, Files and SandboxManager as a user calls it.
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -196,6 +196,69 @@ TEST_F(SdkTest, SessionsKeepStateBetweenRuns) {
   EXPECT_THAT(Texts(after->logs.stdout_lines), ElementsAre("42 /usr"));
   ASSERT_TRUE(commands.DeleteSession(*session).ok());
   EXPECT_EQ(commands.DeleteSession(*session).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(SdkTest, CodeContextsKeepStateAndReportResultsAndErrors) {
+  Sandbox sandbox = NewSandbox();
+  auto& codes = sandbox.codes();
+  auto context = codes.CreateContext("python");
+  ASSERT_TRUE(context.ok()) << context.status();
+  EXPECT_EQ(context->language, "python");
+
+  std::vector<std::string> streamed;
+  opensandbox::CodeHandlers handlers;
+  handlers.on_stdout = [&](const opensandbox::OutputMessage& m) { streamed.push_back(m.text); };
+  auto first = codes.Run("x = 6 * 7\nprint('computed')", {.context_id = context->id}, handlers);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_THAT(streamed, ElementsAre("computed\n"));
+  EXPECT_EQ(first->context_id, context->id);
+  EXPECT_EQ(first->execution_count, 1);
+  EXPECT_TRUE(first->complete.has_value());
+  EXPECT_TRUE(first->results.empty());
+
+  auto second = codes.Run("x", {.context_id = context->id});
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_EQ(second->results.size(), 1u);
+  EXPECT_EQ(second->results[0].text, "42");
+  EXPECT_EQ(second->results[0].data.at("text/plain"), "42");
+  EXPECT_EQ(second->execution_count, 2);
+
+  auto failed = codes.Run("1 / 0", {.context_id = context->id});
+  ASSERT_TRUE(failed.ok()) << "a cell that raised is a result: " << failed.status();
+  ASSERT_TRUE(failed->error.has_value());
+  EXPECT_EQ(failed->error->name, "ZeroDivisionError");
+  EXPECT_FALSE(failed->complete.has_value());
+
+  auto by_language = codes.Run("echo $((40 + 2))", {.language = "bash"});
+  ASSERT_TRUE(by_language.ok()) << by_language.status();
+  EXPECT_EQ(by_language->logs.stdout_lines.at(0).text, "42\n");
+  auto shell = codes.Run("echo plain shell");
+  ASSERT_TRUE(shell.ok()) << shell.status();
+  EXPECT_EQ(shell->logs.stdout_lines.at(0).text, "plain shell");
+
+  auto contexts = codes.ListContexts();
+  ASSERT_TRUE(contexts.ok()) << contexts.status();
+  EXPECT_EQ(contexts->size(), 2u) << "the python one and bash's default";
+  auto got = codes.GetContext(context->id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->language, "python");
+
+  auto running = codes.RunAsync("import time\nwhile True: time.sleep(0.05)",
+                                {.context_id = context->id});
+  absl::SleepFor(absl::Milliseconds(800));
+  EXPECT_TRUE(codes.Interrupt(context->id).ok());
+  auto interrupted = running.get();
+  ASSERT_TRUE(interrupted.ok()) << interrupted.status();
+  ASSERT_TRUE(interrupted->error.has_value());
+  EXPECT_EQ(interrupted->error->name, "KeyboardInterrupt");
+
+  ASSERT_TRUE(codes.DeleteContext(context->id).ok());
+  EXPECT_EQ(codes.GetContext(context->id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(codes.Run("1", {.context_id = context->id}).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(codes.CreateContext("cobol").status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(codes.DeleteContexts("bash").ok());
+  EXPECT_TRUE(codes.ListContexts()->empty());
 }
 
 TEST_F(SdkTest, FilesRoundTripAndManage) {
@@ -419,6 +482,23 @@ TEST_F(SdkTest, BatchesStreamAResultPerJob) {
   }
   EXPECT_EQ(batches.Run({}, jobs).status().code(), absl::StatusCode::kInvalidArgument)
       << "no target";
+
+  auto cells = batches.Run({.sandbox_ids = {a.id()}},
+                           {{.id = "cell", .code = "print('out')\n6 * 7"},
+                            {.id = "raises", .code = "[].pop()", .code_language = "python"}});
+  ASSERT_TRUE(cells.ok()) << cells.status();
+  ASSERT_EQ(cells->size(), 2u);
+  for (const auto& r : *cells) {
+    if (r.job_id == "cell") {
+      EXPECT_TRUE(r.success) << r.error;
+      EXPECT_EQ(r.stdout_data, "out\n");
+      EXPECT_EQ(r.result_text, "42");
+      EXPECT_FALSE(r.exit_code.has_value());
+    } else {
+      EXPECT_FALSE(r.success);
+      EXPECT_EQ(r.error, "IndexError: pop from empty list");
+    }
+  }
 }
 
 TEST_F(SdkTest, PausedSandboxResumesThroughTheStaticResume) {

@@ -32,9 +32,15 @@ class LazyDaemon;
 struct BatchJob {
   // Echoed in its result; empty: the job's index in decimal. Unique within a batch.
   std::string id;
+  // A shell command; or, when `code` is set, a code cell (and the command fields are unused).
   std::string command;
   std::string working_directory;
   std::map<std::string, std::string> envs;
+  // A code cell, run in its language's default context ("python" when empty) or in
+  // `code_context_id` (which needs a single-sandbox target). At its timeout it is interrupted.
+  std::string code;
+  std::string code_language;
+  std::string code_context_id;
   // Unset: BatchOptions::job_timeout.
   std::optional<absl::Duration> timeout;
 };
@@ -65,11 +71,14 @@ struct BatchOptions {
 struct BatchJobResult {
   std::string job_id;
   std::string sandbox_id;
-  // Exit code 0.
+  // Exit code 0 for a command; no error for a code cell.
   bool success = false;
+  // A command's (code cells have none).
   std::optional<int> exit_code;
-  // The lines, each followed by "\n".
+  // A command's lines, each followed by "\n"; a cell's output as written.
   std::string stdout_data, stderr_data;
+  // A code cell's last result, as text.
+  std::string result_text;
   bool stdout_truncated = false, stderr_truncated = false;
   // Why it did not succeed ("CommandExecError: 1", a timeout, no sandbox); empty on success.
   std::string error;

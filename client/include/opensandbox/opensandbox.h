@@ -4,6 +4,7 @@
 
 #include "opensandbox/async.h"
 #include "opensandbox/batch.h"
+#include "opensandbox/codes.h"
 #include "opensandbox/commands.h"
 #include "opensandbox/error.h"
 #include "opensandbox/execution.h"

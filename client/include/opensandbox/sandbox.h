@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "opensandbox/codes.h"
 #include "opensandbox/commands.h"
 #include "opensandbox/files.h"
 #include "opensandbox/options.h"
@@ -48,6 +49,7 @@ class Sandbox {
 
   const std::string& id() const { return id_; }
   Commands& commands() { return commands_; }
+  Codes& codes() { return codes_; }
   Files& files() { return files_; }
 
   absl::StatusOr<SandboxInfo> GetInfo() const;
@@ -76,6 +78,7 @@ class Sandbox {
   std::shared_ptr<internal::DaemonConnection> daemon_;
   std::string id_;
   Commands commands_;
+  Codes codes_;
   Files files_;
 };
 
