@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/src/daemon_channel.h"
 #include "client/osbctl/batch_command.h"
+#include "client/osbctl/code_commands.h"
 #include "client/osbctl/file_commands.h"
 #include "client/osbctl/output.h"
 #include "client/osbctl/preset_commands.h"
@@ -199,6 +200,7 @@ int main(int argc, char** argv) {
 
   osb::cli::FileCommands file_commands(app);
   osb::cli::PresetCommands preset_commands(app);
+  osb::cli::CodeCommands code_commands(app);
   std::string command_sandbox;
   std::vector<std::string> command_args;
   CLI::App* command_run =
@@ -274,6 +276,10 @@ int main(int argc, char** argv) {
 
   if (file_commands.Chosen()) return file_commands.Run(*channel, call);
   if (preset_commands.Chosen()) return preset_commands.Run(*channel, call);
+  if (code_commands.Chosen()) {
+    int code = code_commands.Run(*channel, call);
+    return interrupted ? 130 : code;
+  }
   if (*command_batch) return osb::cli::RunBatchFile(*commands, call, batch_file);
   if (*command_run || *session_run) {
     int code = RunCommand(*commands, command_sandbox, osb::cli::CommandLine(command_args), call,

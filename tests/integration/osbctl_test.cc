@@ -175,6 +175,46 @@ TEST_F(OsbctlTest, SessionsCarryDirectoryAndExportsAcrossInvocations) {
   EXPECT_TRUE(absl::StrContains(again.err, "NOT_FOUND")) << Describe(again);
 }
 
+TEST_F(OsbctlTest, CodeContextsRunCellsAcrossInvocations) {
+  ProcessResult created = Run({"sandbox", "create"});
+  ASSERT_EQ(created.exit_code, 0) << Describe(created);
+  const std::string id(absl::StripTrailingAsciiWhitespace(created.out));
+  ProcessResult context = Run({"-o", "raw", "code", "context", "create", id, "python"});
+  ASSERT_EQ(context.exit_code, 0) << Describe(context);
+  const std::string ctx = nlohmann::json::parse(context.out, nullptr, false).value("id", "");
+  ASSERT_FALSE(ctx.empty()) << context.out;
+
+  ProcessResult set = Run({"code", "run", id, "--context", ctx, "--", "x = 6 * 7; print('set')"});
+  EXPECT_EQ(set.exit_code, 0) << Describe(set);
+  EXPECT_EQ(set.out, "set\n");
+  ProcessResult value = Run({"code", "run", id, "--context", ctx, "--", "x"});
+  EXPECT_EQ(value.exit_code, 0) << Describe(value);
+  EXPECT_EQ(value.out, "42\n") << "the result prints on stdout";
+  ProcessResult raised = Run({"code", "run", id, "--context", ctx, "--", "int('seven')"});
+  EXPECT_EQ(raised.exit_code, 1) << Describe(raised);
+  EXPECT_TRUE(absl::StrContains(raised.err, "ValueError")) << Describe(raised);
+  ProcessResult bash = Run({"code", "run", id, "--language", "bash", "--", "echo $((2 + 3))"});
+  EXPECT_EQ(bash.exit_code, 0) << Describe(bash);
+  EXPECT_EQ(bash.out, "5\n");
+  ProcessResult shell = Run({"code", "run", id, "--", "echo plain; exit 3"});
+  EXPECT_EQ(shell.exit_code, 3) << "a shell run exits with its status: " << Describe(shell);
+  EXPECT_EQ(shell.out, "plain\n");
+
+  ProcessResult list = Run({"code", "context", "list", id, "--language", "python"});
+  EXPECT_EQ(list.exit_code, 0) << Describe(list);
+  EXPECT_TRUE(absl::StrContains(list.out, ctx)) << list.out;
+  EXPECT_EQ(Run({"code", "interrupt", id, ctx}).exit_code, 0) << "nothing runs: a no-op";
+  EXPECT_EQ(Run({"code", "context", "delete", id, ctx}).exit_code, 0);
+  ProcessResult gone = Run({"code", "context", "get", id, ctx});
+  EXPECT_EQ(gone.exit_code, 125) << Describe(gone);
+  EXPECT_TRUE(absl::StrContains(gone.err, "NOT_FOUND")) << Describe(gone);
+  EXPECT_EQ(Run({"code", "context", "delete", id, "--language", "bash"}).exit_code, 0);
+  EXPECT_EQ(Run({"code", "context", "delete", id}).exit_code, 2) << "an id or --language";
+  ProcessResult cobol = Run({"code", "context", "create", id, "cobol"});
+  EXPECT_EQ(cobol.exit_code, 125) << Describe(cobol);
+  EXPECT_TRUE(absl::StrContains(cobol.err, "INVALID_ARGUMENT")) << Describe(cobol);
+}
+
 TEST_F(OsbctlTest, SandboxMetricsEndpointAndRenew) {
   ProcessResult created = Run({"sandbox", "create"});
   ASSERT_EQ(created.exit_code, 0) << Describe(created);
