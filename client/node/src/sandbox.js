@@ -60,7 +60,7 @@ function toDate(timestamp) {
   return timestamp ? new Date(timestamp.seconds * 1000 + timestamp.nanos / 1e6) : undefined;
 }
 
-function toMillis(timestamp) {
+export function toMillis(timestamp) {
   return timestamp ? timestamp.seconds * 1000 + Math.floor(timestamp.nanos / 1e6) : 0;
 }
 
@@ -151,6 +151,7 @@ export class Daemon {
     this.files = new v1.Files(config.target, grpc.credentials.createInsecure(), shared);
     this.templates = new v1.Templates(config.target, grpc.credentials.createInsecure(), shared);
     this.pools = new v1.Pools(config.target, grpc.credentials.createInsecure(), shared);
+    this.code = new v1.Code(config.target, grpc.credentials.createInsecure(), shared);
   }
 
   /** Calls a unary method; resolves with its response or rejects with a SandboxError. */
@@ -292,8 +293,12 @@ export class Commands {
   }
 }
 
-/** Reads a command's event stream into an Execution, calling the handlers in order. */
-async function streamExecution(call, handlers) {
+/**
+ * Reads an event stream into an Execution, calling the handlers in order: a command's
+ * (CommandEvent, folded by applyEvent) or a code cell's (code.js folds CodeEvents).
+ * @param {(execution: Execution, event: object) => ([string, object] | undefined)} [fold]
+ */
+export async function streamExecution(call, handlers, fold = applyEvent) {
   /** @type {Execution} */
   const execution = { logs: { stdout: [], stderr: [] } };
   const events = call[Symbol.asyncIterator]();
@@ -306,7 +311,7 @@ async function streamExecution(call, handlers) {
         throw fromGrpcError(error);
       }
       if (next.done) return execution;
-      const step = applyEvent(execution, next.value);
+      const step = fold(execution, next.value);
       if (step && handlers[step[0]]) await handlers[step[0]](step[1]);
     }
   } finally {

@@ -10,23 +10,26 @@ osbd's gRPC API on a Unix socket instead of HTTP to the server:
     sandbox.kill()
 
 `Sandbox`/`SandboxManager` are synchronous; `AsyncSandbox`/`AsyncSandboxManager` use asyncio.
-`TemplateManager` and `PoolManager` (synchronous) reach osbd's templates and warm pools.
+`TemplateManager` and `PoolManager` (synchronous) reach osbd's templates and warm pools;
+`CodeInterpreter` (synchronous) the sandbox's code interpreter.
 """
 
 from osb.aio import AsyncSandbox, AsyncSandboxManager
+from osb.code import CodeContext, CodeInterpreter, Codes
 from osb.config import ConnectionConfig, default_socket_path
 from osb.exceptions import (InvalidArgumentException, SandboxError, SandboxException,
                             SandboxNotFoundException, UnimplementedException)
 from osb.models import (Execution, ExecutionComplete, ExecutionError, ExecutionHandlers,
-                        ExecutionInit, ExecutionLogs, OutputMessage, PagedSandboxInfos,
-                        PaginationInfo, RunCommandOpts, SandboxFilter, SandboxInfo,
-                        SandboxMetrics, SandboxStatus)
+                        ExecutionInit, ExecutionLogs, ExecutionResult, OutputMessage,
+                        PagedSandboxInfos, PaginationInfo, RunCommandOpts, SandboxFilter,
+                        SandboxInfo, SandboxMetrics, SandboxStatus)
 from osb.pools import PoolManager, TemplateManager
 from osb.sandbox import Sandbox, SandboxManager
 
 __all__ = [
-    "AsyncSandbox", "AsyncSandboxManager", "ConnectionConfig", "Execution", "ExecutionComplete",
-    "ExecutionError", "ExecutionHandlers", "ExecutionInit", "ExecutionLogs",
+    "AsyncSandbox", "AsyncSandboxManager", "CodeContext", "CodeInterpreter", "Codes",
+    "ConnectionConfig", "Execution", "ExecutionComplete",
+    "ExecutionError", "ExecutionHandlers", "ExecutionInit", "ExecutionLogs", "ExecutionResult",
     "InvalidArgumentException", "OutputMessage", "PagedSandboxInfos", "PaginationInfo",
     "PoolManager", "TemplateManager",
     "RunCommandOpts", "Sandbox", "SandboxError", "SandboxException", "SandboxFilter",

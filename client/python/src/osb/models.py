@@ -134,12 +134,23 @@ class ExecutionComplete:
     execution_time_in_millis: int
 
 
+@dataclass(frozen=True)
+class ExecutionResult:
+    """A value a code cell showed (its final expression): `text` is its plain form (Python's
+    repr), `extra_properties` the other forms by MIME type (e.g. "text/html")."""
+
+    text: Optional[str]
+    timestamp: int
+    extra_properties: Dict[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class Execution:
-    """The outcome of `commands.run`: exactly one of `complete` and `error` is set.
+    """The outcome of `commands.run` or `codes.run`: exactly one of `complete` and `error` is set.
 
     `exit_code` is 0 on completion, the command's status when it exited non-zero, -1 when it was
-    killed by a signal, and None when it never ran.
+    killed by a signal, and None when it never ran (and for code cells). A code cell also has its
+    context's `execution_count` and its `result`s.
     """
 
     id: Optional[str] = None
@@ -147,6 +158,8 @@ class Execution:
     error: Optional[ExecutionError] = None
     complete: Optional[ExecutionComplete] = None
     exit_code: Optional[int] = None
+    execution_count: Optional[int] = None
+    result: List[ExecutionResult] = field(default_factory=list)
 
 
 @dataclass
@@ -160,3 +173,4 @@ class ExecutionHandlers:
     on_stderr: Optional[Handler[OutputMessage]] = None
     on_execution_complete: Optional[Handler[ExecutionComplete]] = None
     on_error: Optional[Handler[ExecutionError]] = None
+    on_result: Optional[Handler[ExecutionResult]] = None  # code cells only
