@@ -6,8 +6,8 @@
 set -euo pipefail
 
 packages=(
-  # toolchain
-  build-essential cmake ninja-build ccache pkg-config git
+  # toolchain; clang and its compiler-rt for the libFuzzer targets (tests/fuzz)
+  build-essential cmake ninja-build ccache pkg-config git clang libclang-rt-14-dev
   # required libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libcurl4-openssl-dev nlohmann-json3-dev libgtest-dev libgmock-dev

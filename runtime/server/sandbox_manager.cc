@@ -304,7 +304,9 @@ absl::StatusOr<rest::ListSandboxesResponse> SandboxManager::List(const ListQuery
   std::vector<rest::Sandbox> matching;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& [id, r] : records_) {
+    for (const auto& entry : records_) {
+      const auto& r = entry.second;  // a plain name: lambdas capture it (clang 14 cannot
+                                     // capture structured bindings)
       bool state_ok =
           query.states.empty() ||
           std::any_of(query.states.begin(), query.states.end(),
