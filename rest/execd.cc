@@ -207,31 +207,147 @@ absl::StatusOr<ServerStreamEvent> ParseServerStreamEvent(std::string_view json_t
   return ParseServerStreamEvent(j);
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence that starts at s[i] (a byte >= 0x80), or 0 when
+// none does there (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF, or
+// a sequence cut short).
+std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char lead = byte(i);
+  std::size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    n = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    n = 3;
+    if (lead == 0xE0) lo = 0xA0;  // no overlong forms
+    if (lead == 0xED) hi = 0x9F;  // no surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    n = 4;
+    if (lead == 0xF0) lo = 0x90;
+    if (lead == 0xF4) hi = 0x8F;  // nothing past U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+  for (std::size_t k = 2; k < n; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  }
+  return n;
+}
+
+// `s` as a JSON string, escaped as nlohmann::json writes it (ensure_ascii off); each byte that
+// is not part of well-formed UTF-8 becomes U+FFFD. Runs of plain ASCII are copied at once: this
+// is the hot path of streamed command output.
+void AppendJsonString(std::string_view s, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  std::size_t run = 0;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
+    out->append(s.data() + run, i - run);
+    if (c >= 0x80) {
+      const std::size_t n = Utf8SequenceLength(s, i);
+      if (n == 0) {
+        out->append("\xEF\xBF\xBD");
+        ++i;
+      } else {
+        out->append(s.data() + i, n);
+        i += n;
+      }
+    } else {
+      switch (c) {
+        case '"':
+          out->append("\\\"");
+          break;
+        case '\\':
+          out->append("\\\\");
+          break;
+        case '\b':
+          out->append("\\b");
+          break;
+        case '\f':
+          out->append("\\f");
+          break;
+        case '\n':
+          out->append("\\n");
+          break;
+        case '\r':
+          out->append("\\r");
+          break;
+        case '\t':
+          out->append("\\t");
+          break;
+        default:
+          out->append("\\u00");
+          out->push_back(kHex[c >> 4]);
+          out->push_back(kHex[c & 0xF]);
+      }
+      ++i;
+    }
+    run = i;
+  }
+  out->append(s.data() + run, i - run);
+  out->push_back('"');
+}
+
+}  // namespace
+
+void AppendOutputEvent(std::string_view type, std::string_view text, int64_t timestamp_ms,
+                       std::string* out) {
+  out->append("{\"type\":");
+  AppendJsonString(type, out);
+  if (!text.empty()) {
+    out->append(",\"text\":");
+    AppendJsonString(text, out);
+  }
+  absl::StrAppend(out, ",\"timestamp\":", timestamp_ms, "}");
+}
+
 std::string SerializeEvent(const ServerStreamEvent& e) {
-  // ordered_json keeps execd's member order (type first, timestamp last), which makes streams
-  // easy to compare with the official server's by eye.
-  nlohmann::ordered_json j = nlohmann::ordered_json::object();
-  j["type"] = e.type;
-  if (!e.text.empty()) j["text"] = e.text;
-  if (e.execution_count != 0) j["execution_count"] = e.execution_count;
-  if (e.execution_time_ms != 0) j["execution_time"] = e.execution_time_ms;
+  // execd's member order (type first, timestamp last), which makes streams easy to compare with
+  // the official server's by eye.
+  std::string out;
+  out.reserve(64 + e.text.size());
+  out.append("{\"type\":");
+  AppendJsonString(e.type, &out);
+  if (!e.text.empty()) {
+    out.append(",\"text\":");
+    AppendJsonString(e.text, &out);
+  }
+  if (e.execution_count != 0) absl::StrAppend(&out, ",\"execution_count\":", e.execution_count);
+  if (e.execution_time_ms != 0) {
+    absl::StrAppend(&out, ",\"execution_time\":", e.execution_time_ms);
+  }
   if (e.results.has_value() && !e.results->is_null()) {
-    j["results"] = nlohmann::ordered_json(*e.results);
+    // Arbitrary JSON: `replace` writes U+FFFD for invalid UTF-8 instead of throwing.
+    out.append(",\"results\":");
+    out.append(nlohmann::ordered_json(*e.results)
+                   .dump(-1, ' ', /*ensure_ascii=*/false,
+                         nlohmann::ordered_json::error_handler_t::replace));
   }
   if (e.error.has_value()) {
-    // `traceback` is always an array: a null broke the Python SDK (issue #700).
-    nlohmann::ordered_json traceback = nlohmann::ordered_json::array();
-    for (const std::string& line : e.error->traceback) traceback.push_back(line);
-    nlohmann::ordered_json error = nlohmann::ordered_json::object();
-    error["ename"] = e.error->ename;
-    error["evalue"] = e.error->evalue;
-    error["traceback"] = std::move(traceback);
-    j["error"] = std::move(error);
+    out.append(",\"error\":{\"ename\":");
+    AppendJsonString(e.error->ename, &out);
+    out.append(",\"evalue\":");
+    AppendJsonString(e.error->evalue, &out);
+    // Always an array: a null broke the Python SDK (issue #700).
+    out.append(",\"traceback\":[");
+    for (std::size_t i = 0; i < e.error->traceback.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      AppendJsonString(e.error->traceback[i], &out);
+    }
+    out.append("]}");
   }
-  j["timestamp"] = e.timestamp_ms;
-  // Command output is arbitrary bytes; `replace` writes U+FFFD for invalid UTF-8 instead of
-  // throwing.
-  return j.dump(-1, ' ', /*ensure_ascii=*/false, nlohmann::ordered_json::error_handler_t::replace);
+  absl::StrAppend(&out, ",\"timestamp\":", e.timestamp_ms, "}");
+  return out;
 }
 
 std::optional<int> ExitCodeOf(const ServerStreamEvent& e) {

@@ -103,8 +103,14 @@ inline absl::StatusOr<ServerStreamEvent> ParseServerStreamEvent(const char* json
 }
 
 // The compact JSON text of an event. Text that is not valid UTF-8 is written with each invalid
-// byte replaced by U+FFFD, so encoding never fails.
+// byte replaced by U+FFFD, so encoding never fails. The text never contains a line break (they
+// are escaped), so it is framed as an event by appending a blank line.
 std::string SerializeEvent(const ServerStreamEvent& e);
+
+// Appends what SerializeEvent writes for {type, text, timestamp} with nothing else set: the hot
+// path of streamed output, which builds no event.
+void AppendOutputEvent(std::string_view type, std::string_view text, int64_t timestamp_ms,
+                       std::string* out);
 
 // Exit code of a terminal event: 0 for execution_complete, the decimal `evalue` of a
 // CommandExecError, nullopt otherwise (including non-numeric evalue).

@@ -105,10 +105,13 @@ ForegroundCommand::~ForegroundCommand() {
 void ForegroundCommand::Kill() { KillProcessGroup(pid_); }
 
 void ForegroundCommand::Stream(const Writer& write) {
+  // Events are written straight into the batch: serialized JSON has no line break, so a blank
+  // line after each frames it (COMPAT.md §2.3).
   std::string batch;
   auto add = [&](rest::ServerStreamEvent e) {
     e.timestamp_ms = rest::NowUnixMillis();
-    batch += rest::EncodeSseEvent(rest::SerializeEvent(e));
+    batch += rest::SerializeEvent(e);
+    batch += "\n\n";
   };
   auto flush = [&] {
     if (batch.empty()) return true;
@@ -119,11 +122,15 @@ void ForegroundCommand::Stream(const Writer& write) {
   add({.type = std::string(rest::kEventInit), .text = id_});
 
   LineSplitter out_lines, err_lines;
+  // The lines of one read share a timestamp: the clock is read once per read, not per line.
+  int64_t read_at_ms = rest::NowUnixMillis();
   auto out_sink = [&](std::string_view line) {
-    add({.type = std::string(rest::kEventStdout), .text = std::string(line)});
+    rest::AppendOutputEvent(rest::kEventStdout, line, read_at_ms, &batch);
+    batch += "\n\n";
   };
   auto err_sink = [&](std::string_view line) {
-    add({.type = std::string(rest::kEventStderr), .text = std::string(line)});
+    rest::AppendOutputEvent(rest::kEventStderr, line, read_at_ms, &batch);
+    batch += "\n\n";
   };
   const absl::Time deadline = started_ + timeout_;
   absl::Time next_ping = absl::Now() + kPingInterval;
@@ -155,6 +162,7 @@ void ForegroundCommand::Stream(const Writer& write) {
       if (!open || (p.revents & (POLLIN | POLLHUP | POLLERR)) == 0) return;
       ssize_t n = ::read(fd.get(), buf.data(), buf.size());
       if (n > 0) {
+        read_at_ms = rest::NowUnixMillis();
         lines.Feed(std::string_view(buf.data(), static_cast<std::size_t>(n)), sink);
         got_data = true;
       } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
@@ -180,6 +188,7 @@ void ForegroundCommand::Stream(const Writer& write) {
       next_ping = now + kPingInterval;
     }
   }
+  read_at_ms = rest::NowUnixMillis();
   out_lines.Flush(out_sink);
   err_lines.Flush(err_sink);
 
