@@ -16,6 +16,7 @@
 #include "rest/sys/file_util.h"
 #include "runtime/agent/agent_server.h"
 #include "runtime/agent/reaper.h"
+#include "runtime/agent/readiness_port.h"
 #include "runtime/agent/sandbox_root.h"
 
 extern char** environ;
@@ -61,6 +62,10 @@ int main(int argc, char** argv) {
   };
   if (auto s = osb::agent::EnterSandboxRoot(root, bind_socket); !s.ok()) return Fail(s);
   if (auto s = osb::agent::BringUpLoopback(); !s.ok()) return Fail(s);
+  // Not fatal: the sandbox works without it, only the SDK's readiness check would wait.
+  if (auto s = osb::agent::ServeReadinessPort(); !s.ok()) {
+    std::fprintf(stderr, "osb-agent: %s\n", std::string(s.message()).c_str());
+  }
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     return Fail(osb::ErrnoStatus("PR_SET_NO_NEW_PRIVS", errno));
   }

@@ -9,7 +9,8 @@ namespace osb {
 // so the pool is generous.
 inline constexpr int kAgentWorkerThreads = 64;
 
-// The workers, the main thread and the child reaper.
-inline constexpr int kAgentTasks = kAgentWorkerThreads + 2;
+// The workers, the main thread, the child reaper and the readiness port's acceptor
+// (agent/readiness_port.h).
+inline constexpr int kAgentTasks = kAgentWorkerThreads + 3;
 
 }  // namespace osb

@@ -303,6 +303,14 @@ TEST_F(CodeTest, NoContextRunsTheCodeAsAShellCommand) {
   EXPECT_EQ(ExitCode(RunCode({{"code", "exit 3"}, {"context", json::object()}})), 3);
 }
 
+TEST_F(CodeTest, TheInterpreterReadinessPortAnswersInsideTheSandbox) {
+  // What the official SDK's CodeInterpreter.create runs before it calls the sandbox ready.
+  auto r = RunCommand(sandbox_,
+                      "bash -c 'exec 3<>/dev/tcp/127.0.0.1/${JUPYTER_PORT:-44771}' && echo ready");
+  EXPECT_EQ(Stdout(r), "ready") << Describe(r);
+  EXPECT_EQ(ExitCode(r), 0);
+}
+
 TEST_F(CodeTest, BadRequestsAreRefusedClearly) {
   std::string id = NewContext("python");
   struct Case {
