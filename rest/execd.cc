@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "rest/json_fields.h"
+#include "rest/shell_quote.h"
 #include "rest/string_views.h"
 
 namespace rest {
@@ -131,8 +132,32 @@ nlohmann::json ToJson(const SessionRunRequest& r) {
 absl::StatusOr<RunCommandRequest> ParseRunCommandRequest(const nlohmann::json& j) {
   OSB_REST_RETURN_IF_ERROR(ExpectObject(j, "run command request"));
   RunCommandRequest r;
-  OSB_REST_RETURN_IF_ERROR(ReadRequiredString(j, "", "command", &r.command));
-  if (r.command.empty()) return absl::InvalidArgumentError("'command' must not be empty");
+  // Exactly one of `command` (shell text) and `argv` (an executable and literal arguments, as
+  // execd since its argv support takes them).
+  std::optional<std::string> command;
+  OSB_REST_RETURN_IF_ERROR(ReadString(j, "", "command", &command));
+  OSB_REST_RETURN_IF_ERROR(ReadStringArray(j, "", "argv", &r.argv));
+  const bool has_argv = FindField(j, "argv") != nullptr;
+  if (command.has_value() == has_argv) {
+    return absl::InvalidArgumentError(has_argv ? "give 'command' or 'argv', not both"
+                                               : "'command' is required (or 'argv')");
+  }
+  if (command.has_value()) {
+    if (command->empty()) return absl::InvalidArgumentError("'command' must not be empty");
+    r.command = *std::move(command);
+  } else {
+    if (r.argv.empty() || r.argv[0].empty()) {
+      return absl::InvalidArgumentError("'argv' needs a non-empty executable first");
+    }
+    for (const std::string& arg : r.argv) {
+      if (arg.find('\0') != std::string::npos) {
+        return absl::InvalidArgumentError("'argv' must not contain NUL");
+      }
+    }
+    // Run by the same bash as a command, with every word quoted: nothing is expanded, and
+    // `exec` leaves the executable itself as the process.
+    r.command = "exec " + ShellJoin(r.argv);
+  }
   OSB_REST_RETURN_IF_ERROR(ReadString(j, "", "cwd", &r.cwd));
   // execd (Go) cannot tell "" from absent and uses its own directory for both.
   if (r.cwd.has_value() && r.cwd->empty()) r.cwd.reset();
@@ -158,7 +183,11 @@ absl::StatusOr<RunCommandRequest> ParseRunCommandRequest(const nlohmann::json& j
 
 nlohmann::json ToJson(const RunCommandRequest& r) {
   Json j = Json::object();
-  j["command"] = r.command;
+  if (r.argv.empty()) {
+    j["command"] = r.command;
+  } else {
+    j["argv"] = r.argv;
+  }
   if (r.cwd.has_value()) j["cwd"] = *r.cwd;
   if (r.background) j["background"] = true;
   if (r.timeout_ms.has_value()) j["timeout"] = *r.timeout_ms;

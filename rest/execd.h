@@ -16,7 +16,11 @@ namespace rest {
 
 // POST /command.
 struct RunCommandRequest {
-  std::string command;  // required, non-empty
+  // The shell text run with `bash -c`. For a request with `argv`, the parser sets it to run
+  // exactly those words (`exec` + each quoted).
+  std::string command;
+  // An executable and its literal arguments instead of `command` (newer execd and SDKs).
+  std::vector<std::string> argv;
   std::optional<std::string> cwd;
   bool background = false;
   std::optional<int64_t> timeout_ms;  // ≥ 1 when present
@@ -25,8 +29,9 @@ struct RunCommandRequest {
   std::map<std::string, std::string> envs;
 };
 
-// Parses and validates: InvalidArgument naming the field for a missing or empty command, a
-// wrong type, timeout < 1, negative ids, or gid without uid.
+// Parses and validates: InvalidArgument naming the field for a missing or empty command (or
+// neither or both of command and argv, an empty executable, NUL in argv), a wrong type,
+// timeout < 1, negative ids, or gid without uid.
 absl::StatusOr<RunCommandRequest> ParseRunCommandRequest(const nlohmann::json& j);
 nlohmann::json ToJson(const RunCommandRequest& r);
 

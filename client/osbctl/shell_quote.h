@@ -7,10 +7,7 @@
 namespace osb::cli {
 
 // One argument is taken as a shell command line as it is (`osbctl run -- 'ls | wc -l'`);
-// several are an argv, each quoted so bash sees exactly those words.
+// several are an argv, each quoted so bash sees exactly those words (rest::ShellJoin).
 std::string CommandLine(const std::vector<std::string>& args);
-
-// `arg` as one bash word: unchanged when it holds only safe characters, else single-quoted.
-std::string ShellQuote(const std::string& arg);
 
 }  // namespace osb::cli

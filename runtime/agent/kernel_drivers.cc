@@ -2,7 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
+#include "rest/shell_quote.h"
 #include "rest/string_views.h"
 
 namespace osb::agent {
@@ -154,11 +154,6 @@ while IFS= read -r -u 3 __osb_cell; do
 done
 )SH";
 
-// `text` as one single-quoted shell word.
-std::string ShellQuote(std::string_view text) {
-  return absl::StrCat("'", absl::StrReplaceAll(AbslView(text), {{"'", "'\\''"}}), "'");
-}
-
 }  // namespace
 
 absl::StatusOr<CodeLanguage> ParseCodeLanguage(std::string_view name) {
@@ -197,11 +192,11 @@ const char* CellExtension(CodeLanguage language) {
 std::string KernelCommand(CodeLanguage language) {
   switch (language) {
     case CodeLanguage::kPython:
-      return absl::StrCat("exec python3 -c ", ShellQuote(kPythonDriver));
+      return absl::StrCat("exec python3 -c ", rest::ShellQuote(kPythonDriver));
     case CodeLanguage::kBash:
       return kBashDriver;
     case CodeLanguage::kJavaScript:
-      return absl::StrCat("exec node -e ", ShellQuote(kJavaScriptDriver));
+      return absl::StrCat("exec node -e ", rest::ShellQuote(kJavaScriptDriver));
   }
   return "";
 }

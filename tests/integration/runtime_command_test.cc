@@ -48,6 +48,14 @@ TEST_F(Command, EventsAreInitStdoutComplete) {
       << Describe(r);
 }
 
+TEST_F(Command, ArgvRunsTheWordsWithNothingExpanded) {
+  // The newer SDKs' `commands.run([...])`.
+  auto r = PostCommand(sandbox_, R"({"argv":["printf","%s|","a b","$HOME","*"]})",
+                       sandbox_.token);
+  EXPECT_EQ(Stdout(r), "a b|$HOME|*|") << Describe(r);
+  EXPECT_EQ(ExitCode(r), 0);
+}
+
 TEST_F(Command, InitTextIs32Hex) {
   auto first = Run(sandbox_, "true");
   auto second = Run(sandbox_, "true");

@@ -5,18 +5,6 @@
 namespace osb::cli {
 namespace {
 
-TEST(ShellQuote, SafeWordsStayAsTheyAre) {
-  EXPECT_EQ(ShellQuote("ls"), "ls");
-  EXPECT_EQ(ShellQuote("/usr/bin/x-y_z.1"), "/usr/bin/x-y_z.1");
-}
-
-TEST(ShellQuote, EverythingElseIsSingleQuoted) {
-  EXPECT_EQ(ShellQuote("a b"), "'a b'");
-  EXPECT_EQ(ShellQuote("c$d"), "'c$d'");
-  EXPECT_EQ(ShellQuote("it's"), "'it'\\''s'");
-  EXPECT_EQ(ShellQuote(""), "''");
-}
-
 TEST(CommandLine, OneArgumentIsAShellLine) {
   EXPECT_EQ(CommandLine({"ls | wc -l"}), "ls | wc -l");
 }

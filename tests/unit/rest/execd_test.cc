@@ -37,6 +37,21 @@ TEST(RunCommandRequestTest, ParsesAndRoundTripsEveryField) {
   EXPECT_EQ(ToJson(*r), original);
 }
 
+TEST(RunCommandRequestTest, ArgvRunsExactlyThoseWords) {
+  const json original = json::parse(R"({"argv":["echo","a b","$HOME"]})");
+  absl::StatusOr<RunCommandRequest> r = ParseRunCommandRequest(original);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->argv, ElementsAre("echo", "a b", "$HOME"));
+  EXPECT_EQ(r->command, "exec echo 'a b' '$HOME'");
+  EXPECT_EQ(ToJson(*r), original);
+  for (const char* body : {R"({"argv":[]})", R"({"argv":[""]})", R"({"argv":"ls"})",
+                           R"({"argv":["ls"],"command":"ls"})", R"({"argv":["a\u0000b"]})"}) {
+    EXPECT_EQ(ParseRunCommandRequest(json::parse(body)).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << body;
+  }
+}
+
 TEST(RunCommandRequestTest, MinimalRequestWritesOnlyTheCommand) {
   absl::StatusOr<RunCommandRequest> r = ParseRunCommandRequest(json::parse(R"({"command":"ls"})"));
   ASSERT_TRUE(r.ok()) << r.status();
