@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "rest/sys/file_util.h"
 #include "runtime/agent/agent_server.h"
+#include "runtime/agent/env_file.h"
 #include "runtime/agent/reaper.h"
 #include "runtime/agent/readiness_port.h"
 #include "runtime/agent/sandbox_root.h"
@@ -62,6 +63,9 @@ int main(int argc, char** argv) {
   };
   if (auto s = osb::agent::EnterSandboxRoot(root, bind_socket); !s.ok()) return Fail(s);
   if (auto s = osb::agent::BringUpLoopback(); !s.ok()) return Fail(s);
+  // Where the SDKs' commands.set_env persists variables for later commands (env_file.h), unless
+  // the sandbox's environment says otherwise.
+  ::setenv("EXECD_ENVS", osb::agent::kDefaultEnvFile, /*overwrite=*/0);
   // Not fatal: the sandbox works without it, only the SDK's readiness check would wait.
   if (auto s = osb::agent::ServeReadinessPort(); !s.ok()) {
     std::fprintf(stderr, "osb-agent: %s\n", std::string(s.message()).c_str());

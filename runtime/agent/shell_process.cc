@@ -9,12 +9,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <string_view>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "rest/sys/file_util.h"
 #include "rest/sys/unique_fd.h"
+#include "runtime/agent/env_file.h"
 
 extern char** environ;
 
@@ -35,13 +37,18 @@ absl::StatusOr<SpawnedShell> SpawnShell(Reaper& reaper, const rest::RunCommandRe
   UniqueFd report_r(report[0]), report_w(report[1]);
 
   // Everything the child needs is built here: after fork it may not allocate.
+  // The agent's environment, then the sandbox's env file (EXECD_ENVS), then the request's envs:
+  // each later one wins.
+  std::map<std::string, std::string> overrides;
+  for (auto& [k, v] : LoadEnvFile()) overrides[std::move(k)] = std::move(v);
+  for (const auto& [k, v] : request.envs) overrides[k] = v;
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string_view entry(*e);
     std::string_view name = entry.substr(0, entry.find('='));
-    if (request.envs.count(std::string(name)) == 0) env_strings.emplace_back(entry);
+    if (overrides.count(std::string(name)) == 0) env_strings.emplace_back(entry);
   }
-  for (const auto& [k, v] : request.envs) env_strings.push_back(absl::StrCat(k, "=", v));
+  for (const auto& [k, v] : overrides) env_strings.push_back(absl::StrCat(k, "=", v));
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);

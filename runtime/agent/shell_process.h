@@ -1,6 +1,6 @@
 // Starting one `bash -c <command>` of execd's POST /command, foreground or background: the
-// request's cwd, envs (on top of the agent's environment; nothing carries over between
-// commands), gid and uid, in a new session so that the command and everything it starts form one
+// request's cwd, envs (on top of the agent's environment and the sandbox's env file,
+// env_file.h; nothing else carries over between commands), gid and uid, in a new session so that the command and everything it starts form one
 // process group that can be signalled together.
 #pragma once
 

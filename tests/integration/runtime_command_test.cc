@@ -56,6 +56,19 @@ TEST_F(Command, ArgvRunsTheWordsWithNothingExpanded) {
   EXPECT_EQ(ExitCode(r), 0);
 }
 
+TEST_F(Command, TheSandboxEnvFileReachesLaterCommandsAndRequestEnvsWin) {
+  // What the official SDKs' commands.set_env runs (EXECD_ENVS names the file).
+  auto set = Run(sandbox_,
+                 "mkdir -p \"$(dirname \"$EXECD_ENVS\")\" && "
+                 "printf '%s\\n' \"GREETING='hello there'\" >> \"$EXECD_ENVS\"");
+  ASSERT_EQ(ExitCode(set), 0) << Describe(set);
+  EXPECT_EQ(Stdout(Run(sandbox_, "echo \"$GREETING\"")), "hello there");
+  EXPECT_EQ(Stdout(Run(sandbox_, "echo \"$GREETING\"", {{"envs", {{"GREETING", "mine"}}}})),
+            "mine");
+  auto path = Run(sandbox_, "echo $EXECD_ENVS");
+  EXPECT_EQ(Stdout(path), "/opt/opensandbox/.env");
+}
+
 TEST_F(Command, InitTextIs32Hex) {
   auto first = Run(sandbox_, "true");
   auto second = Run(sandbox_, "true");
