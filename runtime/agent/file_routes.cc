@@ -187,6 +187,13 @@ void HandleList(const Request& req, Response& res) {
 }
 
 void HandleDownload(const Request& req, Response& res) {
+  // Newer execd reads lines when given offset/limit; answering with the whole file instead would
+  // look like success, so the request is refused until line reads are built.
+  if (req.has_param("offset") || req.has_param("limit")) {
+    return ReplyError(res, 501, rest::kNotSupported,
+                      "line-based reads (offset/limit) are not supported by osb-agent; use a "
+                      "Range header for a byte range");
+  }
   auto path = OnePathParam(req);
   if (!path.ok()) return ReplyExecdError(res, path.status());
   auto fd = std::make_shared<UniqueFd>(::open(path->c_str(), O_RDONLY | O_CLOEXEC));
