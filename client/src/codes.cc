@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/src/daemon_connection.h"
+#include "client/src/execution_stream.h"
 #include "client/src/proto_convert.h"
 #include "opensandbox/async.h"
 #include "opensandbox/v1/code.grpc.pb.h"
@@ -35,11 +36,8 @@ absl::StatusOr<CodeExecution> ReadCell(grpc::ClientReaderInterface<v1::CodeEvent
       case v1::CodeEvent::kStdout:
       case v1::CodeEvent::kStderr: {
         const bool is_error = event.has_stderr();
-        OutputMessage message{is_error ? event.stderr().data() : event.stdout().data(), time,
-                              is_error};
-        const auto& handler = is_error ? handlers.on_stderr : handlers.on_stdout;
-        if (handler) handler(message);
-        (is_error ? cell.logs.stderr_lines : cell.logs.stdout_lines).push_back(std::move(message));
+        internal::AddOutput(cell.logs, handlers, is_error,
+                            is_error ? event.stderr().data() : event.stdout().data(), time);
         break;
       }
       case v1::CodeEvent::kResult: {

@@ -25,12 +25,8 @@ absl::StatusOr<Execution> ReadExecution(grpc::ClientReaderInterface<v1::CommandE
       case v1::CommandEvent::kStdout:
       case v1::CommandEvent::kStderr: {
         const bool is_error = event.has_stderr();
-        OutputMessage message{is_error ? event.stderr().data() : event.stdout().data(), time,
-                              is_error};
-        const auto& handler = is_error ? handlers.on_stderr : handlers.on_stdout;
-        if (handler) handler(message);
-        (is_error ? execution.logs.stderr_lines : execution.logs.stdout_lines)
-            .push_back(std::move(message));
+        AddOutput(execution.logs, handlers, is_error,
+                  is_error ? event.stderr().data() : event.stdout().data(), time);
         break;
       }
       case v1::CommandEvent::kCompleted: {

@@ -4,11 +4,26 @@
 
 #include <grpcpp/support/sync_stream.h>
 
+#include <string>
+#include <utility>
+
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "opensandbox/execution.h"
 #include "opensandbox/v1/commands.pb.h"
 
 namespace opensandbox::internal {
+
+// Appends one piece of output to `logs` and calls the handler for its stream (`on_stdout` or
+// `on_stderr` of ExecutionHandlers or CodeHandlers) first.
+template <typename Handlers>
+void AddOutput(ExecutionLogs& logs, const Handlers& handlers, bool is_error, std::string text,
+               absl::Time time) {
+  OutputMessage message{std::move(text), time, is_error};
+  const auto& handler = is_error ? handlers.on_stderr : handlers.on_stdout;
+  if (handler) handler(message);
+  (is_error ? logs.stderr_lines : logs.stdout_lines).push_back(std::move(message));
+}
 
 // Reads `reader` to its end. OK with the Execution when a terminal event (completed or failed)
 // arrived; the RPC's error otherwise, or kUnavailable naming the command when the stream ended

@@ -1,5 +1,6 @@
 #include "daemon/services/code_service.h"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -148,6 +149,38 @@ class RunReactor final : public UpstreamStream<RunReactor, v1::CodeEvent> {
 
 }  // namespace
 
+namespace {
+
+// A unary RPC that is one execd request: `fill` writes the response from execd's answer.
+grpc::ServerUnaryReactor* CallExecd(DaemonContext& context, grpc::ServerUnaryReactor* reactor,
+                                    const v1::Connection& connection,
+                                    const std::string& sandbox_id, std::string method,
+                                    std::string target, std::string body,
+                                    std::function<absl::Status(const HttpResult&)> fill) {
+  WithSandboxExecd(context, reactor, connection, sandbox_id,
+                   [&context, reactor, method = std::move(method), target = std::move(target),
+                    body = std::move(body),
+                    fill = std::move(fill)](const Origin&, const ExecdEndpoint& endpoint) {
+                     context.execd().Call(endpoint, method, target, body,
+                                          FinishFromExecd(reactor, fill));
+                   });
+  return reactor;
+}
+
+// Fills `response` from an answer that is one CodeContext.
+std::function<absl::Status(const HttpResult&)> FillContext(v1::CodeContext* response) {
+  return [response](const HttpResult& r) {
+    rest::CodeContext c;
+    absl::Status s = ParseAnswer(r, rest::ParseCodeContext, &c);
+    if (s.ok()) *response = ToProto(c);
+    return s;
+  };
+}
+
+absl::Status NoAnswer(const HttpResult&) { return absl::OkStatus(); }
+
+}  // namespace
+
 grpc::ServerUnaryReactor* CodeService::CreateContext(grpc::CallbackServerContext* ctx,
                                                      const v1::CreateCodeContextRequest* request,
                                                      v1::CodeContext* response) {
@@ -155,19 +188,8 @@ grpc::ServerUnaryReactor* CodeService::CreateContext(grpc::CallbackServerContext
   if (!Require(reactor, request->language(), "language")) return reactor;
   rest::CodeContextRequest create{.language = request->language()};
   if (!request->cwd().empty()) create.cwd = request->cwd();
-  WithSandboxExecd(context_, reactor, request->connection(), request->sandbox_id(),
-                   [this, reactor, response, body = rest::ToJson(create).dump()](
-                       const Origin&, const ExecdEndpoint& endpoint) {
-                     context_.execd().Call(
-                         endpoint, "POST", "/code/context", body,
-                         FinishFromExecd(reactor, [response](const HttpResult& r) {
-                           rest::CodeContext c;
-                           absl::Status s = ParseAnswer(r, rest::ParseCodeContext, &c);
-                           if (s.ok()) *response = ToProto(c);
-                           return s;
-                         }));
-                   });
-  return reactor;
+  return CallExecd(context_, reactor, request->connection(), request->sandbox_id(), "POST",
+                   "/code/context", rest::ToJson(create).dump(), FillContext(response));
 }
 
 grpc::ServerUnaryReactor* CodeService::ListContexts(grpc::CallbackServerContext* ctx,
@@ -178,18 +200,13 @@ grpc::ServerUnaryReactor* CodeService::ListContexts(grpc::CallbackServerContext*
   if (!request->language().empty()) {
     absl::StrAppend(&target, "?language=", rest::UrlEncode(request->language()));
   }
-  WithSandboxExecd(context_, reactor, request->connection(), request->sandbox_id(),
-                   [this, reactor, response, target](const Origin&, const ExecdEndpoint& endpoint) {
-                     context_.execd().Call(
-                         endpoint, "GET", target, "",
-                         FinishFromExecd(reactor, [response](const HttpResult& r) {
-                           std::vector<rest::CodeContext> list;
-                           absl::Status s = ParseAnswer(r, ParseContextList, &list);
-                           for (const auto& c : list) *response->add_contexts() = ToProto(c);
-                           return s;
-                         }));
+  return CallExecd(context_, reactor, request->connection(), request->sandbox_id(), "GET",
+                   std::move(target), "", [response](const HttpResult& r) {
+                     std::vector<rest::CodeContext> list;
+                     absl::Status s = ParseAnswer(r, ParseContextList, &list);
+                     for (const auto& c : list) *response->add_contexts() = ToProto(c);
+                     return s;
                    });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* CodeService::GetContext(grpc::CallbackServerContext* ctx,
@@ -197,41 +214,10 @@ grpc::ServerUnaryReactor* CodeService::GetContext(grpc::CallbackServerContext* c
                                                   v1::CodeContext* response) {
   auto* reactor = ctx->DefaultReactor();
   if (!Require(reactor, request->context_id(), "context_id")) return reactor;
-  std::string target = "/code/contexts/" + rest::UrlEncode(request->context_id());
-  WithSandboxExecd(context_, reactor, request->connection(), request->sandbox_id(),
-                   [this, reactor, response, target](const Origin&, const ExecdEndpoint& endpoint) {
-                     context_.execd().Call(
-                         endpoint, "GET", target, "",
-                         FinishFromExecd(reactor, [response](const HttpResult& r) {
-                           rest::CodeContext c;
-                           absl::Status s = ParseAnswer(r, rest::ParseCodeContext, &c);
-                           if (s.ok()) *response = ToProto(c);
-                           return s;
-                         }));
-                   });
-  return reactor;
+  return CallExecd(context_, reactor, request->connection(), request->sandbox_id(), "GET",
+                   "/code/contexts/" + rest::UrlEncode(request->context_id()), "",
+                   FillContext(response));
 }
-
-namespace {
-
-// A unary RPC whose answer is one execd request with no body to read back.
-grpc::ServerUnaryReactor* CallExecd(DaemonContext& context, grpc::ServerUnaryReactor* reactor,
-                                    const v1::Connection& connection,
-                                    const std::string& sandbox_id, std::string method,
-                                    std::string target) {
-  WithSandboxExecd(context, reactor, connection, sandbox_id,
-                   [&context, reactor, method = std::move(method), target = std::move(target)](
-                       const Origin&, const ExecdEndpoint& endpoint) {
-                     context.execd().Call(
-                         endpoint, method, target, "",
-                         FinishFromExecd(reactor, [](const HttpResult&) {
-                           return absl::OkStatus();
-                         }));
-                   });
-  return reactor;
-}
-
-}  // namespace
 
 grpc::ServerUnaryReactor* CodeService::DeleteContext(grpc::CallbackServerContext* ctx,
                                                      const v1::DeleteCodeContextRequest* request,
@@ -239,7 +225,7 @@ grpc::ServerUnaryReactor* CodeService::DeleteContext(grpc::CallbackServerContext
   auto* reactor = ctx->DefaultReactor();
   if (!Require(reactor, request->context_id(), "context_id")) return reactor;
   return CallExecd(context_, reactor, request->connection(), request->sandbox_id(), "DELETE",
-                   "/code/contexts/" + rest::UrlEncode(request->context_id()));
+                   "/code/contexts/" + rest::UrlEncode(request->context_id()), "", NoAnswer);
 }
 
 grpc::ServerUnaryReactor* CodeService::DeleteContexts(grpc::CallbackServerContext* ctx,
@@ -248,7 +234,8 @@ grpc::ServerUnaryReactor* CodeService::DeleteContexts(grpc::CallbackServerContex
   auto* reactor = ctx->DefaultReactor();
   if (!Require(reactor, request->language(), "language")) return reactor;
   return CallExecd(context_, reactor, request->connection(), request->sandbox_id(), "DELETE",
-                   "/code/contexts?language=" + rest::UrlEncode(request->language()));
+                   "/code/contexts?language=" + rest::UrlEncode(request->language()), "",
+                   NoAnswer);
 }
 
 grpc::ServerWriteReactor<v1::CodeEvent>* CodeService::Run(grpc::CallbackServerContext* ctx,
@@ -264,7 +251,7 @@ grpc::ServerUnaryReactor* CodeService::Interrupt(grpc::CallbackServerContext* ct
   auto* reactor = ctx->DefaultReactor();
   if (!Require(reactor, request->context_id(), "context_id")) return reactor;
   return CallExecd(context_, reactor, request->connection(), request->sandbox_id(), "DELETE",
-                   "/code?id=" + rest::UrlEncode(request->context_id()));
+                   "/code?id=" + rest::UrlEncode(request->context_id()), "", NoAnswer);
 }
 
 }  // namespace osb::daemon

@@ -9,7 +9,7 @@
 // cells run in it. run() without a context uses its language's default context (python when no
 // language is given either). A cell that raised is not a rejection: it is `execution.error`.
 import { invalidArgument } from './errors.js';
-import { streamExecution, toMillis } from './sandbox.js';
+import { addOutput, streamExecution, toMillis } from './sandbox.js';
 
 /**
  * @typedef {{id?: string, language: string, workingDirectory?: string}} CodeContext
@@ -35,15 +35,8 @@ function applyCodeEvent(execution, event) {
       execution.id = event.started.contextId;
       return ['onInit', { id: execution.id, timestamp }];
     case 'stdout':
-    case 'stderr': {
-      const message = {
-        text: event[event.kind].data.toString('utf8'),
-        timestamp,
-        isError: event.kind === 'stderr',
-      };
-      execution.logs[event.kind].push(message);
-      return [event.kind === 'stdout' ? 'onStdout' : 'onStderr', message];
-    }
+    case 'stderr':
+      return addOutput(execution, event, timestamp);
     case 'result': {
       const extraProperties = {};
       for (const [mime, value] of Object.entries(event.result.data)) {

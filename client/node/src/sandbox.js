@@ -95,6 +95,20 @@ function sandboxMetrics(message) {
 }
 
 /**
+ * Appends a stdout or stderr event's output to `execution` (a command's or a code cell's).
+ * @returns {[keyof ExecutionHandlers, OutputMessage]} the handler to call and its argument
+ */
+export function addOutput(execution, event, timestamp) {
+  const message = {
+    text: event[event.kind].data.toString('utf8'),
+    timestamp,
+    isError: event.kind === 'stderr',
+  };
+  execution.logs[event.kind].push(message);
+  return [event.kind === 'stdout' ? 'onStdout' : 'onStderr', message];
+}
+
+/**
  * Folds one CommandEvent into `execution`; returns the handler name and its argument, if any.
  * @param {Execution} execution
  * @returns {[keyof ExecutionHandlers, object] | undefined}
@@ -106,15 +120,8 @@ function applyEvent(execution, event) {
       execution.id = event.started.commandId;
       return ['onInit', { id: execution.id, timestamp }];
     case 'stdout':
-    case 'stderr': {
-      const message = {
-        text: event[event.kind].data.toString('utf8'),
-        timestamp,
-        isError: event.kind === 'stderr',
-      };
-      execution.logs[event.kind].push(message);
-      return [event.kind === 'stdout' ? 'onStdout' : 'onStderr', message];
-    }
+    case 'stderr':
+      return addOutput(execution, event, timestamp);
     case 'completed':
       execution.exitCode = 0;
       execution.complete = {

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
@@ -109,7 +110,12 @@ def stack():
     finally:
         if s is not None:
             for item in s.runtime_request("GET", "/v1/sandboxes?pageSize=200")["items"]:
-                s.runtime_request("DELETE", f"/v1/sandboxes/{item['id']}")
+                try:
+                    s.runtime_request("DELETE", f"/v1/sandboxes/{item['id']}")
+                except urllib.error.HTTPError as e:
+                    # osbd may be deleting it too (a pool's idle member): gone is what we want.
+                    if e.code != 404:
+                        raise
         _stop(osbd.pid)
         osbd.wait()
         if s is not None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Dict, List, Optional, Tuple
 
+import grpc
 from google.protobuf import duration_pb2, timestamp_pb2
 
 from osb._proto.opensandbox.v1 import commands_pb2, files_pb2, sandboxes_pb2
 from osb.config import ConnectionConfig
-from osb.exceptions import invalid_argument
+from osb.exceptions import from_rpc_error, invalid_argument
 from osb.models import (Execution, ExecutionComplete, ExecutionError, ExecutionInit,
                         OutputMessage, PagedSandboxInfos, PaginationInfo, RunCommandOpts,
                         SandboxFilter, SandboxInfo, SandboxMetrics, SandboxStatus)
@@ -93,6 +94,33 @@ def run_request(config: ConnectionConfig, sandbox_id: str, command: str,
     return request
 
 
+def add_output(execution: Execution, kind: str, data: bytes,
+               timestamp: int) -> Tuple[str, OutputMessage]:
+    """Appends a piece of `kind` ("stdout" or "stderr") output to `execution`; returns the handler
+    to call and its argument."""
+    message = OutputMessage(text=data.decode("utf-8", errors="replace"), timestamp=timestamp,
+                            is_error=kind == "stderr")
+    getattr(execution.logs, kind).append(message)
+    return "on_" + kind, message
+
+
+def stream(call, handlers, fold) -> Execution:
+    """Reads a call's events into a new Execution with `fold` (event -> (handler name, argument)
+    or None), calling `handlers` in order. Raises a SandboxException for an RPC error, and what a
+    handler raises (the call is then cancelled)."""
+    execution = Execution()
+    try:
+        for event in call:
+            step = fold(execution, event)
+            if step is not None and getattr(handlers, step[0]) is not None:
+                getattr(handlers, step[0])(step[1])
+    except grpc.RpcError as e:
+        raise from_rpc_error(e) from None
+    finally:
+        call.cancel()  # a no-op once the call ended; stops the stream if a handler raised
+    return execution
+
+
 def apply_event(execution: Execution,
                 event: commands_pb2.CommandEvent) -> Optional[Tuple[str, object]]:
     """Folds one event into `execution`; returns the handler to call (its ExecutionHandlers
@@ -103,10 +131,7 @@ def apply_event(execution: Execution,
         execution.id = event.started.command_id
         return "on_init", ExecutionInit(id=execution.id, timestamp=timestamp)
     if kind in ("stdout", "stderr"):
-        line = getattr(event, kind).data.decode("utf-8", errors="replace")
-        message = OutputMessage(text=line, timestamp=timestamp, is_error=kind == "stderr")
-        getattr(execution.logs, kind).append(message)
-        return "on_" + kind, message
+        return add_output(execution, kind, getattr(event, kind).data, timestamp)
     if kind == "completed":
         execution.exit_code = 0
         execution.complete = ExecutionComplete(

@@ -18,12 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Optional
 
-import grpc
-
+from osb import _wire
 from osb._proto.opensandbox.v1 import code_pb2, code_pb2_grpc
-from osb.exceptions import from_rpc_error, invalid_argument
+from osb.exceptions import invalid_argument
 from osb.models import (Execution, ExecutionComplete, ExecutionError, ExecutionHandlers,
-                        ExecutionInit, ExecutionResult, OutputMessage)
+                        ExecutionInit, ExecutionResult)
 from osb.sandbox import Sandbox
 
 
@@ -49,10 +48,7 @@ def _apply(execution: Execution, event: code_pb2.CodeEvent):
         execution.id = event.started.context_id
         return "on_init", ExecutionInit(id=execution.id, timestamp=timestamp)
     if kind in ("stdout", "stderr"):
-        text = getattr(event, kind).data.decode("utf-8", errors="replace")
-        message = OutputMessage(text=text, timestamp=timestamp, is_error=kind == "stderr")
-        getattr(execution.logs, kind).append(message)
-        return "on_" + kind, message
+        return _wire.add_output(execution, kind, getattr(event, kind).data, timestamp)
     if kind == "result":
         data = {k: v.decode("utf-8", errors="replace") for k, v in event.result.data.items()}
         result = ExecutionResult(text=data.pop("text", None), timestamp=timestamp,
@@ -125,18 +121,7 @@ class Codes:
         call = self._stub.Run(code_pb2.RunCodeRequest(
             **self._base(), code=code, context_id=context.id or "",
             language="" if context.id else context.language))
-        handlers = handlers or ExecutionHandlers()
-        execution = Execution()
-        try:
-            for event in call:
-                step = _apply(execution, event)
-                if step is not None and getattr(handlers, step[0]) is not None:
-                    getattr(handlers, step[0])(step[1])
-        except grpc.RpcError as e:
-            raise from_rpc_error(e) from None
-        finally:
-            call.cancel()  # a no-op once the call ended; stops the cell if a handler raised
-        return execution
+        return _wire.stream(call, handlers or ExecutionHandlers(), _apply)
 
     def interrupt(self, context_id: str) -> None:
         """Interrupts the cell running in the context (KeyboardInterrupt in Python)."""

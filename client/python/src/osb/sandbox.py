@@ -118,18 +118,7 @@ class Commands:
 
     @staticmethod
     def _stream(call, handlers: Optional[ExecutionHandlers]) -> Execution:
-        handlers = handlers or ExecutionHandlers()
-        execution = Execution()
-        try:
-            for event in call:
-                step = _wire.apply_event(execution, event)
-                if step is not None and getattr(handlers, step[0]) is not None:
-                    getattr(handlers, step[0])(step[1])
-        except grpc.RpcError as e:
-            raise from_rpc_error(e) from None
-        finally:
-            call.cancel()  # a no-op once the call ended; stops the stream if a handler raised
-        return execution
+        return _wire.stream(call, handlers or ExecutionHandlers(), _wire.apply_event)
 
 
 class Filesystem:
