@@ -63,6 +63,12 @@ TEST_F(SdkExamplesTest, Pools) {
   EXPECT_THAT(r.out, HasSubstr("warm acquires: "));
 }
 
+TEST_F(SdkExamplesTest, Code) {
+  auto r = RunExample("code");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "radius 2\narea 12.57 (cell 2)\nthen ZeroDivisionError: division by zero\n");
+}
+
 TEST_F(SdkExamplesTest, WithoutADaemonTheErrorSaysWhatToDo) {
   auto r = RunProcess({BinDir() + "/example_hello"}, {"OSBD_SOCKET=/nonexistent/osbd.sock"});
   EXPECT_EQ(r.exit_code, 1);
