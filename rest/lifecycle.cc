@@ -32,6 +32,9 @@ using internal::ReadStringArray;
 using internal::ReadStringMap;
 using internal::TypeError;
 
+// The largest `timeout`: beyond it `expiresAt` would leave RFC 3339 (year 9999) or overflow.
+constexpr int64_t kMaxTimeoutSeconds = int64_t{100} * 365 * 24 * 3600 + 25 * 24 * 3600;
+
 // The smallest `timeout` the official server accepts (pydantic `ge=60`).
 constexpr int64_t kMinTimeoutSeconds = 60;
 
@@ -212,6 +215,11 @@ absl::Status ValidateCreateSandboxRequest(const CreateSandboxRequest& r) {
   if (r.timeout_seconds.has_value() && *r.timeout_seconds < kMinTimeoutSeconds) {
     return absl::InvalidArgumentError(
         absl::StrCat("'timeout' must be at least ", kMinTimeoutSeconds, " seconds, got ",
+                     *r.timeout_seconds, " (omit it or send null for manual cleanup)"));
+  }
+  if (r.timeout_seconds.has_value() && *r.timeout_seconds > kMaxTimeoutSeconds) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'timeout' must be at most ", kMaxTimeoutSeconds, " seconds (100 years), got ",
                      *r.timeout_seconds, " (omit it or send null for manual cleanup)"));
   }
   return absl::OkStatus();

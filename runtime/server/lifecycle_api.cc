@@ -23,6 +23,12 @@
 namespace osb::runtime {
 namespace {
 
+// Whether a request declares a body (which httplib may not have read yet).
+bool HasBody(const httplib::Request& req) {
+  const std::string length = req.get_header_value("Content-Length");
+  return (!length.empty() && length != "0") || req.has_header("Transfer-Encoding");
+}
+
 // A thread per open connection (see ElasticTaskQueue): a few kept for the next requests, idle
 // ones ended after a while, and a ceiling well above what one host's clients hold open.
 constexpr std::size_t kIdleThreadsKept = 8;
@@ -77,21 +83,19 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, std::string api_key)
     IgnoreRangesInResponse(req);
     std::string request_id(absl::StripAsciiWhitespace(req.get_header_value("X-Request-ID")));
     res.set_header("X-Request-ID", request_id.empty() ? rest::NewHexId() : request_id);
+    // A request with a body is checked by its route's handler (Guard) instead: answered here,
+    // its unread body would be taken for the next request on the connection.
     bool exempt = req.path == "/health" || std::regex_match(req.path, kProxyPath);
-    if (!exempt && !api_key_.empty()) {
-      if (!req.has_header("OPEN-SANDBOX-API-KEY")) {
-        ReplyError(res, 401, rest::kMissingApiKey,
-                   "Authentication credentials were not provided: set OPEN-SANDBOX-API-KEY");
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      if (req.get_header_value("OPEN-SANDBOX-API-KEY") != api_key_) {
-        ReplyError(res, 401, rest::kInvalidApiKey, "Invalid API key");
-        return httplib::Server::HandlerResponse::Handled;
-      }
+    if (!exempt && !HasBody(req) && !Authorized(req, res)) {
+      return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
   server_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    // httplib refuses some requests itself (unknown methods, malformed multipart: no body written
+    // yet) without reading theirs, and this httplib keeps the connection: the client is told not
+    // to reuse it.
+    if (res.body.empty() && HasBody(req)) res.set_header("Connection", "close");
     if (res.body.empty() && res.status == 416) {
       // httplib refuses an unparsable Range before routing; execd words it so (COMPAT.md §2.6).
       ReplyError(res, 416, rest::kUnknown, "the Range header cannot be parsed");
@@ -109,36 +113,39 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, std::string api_key)
   server_.Get("/health", [](const httplib::Request&, httplib::Response& res) {
     ReplyJson(res, 200, {{"status", "healthy"}});
   });
-  server_.Post(
-      R"((?:/v1)?/sandboxes)",
-      [this](const httplib::Request& req, httplib::Response& res) { CreateSandbox(req, res); });
-  server_.Get(R"((?:/v1)?/sandboxes)", [this](const httplib::Request& req, httplib::Response& res) {
-    ListSandboxes(req, res);
-  });
+  server_.Post(R"((?:/v1)?/sandboxes)",
+               Guard([this](const httplib::Request& req, httplib::Response& res) {
+                 CreateSandbox(req, res);
+               }));
+  server_.Get(R"((?:/v1)?/sandboxes)",
+              Guard([this](const httplib::Request& req, httplib::Response& res) {
+                ListSandboxes(req, res);
+              }));
   server_.Get(R"((?:/v1)?/sandboxes/([^/]+))",
-              [this](const httplib::Request& req, httplib::Response& res) {
+              Guard([this](const httplib::Request& req, httplib::Response& res) {
                 auto sandbox = sandboxes_.Get(req.matches[1]);
                 if (!sandbox.ok()) return ReplyError(res, sandbox.status());
                 ReplyJson(res, 200, rest::ToJson(*sandbox));
-              });
+              }));
   server_.Delete(R"((?:/v1)?/sandboxes/([^/]+))",
-                 [this](const httplib::Request& req, httplib::Response& res) {
+                 Guard([this](const httplib::Request& req, httplib::Response& res) {
                    if (auto s = sandboxes_.Kill(req.matches[1]); !s.ok()) return ReplyError(res, s);
                    res.status = 204;
-                 });
+                 }));
   server_.Post(R"((?:/v1)?/sandboxes/([^/]+)/pause)",
-               [this](const httplib::Request& req, httplib::Response& res) {
+               Guard([this](const httplib::Request& req, httplib::Response& res) {
                  if (auto s = sandboxes_.Pause(req.matches[1]); !s.ok()) return ReplyError(res, s);
                  res.status = 202;
-               });
+               }));
   server_.Post(R"((?:/v1)?/sandboxes/([^/]+)/resume)",
-               [this](const httplib::Request& req, httplib::Response& res) {
+               Guard([this](const httplib::Request& req, httplib::Response& res) {
                  if (auto s = sandboxes_.Resume(req.matches[1]); !s.ok()) return ReplyError(res, s);
                  res.status = 202;
-               });
-  server_.Get(
-      R"((?:/v1)?/sandboxes/([^/]+)/endpoints/([^/]+))",
-      [this](const httplib::Request& req, httplib::Response& res) { GetEndpoint(req, res); });
+               }));
+  server_.Get(R"((?:/v1)?/sandboxes/([^/]+)/endpoints/([^/]+))",
+              Guard([this](const httplib::Request& req, httplib::Response& res) {
+                GetEndpoint(req, res);
+              }));
 
   auto proxy = [this](const httplib::Request& req, httplib::Response& res) {
     Proxy(req, res, nullptr);
@@ -157,20 +164,20 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, std::string api_key)
   server_.Delete(proxy_route, proxy);
   server_.Options(proxy_route, proxy);
 
-  auto not_built = [](const httplib::Request& req, httplib::Response& res) {
+  auto not_built = Guard([](const httplib::Request& req, httplib::Response& res) {
     ReplyError(res, 501, "SANDBOX::API_NOT_SUPPORTED",
                absl::StrCat(req.method, " ", req.path, " is not implemented by osb-runtime yet"));
-  };
+  });
   server_.Patch(R"((?:/v1)?/sandboxes/([^/]+)/metadata)",
-                [this](const httplib::Request& req, httplib::Response& res) {
+                Guard([this](const httplib::Request& req, httplib::Response& res) {
                   auto body = ParseJsonBody(req);
                   if (!body.ok()) return ReplyBadParameter(res, body.status().message());
                   auto sandbox = sandboxes_.PatchMetadata(req.matches[1], *body);
                   if (!sandbox.ok()) return ReplyError(res, sandbox.status());
                   ReplyJson(res, 200, rest::ToJson(*sandbox));
-                });
-  server_.Post(R"((?:/v1)?/sandboxes/([^/]+)/renew-expiration)", [this](const httplib::Request& req,
-                                                                        httplib::Response& res) {
+                }));
+  server_.Post(R"((?:/v1)?/sandboxes/([^/]+)/renew-expiration)",
+               Guard([this](const httplib::Request& req, httplib::Response& res) {
     auto body = ParseJsonBody(req);
     if (!body.ok()) return ReplyBadParameter(res, body.status().message());
     auto at = body->is_object() && body->contains("expiresAt") && (*body)["expiresAt"].is_string()
@@ -181,7 +188,7 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, std::string api_key)
     auto renewed = sandboxes_.Renew(req.matches[1], *at);
     if (!renewed.ok()) return ReplyError(res, renewed.status());
     ReplyJson(res, 200, {{"expiresAt", rest::FormatRfc3339(*renewed)}});
-  });
+  }));
   server_.Post(R"((?:/v1)?/sandboxes/([^/]+)/snapshots)", not_built);
   server_.Get(R"((?:/v1)?/snapshots(/[^/]+)?)", not_built);
   server_.Delete(R"((?:/v1)?/snapshots/([^/]+))", not_built);
@@ -374,6 +381,31 @@ absl::Status LifecycleApi::RelayBody(const httplib::Request& req,
   }
   if (!read) return absl::InvalidArgumentError("the request body is malformed or truncated");
   return absl::OkStatus();
+}
+
+}  // namespace osb::runtime
+
+namespace osb::runtime {
+
+bool LifecycleApi::Authorized(const httplib::Request& req, httplib::Response& res) const {
+  if (api_key_.empty()) return true;
+  if (!req.has_header("OPEN-SANDBOX-API-KEY")) {
+    ReplyError(res, 401, rest::kMissingApiKey,
+               "Authentication credentials were not provided: set OPEN-SANDBOX-API-KEY");
+    return false;
+  }
+  if (req.get_header_value("OPEN-SANDBOX-API-KEY") != api_key_) {
+    ReplyError(res, 401, rest::kInvalidApiKey, "Invalid API key");
+    return false;
+  }
+  return true;
+}
+
+httplib::Server::Handler LifecycleApi::Guard(httplib::Server::Handler handler) {
+  return [this, handler = std::move(handler)](const httplib::Request& req,
+                                              httplib::Response& res) {
+    if (Authorized(req, res)) handler(req, res);
+  };
 }
 
 }  // namespace osb::runtime

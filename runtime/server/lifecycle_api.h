@@ -22,6 +22,12 @@ class LifecycleApi {
   httplib::Server& http() { return server_; }
 
  private:
+  // The API key check: false, after answering 401, when it fails.
+  bool Authorized(const httplib::Request& req, httplib::Response& res) const;
+  // `handler` behind the API key check. Requests with a body are checked there, once httplib has
+  // read the body; the others before routing.
+  httplib::Server::Handler Guard(httplib::Server::Handler handler);
+
   void CreateSandbox(const httplib::Request& req, httplib::Response& res);
   void ListSandboxes(const httplib::Request& req, httplib::Response& res);
   void GetEndpoint(const httplib::Request& req, httplib::Response& res);

@@ -89,17 +89,40 @@ absl::Status Unsupported(absl::string_view what) {
                          absl::StrCat(what, " is not supported by this osb-runtime yet"));
 }
 
+// Whether a networkPolicy lets anything out: its defaultAction, or an egress rule's action, is
+// "allow". InvalidArgument (SANDBOX::INVALID_PARAMETER) for members of the wrong type.
+absl::StatusOr<bool> AllowsEgress(const nlohmann::json& policy) {
+  auto bad = [](absl::string_view what) {
+    return rest::MakeError(absl::StatusCode::kInvalidArgument, "SANDBOX::INVALID_PARAMETER",
+                           absl::StrCat("networkPolicy: ", what));
+  };
+  bool allows = false;
+  if (auto d = policy.find("defaultAction"); d != policy.end()) {
+    if (!d->is_string()) return bad("defaultAction must be \"allow\" or \"deny\"");
+    allows = d->get<std::string>() == "allow";
+  }
+  if (auto egress = policy.find("egress"); egress != policy.end()) {
+    if (!egress->is_array()) return bad("egress must be an array of rules");
+    for (const auto& rule : *egress) {
+      if (!rule.is_object()) return bad("each egress rule must be an object");
+      auto action = rule.find("action");
+      if (action == rule.end() || !action->is_string()) {
+        return bad("each egress rule needs an action, \"allow\" or \"deny\"");
+      }
+      allows = allows || action->get<std::string>() == "allow";
+    }
+  }
+  return allows;
+}
+
 // Refuses what would otherwise be silently ignored: a sandbox must never have less than it asked.
 absl::Status CheckSupported(const rest::CreateSandboxRequest& r) {
   if (r.snapshot_id.has_value()) return Unsupported("creating a sandbox from a snapshot");
   if (r.volumes.has_value() && !r.volumes->empty()) return Unsupported("volumes");
   if (r.network_policy.has_value()) {
-    const nlohmann::json& p = *r.network_policy;
-    bool allows = p.value("defaultAction", "deny") == "allow";
-    if (p.contains("egress") && p["egress"].is_array()) {
-      for (const auto& rule : p["egress"]) allows = allows || rule.value("action", "") == "allow";
-    }
-    if (allows) return Unsupported("network egress (sandboxes have loopback only)");
+    auto allows = AllowsEgress(*r.network_policy);
+    if (!allows.ok()) return allows.status();
+    if (*allows) return Unsupported("network egress (sandboxes have loopback only)");
   }
   return absl::OkStatus();
 }
@@ -330,7 +353,10 @@ absl::StatusOr<rest::ListSandboxesResponse> SandboxManager::List(const ListQuery
   out.pagination.total_items = total;
   out.pagination.total_pages = (total + query.page_size - 1) / query.page_size;
   out.pagination.has_next_page = query.page < out.pagination.total_pages;
-  int64_t begin = std::min(total, (query.page - 1) * query.page_size);
+  // A page past the end is empty; (page - 1) * page_size would overflow for a huge page.
+  int64_t begin = query.page - 1 >= (total + query.page_size - 1) / query.page_size
+                      ? total
+                      : (query.page - 1) * query.page_size;
   int64_t end = std::min(total, begin + query.page_size);
   out.items.assign(matching.begin() + begin, matching.begin() + end);
   return out;

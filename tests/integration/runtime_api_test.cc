@@ -1,9 +1,13 @@
 // osb-runtime's lifecycle API seen from outside, over HTTP only, as an OpenSandbox SDK sees it:
 // authentication and request ids, error answers, create/get/list/delete, and the endpoint that
 // leads through the runtime's proxy to a sandbox's agent.
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <memory>
 #include <optional>
@@ -12,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 #include "rest/ids.h"
@@ -30,6 +35,62 @@ using ::testing::Not;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
 using json = nlohmann::json;
+
+// "host:port" split.
+std::pair<std::string, int> SplitHostPort(const std::string& address) {
+  const std::size_t colon = address.rfind(':');
+  return {address.substr(0, colon), std::stoi(address.substr(colon + 1))};
+}
+
+// One TCP connection written and read byte for byte, for what an HTTP client library would hide.
+class RawConnection {
+ public:
+  RawConnection(const std::string& host, int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
+    timeval timeout{.tv_sec = 10, .tv_usec = 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    ok_ = fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~RawConnection() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return ok_; }
+  void Send(const std::string& bytes) { (void)!::send(fd_, bytes.data(), bytes.size(), 0); }
+  // The next response's status line and headers (its body is read and dropped); "" at the end.
+  std::string ReadResponseHead() {
+    std::size_t end;
+    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return "";
+    }
+    std::string head = buffer_.substr(0, end + 4);
+    buffer_.erase(0, end + 4);
+    std::size_t length = 0;
+    std::smatch m;
+    if (std::regex_search(head, m, std::regex("Content-Length: (\\d+)", std::regex::icase))) {
+      length = std::stoul(m[1]);
+    }
+    while (buffer_.size() < length && Fill()) {
+    }
+    buffer_.erase(0, std::min(length, buffer_.size()));
+    return head;
+  }
+
+ private:
+  bool Fill() {
+    char chunk[4096];
+    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (n <= 0) return false;
+    buffer_.append(chunk, static_cast<std::size_t>(n));
+    return true;
+  }
+
+  int fd_;
+  bool ok_ = false;
+  std::string buffer_;
+};
 
 const char kUuidPattern[] = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 
@@ -156,6 +217,56 @@ TEST_F(Errors, TimeoutBelowMinimumIs400) {
   EXPECT_EQ(res->status, 400);
   EXPECT_TRUE(IsErrorBody(res->body));
   EXPECT_THAT(ParseJson(res->body).value("message", ""), HasSubstr("timeout"));
+}
+
+TEST_F(Errors, AbsurdTimeoutsPagesAndPoliciesAre400OrEmptyAndNothingBreaks) {
+  // Found by schemathesis: a timeout whose expiry leaves RFC 3339, a page whose offset overflowed
+  // (the runtime crashed), and network policies of the wrong shape (500).
+  for (int64_t timeout : {int64_t{253402300800}, int64_t{9223372036854775807}}) {
+    json body = CreateBody();
+    body["timeout"] = timeout;
+    auto res = api_->Post("/v1/sandboxes", body.dump(), "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400) << timeout << " " << res->body;
+  }
+  for (const char* page : {"461168601842738792", "46116860184273881&pageSize=200"}) {
+    auto res = api_->Get(absl::StrCat("/v1/sandboxes?page=", page));
+    ASSERT_TRUE(res) << page;
+    EXPECT_EQ(res->status, 200) << page;
+    EXPECT_THAT(ParseJson(res->body)["items"], IsEmpty()) << page;
+  }
+  for (const char* policy : {R"({"egress":[{"action":{}}]})", R"({"egress":[1]})",
+                             R"({"egress":["allow"]})", R"({"defaultAction":5})",
+                             R"({"egress":{"action":"allow"}})"}) {
+    json body = CreateBody();
+    body["networkPolicy"] = json::parse(policy);
+    auto res = api_->Post("/v1/sandboxes", body.dump(), "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400) << policy << " " << res->body;
+    EXPECT_EQ(ErrorCode(res->body), "SANDBOX::INVALID_PARAMETER") << policy;
+  }
+  auto list = api_->Get("/v1/sandboxes");
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->status, 200) << "the runtime still serves";
+  EXPECT_THAT(ParseJson(list->body)["items"], IsEmpty()) << "nothing was created";
+}
+
+// A request refused for its key before its body arrived must not leave that body to be read as
+// the next request on the same connection (the body comes in a later packet, as many HTTP
+// clients send it).
+TEST_F(Errors, ARefusedRequestsBodyIsNotTakenForTheNextRequest) {
+  auto [host, port] = SplitHostPort(runtime_->address());
+  const std::string body = CreateBody().dump();
+  RawConnection c(host, port);
+  ASSERT_TRUE(c.ok());
+  c.Send(absl::StrCat("POST /v1/sandboxes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      "Content-Length: ", body.size(), "\r\n\r\n"));
+  absl::SleepFor(absl::Milliseconds(50));
+  c.Send(body);
+  EXPECT_THAT(c.ReadResponseHead(), StartsWith("HTTP/1.1 401"));
+  c.Send(absl::StrCat("GET /v1/sandboxes HTTP/1.1\r\nHost: x\r\nOPEN-SANDBOX-API-KEY: ",
+                      runtime_->api_key(), "\r\n\r\n"));
+  EXPECT_THAT(c.ReadResponseHead(), StartsWith("HTTP/1.1 200"));
 }
 
 TEST_F(Errors, UnknownRouteIs404Json) {
