@@ -20,6 +20,7 @@
 #include "client/src/daemon_channel.h"
 #include "client/osbctl/batch_command.h"
 #include "client/osbctl/code_commands.h"
+#include "client/osbctl/config_file.h"
 #include "client/osbctl/file_commands.h"
 #include "client/osbctl/output.h"
 #include "client/osbctl/preset_commands.h"
@@ -141,18 +142,29 @@ int RunCommand(v1::Commands::Stub& commands, const std::string& sandbox_id,
 int main(int argc, char** argv) {
   CLI::App app{"osbctl: run untrusted code in OpenSandbox sandboxes through osbd"};
   app.require_subcommand(1);
+  auto config = osb::cli::LoadCliConfig();
+  if (!config.ok()) {
+    std::fprintf(stderr, "osbctl: config: %s\n", std::string(config.status().message()).c_str());
+    return 2;
+  }
+  // Defaults: the environment, then the config file, then osbctl's own; flags override them.
   std::string socket_path;
   if (const char* env = std::getenv("OSBD_SOCKET"); env != nullptr && *env) socket_path = env;
-  if (socket_path.empty()) socket_path = osb::DefaultSocketPath();
-  app.add_option("--socket", socket_path, "osbd's Unix socket (env OSBD_SOCKET)")
+  if (socket_path.empty()) socket_path = config->socket.value_or(osb::DefaultSocketPath());
+  app.add_option("--socket", socket_path,
+                 "osbd's Unix socket (env OSBD_SOCKET; `socket` in " + osb::cli::CliConfigPath() +
+                     ")")
       ->capture_default_str();
   app.set_version_flag("--version", "osbctl 0.1.0");
-  std::string output_format = "json";
+  std::string output_format = config->output.value_or("json");
   app.add_option("-o,--output", output_format, "how results print: json, yaml, raw or table")
       ->check(CLI::IsMember({"json", "yaml", "raw", "table"}))
       ->capture_default_str();
 
-  CreateFlags run_flags;
+  CreateFlags defaults;
+  if (config->image.has_value()) defaults.image = *config->image;
+  if (config->timeout_seconds.has_value()) defaults.timeout_seconds = *config->timeout_seconds;
+  CreateFlags run_flags = defaults;
   std::vector<std::string> run_args;
   CLI::App* run = app.add_subcommand("run", "create a sandbox, run a command in it, kill it");
   AddCreateFlags(run, run_flags);
@@ -161,7 +173,7 @@ int main(int argc, char** argv) {
 
   CLI::App* sandbox = app.add_subcommand("sandbox", "manage sandboxes");
   sandbox->require_subcommand(1);
-  CreateFlags create_flags;
+  CreateFlags create_flags = defaults;
   CLI::App* create = sandbox->add_subcommand("create", "create a sandbox and print its id");
   AddCreateFlags(create, create_flags);
   std::string sandbox_id;

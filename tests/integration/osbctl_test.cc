@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,7 +32,10 @@ ProcessResult Osbctl(const std::vector<std::string>& args,
                      const std::vector<std::string>& extra_env = {}) {
   std::vector<std::string> argv = {"/usr/bin/timeout", "-k", "10", "180", BinDir() + "/osbctl"};
   argv.insert(argv.end(), args.begin(), args.end());
-  return RunProcess(argv, extra_env);
+  // The user's own osbctl.toml must not change what the tests see.
+  std::vector<std::string> env = {"XDG_CONFIG_HOME=/nonexistent/osbctl-test-config"};
+  env.insert(env.end(), extra_env.begin(), extra_env.end());
+  return RunProcess(argv, env);
 }
 
 std::string Describe(const ProcessResult& r) {
@@ -213,6 +217,47 @@ TEST_F(OsbctlTest, CodeContextsRunCellsAcrossInvocations) {
   ProcessResult cobol = Run({"code", "context", "create", id, "cobol"});
   EXPECT_EQ(cobol.exit_code, 125) << Describe(cobol);
   EXPECT_TRUE(absl::StrContains(cobol.err, "INVALID_ARGUMENT")) << Describe(cobol);
+}
+
+TEST_F(OsbctlTest, TheConfigFileGivesDefaultsAndABadOneIsAClearError) {
+  char dir_template[] = "/tmp/osbctl-config-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  const std::string config = dir + "/osbctl.toml";
+  ASSERT_TRUE(WriteFileAtomic(config,
+                              absl::StrCat("# defaults\nsocket = \"", stack_->socket_path(),
+                                           "\"\noutput = \"raw\"\nimage = \"from-config\"\n"
+                                           "timeout = 900\n"),
+                              0600)
+                  .ok());
+  // No --socket: the config file's is used.
+  ProcessResult created = Osbctl({"sandbox", "create"}, {"OSBCTL_CONFIG=" + config});
+  ASSERT_EQ(created.exit_code, 0) << Describe(created);
+  const std::string id(absl::StripTrailingAsciiWhitespace(created.out));
+  ProcessResult got = Osbctl({"sandbox", "get", id}, {"OSBCTL_CONFIG=" + config});
+  ASSERT_EQ(got.exit_code, 0) << Describe(got);
+  EXPECT_EQ(std::count(got.out.begin(), got.out.end(), '\n'), 1) << "raw: one line" << got.out;
+  auto sandbox = nlohmann::json::parse(got.out, nullptr, false);
+  EXPECT_EQ(sandbox.value("image", ""), "from-config") << got.out;
+  ProcessResult flag = Osbctl({"-o", "json", "sandbox", "get", id}, {"OSBCTL_CONFIG=" + config});
+  EXPECT_GT(std::count(flag.out.begin(), flag.out.end(), '\n'), 1) << "a flag wins" << flag.out;
+
+  struct Bad {
+    std::string text, says;
+  };
+  for (const Bad& bad : std::vector<Bad>{{"colour = \"red\"\n", "unknown key 'colour'"},
+                                         {"output = \"xml\"\n", "'output' must be"},
+                                         {"timeout = 5\n", "'timeout' must be"},
+                                         {"socket = \n", "1:"}}) {
+    ASSERT_TRUE(WriteFileAtomic(config, bad.text, 0600).ok());
+    ProcessResult r = Osbctl({"daemon", "status"}, {"OSBCTL_CONFIG=" + config});
+    EXPECT_EQ(r.exit_code, 2) << bad.text << Describe(r);
+    EXPECT_TRUE(absl::StrContains(r.err, config)) << Describe(r);
+    EXPECT_TRUE(absl::StrContains(r.err, bad.says)) << Describe(r);
+  }
+  ProcessResult missing = Osbctl({"daemon", "status"}, {"OSBCTL_CONFIG=" + dir + "/none.toml"});
+  EXPECT_EQ(missing.exit_code, 2) << Describe(missing);
+  EXPECT_EQ(RemoveTree(dir), absl::OkStatus());
 }
 
 TEST_F(OsbctlTest, SandboxMetricsEndpointAndRenew) {
