@@ -20,6 +20,7 @@
 #include "client/src/daemon_channel.h"
 #include "client/osbctl/batch_command.h"
 #include "client/osbctl/code_commands.h"
+#include "client/osbctl/completion.h"
 #include "client/osbctl/config_file.h"
 #include "client/osbctl/file_commands.h"
 #include "client/osbctl/output.h"
@@ -236,6 +237,13 @@ int main(int argc, char** argv) {
       ->add_option("command", command_args, "the command (after --): one argument is a shell line")
       ->required();
 
+  std::string completion_shell;
+  CLI::App* completion = app.add_subcommand(
+      "completion", "print a completion script: source <(osbctl completion bash)");
+  completion->add_option("shell", completion_shell, "bash or zsh")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh"}));
+
   CLI::App* daemon = app.add_subcommand("daemon", "the local osbd");
   daemon->require_subcommand(1);
   CLI::App* daemon_status = daemon->add_subcommand("status", "print osbd's version and upstream");
@@ -247,6 +255,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help and --version exit 0; every usage error exits 2, as shells expect.
     return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  if (*completion) {
+    std::fputs(osb::cli::CompletionScript(app, completion_shell).c_str(), stdout);
+    return 0;
   }
 
   osb::cli::ResultFormat format = osb::cli::ResultFormat::kJson;

@@ -260,6 +260,33 @@ TEST_F(OsbctlTest, TheConfigFileGivesDefaultsAndABadOneIsAClearError) {
   EXPECT_EQ(RemoveTree(dir), absl::OkStatus());
 }
 
+// What bash completes after sourcing `osbctl completion SHELL`, for the words typed so far (the
+// last one being completed).
+std::string Completions(const std::string& shell, const std::string& words) {
+  const std::string script = "/tmp/osbctl-completion-" + std::to_string(::getpid()) + ".sh";
+  ProcessResult made = Osbctl({"completion", shell});
+  EXPECT_EQ(made.exit_code, 0) << Describe(made);
+  EXPECT_TRUE(WriteFileAtomic(script, made.out, 0600).ok());
+  // zsh's script starts with its bashcompinit; bash has neither autoload nor needs it.
+  ProcessResult r = RunProcess(
+      {"/bin/bash", "-c",
+       absl::StrCat("autoload() { :; }; bashcompinit() { :; }; source ", script,
+                    "; COMP_WORDS=(", words, "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); ",
+                    "_osbctl; echo \"${COMPREPLY[*]}\"")},
+      {});
+  (void)RemoveTree(script);
+  return std::string(absl::StripTrailingAsciiWhitespace(r.out));
+}
+
+TEST(OsbctlCompletion, CompletesSubcommandsAndFlagsFromTheCommandTree) {
+  EXPECT_EQ(Completions("bash", "osbctl sandbox cr"), "create");
+  EXPECT_EQ(Completions("bash", "osbctl --socket /x sandbox create --im"), "--image");
+  EXPECT_EQ(Completions("bash", "osbctl code context ''"), "create list get delete --help -h");
+  EXPECT_EQ(Completions("bash", "osbctl temp"), "template");
+  EXPECT_EQ(Completions("zsh", "osbctl pool acq"), "acquire");
+  EXPECT_EQ(Osbctl({"completion", "fish"}).exit_code, 2) << "bash or zsh";
+}
+
 TEST_F(OsbctlTest, SandboxMetricsEndpointAndRenew) {
   ProcessResult created = Run({"sandbox", "create"});
   ASSERT_EQ(created.exit_code, 0) << Describe(created);
