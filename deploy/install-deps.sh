@@ -12,7 +12,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libcurl4-openssl-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   # libraries the design adds
-  libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
+  libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libyaml-cpp-dev
   libseccomp-dev libsystemd-dev libbenchmark-dev
   # runtime: namespaces, user-mode networking, process tools used by tests
   passt uidmap iproute2 procps util-linux curl ca-certificates

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "client/osbctl/output.h"
+#include "client/osbctl/yaml_json.h"
 #include "google/protobuf/util/json_util.h"
 #include "rest/sys/file_util.h"
 
@@ -15,8 +16,15 @@ int RunBatchFile(opensandbox::v1::Commands::Stub& commands, grpc::ClientContext&
     std::fprintf(stderr, "osbctl: %s\n", std::string(text.status().message()).c_str());
     return 2;
   }
+  // JSON is YAML: one reader for both.
+  auto json = YamlToJson(*text);
+  if (!json.ok()) {
+    std::fprintf(stderr, "osbctl: %s is not JSON or YAML: %s\n", path.c_str(),
+                 std::string(json.status().message()).c_str());
+    return 2;
+  }
   opensandbox::v1::RunBatchRequest request;
-  if (auto parsed = google::protobuf::util::JsonStringToMessage(*text, &request); !parsed.ok()) {
+  if (auto parsed = google::protobuf::util::JsonStringToMessage(*json, &request); !parsed.ok()) {
     std::fprintf(stderr, "osbctl: %s is not a batch: %s\n", path.c_str(),
                  std::string(parsed.message()).c_str());
     return 2;

@@ -224,8 +224,8 @@ int main(int argc, char** argv) {
       ->required();
   std::string batch_file;
   CLI::App* command_batch = file_commands.command_app()->add_subcommand(
-      "batch", "run the jobs of a JSON file; prints each result as a JSON line");
-  command_batch->add_option("file", batch_file, "a RunBatchRequest in proto JSON")
+      "batch", "run the jobs of a JSON or YAML file; prints each result as a JSON line");
+  command_batch->add_option("file", batch_file, "a RunBatchRequest in proto JSON or YAML")
       ->required()
       ->check(CLI::ExistingFile);
   std::string command_session;

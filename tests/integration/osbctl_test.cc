@@ -422,6 +422,24 @@ TEST_F(OsbctlTest, CommandBatchRunsTheJobsOfAFile) {
   }
   ASSERT_TRUE(WriteFileAtomic(file, "{not json", 0600).ok());
   EXPECT_EQ(Run({"command", "batch", file}).exit_code, 2);
+
+  // The same in YAML, with a code cell.
+  const std::string yaml = dir.path() + "/batch.yaml";
+  ASSERT_TRUE(WriteFileAtomic(yaml,
+                              absl::StrCat("target:\n  sandbox_id: ", id,
+                                           "\nmax_parallel: 2\njobs:\n"
+                                           "  - id: shell\n    command:\n      command: echo Y\n"
+                                           "  - id: cell\n    code:\n      code: \"6 * 7\"\n"),
+                              0600)
+                  .ok());
+  ProcessResult from_yaml = Run({"command", "batch", yaml});
+  EXPECT_EQ(from_yaml.exit_code, 0) << Describe(from_yaml);
+  EXPECT_TRUE(absl::StrContains(from_yaml.out, R"("stdout":"WQo=")")) << from_yaml.out;
+  EXPECT_TRUE(absl::StrContains(from_yaml.out, R"("result_text":"42")")) << from_yaml.out;
+  ASSERT_TRUE(WriteFileAtomic(yaml, "jobs:\n  - id: [unclosed\n", 0600).ok());
+  ProcessResult bad_yaml = Run({"command", "batch", yaml});
+  EXPECT_EQ(bad_yaml.exit_code, 2) << Describe(bad_yaml);
+  EXPECT_TRUE(absl::StrContains(bad_yaml.err, "line ")) << Describe(bad_yaml);
 }
 
 TEST_F(OsbctlTest, ALeaseTiesTheSandboxToAProcess) {
