@@ -1,6 +1,7 @@
 #include "client/osbctl/file_commands.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,6 +10,7 @@
 #include <cstring>
 
 #include "client/osbctl/output.h"
+#include "client/osbctl/progress.h"
 #include "opensandbox/v1/commands.grpc.pb.h"
 #include "opensandbox/v1/files.grpc.pb.h"
 
@@ -32,9 +34,9 @@ bool ParseMode(const std::string& text, uint32_t* mode) {
   return true;
 }
 
-// Streams the file at `path` in the sandbox to `fd`.
+// Streams the file at `path` in the sandbox to `fd`, reporting to `progress` when given.
 int ReadTo(v1::Files::Stub& files, grpc::ClientContext& call, const std::string& sandbox_id,
-           const std::string& path, int fd) {
+           const std::string& path, int fd, Progress* progress = nullptr) {
   v1::ReadFileRequest request;
   request.set_sandbox_id(sandbox_id);
   request.set_path(path);
@@ -42,6 +44,10 @@ int ReadTo(v1::Files::Stub& files, grpc::ClientContext& call, const std::string&
   v1::FileChunk chunk;
   bool local_ok = true;
   while (reader->Read(&chunk)) {
+    if (progress != nullptr) {
+      if (chunk.has_file_size()) progress->SetTotal(chunk.file_size());
+      progress->Add(static_cast<int64_t>(chunk.data().size()));
+    }
     if (local_ok && !WriteAll(fd, chunk.data())) {
       local_ok = false;
       call.TryCancel();
@@ -53,9 +59,9 @@ int ReadTo(v1::Files::Stub& files, grpc::ClientContext& call, const std::string&
   return 0;
 }
 
-// Streams `fd` to `path` in the sandbox.
+// Streams `fd` to `path` in the sandbox, reporting to `progress` when given.
 int WriteFrom(v1::Files::Stub& files, grpc::ClientContext& call, const std::string& sandbox_id,
-              const std::string& path, uint32_t mode, int fd) {
+              const std::string& path, uint32_t mode, int fd, Progress* progress = nullptr) {
   v1::WriteFileResponse response;
   auto writer = files.Write(&call, &response);
   v1::WriteFileRequest header;
@@ -78,6 +84,7 @@ int WriteFrom(v1::Files::Stub& files, grpc::ClientContext& call, const std::stri
     v1::WriteFileRequest data;
     data.set_data(buf.data(), static_cast<std::size_t>(n));
     sending = writer->Write(data);
+    if (progress != nullptr) progress->Add(n);
   }
   writer->WritesDone();
   grpc::Status status = writer->Finish();
@@ -173,7 +180,10 @@ int FileCommands::Run(const std::shared_ptr<grpc::Channel>& channel, grpc::Clien
   if (*upload_) {
     int fd = ::open(local_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return FailLocal("open " + local_);
-    int code = WriteFrom(*files, call, sandbox_id_, path_, mode, fd);
+    struct stat st {};
+    Progress progress(local_, ::fstat(fd, &st) == 0 ? st.st_size : -1);
+    int code = WriteFrom(*files, call, sandbox_id_, path_, mode, fd, &progress);
+    progress.Finish();
     ::close(fd);
     return code;
   }
@@ -183,7 +193,9 @@ int FileCommands::Run(const std::shared_ptr<grpc::Channel>& channel, grpc::Clien
     std::string temp = local_ + ".osbctl-part";
     int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return FailLocal("create " + temp);
-    int code = ReadTo(*files, call, sandbox_id_, path_, fd);
+    Progress progress(path_, -1);
+    int code = ReadTo(*files, call, sandbox_id_, path_, fd, &progress);
+    progress.Finish();
     if (::close(fd) != 0 && code == 0) code = FailLocal("write " + temp);
     if (code == 0 && ::rename(temp.c_str(), local_.c_str()) != 0) code = FailLocal("rename");
     if (code != 0) ::unlink(temp.c_str());

@@ -287,6 +287,39 @@ TEST(OsbctlCompletion, CompletesSubcommandsAndFlagsFromTheCommandTree) {
   EXPECT_EQ(Osbctl({"completion", "fish"}).exit_code, 2) << "bash or zsh";
 }
 
+TEST_F(OsbctlTest, UploadsAndDownloadsShowProgressOnATerminalOnly) {
+  ProcessResult created = Run({"sandbox", "create"});
+  ASSERT_EQ(created.exit_code, 0) << Describe(created);
+  const std::string id(absl::StripTrailingAsciiWhitespace(created.out));
+  TempDir dir;
+  const std::string local = dir.path() + "/data.bin";
+  ASSERT_TRUE(WriteFileAtomic(local, std::string(3 << 20, 'x'), 0600).ok());
+  // Not a terminal: nothing but the result.
+  ProcessResult quiet = Run({"file", "upload", id, local, "/tmp/data.bin"});
+  EXPECT_EQ(quiet.exit_code, 0) << Describe(quiet);
+  EXPECT_EQ(quiet.err, "");
+  // On a terminal (script(1) gives osbctl a pty): the byte count, the total and 100 %.
+  const std::string osbctl = absl::StrCat(BinDir(), "/osbctl --socket ", stack_->socket_path());
+  ProcessResult up = RunProcess({"/usr/bin/script", "-qec",
+                                 absl::StrCat(osbctl, " file upload ", id, " ", local,
+                                              " /tmp/data2.bin"),
+                                 "/dev/null"},
+                                {"XDG_CONFIG_HOME=/nonexistent/osbctl-test-config"});
+  EXPECT_EQ(up.exit_code, 0) << Describe(up);
+  EXPECT_TRUE(absl::StrContains(up.out, "3.0 MiB / 3.0 MiB  100%")) << Describe(up);
+  ProcessResult down = RunProcess({"/usr/bin/script", "-qec",
+                                   absl::StrCat(osbctl, " file download ", id, " /tmp/data2.bin ",
+                                                dir.path(), "/back.bin"),
+                                   "/dev/null"},
+                                  {"XDG_CONFIG_HOME=/nonexistent/osbctl-test-config"});
+  EXPECT_EQ(down.exit_code, 0) << Describe(down);
+  EXPECT_TRUE(absl::StrContains(down.out, "/tmp/data2.bin  3.0 MiB / 3.0 MiB  100%"))
+      << Describe(down);
+  auto back = ReadFile(dir.path() + "/back.bin");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->size(), 3u << 20);
+}
+
 TEST_F(OsbctlTest, SandboxMetricsEndpointAndRenew) {
   ProcessResult created = Run({"sandbox", "create"});
   ASSERT_EQ(created.exit_code, 0) << Describe(created);

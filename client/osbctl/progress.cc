@@ -1,0 +1,52 @@
+#include "client/osbctl/progress.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+
+namespace osb::cli {
+namespace {
+
+constexpr absl::Duration kRedrawEvery = absl::Milliseconds(100);
+
+std::string Size(int64_t bytes) {
+  return absl::StrFormat("%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+}
+
+}  // namespace
+
+Progress::Progress(std::string label, int64_t total)
+    : label_(std::move(label)), total_(total), shown_(::isatty(2) == 1), started_(absl::Now()) {}
+
+void Progress::Add(int64_t bytes) {
+  done_ += bytes;
+  if (shown_ && absl::Now() - last_draw_ >= kRedrawEvery) Draw();
+}
+
+void Progress::Finish() {
+  if (!shown_) return;
+  Draw();
+  std::fputc('\n', stderr);
+}
+
+void Progress::Draw() {
+  last_draw_ = absl::Now();
+  const double seconds = absl::ToDoubleSeconds(last_draw_ - started_);
+  std::string line = absl::StrFormat("\r%s  %s", label_, Size(done_));
+  if (total_ >= 0) {
+    absl::StrAppendFormat(&line, " / %s  %d%%", Size(total_),
+                          total_ == 0 ? 100 : static_cast<int>(done_ * 100 / total_));
+  }
+  if (seconds > 0) {
+    absl::StrAppendFormat(&line, "  %.1f MB/s", static_cast<double>(done_) / seconds / 1e6);
+  }
+  // Clear what a longer earlier line left behind.
+  line += "\x1b[K";
+  std::fputs(line.c_str(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace osb::cli
