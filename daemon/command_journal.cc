@@ -110,7 +110,6 @@ CommandJournal::Next CommandJournal::Read(SubscriptionId id) {
   if (subscriber.next_seq < next_seq_) {
     Next next{window_[subscriber.next_seq - first_seq_].event, std::nullopt};
     ++subscriber.next_seq;
-    next.more = subscriber.next_seq < next_seq_;
     MaybeResumeLocked();
     return next;
   }

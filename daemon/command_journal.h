@@ -89,7 +89,6 @@ class CommandJournal {
   struct Next {
     std::optional<opensandbox::v1::CommandEvent> event;  // the reader's next event, or
     std::optional<grpc::Status> end;                     // the end, once every event was read
-    bool more = false;  // with an event: another is already there to read
   };
   // The reader's next event (advancing it), or the end, or neither yet (wait for an update).
   Next Read(SubscriptionId id);

@@ -62,10 +62,7 @@ void JournalStream::WriteNextLocked() {
   if (next.event.has_value()) {
     current_ = *std::move(next.event);
     writing_ = true;
-    // With more events waiting, gRPC may hold this one back to send them together (a message
-    // per output line made the per-write flush the cost of streaming); the last is flushed.
-    StartWrite(&current_,
-               next.more ? grpc::WriteOptions().set_buffer_hint() : grpc::WriteOptions());
+    StartWrite(&current_);
   } else if (next.end.has_value()) {
     FinishLocked(*next.end);
   }
