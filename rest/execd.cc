@@ -337,7 +337,7 @@ void AppendOutputEvent(std::string_view type, std::string_view text, int64_t tim
     out->append(",\"text\":");
     AppendJsonString(text, out);
   }
-  absl::StrAppend(out, ",\"timestamp\":", timestamp_ms, "}");
+  absl::StrAppend(out, ",\"timestamp\":", timestamp_ms, "}\n\n");
 }
 
 std::string SerializeEvent(const ServerStreamEvent& e) {
@@ -378,6 +378,8 @@ std::string SerializeEvent(const ServerStreamEvent& e) {
   absl::StrAppend(&out, ",\"timestamp\":", e.timestamp_ms, "}");
   return out;
 }
+
+std::string FrameEvent(const ServerStreamEvent& e) { return SerializeEvent(e) + "\n\n"; }
 
 std::optional<int> ExitCodeOf(const ServerStreamEvent& e) {
   if (e.type == kEventExecutionComplete) return 0;

@@ -112,8 +112,11 @@ inline absl::StatusOr<ServerStreamEvent> ParseServerStreamEvent(const char* json
 // are escaped), so it is framed as an event by appending a blank line.
 std::string SerializeEvent(const ServerStreamEvent& e);
 
-// Appends what SerializeEvent writes for {type, text, timestamp} with nothing else set: the hot
-// path of streamed output, which builds no event.
+// The event as it goes on the wire: its JSON and a blank line (execd's framing, COMPAT.md §2.3).
+std::string FrameEvent(const ServerStreamEvent& e);
+
+// Appends what FrameEvent writes for {type, text, timestamp} with nothing else set: the hot path
+// of streamed output, which builds no event.
 void AppendOutputEvent(std::string_view type, std::string_view text, int64_t timestamp_ms,
                        std::string* out);
 

@@ -10,7 +10,6 @@
 #include "rest/execd.h"
 #include "rest/execd_code.h"
 #include "rest/ids.h"
-#include "rest/sse.h"
 #include "rest/time_util.h"
 #include "runtime/agent/execd_reply.h"
 #include "runtime/agent/file_routes.h"
@@ -163,10 +162,10 @@ void AgentServer::HandleRunCommand(const httplib::Request& req, httplib::Respons
     if (auto s = commands_.StartBackground(id, *request); !s.ok()) return ReplyExecdError(res, s);
     // execd's background answer: init, then execution_complete at once (COMPAT.md §2.4).
     const int64_t now = rest::NowUnixMillis();
-    std::string events = rest::EncodeSseEvent(rest::SerializeEvent(
-        {.type = std::string(rest::kEventInit), .text = id, .timestamp_ms = now}));
-    events += rest::EncodeSseEvent(rest::SerializeEvent(
-        {.type = std::string(rest::kEventExecutionComplete), .timestamp_ms = now}));
+    std::string events =
+        rest::FrameEvent({.type = std::string(rest::kEventInit), .text = id, .timestamp_ms = now});
+    events += rest::FrameEvent(
+        {.type = std::string(rest::kEventExecutionComplete), .timestamp_ms = now});
     res.set_header("Cache-Control", "no-cache");
     res.set_content(events, "text/event-stream");
     return;

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "rest/ids.h"
-#include "rest/sse.h"
+#include "rest/execd.h"
 #include "rest/sys/file_util.h"
 #include "rest/time_util.h"
 
@@ -51,7 +51,7 @@ void CodeRun::Release() {
 void CodeRun::Stream(const ForegroundCommand::Writer& write) {
   auto emit = [&write](rest::ServerStreamEvent e) {
     if (e.timestamp_ms == 0) e.timestamp_ms = rest::NowUnixMillis();
-    return write(rest::EncodeSseEvent(rest::SerializeEvent(e)));
+    return write(rest::FrameEvent(e));
   };
   if (emit({.type = std::string(rest::kEventInit), .text = context_->id}) &&
       emit({.type = std::string(rest::kEventExecutionCount),

@@ -3,10 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <string_view>
 #include <utility>
@@ -116,12 +114,6 @@ std::vector<rest::ServerStreamEvent> EventsOfReply(const std::string& line, int6
 
 }  // namespace
 
-struct CodeKernel::ExitState {
-  UniqueFd event;  // eventfd, readable once the interpreter has been reaped
-  std::atomic<bool> exited{false};
-  std::atomic<int> wait_status{0};
-};
-
 absl::StatusOr<std::unique_ptr<CodeKernel>> CodeKernel::Start(
     Reaper& reaper, CodeLanguage language, const std::optional<std::string>& cwd) {
   std::unique_ptr<CodeKernel> kernel(new CodeKernel());
@@ -141,26 +133,20 @@ absl::StatusOr<std::unique_ptr<CodeKernel>> CodeKernel::Start(
   }
   UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!devnull.valid()) return ErrnoStatus("open /dev/null", errno);
-  kernel->exit_ = std::make_shared<ExitState>();
-  kernel->exit_->event.Reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!kernel->exit_->event.valid()) return ErrnoStatus("eventfd", errno);
+  auto notice = ExitNotice::Make();
+  if (!notice.ok()) return notice.status();
+  kernel->exit_ = *std::move(notice);
 
   rest::RunCommandRequest request;
   request.command = KernelCommand(language);
   request.cwd = cwd;
-  std::shared_ptr<ExitState> exit_state = kernel->exit_;
   auto spawned = SpawnShell(reaper, request,
                             {.in = devnull.get(),
                              .out = out_w.get(),
                              .err = err_w.get(),
                              .fd3 = control_r.get(),
                              .fd4 = reply_w.get()},
-                            [exit_state](int status) {
-                              exit_state->wait_status = status;
-                              exit_state->exited = true;
-                              uint64_t one = 1;
-                              (void)!::write(exit_state->event.get(), &one, sizeof one);
-                            });
+                            ExitNotice::Hook(kernel->exit_));
   if (!spawned.ok()) return spawned.status();
   kernel->pid_ = spawned->pid;
   // Only the interpreter holds the write ends now: their end of file is its exit.
@@ -202,7 +188,7 @@ CodeKernel::~CodeKernel() { Kill(); }
 
 void CodeKernel::Signal(int sig) {
   // Once reaped, the group id may belong to someone else.
-  if (pid_ > 0 && !exit_->exited) ::kill(-pid_, sig);
+  if (pid_ > 0 && !exit_->exited()) ::kill(-pid_, sig);
 }
 
 void CodeKernel::Interrupt() { Signal(SIGINT); }
@@ -267,7 +253,7 @@ bool CodeKernel::Run(const std::string& cell_path, const Emit& emit) {
     control_open = false;  // the interpreter is gone
   }
   absl::Time next_ping = started + kPingInterval;
-  while (control_open && !exit_->exited) {
+  while (control_open && !exit_->exited()) {
     if ((reply = NextControlLine(control_open)).has_value()) break;
     const absl::Time now = absl::Now();
     if (now >= give_up) Kill();
@@ -278,7 +264,7 @@ bool CodeKernel::Run(const std::string& cell_path, const Emit& emit) {
     pollfd p[4] = {{out_open ? stdout_.get() : -1, POLLIN, 0},
                    {err_open ? stderr_.get() : -1, POLLIN, 0},
                    {control_r_.get(), POLLIN, 0},
-                   {exit_->event.get(), POLLIN, 0}};
+                   {exit_->fd(), POLLIN, 0}};
     const absl::Time wake = std::min(next_ping, give_up);
     if (::poll(p, 4, PollTimeoutMs(wake - absl::Now())) < 0 && errno != EINTR) break;
     if (p[0].revents != 0) drain(stdout_, out_open, out_chunks, rest::kEventStdout);
@@ -299,10 +285,10 @@ bool CodeKernel::Run(const std::string& cell_path, const Emit& emit) {
   if (!reply.has_value()) {
     // Its control pipe may close before it is reaped: wait for the reaper to tell how it ended.
     Kill();
-    pollfd reaped{exit_->event.get(), POLLIN, 0};
-    while (!exit_->exited && ::poll(&reaped, 1, PollTimeoutMs(kReapWait)) > 0) {
+    pollfd reaped{exit_->fd(), POLLIN, 0};
+    while (!exit_->exited() && ::poll(&reaped, 1, PollTimeoutMs(kReapWait)) > 0) {
     }
-    ExitDescription exit = exit_->exited ? DescribeWaitStatus(exit_->wait_status)
+    ExitDescription exit = exit_->exited() ? DescribeWaitStatus(exit_->wait_status())
                                          : ExitDescription{"stopped answering", -1};
     send(ErrorEvent(kContextExited,
                     absl::StrCat("the ", NameOf(language_), " interpreter of this context ended (",

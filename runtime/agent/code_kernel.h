@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "rest/execd.h"
 #include "rest/sys/unique_fd.h"
+#include "runtime/agent/exit_notice.h"
 #include "runtime/agent/kernel_drivers.h"
 #include "runtime/agent/reaper.h"
 
@@ -50,7 +51,6 @@ class CodeKernel {
   void Kill();
 
  private:
-  struct ExitState;
   CodeKernel() = default;
   void Signal(int sig);
   // Reads control lines into control_buf_; the next complete line, or nullopt. `open` becomes
@@ -59,7 +59,7 @@ class CodeKernel {
 
   CodeLanguage language_ = CodeLanguage::kPython;
   pid_t pid_ = -1;
-  std::shared_ptr<ExitState> exit_;
+  std::shared_ptr<ExitNotice> exit_;
   UniqueFd control_w_;  // the driver's fd 3
   UniqueFd control_r_;  // the driver's fd 4
   UniqueFd stdout_, stderr_;

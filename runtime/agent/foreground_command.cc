@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,7 +11,6 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "rest/sse.h"
 #include "rest/sys/file_util.h"
 #include "rest/time_util.h"
 #include "runtime/agent/line_splitter.h"
@@ -53,11 +51,6 @@ ExitDescription DescribeWaitStatus(int wait_status) {
   return {"unknown exit", -1};
 }
 
-struct ForegroundCommand::ExitState {
-  UniqueFd event;  // eventfd, readable once the process has been reaped
-  std::atomic<int> wait_status{0};
-};
-
 absl::StatusOr<std::unique_ptr<ForegroundCommand>> ForegroundCommand::Start(
     Reaper& reaper, const rest::RunCommandRequest& request, std::string id,
     Reaper::OnExit also_on_exit) {
@@ -73,20 +66,11 @@ absl::StatusOr<std::unique_ptr<ForegroundCommand>> ForegroundCommand::Start(
   UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!devnull.valid()) return ErrnoStatus("open /dev/null", errno);
 
-  cmd->exit_ = std::make_shared<ExitState>();
-  cmd->exit_->event.Reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!cmd->exit_->event.valid()) return ErrnoStatus("eventfd", errno);
-
-  std::shared_ptr<ExitState> exit_state = cmd->exit_;
+  auto notice = ExitNotice::Make();
+  if (!notice.ok()) return notice.status();
+  cmd->exit_ = *std::move(notice);
   auto spawned = SpawnShell(reaper, request, {devnull.get(), out_w.get(), err_w.get()},
-                            [exit_state, also_on_exit = std::move(also_on_exit)](int status) {
-                              // First the hook, so that whoever the hook tells knows of the exit by
-                              // the time the stream (woken by the event) reports it.
-                              if (also_on_exit) also_on_exit(status);
-                              exit_state->wait_status = status;
-                              uint64_t one = 1;
-                              (void)!::write(exit_state->event.get(), &one, sizeof one);
-                            });
+                            ExitNotice::Hook(cmd->exit_, std::move(also_on_exit)));
   if (!spawned.ok()) return spawned.status();
   cmd->pid_ = spawned->pid;
   cmd->spawn_error_ = std::move(spawned->exec_error);
@@ -105,13 +89,11 @@ ForegroundCommand::~ForegroundCommand() {
 void ForegroundCommand::Kill() { KillProcessGroup(pid_); }
 
 void ForegroundCommand::Stream(const Writer& write) {
-  // Events are written straight into the batch: serialized JSON has no line break, so a blank
-  // line after each frames it (COMPAT.md §2.3).
+  // Events are written straight into the batch, framed (rest::FrameEvent).
   std::string batch;
   auto add = [&](rest::ServerStreamEvent e) {
     e.timestamp_ms = rest::NowUnixMillis();
-    batch += rest::SerializeEvent(e);
-    batch += "\n\n";
+    batch += rest::FrameEvent(e);
   };
   auto flush = [&] {
     if (batch.empty()) return true;
@@ -126,11 +108,9 @@ void ForegroundCommand::Stream(const Writer& write) {
   int64_t read_at_ms = rest::NowUnixMillis();
   auto out_sink = [&](std::string_view line) {
     rest::AppendOutputEvent(rest::kEventStdout, line, read_at_ms, &batch);
-    batch += "\n\n";
   };
   auto err_sink = [&](std::string_view line) {
     rest::AppendOutputEvent(rest::kEventStderr, line, read_at_ms, &batch);
-    batch += "\n\n";
   };
   const absl::Time deadline = started_ + timeout_;
   absl::Time next_ping = absl::Now() + kPingInterval;
@@ -152,7 +132,7 @@ void ForegroundCommand::Stream(const Writer& write) {
         static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(wake - now) + 1));
     pollfd fds[3] = {{out_open ? stdout_.get() : -1, POLLIN, 0},
                      {err_open ? stderr_.get() : -1, POLLIN, 0},
-                     {exited ? -1 : exit_->event.get(), POLLIN, 0}};
+                     {exited ? -1 : exit_->fd(), POLLIN, 0}};
     int ready = ::poll(fds, 3, timeout_ms);
     if (ready < 0 && errno != EINTR) break;
     now = absl::Now();
@@ -197,7 +177,7 @@ void ForegroundCommand::Stream(const Writer& write) {
     add({.type = std::string(rest::kEventError),
          .error = rest::EventError{"CommandExecError", spawn_error_, {spawn_error_}}});
   } else {
-    ExitDescription exit = DescribeWaitStatus(exit_->wait_status);
+    ExitDescription exit = DescribeWaitStatus(exit_->wait_status());
     if (exit.code == 0) {
       add({.type = std::string(rest::kEventExecutionComplete), .execution_time_ms = elapsed_ms});
     } else {

@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "rest/execd.h"
 #include "rest/sys/unique_fd.h"
+#include "runtime/agent/exit_notice.h"
 #include "runtime/agent/reaper.h"
 
 namespace osb::agent {
@@ -45,14 +46,13 @@ class ForegroundCommand {
   pid_t pid() const { return pid_; }
 
  private:
-  struct ExitState;
   ForegroundCommand() = default;
   void Kill();
 
   std::string id_;
   pid_t pid_ = -1;
   absl::Time started_;
-  std::shared_ptr<ExitState> exit_;
+  std::shared_ptr<ExitNotice> exit_;
   UniqueFd stdout_, stderr_;
   std::string spawn_error_;  // exec failed: reported as the error event
   absl::Duration timeout_ = absl::InfiniteDuration();

@@ -326,6 +326,20 @@ TEST(ServerStreamEventTest, InvalidUtf8InErrorAndResultsDoesNotThrow) {
   EXPECT_TRUE(ParseServerStreamEvent(out).ok()) << out;
 }
 
+TEST(ServerStreamEventTest, TheOutputHotPathWritesWhatFrameEventWrites) {
+  for (const std::string& text : {std::string("plain"), std::string(""), std::string("\n"),
+                                  std::string("tab\there \"quoted\" \\ \x01 \xff \xc3\xa9")}) {
+    ServerStreamEvent e;
+    e.type = std::string(kEventStderr);
+    e.text = text;
+    e.timestamp_ms = 9;
+    std::string appended = "before";
+    AppendOutputEvent(kEventStderr, text, 9, &appended);
+    EXPECT_EQ(appended, "before" + FrameEvent(e)) << text;
+    EXPECT_EQ(FrameEvent(e), SerializeEvent(e) + "\n\n");
+  }
+}
+
 TEST(ServerStreamEventTest, ValidUtf8IsWrittenAsIs) {
   ServerStreamEvent e;
   e.type = std::string(kEventStdout);
