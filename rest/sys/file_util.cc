@@ -55,7 +55,8 @@ absl::Status MakeDirs(const std::string& path, mode_t mode) {
   return absl::OkStatus();
 }
 
-absl::Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_t mode) {
+absl::Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_t mode,
+                             Durability durability) {
   std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd.valid()) return ErrnoStatus(absl::StrCat("create ", tmp), errno);
@@ -71,7 +72,8 @@ absl::Status WriteFileAtomic(const std::string& path, std::string_view contents,
     }
     rest.remove_prefix(static_cast<std::size_t>(n));
   }
-  if (::fsync(fd.get()) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+  if ((durability == Durability::kPowerLoss && ::fsync(fd.get()) != 0) ||
+      ::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
     return ErrnoStatus(absl::StrCat("write ", path), err);

@@ -18,9 +18,14 @@ absl::Status ErrnoStatus(std::string_view what, int err);
 // mkdir -p with `mode` for the directories it creates.
 absl::Status MakeDirs(const std::string& path, mode_t mode);
 
-// Writes `contents` to `path` through a temporary file in the same directory, fsync and rename,
-// so readers see the old file or the new one, never a part.
-absl::Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_t mode);
+// Whether a write must survive a power loss (fsync before the rename) or only a crash of the
+// writing process, which loses nothing the kernel already has.
+enum class Durability { kPowerLoss, kProcessCrash };
+
+// Writes `contents` to `path` through a temporary file in the same directory and a rename, so
+// readers see the old file or the new one, never a part. One writer per path at a time.
+absl::Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_t mode,
+                             Durability durability = Durability::kPowerLoss);
 
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 

@@ -15,10 +15,12 @@
 #include "absl/strings/str_cat.h"
 #include "rest/sys/file_util.h"
 #include "runtime/agent/agent_server.h"
+#include "runtime/agent/capability_bound.h"
 #include "runtime/agent/env_file.h"
 #include "runtime/agent/reaper.h"
 #include "runtime/agent/readiness_port.h"
 #include "runtime/agent/sandbox_root.h"
+#include "runtime/agent/seccomp_filter.h"
 
 extern char** environ;
 
@@ -47,9 +49,17 @@ int main(int argc, char** argv) {
   app.add_option("--cpus", limits.cpus, "the CPU limit the runtime enforces (for metrics)");
   app.add_option("--memory-bytes", limits.memory_bytes,
                  "the memory limit the runtime enforces (for metrics)");
+  std::vector<std::string> volumes;
+  app.add_option("--volume", volumes, "a bind mount, ro|rw:TARGET:SOURCE (repeatable)");
   app.add_option("entrypoint", entrypoint, "the sandbox's entrypoint")->required();
   app.set_version_flag("--version", "osb-agent 0.1.0");
   CLI11_PARSE(app, argc, argv);
+
+  for (const std::string& arg : volumes) {
+    auto volume = osb::runtime::DecodeVolumeMount(arg);
+    if (!volume.ok()) return Fail(volume.status());
+    root.volumes.push_back(*volume);
+  }
 
   osb::agent::Reaper reaper;
   osb::agent::AgentServer server(reaper, limits);
@@ -63,15 +73,19 @@ int main(int argc, char** argv) {
   };
   if (auto s = osb::agent::EnterSandboxRoot(root, bind_socket); !s.ok()) return Fail(s);
   if (auto s = osb::agent::BringUpLoopback(); !s.ok()) return Fail(s);
+  // The sandbox is built: from here on, nothing in it (the agent included) may gain privileges,
+  // keep capabilities beyond a container's, or make the system calls the filter refuses.
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    return Fail(osb::ErrnoStatus("PR_SET_NO_NEW_PRIVS", errno));
+  }
+  if (auto s = osb::agent::BoundCapabilities(); !s.ok()) return Fail(s);
+  if (auto s = osb::agent::InstallSeccompFilter(); !s.ok()) return Fail(s);
   // Where the SDKs' commands.set_env persists variables for later commands (env_file.h), unless
   // the sandbox's environment says otherwise.
   ::setenv("EXECD_ENVS", osb::agent::kDefaultEnvFile, /*overwrite=*/0);
   // Not fatal: the sandbox works without it, only the SDK's readiness check would wait.
   if (auto s = osb::agent::ServeReadinessPort(); !s.ok()) {
     std::fprintf(stderr, "osb-agent: %s\n", std::string(s.message()).c_str());
-  }
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-    return Fail(osb::ErrnoStatus("PR_SET_NO_NEW_PRIVS", errno));
   }
 
   std::vector<char*> args;

@@ -1,6 +1,7 @@
 #include "runtime/agent/sandbox_root.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -12,8 +13,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "rest/sys/file_util.h"
 #include "rest/sys/unique_fd.h"
 #include "runtime/common/host_base.h"
@@ -44,6 +47,53 @@ absl::Status BindReadOnly(const std::string& source, const std::string& target) 
   if (vfs.f_flag & ST_NODIRATIME) locked |= MS_NODIRATIME;
   if (vfs.f_flag & ST_RELATIME) locked |= MS_RELATIME;
   return Mount("", target, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | locked);
+}
+
+// openat2 without following any symlink (beneath `dir` when it is not AT_FDCWD).
+UniqueFd OpenNoSymlinks(int dir, const std::string& path, uint64_t flags) {
+  open_how how{};
+  how.flags = flags | O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS | (dir == AT_FDCWD ? 0 : RESOLVE_BENEATH);
+  return UniqueFd(static_cast<int>(::syscall(SYS_openat2, dir, path.c_str(), &how, sizeof how)));
+}
+
+// Binds the volume's host path at its place under `root`. Neither side follows a symlink: a link
+// put in the host path after osb-runtime resolved it, or one in the sandbox's image along the
+// mount path, fails the sandbox's start instead of leading elsewhere.
+absl::Status MountVolume(const std::string& root, const runtime::VolumeMount& v) {
+  UniqueFd source = OpenNoSymlinks(AT_FDCWD, v.source, 0);
+  if (!source.valid()) return ErrnoStatus("open volume source " + v.source, errno);
+  struct stat st {};
+  if (::fstat(source.get(), &st) != 0) return ErrnoStatus("stat " + v.source, errno);
+  UniqueFd dir(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return ErrnoStatus("open " + root, errno);
+  std::vector<std::string> parts = absl::StrSplit(v.target, '/', absl::SkipEmpty());
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::string& part = parts[i];
+    const bool directory = i + 1 < parts.size() || S_ISDIR(st.st_mode);
+    if (directory) {
+      if (::mkdirat(dir.get(), part.c_str(), 0755) != 0 && errno != EEXIST) {
+        return ErrnoStatus(absl::StrCat("make the mount point ", v.target), errno);
+      }
+    } else {
+      UniqueFd file(::openat(dir.get(), part.c_str(),
+                             O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
+      if (!file.valid()) {
+        return ErrnoStatus(absl::StrCat("make the mount point ", v.target), errno);
+      }
+    }
+    UniqueFd next = OpenNoSymlinks(dir.get(), part, directory ? O_DIRECTORY : 0);
+    if (!next.valid()) {
+      return ErrnoStatus(absl::StrCat("mount point ", v.target,
+                                      errno == ELOOP ? " (it crosses a symlink)" : ""),
+                         errno);
+    }
+    dir = std::move(next);
+  }
+  const std::string from = absl::StrCat("/proc/self/fd/", source.get());
+  const std::string target = root + v.target;
+  if (v.read_only) return BindReadOnly(from, target);
+  return Mount(from, target, nullptr, MS_BIND | MS_REC);
 }
 
 absl::Status MountDev(const std::string& dev) {
@@ -99,6 +149,9 @@ absl::Status EnterSandboxRoot(const SandboxRootSpec& spec,
   if (auto s = Mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
       !s.ok()) {
     return s;
+  }
+  for (const runtime::VolumeMount& volume : spec.volumes) {
+    if (auto s = MountVolume(root, volume); !s.ok()) return s;
   }
   if (auto s = before_pivot(); !s.ok()) return s;
 

@@ -6,6 +6,7 @@
 //   /proc        the sandbox's own pid namespace
 //   /dev         tmpfs with null, zero, full, random, urandom, tty bound from the host, devpts, shm
 //   /tmp         private tmpfs
+//   volumes      host directories or files bound at their mount paths, read-only where asked
 //
 // Runs as root of the sandbox's user namespace (osb-agent before it serves), before any command
 // or the entrypoint is started.
@@ -13,8 +14,10 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "runtime/common/volume_mount.h"
 
 namespace osb::agent {
 
@@ -22,6 +25,7 @@ struct SandboxRootSpec {
   std::string sandbox_dir;  // holds upper/, work/, rootfs/ (created by osb-runtime)
   std::string base_dir;     // the skeleton, the overlay's lower layer
   std::string hostname;
+  std::vector<runtime::VolumeMount> volumes;
 };
 
 // Mounts everything under <sandbox_dir>/rootfs, calls `before_pivot` (the last moment host paths

@@ -60,6 +60,9 @@ int ChildMain(void* arg) {
   if (::dup2(a->null_fd, 0) < 0 || ::dup2(a->log_fd, 1) < 0 || ::dup2(a->log_fd, 2) < 0) {
     Report(a, errno);
   }
+  // Its own session: the runtime's terminal and process group are not the sandbox's, so a ^C or
+  // a hang-up meant for the runtime never reaches it (sandboxes outlive their runtime).
+  if (::syscall(SYS_setsid) < 0) Report(a, errno);
   // Nothing of the runtime's (its sockets, other sandboxes' files) may reach the sandbox.
   ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   ::syscall(SYS_execveat, a->agent_fd, "", a->argv, a->envp, AT_EMPTY_PATH);
@@ -102,6 +105,9 @@ absl::StatusOr<pid_t> LaunchAgent(const AgentLaunch& launch) {
   if (launch.cpus.has_value()) args.insert(args.end(), {"--cpus", absl::StrCat(*launch.cpus)});
   if (launch.memory_bytes.has_value()) {
     args.insert(args.end(), {"--memory-bytes", absl::StrCat(*launch.memory_bytes)});
+  }
+  for (const VolumeMount& v : launch.volumes) {
+    args.insert(args.end(), {"--volume", EncodeVolumeMount(v)});
   }
   args.emplace_back("--");
   args.insert(args.end(), launch.entrypoint.begin(), launch.entrypoint.end());

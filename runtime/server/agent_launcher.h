@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "runtime/common/volume_mount.h"
 
 namespace osb::runtime {
 
@@ -40,6 +41,7 @@ struct AgentLaunch {
   std::optional<double> cpus;
   std::optional<int64_t> memory_bytes;
   IdMapping ids;
+  std::vector<VolumeMount> volumes;  // bound by the agent into the sandbox's root
   // Called with the agent's host pid while it is stopped before its first instruction of its
   // own (its id maps are written, it waits on a pipe): the place to move it into its cgroup, so
   // the agent and all it forks are limited from the start. An error abandons the launch.

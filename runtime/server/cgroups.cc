@@ -208,6 +208,16 @@ std::string CgroupHost::Enforcement(const ResourceLimits& limits) const {
 
 absl::StatusOr<std::unique_ptr<SandboxCgroup>> CgroupHost::Create(
     const std::string& sandbox_id) const {
+  return Build(sandbox_id, /*create=*/true);
+}
+
+absl::StatusOr<std::unique_ptr<SandboxCgroup>> CgroupHost::Open(
+    const std::string& sandbox_id) const {
+  return Build(sandbox_id, /*create=*/false);
+}
+
+absl::StatusOr<std::unique_ptr<SandboxCgroup>> CgroupHost::Build(const std::string& sandbox_id,
+                                                                 bool create) const {
   if (!usable()) {
     return absl::FailedPreconditionError(absl::StrCat("no usable cgroups: ", Summary()));
   }
@@ -220,14 +230,20 @@ absl::StatusOr<std::unique_ptr<SandboxCgroup>> CgroupHost::Create(
   std::set<std::string> made;
   for (const auto& [c, parent] : parents_) {
     const std::string dir = absl::StrCat(parent, "/", sandbox_id);
+    if (!create && !env_.Exists(dir)) continue;
     cgroup->dir_of_[c] = dir;
     if (made.count(dir) != 0) continue;
-    if (auto s = env_.MakeDir(dir); !s.ok()) {
-      for (const std::string& d : cgroup->dirs_) (void)env_.RemoveDir(d);
-      return s;
+    if (create) {
+      if (auto s = env_.MakeDir(dir); !s.ok()) {
+        for (const std::string& d : cgroup->dirs_) (void)env_.RemoveDir(d);
+        return s;
+      }
     }
     made.insert(dir);
     cgroup->dirs_.push_back(dir);
+  }
+  if (cgroup->dirs_.empty()) {
+    return absl::NotFoundError(absl::StrCat("no cgroup opensandbox/", sandbox_id));
   }
   return cgroup;
 }
@@ -361,6 +377,17 @@ absl::Status SandboxCgroup::Remove() {
     }
   }
   return first_error;
+}
+
+absl::StatusOr<std::vector<pid_t>> SandboxCgroup::Processes() {
+  auto procs = env_.Read(dirs_.front() + "/cgroup.procs");
+  if (!procs.ok()) return procs.status();
+  std::vector<pid_t> pids;
+  for (absl::string_view line : absl::StrSplit(*procs, '\n', absl::SkipEmpty())) {
+    pid_t pid = 0;
+    if (absl::SimpleAtoi(line, &pid)) pids.push_back(pid);
+  }
+  return pids;
 }
 
 absl::StatusOr<CgroupUsage> SandboxCgroup::Usage() {

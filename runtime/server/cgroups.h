@@ -89,7 +89,14 @@ class CgroupHost {
   // is left behind.
   absl::StatusOr<std::unique_ptr<SandboxCgroup>> Create(const std::string& sandbox_id) const;
 
+  // The cgroup `opensandbox/<sandbox_id>` made by an earlier run of the runtime, to manage it
+  // again. NotFound when it exists in no usable hierarchy (a hierarchy where it is missing is left
+  // out); FailedPrecondition and InvalidArgument as for Create.
+  absl::StatusOr<std::unique_ptr<SandboxCgroup>> Open(const std::string& sandbox_id) const;
+
  private:
+  absl::StatusOr<std::unique_ptr<SandboxCgroup>> Build(const std::string& sandbox_id,
+                                                       bool create) const;
   CgroupHost(CgroupEnv& env, CgroupOptions options) : env_(env), options_(std::move(options)) {}
   void DetectV1();
   void DetectV2(const std::string& controllers);
@@ -132,6 +139,9 @@ class SandboxCgroup {
   // CPU time (cpuacct.usage, v2 cpu.stat usage_usec) and memory now (memory.usage_in_bytes,
   // memory.current); a field is empty when its controller is not usable.
   absl::StatusOr<CgroupUsage> Usage();
+
+  // The processes in the cgroup now (cgroup.procs of its first hierarchy).
+  absl::StatusOr<std::vector<pid_t>> Processes();
 
   // The cgroup's directories, one per hierarchy.
   const std::vector<std::string>& dirs() const { return dirs_; }

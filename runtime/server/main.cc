@@ -21,6 +21,7 @@
 #include "rest/sys/default_paths.h"
 #include "rest/sys/file_util.h"
 #include "runtime/server/lifecycle_api.h"
+#include "runtime/server/runtime_config.h"
 #include "runtime/server/sandbox_manager.h"
 
 namespace {
@@ -78,6 +79,7 @@ int main(int argc, char** argv) {
   std::string unix_socket, state_dir = DefaultStateDir(), api_key, api_key_file, ready_file;
   std::string agent_binary = osb::PathBesideSelf("osb-agent");
   std::string cgroup_root = "/sys/fs/cgroup";
+  std::string config_path;
   bool insecure = false;
   app.add_option("--listen", listen, "HOST:PORT to serve HTTP on (port 0: any free port)")
       ->capture_default_str();
@@ -91,6 +93,8 @@ int main(int argc, char** argv) {
   app.add_option("--cgroup-root", cgroup_root,
                  "where the cgroup filesystem is mounted (sandbox limits and pause live there)")
       ->capture_default_str();
+  app.add_option("--config", config_path,
+                 "TOML config: [storage] allowed_host_paths for host volumes");
   app.add_option("--ready-file", ready_file,
                  "once serving, write {\"address\",\"pid\"} to this file (for supervisors)");
   app.set_version_flag("--version", "osb-runtime 0.1.0");
@@ -115,11 +119,17 @@ int main(int argc, char** argv) {
   options.agent_binary = agent_binary;
   options.ids = osb::runtime::DefaultIdMapping(kFirstSandboxId);
   options.cgroup_root = cgroup_root;
+  if (!config_path.empty()) {
+    auto config = osb::runtime::LoadRuntimeConfig(config_path);
+    if (!config.ok()) return Fail(config.status().message());
+    options.allowed_host_paths = config->allowed_host_paths;
+  }
   auto manager = osb::runtime::SandboxManager::Start(options);
   if (!manager.ok()) return Fail(manager.status().message());
   std::fprintf(stderr, "osb-runtime: resource limits and pause: %s\n",
                (*manager)->cgroups().Summary().c_str());
-  std::fprintf(stderr, "osb-runtime: not enforced yet: network egress, volumes, seccomp\n");
+  std::fprintf(stderr,
+               "osb-runtime: not supported yet: network egress, snapshots, ossfs volumes\n");
 
   osb::runtime::LifecycleApi api(**manager, key);
   if (port == 0) {

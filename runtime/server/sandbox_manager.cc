@@ -1,5 +1,6 @@
 #include "runtime/server/sandbox_manager.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -10,6 +11,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -24,7 +26,9 @@
 #include "runtime/common/agent_tasks.h"
 #include "runtime/common/host_base.h"
 #include "runtime/server/agent_exchange.h"
+#include "runtime/server/agent_process.h"
 #include "runtime/server/resource_limits.h"
+#include "runtime/server/volume_plan.h"
 
 namespace osb::runtime {
 
@@ -40,10 +44,15 @@ struct SandboxManager::Record {
   std::string message;
   absl::Time last_transition;
   pid_t agent_pid = -1;
+  std::unique_ptr<AgentProcess> agent;  // set with agent_pid, under the manager's mutex
   std::string access_token;
   std::string dir;
   std::string socket_path;
+  std::vector<std::string> delete_on_kill;  // pvc directories with deleteOnSandboxTermination
   bool killing = false;
+
+  // Held while the record is written to the store, so writes land in the order of the changes.
+  absl::Mutex persist;
 
   // Held for the whole of a create, pause, resume or kill, so they happen one at a time (a kill
   // during create waits for it); taken before the manager's mutex, never after.
@@ -64,6 +73,43 @@ struct SandboxManager::Record {
     s.metadata = metadata;
     if (expires_at.has_value()) s.expires_at = rest::FormatRfc3339(*expires_at);
     return s;
+  }
+
+  StoredSandbox ToStored() const {
+    return StoredSandbox{ToSandbox(), access_token, agent_pid,
+                         agent != nullptr ? agent->start_ticks() : 0, delete_on_kill};
+  }
+
+  // The record of a stored sandbox; its agent and cgroup are the caller's to re-adopt.
+  static absl::StatusOr<std::shared_ptr<Record>> FromStored(const StoredSandbox& stored,
+                                                            const std::string& state_dir) {
+    const rest::Sandbox& s = stored.sandbox;
+    auto r = std::make_shared<Record>();
+    r->id = s.id;
+    auto created = rest::ParseRfc3339(s.created_at);
+    if (!created.ok()) return created.status();
+    r->created_at = *created;
+    if (s.expires_at.has_value()) {
+      auto expires = rest::ParseRfc3339(*s.expires_at);
+      if (!expires.ok()) return expires.status();
+      r->expires_at = *expires;
+    }
+    r->last_transition = r->created_at;
+    if (s.status.last_transition_at.has_value()) {
+      auto at = rest::ParseRfc3339(*s.status.last_transition_at);
+      if (at.ok()) r->last_transition = *at;
+    }
+    r->entrypoint = s.entrypoint;
+    r->image_uri = s.image.has_value() ? s.image->uri : "";
+    r->metadata = s.metadata;
+    r->state = s.status.state;
+    r->reason = s.status.reason.value_or("");
+    r->message = s.status.message.value_or("");
+    r->access_token = stored.access_token;
+    r->delete_on_kill = stored.delete_on_kill;
+    r->dir = absl::StrCat(state_dir, "/sandboxes/", r->id);
+    r->socket_path = r->dir + "/sock";
+    return r;
   }
 };
 
@@ -118,7 +164,6 @@ absl::StatusOr<bool> AllowsEgress(const nlohmann::json& policy) {
 // Refuses what would otherwise be silently ignored: a sandbox must never have less than it asked.
 absl::Status CheckSupported(const rest::CreateSandboxRequest& r) {
   if (r.snapshot_id.has_value()) return Unsupported("creating a sandbox from a snapshot");
-  if (r.volumes.has_value() && !r.volumes->empty()) return Unsupported("volumes");
   if (r.network_policy.has_value()) {
     auto allows = AllowsEgress(*r.network_policy);
     if (!allows.ok()) return allows.status();
@@ -160,6 +205,11 @@ absl::StatusOr<std::unique_ptr<SandboxManager>> SandboxManager::Start(RuntimeOpt
     if (auto s = MakeDirs(dir, 0711); !s.ok()) return s;
     if (::chmod(dir.c_str(), 0711) != 0) return ErrnoStatus("chmod " + dir, errno);
   }
+  // The records hold each sandbox's access token: for the runtime's eyes only.
+  if (auto s = MakeDirs(state + "/records", 0700); !s.ok()) return s;
+  // Named volumes: opened by each sandbox's agent, so traversable like sandboxes/.
+  if (auto s = MakeDirs(state + "/volumes", 0711); !s.ok()) return s;
+  m->store_ = std::make_unique<SandboxStore>(state + "/records");
   if (auto s = CheckTraversable(state); !s.ok()) return s;
   m->cgroup_env_ = NewRealCgroupEnv();
   CgroupOptions cgroup_options;
@@ -173,6 +223,7 @@ absl::StatusOr<std::unique_ptr<SandboxManager>> SandboxManager::Start(RuntimeOpt
       return s;
     }
   }
+  m->Restore();
   m->watcher_ = std::thread([raw = m.get()] { raw->Watch(); });
   return m;
 }
@@ -201,8 +252,17 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
                            rest::StdView(limits.status().message()));
   }
 
+  VolumeOptions volume_options;
+  volume_options.allowed_host_paths = options_.allowed_host_paths;
+  volume_options.pvc_root = options_.state_dir + "/volumes";
+  volume_options.owner_uid = options_.ids.host_uid;
+  volume_options.owner_gid = options_.ids.host_gid;
+  auto volumes = PlanVolumes(request.volumes.value_or(nlohmann::json()), volume_options);
+  if (!volumes.ok()) return volumes.status();
+
   auto record = std::make_shared<Record>();
   record->id = rest::NewUuid4();
+  record->delete_on_kill = volumes->delete_on_kill;
   record->created_at = absl::Now();
   record->last_transition = record->created_at;
   if (request.timeout_seconds.has_value()) {
@@ -259,6 +319,7 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
                 "LANG=C.UTF-8", "HOSTNAME=" + launch.hostname};
   for (const auto& [k, v] : request.env) launch.env.push_back(absl::StrCat(k, "=", v));
   launch.ids = ids;
+  launch.volumes = volumes->mounts;
   if (cgroups_->usable()) {
     auto cgroup = cgroups_->Create(record->id);
     if (!cgroup.ok()) return fail(cgroup.status());
@@ -277,20 +338,32 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   }
   auto pid = LaunchAgent(launch);
   if (!pid.ok()) return fail(pid.status());
+  auto agent = AgentProcess::Launched(*pid);
+  if (!agent.ok()) {
+    ::kill(*pid, SIGKILL);
+    ::waitpid(*pid, nullptr, 0);
+    return fail(agent.status());
+  }
   {
     absl::MutexLock lock(&mu_);
     record->agent_pid = *pid;
+    record->agent = std::move(*agent);
   }
+  // Recorded before it is Running, so that a runtime that dies now destroys it when it restarts.
+  if (!Persist(*record)) return fail(absl::InternalError("cannot write the sandbox's record"));
 
   const absl::Time deadline = absl::Now() + options_.ready_timeout;
   absl::Status ping = absl::UnavailableError("not tried");
   while (absl::Now() < deadline) {
     ping = PingAgent(record->socket_path, absl::Seconds(1));
     if (ping.ok()) break;
-    int status = 0;
-    if (::waitpid(*pid, &status, WNOHANG) == *pid) {
+    bool exited;
+    {
+      absl::MutexLock lock(&mu_);
+      exited = record->agent->Exited();
+    }
+    if (exited) {
       auto log = ReadFile(launch.log_path);
-      record->agent_pid = -1;
       return fail(absl::InternalError(
           absl::StrCat("osb-agent exited: ", log.ok() ? absl::StripAsciiWhitespace(*log) : "")));
     }
@@ -301,10 +374,14 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
         absl::StrCat("osb-agent did not answer within ",
                      absl::FormatDuration(options_.ready_timeout), ": ", ping.message())));
   }
+  {
+    absl::MutexLock lock(&mu_);
+    record->state = "Running";
+    record->reason = "SANDBOX_RUNNING";
+    record->last_transition = absl::Now();
+  }
+  if (!Persist(*record)) return fail(absl::InternalError("cannot write the sandbox's record"));
   absl::MutexLock lock(&mu_);
-  record->state = "Running";
-  record->reason = "SANDBOX_RUNNING";
-  record->last_transition = absl::Now();
   return record->ToSandbox();
 }
 
@@ -363,16 +440,16 @@ absl::StatusOr<rest::ListSandboxesResponse> SandboxManager::List(const ListQuery
 }
 
 void SandboxManager::Destroy(Record& record) {
-  pid_t pid;
+  std::unique_ptr<AgentProcess> agent;
   {
     absl::MutexLock lock(&mu_);
-    pid = record.agent_pid;
+    agent = std::move(record.agent);
     record.agent_pid = -1;
   }
   // SIGKILL to a pid namespace's init kills every process in it; its exit is reported only once
   // all of them are gone. A frozen task dies only once thawed, so a paused sandbox is thawed
   // after the SIGKILL is pending: its init then exits at once and takes the rest with it.
-  if (pid > 0) ::kill(pid, SIGKILL);
+  if (agent != nullptr) agent->Kill();
   if (record.frozen) {
     if (auto s = record.cgroup->Thaw(); !s.ok()) {
       std::fprintf(stderr, "osb-runtime: sandbox %s: %s\n", record.id.c_str(),
@@ -380,10 +457,7 @@ void SandboxManager::Destroy(Record& record) {
     }
     record.frozen = false;
   }
-  if (pid > 0) {
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
-  }
+  if (agent != nullptr) agent->Wait();
   if (record.cgroup != nullptr) {
     if (auto s = record.cgroup->Remove(); !s.ok()) {
       std::fprintf(stderr, "osb-runtime: sandbox %s: cgroup left behind: %s\n", record.id.c_str(),
@@ -392,6 +466,11 @@ void SandboxManager::Destroy(Record& record) {
     record.cgroup.reset();
   }
   (void)RemoveTree(record.dir);
+  for (const std::string& volume : record.delete_on_kill) (void)RemoveTree(volume);
+  if (auto s = store_->Remove(record.id); !s.ok()) {
+    std::fprintf(stderr, "osb-runtime: sandbox %s: %s\n", record.id.c_str(),
+                 std::string(s.message()).c_str());
+  }
 }
 
 absl::Status SandboxManager::Kill(const std::string& id) {
@@ -404,6 +483,7 @@ absl::Status SandboxManager::Kill(const std::string& id) {
     record->killing = true;
     record->state = "Stopping";
   }
+  Persist(*record);  // a runtime that dies now finishes the kill when it restarts
   Destroy(*record);
   absl::MutexLock lock(&mu_);
   records_.erase(id);
@@ -432,7 +512,7 @@ absl::Status SandboxManager::Pause(const std::string& id) {
     record->state = "Pausing";  // the proxy forwards nothing from here on
   }
   absl::Status frozen = record->cgroup->Freeze();
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (!frozen.ok()) {
     record->state = "Running";
     return rest::MakeError(
@@ -443,6 +523,8 @@ absl::Status SandboxManager::Pause(const std::string& id) {
   record->state = "Paused";
   record->reason = "SANDBOX_PAUSED";
   record->last_transition = absl::Now();
+  lock.Release();
+  Persist(*record);
   return absl::OkStatus();
 }
 
@@ -459,7 +541,7 @@ absl::Status SandboxManager::Resume(const std::string& id) {
     record->state = "Resuming";
   }
   absl::Status thawed = record->cgroup->Thaw();
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (!thawed.ok()) {
     record->state = "Paused";
     return rest::MakeError(
@@ -470,13 +552,15 @@ absl::Status SandboxManager::Resume(const std::string& id) {
   record->state = "Running";
   record->reason = "SANDBOX_RUNNING";
   record->last_transition = absl::Now();
+  lock.Release();
+  Persist(*record);
   return absl::OkStatus();
 }
 
 absl::StatusOr<absl::Time> SandboxManager::Renew(const std::string& id, absl::Time expires_at) {
   std::shared_ptr<Record> record = Find(id);
   if (record == nullptr) return NotFound(id);
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (record->killing) return NotFound(id);
   if (!record->expires_at.has_value()) {
     return rest::MakeError(absl::StatusCode::kFailedPrecondition, kInvalidExpiration,
@@ -490,6 +574,8 @@ absl::StatusOr<absl::Time> SandboxManager::Renew(const std::string& id, absl::Ti
         absl::StrCat("expiresAt ", rest::FormatRfc3339(expires_at), " is not in the future"));
   }
   record->expires_at = expires_at;
+  lock.Release();
+  Persist(*record);
   return expires_at;
 }
 
@@ -512,7 +598,7 @@ absl::StatusOr<rest::Sandbox> SandboxManager::PatchMetadata(const std::string& i
   }
   std::shared_ptr<Record> record = Find(id);
   if (record == nullptr) return NotFound(id);
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (record->killing) return NotFound(id);
   for (const auto& [key, value] : patch.items()) {
     if (value.is_null()) {
@@ -521,7 +607,10 @@ absl::StatusOr<rest::Sandbox> SandboxManager::PatchMetadata(const std::string& i
       record->metadata[key] = value.get<std::string>();
     }
   }
-  return record->ToSandbox();
+  rest::Sandbox patched = record->ToSandbox();
+  lock.Release();
+  Persist(*record);
+  return patched;
 }
 
 absl::StatusOr<AgentTarget> SandboxManager::Agent(const std::string& id) {
@@ -531,9 +620,119 @@ absl::StatusOr<AgentTarget> SandboxManager::Agent(const std::string& id) {
   return AgentTarget{record->socket_path, record->access_token, record->state, record->agent_pid};
 }
 
+bool SandboxManager::Persist(Record& record) {
+  absl::MutexLock persist(&record.persist);
+  StoredSandbox stored;
+  {
+    absl::MutexLock lock(&mu_);
+    stored = record.ToStored();
+  }
+  if (auto s = store_->Save(stored); !s.ok()) {
+    std::fprintf(stderr, "osb-runtime: sandbox %s: its record is not saved: %s\n",
+                 record.id.c_str(), std::string(s.message()).c_str());
+    return false;
+  }
+  return true;
+}
+
+void SandboxManager::Restore() {
+  std::vector<std::string> problems;
+  std::set<std::string> known;
+  int running = 0, paused = 0, failed = 0, destroyed = 0;
+  for (const StoredSandbox& stored : store_->LoadAll(&problems)) {
+    known.insert(stored.sandbox.id);
+    auto loaded = Record::FromStored(stored, options_.state_dir);
+    if (!loaded.ok()) {
+      problems.push_back(absl::StrCat("sandbox ", stored.sandbox.id, ": unreadable record (",
+                                      loaded.status().message(), ")"));
+      continue;
+    }
+    std::shared_ptr<Record> record = *loaded;
+    Record& r = *record;
+    absl::MutexLock transition(&r.transition);
+    if (stored.agent_pid > 0) {
+      auto agent = AgentProcess::Adopt(stored.agent_pid, stored.agent_start_ticks);
+      if (agent.ok()) {
+        r.agent_pid = stored.agent_pid;
+        r.agent = std::move(*agent);
+      }
+    }
+    if (cgroups_->usable()) {
+      if (auto cgroup = cgroups_->Open(r.id); cgroup.ok()) r.cgroup = std::move(*cgroup);
+    }
+    // Whatever the freezer's state, thawing is safe, and needed before a kill can land.
+    const bool has_freezer = r.cgroup != nullptr && cgroups_->Has(Controller::kFreezer);
+    if (r.state == "Pending" || r.state == "Stopping") {
+      // Its creator or its killer is gone: finish the kill, processes the record missed included.
+      r.killing = true;
+      r.frozen = has_freezer;
+      if (r.agent == nullptr && r.cgroup != nullptr) {
+        if (auto pids = r.cgroup->Processes(); pids.ok()) {
+          for (pid_t pid : *pids) ::kill(pid, SIGKILL);
+        }
+      }
+      Destroy(r);
+      ++destroyed;
+      continue;
+    }
+    if (r.agent == nullptr && r.state != "Failed") {
+      r.state = "Failed";
+      r.reason = "AGENT_EXITED";
+      r.message = "the sandbox's init process (osb-agent) exited while osb-runtime was not running";
+      r.last_transition = absl::Now();
+    } else if (r.state == "Pausing" || r.state == "Resuming") {
+      // A pause or resume was cut short: the sandbox is thawed and Running again.
+      if (has_freezer) (void)r.cgroup->Thaw();
+      r.state = "Running";
+      r.reason = "SANDBOX_RUNNING";
+      r.last_transition = absl::Now();
+    } else if (r.state == "Paused") {
+      r.frozen = has_freezer;
+    }
+    if (r.state == "Running") ++running;
+    if (r.state == "Paused") ++paused;
+    if (r.state == "Failed") ++failed;
+    {
+      absl::MutexLock lock(&mu_);
+      records_[r.id] = record;
+    }
+    Persist(r);
+  }
+  // A directory without a record is a create cut short before its first record was written.
+  const std::string sandboxes = options_.state_dir + "/sandboxes";
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(sandboxes.c_str()), ::closedir);
+  std::vector<std::string> orphans;
+  while (dir != nullptr) {
+    const dirent* entry = ::readdir(dir.get());
+    if (entry == nullptr) break;
+    const std::string name = entry->d_name;
+    if (name != "." && name != ".." && known.count(name) == 0) orphans.push_back(name);
+  }
+  for (const std::string& id : orphans) {
+    if (cgroups_->usable()) {
+      if (auto cgroup = cgroups_->Open(id); cgroup.ok()) {
+        if (auto pids = (*cgroup)->Processes(); pids.ok()) {
+          for (pid_t pid : *pids) ::kill(pid, SIGKILL);
+        }
+        (void)(*cgroup)->Remove();
+      }
+    }
+    (void)RemoveTree(sandboxes + "/" + id);
+    ++destroyed;
+  }
+  for (const std::string& p : problems) std::fprintf(stderr, "osb-runtime: %s\n", p.c_str());
+  if (running + paused + failed + destroyed > 0) {
+    std::fprintf(stderr,
+                 "osb-runtime: re-adopted %d running and %d paused sandboxes; %d failed while "
+                 "osb-runtime was not running; %d left half-created or half-killed were removed\n",
+                 running, paused, failed, destroyed);
+  }
+}
+
 void SandboxManager::Watch() {
   while (!stop_.WaitForNotificationWithTimeout(absl::Milliseconds(500))) {
     std::vector<std::string> expired;
+    std::vector<std::shared_ptr<Record>> failed;
     {
       absl::MutexLock lock(&mu_);
       const absl::Time now = absl::Now();
@@ -544,17 +743,16 @@ void SandboxManager::Watch() {
           expired.push_back(id);
           continue;
         }
-        int status = 0;
-        if (r->state == "Running" && r->agent_pid > 0 &&
-            ::waitpid(r->agent_pid, &status, WNOHANG) == r->agent_pid) {
-          r->agent_pid = -1;
+        if (r->state == "Running" && r->agent != nullptr && r->agent->Exited()) {
           r->state = "Failed";
           r->reason = "AGENT_EXITED";
           r->message = "the sandbox's init process (osb-agent) exited";
           r->last_transition = now;
+          failed.push_back(r);
         }
       }
     }
+    for (const auto& r : failed) Persist(*r);
     for (const auto& id : expired) (void)Kill(id);
   }
 }

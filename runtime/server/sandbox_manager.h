@@ -1,6 +1,6 @@
 // The sandboxes of one osb-runtime: creating them (directories, cgroup and limits, agent launch,
-// readiness), their records, listing, pausing and resuming, killing, expiry, and noticing agents
-// that died.
+// readiness), their records (kept on disk, so a restarted runtime re-adopts the sandboxes that
+// still run), listing, pausing and resuming, killing, expiry, and noticing agents that died.
 #pragma once
 
 #include <sys/types.h>
@@ -22,6 +22,7 @@
 #include "runtime/server/agent_launcher.h"
 #include "runtime/server/cgroup_env.h"
 #include "runtime/server/cgroups.h"
+#include "runtime/server/sandbox_store.h"
 
 namespace osb::runtime {
 
@@ -31,6 +32,7 @@ struct RuntimeOptions {
   IdMapping ids;
   absl::Duration ready_timeout = absl::Seconds(10);  // agent start → first /ping answered
   std::string cgroup_root = "/sys/fs/cgroup";
+  std::vector<std::string> allowed_host_paths;  // for `host` volumes (runtime_config.h)
 };
 
 // What the proxy and the endpoint route need to reach a sandbox's agent.
@@ -50,15 +52,17 @@ struct ListQuery {
 
 class SandboxManager {
  public:
-  // Prepares the state directory and the host base, and starts the watcher (expiry, dead agents).
+  // Prepares the state directory and the host base, takes back the sandboxes an earlier run left
+  // (Restore), and starts the watcher (expiry, dead agents).
   static absl::StatusOr<std::unique_ptr<SandboxManager>> Start(RuntimeOptions options);
   ~SandboxManager();  // stops the watcher; sandboxes keep running
 
   // Validates, creates the sandbox's cgroup with its limits, launches the agent inside it and
   // waits until it answers /ping: the sandbox is Running when this returns. InvalidArgument for a
-  // bad request (a malformed resourceLimits quantity included), Unimplemented for what this runtime
-  // cannot honour yet (snapshots, volumes, egress), Internal/DeadlineExceeded when the sandbox
-  // cannot start (nothing of it is left behind then, its cgroup included). The status message
+  // bad request (a malformed resourceLimits quantity or volume included; volume_plan.h has the
+  // volume errors), Unimplemented for what this runtime cannot honour yet (snapshots, egress),
+  // Internal/DeadlineExceeded when the sandbox cannot start (nothing of it is left behind then,
+  // its cgroup included). The status message
   // says which limits are enforced and which are not, and why.
   absl::StatusOr<rest::Sandbox> Create(const rest::CreateSandboxRequest& request);
 
@@ -100,6 +104,12 @@ class SandboxManager {
   struct Record;
   explicit SandboxManager(RuntimeOptions options);
   void Watch();
+  // Re-adopts the sandboxes in the store whose agent still runs (a paused one stays paused);
+  // those whose agent exited become Failed; those caught mid-create or mid-kill, and sandbox
+  // directories without a record, are destroyed. Runs before anything else can see a record.
+  void Restore();
+  // Writes the record's current state to the store; false (and a line on stderr) if it failed.
+  bool Persist(Record& record);
   std::shared_ptr<Record> Find(const std::string& id);
   // Kills the agent, waits for it and removes the sandbox's cgroup and files. The caller holds
   // record.transition.
@@ -109,6 +119,7 @@ class SandboxManager {
   std::string base_dir_;
   std::unique_ptr<CgroupEnv> cgroup_env_;
   std::unique_ptr<CgroupHost> cgroups_;
+  std::unique_ptr<SandboxStore> store_;
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Record>> records_ ABSL_GUARDED_BY(mu_);
   absl::Notification stop_;

@@ -112,24 +112,39 @@ TempDir::~TempDir() { (void)RemoveTree(path_); }
 std::unique_ptr<RuntimeProcess> RuntimeProcess::Start(const std::vector<std::string>& extra_args) {
   std::unique_ptr<RuntimeProcess> r(new RuntimeProcess());
   r->state_dir_ = r->dir_.path() + "/state";
-  const std::string ready = r->dir_.path() + "/ready.json";
-  std::vector<std::string> args = {BinDir() + "/osb-runtime",
-                                   "--listen",
-                                   "127.0.0.1:0",
-                                   "--state-dir",
-                                   r->state_dir_,
-                                   "--api-key",
-                                   r->api_key_,
-                                   "--ready-file",
-                                   ready};
-  args.insert(args.end(), extra_args.begin(), extra_args.end());
-  r->pid_ = Spawn(args, r->dir_.path() + "/runtime.log");
-  if (!WaitForFile(ready, absl::Seconds(20))) {
-    ADD_FAILURE() << "osb-runtime did not start: " << ReadAll(r->dir_.path() + "/runtime.log");
-    return nullptr;
-  }
-  r->address_ = nlohmann::json::parse(ReadAll(ready))["address"];
+  r->args_ = {BinDir() + "/osb-runtime",
+              "--listen",
+              "127.0.0.1:0",
+              "--state-dir",
+              r->state_dir_,
+              "--api-key",
+              r->api_key_,
+              "--ready-file",
+              r->dir_.path() + "/ready.json"};
+  r->args_.insert(r->args_.end(), extra_args.begin(), extra_args.end());
+  if (!r->Launch()) return nullptr;
   return r;
+}
+
+bool RuntimeProcess::Launch() {
+  const std::string ready = dir_.path() + "/ready.json";
+  ::unlink(ready.c_str());
+  pid_ = Spawn(args_, log_path());
+  if (!WaitForFile(ready, absl::Seconds(20))) {
+    ADD_FAILURE() << "osb-runtime did not start: " << ReadAll(log_path());
+    address_.clear();
+    return false;
+  }
+  address_ = nlohmann::json::parse(ReadAll(ready))["address"];
+  return true;
+}
+
+bool RuntimeProcess::Restart(const std::function<void()>& while_down) {
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  if (while_down) while_down();
+  return Launch();
 }
 
 RuntimeProcess::~RuntimeProcess() {

@@ -12,6 +12,7 @@
 #include <httplib.h>
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,9 +62,16 @@ class RuntimeProcess {
   // A client for the lifecycle API with the API key set.
   std::unique_ptr<httplib::Client> Client() const;
 
+  // Kills osb-runtime with SIGKILL, as a crash would, leaving its sandboxes running, calls
+  // `while_down`, and starts it again on the same state directory (on a new port: address()
+  // changes). False (with a test failure) when it does not come up again.
+  bool Restart(const std::function<void()>& while_down = {});
+
  private:
   RuntimeProcess() = default;
+  bool Launch();
   TempDir dir_;
+  std::vector<std::string> args_;
   std::string address_, api_key_ = "test-key", state_dir_;
   pid_t pid_ = -1;
 };

@@ -210,6 +210,62 @@ TEST_F(Isolation, NetworkHasLoopbackOnly) {
   EXPECT_THAT(interfaces, ElementsAre("lo")) << Describe(r);
 }
 
+TEST_F(Isolation, NoProcessCanGainPrivileges) {
+  auto sandbox = CreateSandbox();
+  ASSERT_TRUE(sandbox.has_value());
+  // Every process, the agent (PID 1) included: no_new_privs and the seccomp filter (mode 2).
+  auto r = Run(*sandbox, "grep -h -E '^(NoNewPrivs|Seccomp):' /proc/1/status /proc/self/status");
+  EXPECT_THAT(Texts(r, "stdout"),
+              ElementsAre("NoNewPrivs:\t1", "Seccomp:\t2", "NoNewPrivs:\t1", "Seccomp:\t2"))
+      << Describe(r);
+}
+
+TEST_F(Isolation, CapabilitiesAreAContainers) {
+  auto sandbox = CreateSandbox();
+  ASSERT_TRUE(sandbox.has_value());
+  // chown, dac_override, fowner, fsetid, kill, setgid, setuid, setpcap, net_bind_service,
+  // net_raw, sys_chroot, mknod, audit_write, setfcap: bits 0-8, 10, 13, 18, 27, 29, 31.
+  auto r = Run(*sandbox, "grep -h -E '^Cap(Bnd|Eff|Prm):' /proc/1/status /proc/self/status");
+  EXPECT_THAT(Texts(r, "stdout"),
+              ElementsAre("CapPrm:\t00000000a80425fb", "CapEff:\t00000000a80425fb",
+                          "CapBnd:\t00000000a80425fb", "CapPrm:\t00000000a80425fb",
+                          "CapEff:\t00000000a80425fb", "CapBnd:\t00000000a80425fb"))
+      << Describe(r);
+  // What root may still do inside: chown to another id.
+  auto chown = Run(*sandbox, "touch /tmp/f && chown 65534:65534 /tmp/f && stat -c %u /tmp/f");
+  EXPECT_EQ(Stdout(chown), "65534") << Describe(chown);
+}
+
+TEST_F(Isolation, TheSeccompFilterRefusesWhatASandboxNeverNeeds) {
+  auto sandbox = CreateSandbox();
+  ASSERT_TRUE(sandbox.has_value());
+  // Each call through libc's syscall(), printing its errno: 1 is EPERM, 38 ENOSYS.
+  const std::string program = R"PY(
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+calls = {"keyctl": (250, 0), "bpf": (321, 0, 0, 0), "kexec_load": (246, 0, 0, 0, 0),
+         "init_module": (175, 0, 0, 0), "mount": (165, b"none", b"/mnt", b"tmpfs", 0, 0),
+         "unshare_user": (272, 0x10000000), "clone3": (435, 0, 0),
+         "perf_event_open": (298, 0, 0, -1, -1, 0), "userfaultfd": (323, 0),
+         "unshare_files": (272, 0x400)}
+for name, args in calls.items():
+    rc = libc.syscall(*args)
+    print(name, 0 if rc == 0 else ctypes.get_errno())
+)PY";
+  auto r = Run(*sandbox, "python3 -c '" + program + "'");
+  EXPECT_THAT(Texts(r, "stdout"),
+              ElementsAre("keyctl 1", "bpf 1", "kexec_load 1", "init_module 1", "mount 1",
+                          "unshare_user 1", "clone3 38", "perf_event_open 1", "userfaultfd 1",
+                          "unshare_files 0"))
+      << Describe(r);
+  // Ordinary work is untouched: processes, threads, files, the network's loopback.
+  auto ok = Run(*sandbox, "python3 -c 'import threading, subprocess; t = threading.Thread("
+                          "target=print, args=(\"thread\",)); t.start(); t.join(); "
+                          "print(subprocess.run([\"echo\", \"child\"], capture_output=True, "
+                          "text=True).stdout.strip())'");
+  EXPECT_EQ(Stdout(ok), "thread\nchild") << Describe(ok);
+}
+
 TEST_F(Isolation, SandboxesCannotSeeEachOthersProcesses) {
   const std::string marker = "osb-mine-" + rest::RandomHex(6);
   auto a = CreateSandbox(CreateBody({"/bin/bash", "-c", "sleep 100000; : " + marker}));

@@ -77,8 +77,12 @@ std::optional<SandboxHandle> CreateSandbox(httplib::Client& api, const json& bod
     ADD_FAILURE() << "create failed: " << (created ? created->body : "no answer");
     return std::nullopt;
   }
+  return ResolveAgent(api, ParseJson(created->body).value("id", ""));
+}
+
+std::optional<SandboxHandle> ResolveAgent(httplib::Client& api, const std::string& id) {
   SandboxHandle h;
-  h.id = ParseJson(created->body).value("id", "");
+  h.id = id;
   auto endpoint = api.Get(absl::StrCat("/v1/sandboxes/", h.id, "/endpoints/", kAgentPort));
   if (!endpoint || endpoint->status != 200) {
     ADD_FAILURE() << "endpoint failed: " << (endpoint ? endpoint->body : "no answer");

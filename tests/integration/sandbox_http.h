@@ -79,6 +79,10 @@ std::string Describe(const CommandResult& r);
 // the endpoint has no proxy path.
 std::optional<SandboxHandle> CreateSandbox(httplib::Client& api, const nlohmann::json& body);
 
+// Resolves the agent endpoint of an existing sandbox; nullopt, with a test failure recorded, when
+// that fails.
+std::optional<SandboxHandle> ResolveAgent(httplib::Client& api, const std::string& id);
+
 // POST {proxy}{path} (a streaming route: /command, /session/{id}/run) with `body`, sending
 // `token` when given, as a user of the endpoint does (no API key). Events are decoded as they
 // arrive, each stamped with its arrival time. Never fails the test itself: what went wrong is in

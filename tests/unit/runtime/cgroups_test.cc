@@ -496,6 +496,42 @@ TEST(SandboxCgroupV1, AttachPutsThePidInEveryHierarchy) {
     EXPECT_EQ(kernel.Get(dir + "/cgroup.procs"), "31337");
 }
 
+TEST(SandboxCgroupV1, OpenTakesBackWhatAnEarlierRunCreated) {
+  FakeKernel kernel({.layout = Layout::kV1});
+  auto host = CgroupHost::Detect(kernel, kernel.Options());
+  auto created = MustCreate(*host);
+  ASSERT_NE(created, nullptr);
+  ASSERT_TRUE(created->Attach(31337).ok());
+  // A restarted runtime: a new host over the same kernel.
+  auto again = CgroupHost::Detect(kernel, kernel.Options());
+  auto opened = again->Open(kId);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ((*opened)->dirs(), created->dirs());
+  auto pids = (*opened)->Processes();
+  ASSERT_TRUE(pids.ok()) << pids.status();
+  EXPECT_THAT(*pids, ElementsAre(31337));
+  EXPECT_TRUE((*opened)->Freeze().ok());
+  for (const std::string& dir : created->dirs()) {  // the process exits
+    ASSERT_TRUE(WriteFileAtomic(dir + "/cgroup.procs", "", 0644).ok());
+  }
+  EXPECT_TRUE((*opened)->Remove().ok());
+  EXPECT_EQ(again->Open(kId).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(SandboxCgroupV1, OpenLeavesOutHierarchiesWhereItIsMissing) {
+  FakeKernel kernel({.layout = Layout::kV1});
+  auto host = CgroupHost::Detect(kernel, kernel.Options());
+  ASSERT_NE(MustCreate(*host), nullptr);
+  ASSERT_TRUE(RemoveTree(absl::StrCat(kernel.root(), "/pids/opensandbox/", kId)).ok());
+  auto opened = host->Open(kId);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_THAT((*opened)->dirs(), SizeIs(4));
+  // Apply skips the missing controller instead of writing into a directory that is not there.
+  EXPECT_TRUE((*opened)->Apply(Limits({{"pids", "10"}})).ok());
+  EXPECT_EQ(host->Open("never-made").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(host->Open("../x").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(SandboxCgroupV2, ApplyWritesCpuMaxMemoryMaxNoSwapAndPids) {
   FakeKernel kernel({.layout = Layout::kV2});
   auto host = CgroupHost::Detect(kernel, kernel.Options());
