@@ -128,8 +128,14 @@ int main(int argc, char** argv) {
   if (!manager.ok()) return Fail(manager.status().message());
   std::fprintf(stderr, "osb-runtime: resource limits and pause: %s\n",
                (*manager)->cgroups().Summary().c_str());
+  const std::string egress = (*manager)->network_helper().empty()
+                                 ? "unavailable (no pasta: install Debian's passt), sandboxes "
+                                   "have loopback only"
+                                 : "through " + (*manager)->network_helper();
+  std::fprintf(stderr, "osb-runtime: network egress: %s\n", egress.c_str());
   std::fprintf(stderr,
-               "osb-runtime: not supported yet: network egress, snapshots, ossfs volumes\n");
+               "osb-runtime: not supported yet: snapshots, ossfs volumes, per-destination "
+               "egress rules\n");
 
   osb::runtime::LifecycleApi api(**manager, key);
   if (port == 0) {

@@ -26,7 +26,8 @@
 #include "runtime/common/agent_tasks.h"
 #include "runtime/common/host_base.h"
 #include "runtime/server/agent_exchange.h"
-#include "runtime/server/agent_process.h"
+#include "runtime/server/tracked_process.h"
+#include "runtime/server/egress.h"
 #include "runtime/server/resource_limits.h"
 #include "runtime/server/volume_plan.h"
 
@@ -44,11 +45,13 @@ struct SandboxManager::Record {
   std::string message;
   absl::Time last_transition;
   pid_t agent_pid = -1;
-  std::unique_ptr<AgentProcess> agent;  // set with agent_pid, under the manager's mutex
+  std::unique_ptr<TrackedProcess> agent;  // set with agent_pid, under the manager's mutex
   std::string access_token;
   std::string dir;
   std::string socket_path;
   std::vector<std::string> delete_on_kill;  // pvc directories with deleteOnSandboxTermination
+  bool egress = false;                      // its networkPolicy lets it out (egress.h)
+  std::unique_ptr<TrackedProcess> network_helper;  // under the manager's mutex, as `agent`
   bool killing = false;
 
   // Held while the record is written to the store, so writes land in the order of the changes.
@@ -76,8 +79,13 @@ struct SandboxManager::Record {
   }
 
   StoredSandbox ToStored() const {
-    return StoredSandbox{ToSandbox(), access_token, agent_pid,
-                         agent != nullptr ? agent->start_ticks() : 0, delete_on_kill};
+    StoredSandbox s{ToSandbox(), access_token, agent_pid,
+                    agent != nullptr ? agent->start_ticks() : 0, delete_on_kill};
+    if (egress) {
+      s.egress_pid = network_helper != nullptr ? network_helper->pid() : 0;
+      s.egress_start_ticks = network_helper != nullptr ? network_helper->start_ticks() : 0;
+    }
+    return s;
   }
 
   // The record of a stored sandbox; its agent and cgroup are the caller's to re-adopt.
@@ -107,6 +115,7 @@ struct SandboxManager::Record {
     r->message = s.status.message.value_or("");
     r->access_token = stored.access_token;
     r->delete_on_kill = stored.delete_on_kill;
+    r->egress = stored.egress_pid >= 0;
     r->dir = absl::StrCat(state_dir, "/sandboxes/", r->id);
     r->socket_path = r->dir + "/sock";
     return r;
@@ -135,40 +144,9 @@ absl::Status Unsupported(absl::string_view what) {
                          absl::StrCat(what, " is not supported by this osb-runtime yet"));
 }
 
-// Whether a networkPolicy lets anything out: its defaultAction, or an egress rule's action, is
-// "allow". InvalidArgument (SANDBOX::INVALID_PARAMETER) for members of the wrong type.
-absl::StatusOr<bool> AllowsEgress(const nlohmann::json& policy) {
-  auto bad = [](absl::string_view what) {
-    return rest::MakeError(absl::StatusCode::kInvalidArgument, "SANDBOX::INVALID_PARAMETER",
-                           absl::StrCat("networkPolicy: ", what));
-  };
-  bool allows = false;
-  if (auto d = policy.find("defaultAction"); d != policy.end()) {
-    if (!d->is_string()) return bad("defaultAction must be \"allow\" or \"deny\"");
-    allows = d->get<std::string>() == "allow";
-  }
-  if (auto egress = policy.find("egress"); egress != policy.end()) {
-    if (!egress->is_array()) return bad("egress must be an array of rules");
-    for (const auto& rule : *egress) {
-      if (!rule.is_object()) return bad("each egress rule must be an object");
-      auto action = rule.find("action");
-      if (action == rule.end() || !action->is_string()) {
-        return bad("each egress rule needs an action, \"allow\" or \"deny\"");
-      }
-      allows = allows || action->get<std::string>() == "allow";
-    }
-  }
-  return allows;
-}
-
 // Refuses what would otherwise be silently ignored: a sandbox must never have less than it asked.
 absl::Status CheckSupported(const rest::CreateSandboxRequest& r) {
   if (r.snapshot_id.has_value()) return Unsupported("creating a sandbox from a snapshot");
-  if (r.network_policy.has_value()) {
-    auto allows = AllowsEgress(*r.network_policy);
-    if (!allows.ok()) return allows.status();
-    if (*allows) return Unsupported("network egress (sandboxes have loopback only)");
-  }
   return absl::OkStatus();
 }
 
@@ -223,6 +201,7 @@ absl::StatusOr<std::unique_ptr<SandboxManager>> SandboxManager::Start(RuntimeOpt
       return s;
     }
   }
+  m->pasta_ = FindPasta();
   m->Restore();
   m->watcher_ = std::thread([raw = m.get()] { raw->Watch(); });
   return m;
@@ -260,9 +239,18 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   auto volumes = PlanVolumes(request.volumes.value_or(nlohmann::json()), volume_options);
   if (!volumes.ok()) return volumes.status();
 
+  auto egress = EgressAllowed(request.network_policy);
+  if (!egress.ok()) return egress.status();
+  if (*egress && pasta_.empty()) {
+    return rest::MakeError(absl::StatusCode::kUnimplemented, "SANDBOX::API_NOT_SUPPORTED",
+                           "network egress needs pasta (Debian package passt), which this host "
+                           "does not have: sandboxes here have loopback only");
+  }
+
   auto record = std::make_shared<Record>();
   record->id = rest::NewUuid4();
   record->delete_on_kill = volumes->delete_on_kill;
+  record->egress = *egress;
   record->created_at = absl::Now();
   record->last_transition = record->created_at;
   if (request.timeout_seconds.has_value()) {
@@ -275,7 +263,8 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   record->access_token = rest::RandomHex(24);
   record->dir = absl::StrCat(options_.state_dir, "/sandboxes/", record->id);
   record->socket_path = record->dir + "/sock";
-  record->message = cgroups_->Enforcement(*limits);
+  record->message = absl::StrCat(cgroups_->Enforcement(*limits), "; network: ",
+                                 *egress ? "egress through pasta" : "loopback only");
 
   const IdMapping& ids = options_.ids;
   absl::MutexLock transition(&record->transition);
@@ -305,6 +294,17 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   }
   if (::chmod((record->dir + "/upper").c_str(), 0755) != 0) {
     return fail(ErrnoStatus("chmod upper", errno));
+  }
+  if (*egress) {
+    // The host base's resolv.conf is empty (no network); this sandbox's names resolve through
+    // pasta's forwarder. Written into the overlay's upper layer, so it is this sandbox's alone.
+    const std::string etc = record->dir + "/upper/etc";
+    const std::string resolv = etc + "/resolv.conf";
+    if (::mkdir(etc.c_str(), 0755) != 0 || ::chown(etc.c_str(), ids.host_uid, ids.host_gid) != 0 ||
+        !WriteFileAtomic(resolv, absl::StrCat("nameserver ", kSandboxDns, "\n"), 0644).ok() ||
+        ::chown(resolv.c_str(), ids.host_uid, ids.host_gid) != 0) {
+      return fail(ErrnoStatus("write " + resolv, errno));
+    }
   }
 
   AgentLaunch launch;
@@ -338,7 +338,7 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   }
   auto pid = LaunchAgent(launch);
   if (!pid.ok()) return fail(pid.status());
-  auto agent = AgentProcess::Launched(*pid);
+  auto agent = TrackedProcess::Launched(*pid);
   if (!agent.ok()) {
     ::kill(*pid, SIGKILL);
     ::waitpid(*pid, nullptr, 0);
@@ -351,6 +351,9 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   }
   // Recorded before it is Running, so that a runtime that dies now destroys it when it restarts.
   if (!Persist(*record)) return fail(absl::InternalError("cannot write the sandbox's record"));
+  if (record->egress) {
+    if (auto s = StartEgressFor(*record); !s.ok()) return fail(s);
+  }
 
   const absl::Time deadline = absl::Now() + options_.ready_timeout;
   absl::Status ping = absl::UnavailableError("not tried");
@@ -440,7 +443,7 @@ absl::StatusOr<rest::ListSandboxesResponse> SandboxManager::List(const ListQuery
 }
 
 void SandboxManager::Destroy(Record& record) {
-  std::unique_ptr<AgentProcess> agent;
+  std::unique_ptr<TrackedProcess> agent;
   {
     absl::MutexLock lock(&mu_);
     agent = std::move(record.agent);
@@ -458,6 +461,15 @@ void SandboxManager::Destroy(Record& record) {
     record.frozen = false;
   }
   if (agent != nullptr) agent->Wait();
+  std::unique_ptr<TrackedProcess> helper;
+  {
+    absl::MutexLock lock(&mu_);
+    helper = std::move(record.network_helper);
+  }
+  if (helper != nullptr) {
+    helper->Kill();
+    helper->Wait();
+  }
   if (record.cgroup != nullptr) {
     if (auto s = record.cgroup->Remove(); !s.ok()) {
       std::fprintf(stderr, "osb-runtime: sandbox %s: cgroup left behind: %s\n", record.id.c_str(),
@@ -635,6 +647,28 @@ bool SandboxManager::Persist(Record& record) {
   return true;
 }
 
+absl::Status SandboxManager::StartEgressFor(Record& record) {
+  pid_t agent_pid;
+  {
+    absl::MutexLock lock(&mu_);
+    agent_pid = record.agent_pid;
+  }
+  auto pid = StartEgress(pasta_, agent_pid, record.dir + "/network.log");
+  if (!pid.ok()) return pid.status();
+  auto helper = TrackedProcess::Launched(*pid);
+  if (!helper.ok()) {
+    ::kill(*pid, SIGKILL);
+    ::waitpid(*pid, nullptr, 0);
+    return helper.status();
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    record.network_helper = std::move(*helper);
+  }
+  Persist(record);
+  return absl::OkStatus();
+}
+
 void SandboxManager::Restore() {
   std::vector<std::string> problems;
   std::set<std::string> known;
@@ -651,11 +685,15 @@ void SandboxManager::Restore() {
     Record& r = *record;
     absl::MutexLock transition(&r.transition);
     if (stored.agent_pid > 0) {
-      auto agent = AgentProcess::Adopt(stored.agent_pid, stored.agent_start_ticks);
+      auto agent = TrackedProcess::Adopt(stored.agent_pid, stored.agent_start_ticks);
       if (agent.ok()) {
         r.agent_pid = stored.agent_pid;
         r.agent = std::move(*agent);
       }
+    }
+    if (stored.egress_pid > 0) {
+      auto helper = TrackedProcess::Adopt(stored.egress_pid, stored.egress_start_ticks);
+      if (helper.ok()) r.network_helper = std::move(*helper);
     }
     if (cgroups_->usable()) {
       if (auto cgroup = cgroups_->Open(r.id); cgroup.ok()) r.cgroup = std::move(*cgroup);
@@ -688,6 +726,12 @@ void SandboxManager::Restore() {
       r.last_transition = absl::Now();
     } else if (r.state == "Paused") {
       r.frozen = has_freezer;
+    }
+    if (r.egress && r.agent != nullptr && r.network_helper == nullptr) {
+      // The helper was killed while the runtime was down: the sandbox gets a new one.
+      if (auto s = StartEgressFor(r); !s.ok()) {
+        problems.push_back(absl::StrCat("sandbox ", r.id, ": no egress: ", s.message()));
+      }
     }
     if (r.state == "Running") ++running;
     if (r.state == "Paused") ++paused;

@@ -99,6 +99,8 @@ class SandboxManager {
 
   // The cgroups this runtime found at start, for its banner.
   const CgroupHost& cgroups() const { return *cgroups_; }
+  // The network helper that gives sandboxes egress; "" when the host has none.
+  const std::string& network_helper() const { return pasta_; }
 
  private:
   struct Record;
@@ -108,6 +110,9 @@ class SandboxManager {
   // those whose agent exited become Failed; those caught mid-create or mid-kill, and sandbox
   // directories without a record, are destroyed. Runs before anything else can see a record.
   void Restore();
+  // Starts the network helper of a sandbox whose policy allows egress. The caller holds
+  // record.transition.
+  absl::Status StartEgressFor(Record& record);
   // Writes the record's current state to the store; false (and a line on stderr) if it failed.
   bool Persist(Record& record);
   std::shared_ptr<Record> Find(const std::string& id);
@@ -120,6 +125,7 @@ class SandboxManager {
   std::unique_ptr<CgroupEnv> cgroup_env_;
   std::unique_ptr<CgroupHost> cgroups_;
   std::unique_ptr<SandboxStore> store_;
+  std::string pasta_;  // the network helper for egress; "" when the host has none
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Record>> records_ ABSL_GUARDED_BY(mu_);
   absl::Notification stop_;

@@ -34,6 +34,10 @@ absl::StatusOr<StoredSandbox> Parse(const std::string& text) {
   s.access_token = token->get<std::string>();
   s.agent_pid = pid->get<pid_t>();
   s.agent_start_ticks = ticks->get<uint64_t>();
+  if (auto egress = j.find("egressPid"); egress != j.end() && egress->is_number_integer()) {
+    s.egress_pid = egress->get<pid_t>();
+    s.egress_start_ticks = j.value("egressStartTicks", uint64_t{0});
+  }
   if (auto dirs = j.find("deleteOnKill"); dirs != j.end()) {
     if (!dirs->is_array()) return absl::DataLossError("deleteOnKill is not an array");
     for (const auto& d : *dirs) {
@@ -51,7 +55,9 @@ absl::Status SandboxStore::Save(const StoredSandbox& s) const {
                       {"accessToken", s.access_token},
                       {"agentPid", s.agent_pid},
                       {"agentStartTicks", s.agent_start_ticks},
-                      {"deleteOnKill", s.delete_on_kill}};
+                      {"deleteOnKill", s.delete_on_kill},
+                      {"egressPid", s.egress_pid},
+                      {"egressStartTicks", s.egress_start_ticks}};
   return WriteFileAtomic(PathOf(s.sandbox.id), j.dump() + "\n", 0600,
                          Durability::kProcessCrash);
 }

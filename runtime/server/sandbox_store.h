@@ -24,8 +24,10 @@ struct StoredSandbox {
   rest::Sandbox sandbox;  // as the lifecycle API shows it
   std::string access_token;
   pid_t agent_pid = -1;  // -1 before the agent was launched
-  uint64_t agent_start_ticks = 0;  // with the pid, names the agent process (agent_process.h)
+  uint64_t agent_start_ticks = 0;  // with the pid, names the agent process (tracked_process.h)
   std::vector<std::string> delete_on_kill;  // volume directories its kill removes
+  pid_t egress_pid = -1;  // its network helper (egress.h); -1 for a sandbox without egress
+  uint64_t egress_start_ticks = 0;
 };
 
 class SandboxStore {

@@ -223,7 +223,7 @@ absl::StatusOr<VolumePlan> PlanVolumes(const nlohmann::json& volumes,
     } else if (v.contains("pvc") && !v["pvc"].is_null()) {
       source = PvcSource(name, v["pvc"], *sub, options, &plan);
     } else {
-      return rest::MakeError(absl::StatusCode::kUnimplemented, "VOLUME::UNSUPPORTED_BACKEND",
+      return rest::MakeError(absl::StatusCode::kUnimplemented, "SANDBOX::API_NOT_SUPPORTED",
                              absl::StrCat("volume ", name,
                                           ": ossfs volumes are not supported by osb-runtime"));
     }

@@ -39,8 +39,9 @@ def _about_a_directory(case, response) -> bool:
 
 
 def _asks_for_missing_feature(case, response) -> bool:
-    """A create request that asks for what osb-runtime refuses rather than silently ignores
-    (runtime/server/sandbox_manager.cc CheckSupported): a snapshot, volumes, network egress."""
+    """A create request that asks for what osb-runtime refuses rather than silently ignores: a
+    snapshot (runtime/server/sandbox_manager.cc CheckSupported), an ossfs volume
+    (volume_plan.cc), per-destination egress rules (egress.cc)."""
     body = case.body
     if not isinstance(body, dict):
         return False
@@ -64,10 +65,10 @@ DOCUMENTED_5XX = [
     ("DELETE /files", 500, "RUNTIME_ERROR", _about_a_directory,
      "COMPAT.md 2.2: DELETE /files on a directory answers 500 (directories go through "
      "DELETE /directories)"),
-    # Lifecycle (specs/sandbox-lifecycle.yml) as osb-runtime serves it. Snapshots, volumes and
-    # network egress are not implemented yet (README.md "Not yet"; runtime/README.md "Other
-    # routes answer 501"); for snapshots the official server answers 501 too (COMPAT.md 1.2
-    # "(501 impl)", 1.6 SNAPSHOT::NOT_IMPLEMENTED).
+    # Lifecycle (specs/sandbox-lifecycle.yml) as osb-runtime serves it. Snapshots, ossfs volumes
+    # and per-destination egress rules are not implemented (README.md "Not yet"); for snapshots
+    # the official server answers 501 too (COMPAT.md 1.2 "(501 impl)", 1.6
+    # SNAPSHOT::NOT_IMPLEMENTED).
     ("POST /sandboxes/{sandboxId}/snapshots", 501, "SANDBOX::API_NOT_SUPPORTED", None,
      "snapshots not implemented (COMPAT.md 1.2: 501 impl)"),
     ("GET /snapshots", 501, "SANDBOX::API_NOT_SUPPORTED", None,
@@ -77,8 +78,8 @@ DOCUMENTED_5XX = [
     ("DELETE /snapshots/{snapshotId}", 501, "SANDBOX::API_NOT_SUPPORTED", None,
      "snapshots not implemented (COMPAT.md 1.2, 1.6)"),
     ("POST /sandboxes", 501, "SANDBOX::API_NOT_SUPPORTED", _asks_for_missing_feature,
-     "a sandbox from a snapshot, with volumes or with network egress: not implemented "
-     "(README.md \"Not yet\")"),
+     "a sandbox from a snapshot, with an ossfs volume or with per-destination egress rules: "
+     "not implemented (README.md \"Not yet\")"),
 ]
 
 

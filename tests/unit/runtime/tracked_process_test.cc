@@ -1,4 +1,4 @@
-#include "runtime/server/agent_process.h"
+#include "runtime/server/tracked_process.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -17,10 +17,10 @@ pid_t SleepingChild() {
   return pid;
 }
 
-TEST(AgentProcess, ALaunchedChildIsKilledWaitedAndReaped) {
+TEST(TrackedProcess, ALaunchedChildIsKilledWaitedAndReaped) {
   pid_t pid = SleepingChild();
   ASSERT_GT(pid, 0);
-  auto agent = AgentProcess::Launched(pid);
+  auto agent = TrackedProcess::Launched(pid);
   ASSERT_TRUE(agent.ok()) << agent.status();
   EXPECT_EQ((*agent)->pid(), pid);
   EXPECT_FALSE((*agent)->Exited());
@@ -31,24 +31,24 @@ TEST(AgentProcess, ALaunchedChildIsKilledWaitedAndReaped) {
   EXPECT_EQ(errno, ECHILD);
 }
 
-TEST(AgentProcess, AdoptRecognisesTheSameProcessOnly) {
+TEST(TrackedProcess, AdoptRecognisesTheSameProcessOnly) {
   pid_t pid = SleepingChild();
   ASSERT_GT(pid, 0);
   auto ticks = ProcessStartTicks(pid);
   ASSERT_TRUE(ticks.ok()) << ticks.status();
   // Another process that was given the same pid started at another time.
-  EXPECT_EQ(AgentProcess::Adopt(pid, *ticks + 1).status().code(), absl::StatusCode::kNotFound);
-  auto adopted = AgentProcess::Adopt(pid, *ticks);
+  EXPECT_EQ(TrackedProcess::Adopt(pid, *ticks + 1).status().code(), absl::StatusCode::kNotFound);
+  auto adopted = TrackedProcess::Adopt(pid, *ticks);
   ASSERT_TRUE(adopted.ok()) << adopted.status();
   EXPECT_FALSE((*adopted)->Exited());
   (*adopted)->Kill();
   (*adopted)->Wait();  // returns on its exit, though an adopted process is not reaped here
   EXPECT_TRUE((*adopted)->Exited());
   EXPECT_EQ(::waitpid(pid, nullptr, 0), pid);
-  EXPECT_EQ(AgentProcess::Adopt(pid, *ticks).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(TrackedProcess::Adopt(pid, *ticks).status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST(AgentProcess, StartTicksOfNoProcessIsNotFound) {
+TEST(TrackedProcess, StartTicksOfNoProcessIsNotFound) {
   EXPECT_EQ(ProcessStartTicks(0x3fffffff).status().code(), absl::StatusCode::kNotFound);
   auto mine = ProcessStartTicks(::getpid());
   ASSERT_TRUE(mine.ok()) << mine.status();

@@ -1,4 +1,4 @@
-#include "runtime/server/agent_process.h"
+#include "runtime/server/tracked_process.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -43,21 +43,21 @@ absl::StatusOr<uint64_t> ProcessStartTicks(pid_t pid) {
   return ticks;
 }
 
-AgentProcess::AgentProcess(pid_t pid, uint64_t start_ticks, UniqueFd pidfd, bool child)
+TrackedProcess::TrackedProcess(pid_t pid, uint64_t start_ticks, UniqueFd pidfd, bool child)
     : pid_(pid), start_ticks_(start_ticks), pidfd_(std::move(pidfd)), child_(child) {}
 
-AgentProcess::~AgentProcess() = default;
+TrackedProcess::~TrackedProcess() = default;
 
-absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Launched(pid_t pid) {
+absl::StatusOr<std::unique_ptr<TrackedProcess>> TrackedProcess::Launched(pid_t pid) {
   // A child is never reaped behind this process's back, so the pid cannot have been reused.
   auto fd = OpenPidfd(pid);
   if (!fd.ok()) return fd.status();
   auto ticks = ProcessStartTicks(pid);
   if (!ticks.ok()) return ticks.status();
-  return std::unique_ptr<AgentProcess>(new AgentProcess(pid, *ticks, std::move(*fd), true));
+  return std::unique_ptr<TrackedProcess>(new TrackedProcess(pid, *ticks, std::move(*fd), true));
 }
 
-absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Adopt(pid_t pid,
+absl::StatusOr<std::unique_ptr<TrackedProcess>> TrackedProcess::Adopt(pid_t pid,
                                                                    uint64_t start_ticks) {
   auto fd = OpenPidfd(pid);
   if (!fd.ok()) return fd.status();
@@ -68,28 +68,29 @@ absl::StatusOr<std::unique_ptr<AgentProcess>> AgentProcess::Adopt(pid_t pid,
   if (!ticks.ok() || *ticks != start_ticks || ::poll(&exited, 1, 0) == 1) {
     return absl::NotFoundError(absl::StrCat("process ", pid, " has exited"));
   }
-  return std::unique_ptr<AgentProcess>(new AgentProcess(pid, start_ticks, std::move(*fd), false));
+  return std::unique_ptr<TrackedProcess>(
+      new TrackedProcess(pid, start_ticks, std::move(*fd), false));
 }
 
-void AgentProcess::Reap() {
+void TrackedProcess::Reap() {
   exited_ = true;
   if (!child_) return;  // its parent now is the host's init or subreaper
   while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
   }
 }
 
-bool AgentProcess::Exited() {
+bool TrackedProcess::Exited() {
   if (exited_) return true;
   pollfd p{pidfd_.get(), POLLIN, 0};
   if (::poll(&p, 1, 0) == 1) Reap();
   return exited_;
 }
 
-void AgentProcess::Kill() {
+void TrackedProcess::Kill() {
   if (!exited_) ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
 }
 
-void AgentProcess::Wait() {
+void TrackedProcess::Wait() {
   if (exited_) return;
   pollfd p{pidfd_.get(), POLLIN, 0};
   while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
