@@ -1,5 +1,7 @@
 #include "rest/lifecycle.h"
 
+#include <algorithm>
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -136,14 +138,6 @@ Json ToJson(const SandboxStatus& s) {
   return j;
 }
 
-Json ToJson(const PaginationInfo& p) {
-  return Json{{"page", p.page},
-              {"pageSize", p.page_size},
-              {"totalItems", p.total_items},
-              {"totalPages", p.total_pages},
-              {"hasNextPage", p.has_next_page}};
-}
-
 }  // namespace
 
 absl::StatusOr<CreateSandboxRequest> ParseCreateSandboxRequest(const nlohmann::json& j) {
@@ -223,6 +217,31 @@ absl::Status ValidateCreateSandboxRequest(const CreateSandboxRequest& r) {
                      *r.timeout_seconds, " (omit it or send null for manual cleanup)"));
   }
   return absl::OkStatus();
+}
+
+nlohmann::json ToJson(const PaginationInfo& p) {
+  return Json{{"page", p.page},
+              {"pageSize", p.page_size},
+              {"totalItems", p.total_items},
+              {"totalPages", p.total_pages},
+              {"hasNextPage", p.has_next_page}};
+}
+
+absl::StatusOr<PageWindow> Paginate(int64_t total_items, int64_t page, int64_t page_size) {
+  if (page < 1) return absl::InvalidArgumentError("page must be at least 1");
+  if (page_size < 1 || page_size > 200) {
+    return absl::InvalidArgumentError("pageSize must be between 1 and 200");
+  }
+  PageWindow w;
+  w.info.page = page;
+  w.info.page_size = page_size;
+  w.info.total_items = total_items;
+  w.info.total_pages = (total_items + page_size - 1) / page_size;
+  w.info.has_next_page = page < w.info.total_pages;
+  // A page past the end is empty; (page - 1) * page_size would overflow for a huge page.
+  w.begin = page - 1 >= w.info.total_pages ? total_items : (page - 1) * page_size;
+  w.end = std::min(total_items, w.begin + page_size);
+  return w;
 }
 
 absl::StatusOr<Sandbox> ParseSandbox(const nlohmann::json& j) {

@@ -93,6 +93,18 @@ struct PaginationInfo {
   bool has_next_page = false;
 };
 
+nlohmann::json ToJson(const PaginationInfo& p);
+
+// One page of a list of `total_items` (newest first, as the caller sorted it): the pagination
+// object and the half-open range [begin, end) of the items on the page (empty past the end).
+// InvalidArgument for a page below 1 or a pageSize outside 1..200.
+struct PageWindow {
+  PaginationInfo info;
+  int64_t begin = 0;
+  int64_t end = 0;
+};
+absl::StatusOr<PageWindow> Paginate(int64_t total_items, int64_t page, int64_t page_size);
+
 struct ListSandboxesResponse {
   std::vector<Sandbox> items;
   PaginationInfo pagination;

@@ -67,8 +67,9 @@ void ReplyBadParameter(httplib::Response& res, absl::string_view message) {
 
 }  // namespace
 
-LifecycleApi::LifecycleApi(SandboxManager& sandboxes, std::string api_key)
-    : sandboxes_(sandboxes), api_key_(std::move(api_key)) {
+LifecycleApi::LifecycleApi(SandboxManager& sandboxes, SnapshotManager& snapshots,
+                           std::string api_key)
+    : sandboxes_(sandboxes), snapshots_(snapshots), api_key_(std::move(api_key)) {
   server_.new_task_queue = [] {
     return new ElasticTaskQueue(kIdleThreadsKept, kMaxThreads, kThreadIdleExit);
   };
@@ -164,10 +165,6 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, std::string api_key)
   server_.Delete(proxy_route, proxy);
   server_.Options(proxy_route, proxy);
 
-  auto not_built = Guard([](const httplib::Request& req, httplib::Response& res) {
-    ReplyError(res, 501, "SANDBOX::API_NOT_SUPPORTED",
-               absl::StrCat(req.method, " ", req.path, " is not implemented by osb-runtime yet"));
-  });
   server_.Patch(R"((?:/v1)?/sandboxes/([^/]+)/metadata)",
                 Guard([this](const httplib::Request& req, httplib::Response& res) {
                   auto body = ParseJsonBody(req);
@@ -189,9 +186,68 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, std::string api_key)
     if (!renewed.ok()) return ReplyError(res, renewed.status());
     ReplyJson(res, 200, {{"expiresAt", rest::FormatRfc3339(*renewed)}});
   }));
-  server_.Post(R"((?:/v1)?/sandboxes/([^/]+)/snapshots)", not_built);
-  server_.Get(R"((?:/v1)?/snapshots(/[^/]+)?)", not_built);
-  server_.Delete(R"((?:/v1)?/snapshots/([^/]+))", not_built);
+  server_.Post(R"((?:/v1)?/sandboxes/([^/]+)/snapshots)",
+               Guard([this](const httplib::Request& req, httplib::Response& res) {
+                 CreateSnapshot(req, res);
+               }));
+  server_.Get(R"((?:/v1)?/snapshots)",
+              Guard([this](const httplib::Request& req, httplib::Response& res) {
+                ListSnapshots(req, res);
+              }));
+  server_.Get(R"((?:/v1)?/snapshots/([^/]+))",
+              Guard([this](const httplib::Request& req, httplib::Response& res) {
+                auto snapshot = snapshots_.Get(req.matches[1]);
+                if (!snapshot.ok()) return ReplyError(res, snapshot.status());
+                ReplyJson(res, 200, ToJson(*snapshot));
+              }));
+  server_.Delete(R"((?:/v1)?/snapshots/([^/]+))",
+                 Guard([this](const httplib::Request& req, httplib::Response& res) {
+                   if (auto s = snapshots_.Delete(req.matches[1]); !s.ok()) {
+                     return ReplyError(res, s);
+                   }
+                   res.status = 204;
+                 }));
+}
+
+void LifecycleApi::CreateSnapshot(const httplib::Request& req, httplib::Response& res) {
+  std::optional<std::string> name;
+  if (!req.body.empty()) {
+    auto body = ParseJsonBody(req);
+    if (!body.ok()) return ReplyBadParameter(res, body.status().message());
+    if (!body->is_object() && !body->is_null()) {
+      return ReplyBadParameter(res, "the body must be a JSON object");
+    }
+    if (body->is_object()) {
+      for (const auto& [key, value] : body->items()) {
+        if (key != "name") return ReplyBadParameter(res, "unknown field '" + key + "'");
+        if (!value.is_string()) return ReplyBadParameter(res, "'name' must be a string");
+        name = value.get<std::string>();
+      }
+    }
+  }
+  auto snapshot = snapshots_.Create(req.matches[1], name);
+  if (!snapshot.ok()) return ReplyError(res, snapshot.status());
+  res.set_header("Location", "/v1/snapshots/" + snapshot->id);
+  ReplyJson(res, 202, ToJson(*snapshot));
+}
+
+void LifecycleApi::ListSnapshots(const httplib::Request& req, httplib::Response& res) {
+  SnapshotQuery query;
+  query.sandbox_id = req.get_param_value("sandboxId");
+  for (std::size_t i = 0; i < req.get_param_value_count("state"); ++i) {
+    query.states.push_back(req.get_param_value("state", i));
+  }
+  for (auto [name, field] :
+       {std::pair{"page", &query.page}, std::pair{"pageSize", &query.page_size}}) {
+    if (req.has_param(name) && !absl::SimpleAtoi(req.get_param_value(name), field)) {
+      return ReplyBadParameter(res, absl::StrCat(name, " must be an integer"));
+    }
+  }
+  auto list = snapshots_.List(query);
+  if (!list.ok()) return ReplyError(res, list.status());
+  nlohmann::json items = nlohmann::json::array();
+  for (const Snapshot& s : list->items) items.push_back(ToJson(s));
+  ReplyJson(res, 200, {{"items", items}, {"pagination", rest::ToJson(list->pagination)}});
 }
 
 void LifecycleApi::CreateSandbox(const httplib::Request& req, httplib::Response& res) {
@@ -199,7 +255,13 @@ void LifecycleApi::CreateSandbox(const httplib::Request& req, httplib::Response&
   if (!body.ok()) return ReplyBadParameter(res, body.status().message());
   auto request = rest::ParseCreateSandboxRequest(*body);
   if (!request.ok()) return ReplyBadParameter(res, request.status().message());
-  auto sandbox = sandboxes_.Create(*request);
+  std::optional<LayerSource> restore;
+  if (request->snapshot_id.has_value()) {
+    auto source = snapshots_.Source(*request->snapshot_id);
+    if (!source.ok()) return ReplyError(res, source.status());
+    restore = LayerSource{source->second, source->first.image_uri, source->first.entrypoint};
+  }
+  auto sandbox = sandboxes_.Create(*request, restore.has_value() ? &*restore : nullptr);
   if (!sandbox.ok()) return ReplyError(res, sandbox.status());
   ReplyJson(res, 202, rest::ToCreateResponseJson(*sandbox));
 }

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "runtime/server/agent_exchange.h"
 #include "runtime/server/sandbox_manager.h"
+#include "runtime/server/snapshot_manager.h"
 
 namespace osb::runtime {
 
@@ -17,7 +18,7 @@ class LifecycleApi {
  public:
   // `api_key`: required in OPEN-SANDBOX-API-KEY on every route but /health and the proxy; empty
   // disables the check (as the official server does without a configured key).
-  LifecycleApi(SandboxManager& sandboxes, std::string api_key);
+  LifecycleApi(SandboxManager& sandboxes, SnapshotManager& snapshots, std::string api_key);
 
   httplib::Server& http() { return server_; }
 
@@ -30,6 +31,8 @@ class LifecycleApi {
 
   void CreateSandbox(const httplib::Request& req, httplib::Response& res);
   void ListSandboxes(const httplib::Request& req, httplib::Response& res);
+  void CreateSnapshot(const httplib::Request& req, httplib::Response& res);
+  void ListSnapshots(const httplib::Request& req, httplib::Response& res);
   void GetEndpoint(const httplib::Request& req, httplib::Response& res);
   // `body_reader` is set for requests whose body is streamed on (POST, PUT, PATCH with one).
   void Proxy(const httplib::Request& req, httplib::Response& res,
@@ -38,6 +41,7 @@ class LifecycleApi {
                          AgentExchange& exchange);
 
   SandboxManager& sandboxes_;
+  SnapshotManager& snapshots_;
   std::string api_key_;
   httplib::Server server_;
 };

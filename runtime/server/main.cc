@@ -23,6 +23,7 @@
 #include "runtime/server/lifecycle_api.h"
 #include "runtime/server/runtime_config.h"
 #include "runtime/server/sandbox_manager.h"
+#include "runtime/server/snapshot_manager.h"
 
 namespace {
 
@@ -134,10 +135,11 @@ int main(int argc, char** argv) {
                                  : "through " + (*manager)->network_helper();
   std::fprintf(stderr, "osb-runtime: network egress: %s\n", egress.c_str());
   std::fprintf(stderr,
-               "osb-runtime: not supported yet: snapshots, ossfs volumes, per-destination "
-               "egress rules\n");
+               "osb-runtime: not supported yet: ossfs volumes, per-destination egress rules\n");
 
-  osb::runtime::LifecycleApi api(**manager, key);
+  auto snapshots = osb::runtime::SnapshotManager::Start(state_dir, **manager);
+  if (!snapshots.ok()) return Fail(snapshots.status().message());
+  osb::runtime::LifecycleApi api(**manager, **snapshots, key);
   if (port == 0) {
     port = api.http().bind_to_any_port(host);
     if (port <= 0) return Fail("cannot listen on " + listen);
@@ -145,7 +147,7 @@ int main(int argc, char** argv) {
     return Fail("cannot listen on " + listen);
   }
   std::thread unix_thread;
-  osb::runtime::LifecycleApi unix_api(**manager, key);
+  osb::runtime::LifecycleApi unix_api(**manager, **snapshots, key);
   if (!unix_socket.empty()) {
     ::unlink(unix_socket.c_str());
     unix_api.http().set_address_family(AF_UNIX);

@@ -22,6 +22,7 @@
 #include "rest/metadata_labels.h"
 #include "rest/string_views.h"
 #include "rest/sys/file_util.h"
+#include "rest/sys/process.h"
 #include "rest/time_util.h"
 #include "runtime/common/agent_tasks.h"
 #include "runtime/common/host_base.h"
@@ -39,6 +40,7 @@ struct SandboxManager::Record {
   std::optional<absl::Time> expires_at;
   std::vector<std::string> entrypoint;
   std::string image_uri;
+  std::string snapshot_id;  // the snapshot it was restored from, if any
   rest::StringMap metadata;
   std::string state;
   std::string reason;
@@ -73,6 +75,7 @@ struct SandboxManager::Record {
     s.created_at = rest::FormatRfc3339(created_at);
     s.entrypoint = entrypoint;
     s.image = rest::ImageSpec{image_uri, std::nullopt};
+    if (!snapshot_id.empty()) s.snapshot_id = snapshot_id;
     s.metadata = metadata;
     if (expires_at.has_value()) s.expires_at = rest::FormatRfc3339(*expires_at);
     return s;
@@ -109,6 +112,7 @@ struct SandboxManager::Record {
     }
     r->entrypoint = s.entrypoint;
     r->image_uri = s.image.has_value() ? s.image->uri : "";
+    r->snapshot_id = s.snapshot_id.value_or("");
     r->metadata = s.metadata;
     r->state = s.status.state;
     r->reason = s.status.reason.value_or("");
@@ -144,9 +148,17 @@ absl::Status Unsupported(absl::string_view what) {
                          absl::StrCat(what, " is not supported by this osb-runtime yet"));
 }
 
-// Refuses what would otherwise be silently ignored: a sandbox must never have less than it asked.
-absl::Status CheckSupported(const rest::CreateSandboxRequest& r) {
-  if (r.snapshot_id.has_value()) return Unsupported("creating a sandbox from a snapshot");
+// cp -a of a directory's contents into `dest` (created when missing): modes, owners, times,
+// links, device nodes (overlay whiteouts) and extended attributes (overlay's opaque marks) kept.
+absl::Status CopyTree(const std::string& src, const std::string& dest) {
+  if (::mkdir(dest.c_str(), 0700) != 0 && errno != EEXIST) {
+    return ErrnoStatus("mkdir " + dest, errno);
+  }
+  ChildResult cp = RunToCompletion({"cp", "-a", "--reflink=auto", src + "/.", dest});
+  if (cp.exit_code != 0) {
+    return absl::InternalError(absl::StrCat("copying ", src, " failed: ",
+                                            absl::StripAsciiWhitespace(cp.err)));
+  }
   return absl::OkStatus();
 }
 
@@ -218,13 +230,16 @@ std::shared_ptr<SandboxManager::Record> SandboxManager::Find(const std::string& 
   return it == records_.end() ? nullptr : it->second;
 }
 
-absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRequest& request) {
+absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRequest& request,
+                                                     const LayerSource* restore) {
   if (auto s = rest::ValidateCreateSandboxRequest(request); !s.ok()) {
     return rest::MakeError(absl::StatusCode::kInvalidArgument, rest::kInvalidParameter,
                            rest::StdView(s.message()));
   }
   if (auto s = rest::ValidateMetadata(request.metadata); !s.ok()) return s;
-  if (auto s = CheckSupported(request); !s.ok()) return s;
+  if (request.snapshot_id.has_value() && restore == nullptr) {
+    return Unsupported("creating a sandbox from a snapshot without its layer");
+  }
   auto limits = ParseResourceLimits(request.resource_limits);
   if (!limits.ok()) {
     return rest::MakeError(absl::StatusCode::kInvalidArgument, rest::kInvalidParameter,
@@ -258,6 +273,11 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   }
   record->entrypoint = request.entrypoint;
   record->image_uri = request.image.has_value() ? request.image->uri : "";
+  if (restore != nullptr) {
+    if (record->entrypoint.empty()) record->entrypoint = restore->entrypoint;
+    record->image_uri = restore->image_uri;
+    record->snapshot_id = request.snapshot_id.value_or("");
+  }
   record->metadata = request.metadata;
   record->state = "Pending";
   record->access_token = rest::RandomHex(24);
@@ -295,6 +315,9 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   if (::chmod((record->dir + "/upper").c_str(), 0755) != 0) {
     return fail(ErrnoStatus("chmod upper", errno));
   }
+  if (restore != nullptr) {
+    if (auto s = CopyTree(restore->layer_dir, record->dir + "/upper"); !s.ok()) return fail(s);
+  }
   if (*egress) {
     // The host base's resolv.conf is empty (no network); this sandbox's names resolve through
     // pasta's forwarder. Written into the overlay's upper layer, so it is this sandbox's alone.
@@ -314,7 +337,7 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   launch.socket_path = record->socket_path;
   launch.hostname = absl::StrCat("osb-", record->id.substr(0, 8));
   launch.log_path = record->dir + "/agent.log";
-  launch.entrypoint = request.entrypoint;
+  launch.entrypoint = record->entrypoint;
   launch.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
                 "LANG=C.UTF-8", "HOSTNAME=" + launch.hostname};
   for (const auto& [k, v] : request.env) launch.env.push_back(absl::StrCat(k, "=", v));
@@ -396,13 +419,9 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Get(const std::string& id) {
 }
 
 absl::StatusOr<rest::ListSandboxesResponse> SandboxManager::List(const ListQuery& query) {
-  if (query.page < 1) {
+  if (auto s = rest::Paginate(0, query.page, query.page_size); !s.ok()) {
     return rest::MakeError(absl::StatusCode::kInvalidArgument, rest::kInvalidParameter,
-                           "page must be at least 1");
-  }
-  if (query.page_size < 1 || query.page_size > 200) {
-    return rest::MakeError(absl::StatusCode::kInvalidArgument, rest::kInvalidParameter,
-                           "pageSize must be between 1 and 200");
+                           rest::StdView(s.status().message()));
   }
   std::vector<rest::Sandbox> matching;
   {
@@ -426,19 +445,11 @@ absl::StatusOr<rest::ListSandboxesResponse> SandboxManager::List(const ListQuery
   std::sort(matching.begin(), matching.end(), [](const rest::Sandbox& a, const rest::Sandbox& b) {
     return a.created_at > b.created_at;
   });
+  auto window = rest::Paginate(static_cast<int64_t>(matching.size()), query.page,
+                               query.page_size);
   rest::ListSandboxesResponse out;
-  auto total = static_cast<int64_t>(matching.size());
-  out.pagination.page = query.page;
-  out.pagination.page_size = query.page_size;
-  out.pagination.total_items = total;
-  out.pagination.total_pages = (total + query.page_size - 1) / query.page_size;
-  out.pagination.has_next_page = query.page < out.pagination.total_pages;
-  // A page past the end is empty; (page - 1) * page_size would overflow for a huge page.
-  int64_t begin = query.page - 1 >= (total + query.page_size - 1) / query.page_size
-                      ? total
-                      : (query.page - 1) * query.page_size;
-  int64_t end = std::min(total, begin + query.page_size);
-  out.items.assign(matching.begin() + begin, matching.begin() + end);
+  out.pagination = window->info;
+  out.items.assign(matching.begin() + window->begin, matching.begin() + window->end);
   return out;
 }
 
@@ -630,6 +641,31 @@ absl::StatusOr<AgentTarget> SandboxManager::Agent(const std::string& id) {
   if (record == nullptr) return NotFound(id);
   absl::MutexLock lock(&mu_);
   return AgentTarget{record->socket_path, record->access_token, record->state, record->agent_pid};
+}
+
+absl::Status SandboxManager::CaptureLayer(const std::string& id, const std::string& dest) {
+  std::shared_ptr<Record> record = Find(id);
+  if (record == nullptr) return NotFound(id);
+  absl::MutexLock transition(&record->transition);
+  {
+    absl::MutexLock lock(&mu_);
+    if (record->killing) return NotFound(id);
+    if (record->state != "Running") {
+      return WrongState(id, record->state, "SNAPSHOT::INVALID_SOURCE_STATE", "Running");
+    }
+  }
+  const bool freeze = record->cgroup != nullptr && cgroups_->Has(Controller::kFreezer);
+  if (freeze) {
+    if (auto s = record->cgroup->Freeze(); !s.ok()) return s;
+  }
+  absl::Status copied = CopyTree(record->dir + "/upper", dest);
+  if (freeze) {
+    if (auto s = record->cgroup->Thaw(); !s.ok()) {
+      std::fprintf(stderr, "osb-runtime: sandbox %s: %s\n", id.c_str(),
+                   std::string(s.message()).c_str());
+    }
+  }
+  return copied;
 }
 
 bool SandboxManager::Persist(Record& record) {

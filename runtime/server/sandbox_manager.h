@@ -43,6 +43,13 @@ struct AgentTarget {
   pid_t agent_pid = -1;  // host pid: its network namespace is the sandbox's
 };
 
+// A snapshot's layer a new sandbox starts from (snapshot_manager.h), and what it defaults to.
+struct LayerSource {
+  std::string layer_dir;  // copied into the sandbox's writable layer before it starts
+  std::string image_uri;
+  std::vector<std::string> entrypoint;  // used when the request has none
+};
+
 struct ListQuery {
   std::vector<std::string> states;              // OR, case-insensitive; empty = all
   std::map<std::string, std::string> metadata;  // AND, exact values
@@ -64,7 +71,15 @@ class SandboxManager {
   // Internal/DeadlineExceeded when the sandbox cannot start (nothing of it is left behind then,
   // its cgroup included). The status message
   // says which limits are enforced and which are not, and why.
-  absl::StatusOr<rest::Sandbox> Create(const rest::CreateSandboxRequest& request);
+  // With `restore`, the request's snapshotId names it: the sandbox starts from its layer, image
+  // and (unless the request has one) entrypoint.
+  absl::StatusOr<rest::Sandbox> Create(const rest::CreateSandboxRequest& request,
+                                       const LayerSource* restore = nullptr);
+
+  // Copies a Running sandbox's writable layer into `dest` (created), with the sandbox frozen for
+  // the copy when the freezer is usable, so the layer is consistent. NotFound; FailedPrecondition
+  // (SNAPSHOT::INVALID_SOURCE_STATE) unless Running; Internal when the copy fails.
+  absl::Status CaptureLayer(const std::string& id, const std::string& dest);
 
   absl::StatusOr<rest::Sandbox> Get(const std::string& id);
   absl::StatusOr<rest::ListSandboxesResponse> List(const ListQuery& query);

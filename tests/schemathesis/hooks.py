@@ -39,14 +39,12 @@ def _about_a_directory(case, response) -> bool:
 
 
 def _asks_for_missing_feature(case, response) -> bool:
-    """A create request that asks for what osb-runtime refuses rather than silently ignores: a
-    snapshot (runtime/server/sandbox_manager.cc CheckSupported), an ossfs volume
-    (volume_plan.cc), per-destination egress rules (egress.cc)."""
+    """A create request that asks for what osb-runtime refuses rather than silently ignores: an
+    ossfs volume (runtime/server/volume_plan.cc), per-destination egress rules (egress.cc)."""
     body = case.body
     if not isinstance(body, dict):
         return False
-    return (body.get("snapshotId") is not None or bool(body.get("volumes")) or
-            body.get("networkPolicy") is not None)
+    return bool(body.get("volumes")) or body.get("networkPolicy") is not None
 
 
 # (operation label, status, error code, extra condition on (case, response) or None, why it is
@@ -65,21 +63,11 @@ DOCUMENTED_5XX = [
     ("DELETE /files", 500, "RUNTIME_ERROR", _about_a_directory,
      "COMPAT.md 2.2: DELETE /files on a directory answers 500 (directories go through "
      "DELETE /directories)"),
-    # Lifecycle (specs/sandbox-lifecycle.yml) as osb-runtime serves it. Snapshots, ossfs volumes
-    # and per-destination egress rules are not implemented (README.md "Not yet"); for snapshots
-    # the official server answers 501 too (COMPAT.md 1.2 "(501 impl)", 1.6
-    # SNAPSHOT::NOT_IMPLEMENTED).
-    ("POST /sandboxes/{sandboxId}/snapshots", 501, "SANDBOX::API_NOT_SUPPORTED", None,
-     "snapshots not implemented (COMPAT.md 1.2: 501 impl)"),
-    ("GET /snapshots", 501, "SANDBOX::API_NOT_SUPPORTED", None,
-     "snapshots not implemented (COMPAT.md 1.2, 1.6)"),
-    ("GET /snapshots/{snapshotId}", 501, "SANDBOX::API_NOT_SUPPORTED", None,
-     "snapshots not implemented (COMPAT.md 1.2, 1.6)"),
-    ("DELETE /snapshots/{snapshotId}", 501, "SANDBOX::API_NOT_SUPPORTED", None,
-     "snapshots not implemented (COMPAT.md 1.2, 1.6)"),
+    # Lifecycle (specs/sandbox-lifecycle.yml) as osb-runtime serves it: ossfs volumes and
+    # per-destination egress rules are not implemented (README.md "Not yet").
     ("POST /sandboxes", 501, "SANDBOX::API_NOT_SUPPORTED", _asks_for_missing_feature,
-     "a sandbox from a snapshot, with an ossfs volume or with per-destination egress rules: "
-     "not implemented (README.md \"Not yet\")"),
+     "a sandbox with an ossfs volume or with per-destination egress rules: not implemented "
+     "(README.md \"Not yet\")"),
 ]
 
 
