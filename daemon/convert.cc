@@ -131,6 +131,22 @@ absl::StatusOr<rest::CreateSandboxRequest> ToRest(const v1::CreateSandboxRequest
   return out;
 }
 
+v1::Snapshot ToProto(const rest::Snapshot& in) {
+  v1::Snapshot out;
+  out.set_id(in.id);
+  out.set_sandbox_id(in.sandbox_id);
+  out.set_name(in.name.value_or(""));
+  out.mutable_status()->set_state(in.status.state);
+  out.mutable_status()->set_reason(in.status.reason.value_or(""));
+  out.mutable_status()->set_message(in.status.message.value_or(""));
+  if (in.status.last_transition_at.has_value()) {
+    *out.mutable_status()->mutable_last_transition_at() =
+        ToTimestamp(*in.status.last_transition_at);
+  }
+  *out.mutable_created_at() = ToTimestamp(in.created_at);
+  return out;
+}
+
 v1::Sandbox ToProto(const rest::Sandbox& in) {
   v1::Sandbox out;
   out.set_id(in.id);

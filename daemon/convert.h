@@ -26,6 +26,7 @@ namespace osb::daemon {
 absl::StatusOr<rest::CreateSandboxRequest> ToRest(const opensandbox::v1::CreateSandboxRequest& in);
 
 opensandbox::v1::Sandbox ToProto(const rest::Sandbox& in);
+opensandbox::v1::Snapshot ToProto(const rest::Snapshot& in);
 
 // A proto duration as absl's, to the millisecond.
 absl::Duration ToAbsl(const google::protobuf::Duration& d);

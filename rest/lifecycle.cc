@@ -127,6 +127,33 @@ absl::Status ParseSandboxAt(const Json& j, std::string_view path, Sandbox* out) 
   return absl::OkStatus();
 }
 
+absl::Status ParseSnapshotAt(const Json& j, std::string_view path, Snapshot* out) {
+  Snapshot s;
+  OSB_REST_RETURN_IF_ERROR(ReadRequiredString(j, path, "id", &s.id));
+  OSB_REST_RETURN_IF_ERROR(ReadRequiredString(j, path, "sandboxId", &s.sandbox_id));
+  OSB_REST_RETURN_IF_ERROR(ReadString(j, path, "name", &s.name));
+  OSB_REST_RETURN_IF_ERROR(ParseStatus(j, path, &s.status));
+  OSB_REST_RETURN_IF_ERROR(ReadRequiredString(j, path, "createdAt", &s.created_at));
+  *out = std::move(s);
+  return absl::OkStatus();
+}
+
+absl::Status ParsePagination(const Json& j, PaginationInfo* out) {
+  const Json* pagination = FindField(j, "pagination");
+  if (pagination == nullptr) return MissingField("pagination");
+  if (!pagination->is_object()) return TypeError("pagination", "an object", *pagination);
+  PaginationInfo& p = *out;
+  OSB_REST_RETURN_IF_ERROR(ReadRequiredInt(*pagination, "pagination", "page", &p.page));
+  OSB_REST_RETURN_IF_ERROR(ReadRequiredInt(*pagination, "pagination", "pageSize", &p.page_size));
+  OSB_REST_RETURN_IF_ERROR(
+      ReadRequiredInt(*pagination, "pagination", "totalItems", &p.total_items));
+  OSB_REST_RETURN_IF_ERROR(
+      ReadRequiredInt(*pagination, "pagination", "totalPages", &p.total_pages));
+  OSB_REST_RETURN_IF_ERROR(
+      ReadRequiredBool(*pagination, "pagination", "hasNextPage", &p.has_next_page));
+  return absl::OkStatus();
+}
+
 Json ToJson(const PlatformSpec& p) { return Json{{"os", p.os}, {"arch", p.arch}}; }
 
 Json ToJson(const SandboxStatus& s) {
@@ -288,19 +315,48 @@ absl::StatusOr<ListSandboxesResponse> ParseListSandboxesResponse(const nlohmann:
     OSB_REST_RETURN_IF_ERROR(ParseSandboxAt(item, path, &s));
     r.items.push_back(std::move(s));
   }
-  const Json* pagination = FindField(j, "pagination");
-  if (pagination == nullptr) return MissingField("pagination");
-  if (!pagination->is_object()) return TypeError("pagination", "an object", *pagination);
-  PaginationInfo& p = r.pagination;
-  OSB_REST_RETURN_IF_ERROR(ReadRequiredInt(*pagination, "pagination", "page", &p.page));
-  OSB_REST_RETURN_IF_ERROR(ReadRequiredInt(*pagination, "pagination", "pageSize", &p.page_size));
-  OSB_REST_RETURN_IF_ERROR(
-      ReadRequiredInt(*pagination, "pagination", "totalItems", &p.total_items));
-  OSB_REST_RETURN_IF_ERROR(
-      ReadRequiredInt(*pagination, "pagination", "totalPages", &p.total_pages));
-  OSB_REST_RETURN_IF_ERROR(
-      ReadRequiredBool(*pagination, "pagination", "hasNextPage", &p.has_next_page));
+  OSB_REST_RETURN_IF_ERROR(ParsePagination(j, &r.pagination));
   return r;
+}
+
+absl::StatusOr<Snapshot> ParseSnapshot(const nlohmann::json& j) {
+  OSB_REST_RETURN_IF_ERROR(ExpectObject(j, "snapshot"));
+  Snapshot s;
+  OSB_REST_RETURN_IF_ERROR(ParseSnapshotAt(j, "", &s));
+  return s;
+}
+
+nlohmann::json ToJson(const Snapshot& s) {
+  Json j = {{"id", s.id},
+            {"sandboxId", s.sandbox_id},
+            {"status", ToJson(s.status)},
+            {"createdAt", s.created_at}};
+  if (s.name.has_value()) j["name"] = *s.name;
+  return j;
+}
+
+absl::StatusOr<ListSnapshotsResponse> ParseListSnapshotsResponse(const nlohmann::json& j) {
+  OSB_REST_RETURN_IF_ERROR(ExpectObject(j, "snapshot list"));
+  ListSnapshotsResponse r;
+  const Json* items = FindField(j, "items");
+  if (items == nullptr) return MissingField("items");
+  if (!items->is_array()) return TypeError("items", "an array", *items);
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    const std::string path = absl::StrCat("items[", i, "]");
+    const Json& item = (*items)[i];
+    if (!item.is_object()) return TypeError(path, "an object", item);
+    Snapshot s;
+    OSB_REST_RETURN_IF_ERROR(ParseSnapshotAt(item, path, &s));
+    r.items.push_back(std::move(s));
+  }
+  OSB_REST_RETURN_IF_ERROR(ParsePagination(j, &r.pagination));
+  return r;
+}
+
+nlohmann::json ToJson(const ListSnapshotsResponse& r) {
+  Json items = Json::array();
+  for (const Snapshot& s : r.items) items.push_back(ToJson(s));
+  return Json{{"items", std::move(items)}, {"pagination", ToJson(r.pagination)}};
 }
 
 nlohmann::json ToJson(const ListSandboxesResponse& r) {

@@ -115,6 +115,27 @@ nlohmann::json ToJson(const ListSandboxesResponse& r);
 
 // GET /v1/sandboxes/{id}/endpoints/{port}: `endpoint` has no scheme; `headers` must be sent on
 // every request to it.
+// A snapshot (COMPAT.md §1.4); its status has the sandbox status's shape (states Creating,
+// Deleting, Ready, Failed).
+struct Snapshot {
+  std::string id;
+  std::string sandbox_id;
+  std::optional<std::string> name;
+  SandboxStatus status;
+  std::string created_at;  // RFC 3339
+};
+
+absl::StatusOr<Snapshot> ParseSnapshot(const nlohmann::json& j);
+nlohmann::json ToJson(const Snapshot& s);
+
+struct ListSnapshotsResponse {
+  std::vector<Snapshot> items;
+  PaginationInfo pagination;
+};
+
+absl::StatusOr<ListSnapshotsResponse> ParseListSnapshotsResponse(const nlohmann::json& j);
+nlohmann::json ToJson(const ListSnapshotsResponse& r);
+
 struct Endpoint {
   std::string endpoint;
   StringMap headers;

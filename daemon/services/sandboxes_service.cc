@@ -17,7 +17,7 @@ namespace {
 namespace v1 = opensandbox::v1;
 using google::protobuf::util::TimeUtil;
 
-constexpr absl::Duration kPausePollInterval = absl::Milliseconds(100);
+constexpr absl::Duration kPollInterval = absl::Milliseconds(100);
 
 // Resolves the call's origin; on failure finishes the call and returns nullopt.
 std::optional<Origin> OriginOrFinish(absl::StatusOr<Origin> origin,
@@ -41,19 +41,59 @@ void FinishStatus(grpc::ServerUnaryReactor* reactor, absl::Status status) {
   reactor->Finish(ToGrpcStatus(status));
 }
 
+void FillPagination(const rest::PaginationInfo& in, v1::Pagination* p) {
+  p->set_page(static_cast<int32_t>(in.page));
+  p->set_page_size(static_cast<int32_t>(in.page_size));
+  p->set_total_items(in.total_items);
+  p->set_total_pages(static_cast<int32_t>(in.total_pages));
+  p->set_has_next_page(in.has_next_page);
+}
+
+// Calls `fetch` (which answers through its callback) every `interval` until what it answers
+// is `settled`, it fails, or `deadline` passes: then DeadlineExceeded with `still(last answer)`.
+template <typename T>
+void PollUntil(DaemonContext& context, std::function<void(Callback<T>)> fetch,
+               std::function<bool(const T&)> settled, std::function<std::string(const T&)> still,
+               absl::Time deadline, Callback<T> done) {
+  fetch([=, &context](absl::StatusOr<T> answer) {
+    if (!answer.ok() || settled(*answer)) return done(std::move(answer));
+    if (absl::Now() >= deadline) return done(absl::DeadlineExceededError(still(*answer)));
+    context.loop().Post(
+        [=, &context] { PollUntil<T>(context, fetch, settled, still, deadline, done); },
+        kPollInterval);
+  });
+}
+
 // Polls GET until the sandbox is Paused.
 void WaitUntilPaused(DaemonContext& context, Origin origin, std::string id, absl::Time deadline,
-                     std::function<void(absl::StatusOr<rest::Sandbox>)> done) {
-  context.lifecycle().Get(origin, id, [&context, origin, id, deadline, done](auto sandbox) {
-    if (!sandbox.ok() || sandbox->status.state == "Paused") return done(std::move(sandbox));
-    if (absl::Now() >= deadline) {
-      return done(absl::DeadlineExceededError(absl::StrCat(
-          "sandbox ", id, " was still ", sandbox->status.state, " when waiting ended")));
-    }
-    context.loop().Post([&context, origin, id, deadline,
-                         done] { WaitUntilPaused(context, origin, id, deadline, done); },
-                        kPausePollInterval);
-  });
+                     Callback<rest::Sandbox> done) {
+  PollUntil<rest::Sandbox>(
+      context,
+      [&context, origin, id](Callback<rest::Sandbox> cb) {
+        context.lifecycle().Get(origin, id, std::move(cb));
+      },
+      [](const rest::Sandbox& s) { return s.status.state == "Paused"; },
+      [id](const rest::Sandbox& s) {
+        return absl::StrCat("sandbox ", id, " was still ", s.status.state,
+                            " when waiting ended");
+      },
+      deadline, std::move(done));
+}
+
+// Polls GET /snapshots/{id} until the snapshot is no longer Creating.
+void WaitUntilSettled(DaemonContext& context, Origin origin, std::string id, absl::Time deadline,
+                      Callback<rest::Snapshot> done) {
+  PollUntil<rest::Snapshot>(
+      context,
+      [&context, origin, id](Callback<rest::Snapshot> cb) {
+        context.lifecycle().GetSnapshot(origin, id, std::move(cb));
+      },
+      [](const rest::Snapshot& s) { return s.status.state != "Creating"; },
+      [id](const rest::Snapshot& s) {
+        return absl::StrCat("snapshot ", id, " was still ", s.status.state,
+                            " when waiting ended");
+      },
+      deadline, std::move(done));
 }
 
 }  // namespace
@@ -147,12 +187,7 @@ grpc::ServerUnaryReactor* SandboxesService::List(grpc::CallbackServerContext* ct
       request->page_size(),
       FinishWith<rest::ListSandboxesResponse>(reactor, [response](const auto& list) {
         for (const auto& s : list.items) *response->add_sandboxes() = ToProto(s);
-        v1::Pagination* p = response->mutable_pagination();
-        p->set_page(static_cast<int32_t>(list.pagination.page));
-        p->set_page_size(static_cast<int32_t>(list.pagination.page_size));
-        p->set_total_items(list.pagination.total_items);
-        p->set_total_pages(static_cast<int32_t>(list.pagination.total_pages));
-        p->set_has_next_page(list.pagination.has_next_page);
+        FillPagination(list.pagination, response->mutable_pagination());
       }));
   return reactor;
 }
@@ -300,6 +335,83 @@ grpc::ServerUnaryReactor* SandboxesService::GetEndpoint(grpc::CallbackServerCont
         response->set_url(e.base_url);
         for (const auto& [k, v] : e.headers) (*response->mutable_headers())[k] = v;
       }));
+  return reactor;
+}
+
+
+grpc::ServerUnaryReactor* SandboxesService::CreateSnapshot(grpc::CallbackServerContext* ctx,
+                                                           const v1::CreateSnapshotRequest* request,
+                                                           v1::Snapshot* response) {
+  auto* reactor = ctx->DefaultReactor();
+  auto origin = OriginOrFinish(
+      context_.ResolveForSandbox(request->connection(), request->sandbox_id()), reactor);
+  if (!origin.has_value()) return reactor;
+  const bool wait = request->wait();
+  const absl::Time deadline =
+      absl::Now() + (request->has_wait_timeout()
+                         ? std::min(ToAbsl(request->wait_timeout()), RemainingTime(ctx))
+                         : RemainingTime(ctx));
+  DaemonContext& context = context_;
+  auto fill = FinishWith<rest::Snapshot>(
+      reactor, [response](const rest::Snapshot& s) { *response = ToProto(s); });
+  context_.lifecycle().CreateSnapshot(
+      *origin, request->sandbox_id(), request->name(),
+      [=, &context, origin = *origin](absl::StatusOr<rest::Snapshot> accepted) {
+        if (!accepted.ok() || !wait) return fill(std::move(accepted));
+        WaitUntilSettled(context, origin, accepted->id, deadline, fill);
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SandboxesService::GetSnapshot(grpc::CallbackServerContext* ctx,
+                                                        const v1::GetSnapshotRequest* request,
+                                                        v1::Snapshot* response) {
+  auto* reactor = ctx->DefaultReactor();
+  auto origin = OriginOrFinish(context_.Resolve(request->connection()), reactor);
+  if (!origin.has_value()) return reactor;
+  if (request->snapshot_id().empty()) {
+    FinishStatus(reactor, absl::InvalidArgumentError("snapshot_id is required"));
+    return reactor;
+  }
+  context_.lifecycle().GetSnapshot(
+      *origin, request->snapshot_id(),
+      FinishWith<rest::Snapshot>(reactor,
+                                 [response](const rest::Snapshot& s) { *response = ToProto(s); }));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SandboxesService::ListSnapshots(grpc::CallbackServerContext* ctx,
+                                                          const v1::ListSnapshotsRequest* request,
+                                                          v1::ListSnapshotsResponse* response) {
+  auto* reactor = ctx->DefaultReactor();
+  auto origin = OriginOrFinish(context_.Resolve(request->connection()), reactor);
+  if (!origin.has_value()) return reactor;
+  if (request->page() < 0 || request->page_size() < 0) {
+    FinishStatus(reactor, absl::InvalidArgumentError("page and page_size must not be negative"));
+    return reactor;
+  }
+  context_.lifecycle().ListSnapshots(
+      *origin, request->sandbox_id(), {request->states().begin(), request->states().end()},
+      request->page(), request->page_size(),
+      FinishWith<rest::ListSnapshotsResponse>(reactor, [response](const auto& list) {
+        for (const auto& s : list.items) *response->add_snapshots() = ToProto(s);
+        FillPagination(list.pagination, response->mutable_pagination());
+      }));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SandboxesService::DeleteSnapshot(
+    grpc::CallbackServerContext* ctx, const v1::DeleteSnapshotRequest* request,
+    v1::DeleteSnapshotResponse*) {
+  auto* reactor = ctx->DefaultReactor();
+  auto origin = OriginOrFinish(context_.Resolve(request->connection()), reactor);
+  if (!origin.has_value()) return reactor;
+  if (request->snapshot_id().empty()) {
+    FinishStatus(reactor, absl::InvalidArgumentError("snapshot_id is required"));
+    return reactor;
+  }
+  context_.lifecycle().DeleteSnapshot(*origin, request->snapshot_id(),
+                                      [reactor](absl::Status s) { FinishStatus(reactor, s); });
   return reactor;
 }
 

@@ -2,7 +2,8 @@
 // the sandbox answers execd /ping (or skip that when asked); a sandbox whose creation fails or is
 // cancelled after the server made it is killed, so no caller is left owning a sandbox it never
 // heard of. A Create with a lease hands the sandbox to the LeaseKeeper once it is ready; Kill ends
-// the lease. RPCs not listed here answer UNIMPLEMENTED (the generated base class does).
+// the lease. CreateSnapshot can wait until the snapshot is Ready or Failed. RPCs not listed here
+// answer UNIMPLEMENTED (the generated base class does).
 #pragma once
 
 #include "daemon/services/daemon_context.h"
@@ -38,6 +39,18 @@ class SandboxesService final : public opensandbox::v1::Sandboxes::CallbackServic
   grpc::ServerUnaryReactor* PatchMetadata(
       grpc::CallbackServerContext* ctx, const opensandbox::v1::PatchSandboxMetadataRequest* request,
       opensandbox::v1::Sandbox* response) override;
+  grpc::ServerUnaryReactor* CreateSnapshot(grpc::CallbackServerContext* ctx,
+                                           const opensandbox::v1::CreateSnapshotRequest* request,
+                                           opensandbox::v1::Snapshot* response) override;
+  grpc::ServerUnaryReactor* GetSnapshot(grpc::CallbackServerContext* ctx,
+                                        const opensandbox::v1::GetSnapshotRequest* request,
+                                        opensandbox::v1::Snapshot* response) override;
+  grpc::ServerUnaryReactor* ListSnapshots(
+      grpc::CallbackServerContext* ctx, const opensandbox::v1::ListSnapshotsRequest* request,
+      opensandbox::v1::ListSnapshotsResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteSnapshot(
+      grpc::CallbackServerContext* ctx, const opensandbox::v1::DeleteSnapshotRequest* request,
+      opensandbox::v1::DeleteSnapshotResponse* response) override;
   grpc::ServerUnaryReactor* GetEndpoint(grpc::CallbackServerContext* ctx,
                                         const opensandbox::v1::GetEndpointRequest* request,
                                         opensandbox::v1::Endpoint* response) override;

@@ -150,6 +150,51 @@ void LifecycleClient::List(const Origin& origin, const std::vector<std::string>&
            });
 }
 
+void LifecycleClient::CreateSnapshot(const Origin& origin, const std::string& sandbox_id,
+                                     const std::string& name, Callback<rest::Snapshot> done) {
+  HttpRequest r = Request(origin, "POST", "/sandboxes/" + sandbox_id + "/snapshots");
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = name.empty() ? "{}" : nlohmann::json{{"name", name}}.dump();
+  CallJson(loop_, std::move(r), [done = std::move(done)](absl::StatusOr<nlohmann::json> j) {
+    if (!j.ok()) return done(j.status());
+    done(rest::ParseSnapshot(*j));
+  });
+}
+
+void LifecycleClient::GetSnapshot(const Origin& origin, const std::string& id,
+                                  Callback<rest::Snapshot> done) {
+  CallJson(loop_, Request(origin, "GET", "/snapshots/" + rest::UrlEncode(id)),
+           [done = std::move(done)](absl::StatusOr<nlohmann::json> j) {
+             if (!j.ok()) return done(j.status());
+             done(rest::ParseSnapshot(*j));
+           });
+}
+
+void LifecycleClient::ListSnapshots(const Origin& origin, const std::string& sandbox_id,
+                                    const std::vector<std::string>& states, int page,
+                                    int page_size, Callback<rest::ListSnapshotsResponse> done) {
+  std::string query;
+  auto add = [&query](absl::string_view name, absl::string_view value) {
+    absl::StrAppend(&query, query.empty() ? "?" : "&", name, "=",
+                    rest::UrlEncode(rest::StdView(value)));
+  };
+  if (!sandbox_id.empty()) add("sandboxId", sandbox_id);
+  for (const auto& state : states) add("state", state);
+  if (page > 0) add("page", absl::StrCat(page));
+  if (page_size > 0) add("pageSize", absl::StrCat(page_size));
+  CallJson(loop_, Request(origin, "GET", "/snapshots" + query),
+           [done = std::move(done)](absl::StatusOr<nlohmann::json> j) {
+             if (!j.ok()) return done(j.status());
+             done(rest::ParseListSnapshotsResponse(*j));
+           });
+}
+
+void LifecycleClient::DeleteSnapshot(const Origin& origin, const std::string& id,
+                                     std::function<void(absl::Status)> done) {
+  CallJson(loop_, Request(origin, "DELETE", "/snapshots/" + rest::UrlEncode(id)),
+           [done = std::move(done)](absl::StatusOr<nlohmann::json> j) { done(j.status()); });
+}
+
 void LifecycleClient::Pause(const Origin& origin, const std::string& id,
                             std::function<void(absl::Status)> done) {
   CallJson(loop_, Request(origin, "POST", "/sandboxes/" + id + "/pause"),

@@ -48,6 +48,16 @@ class LifecycleClient {
   // PATCH /sandboxes/{id}/metadata with a JSON merge patch (null deletes a key).
   void PatchMetadata(const Origin& origin, const std::string& id, const nlohmann::json& patch,
                      Callback<rest::Sandbox> done);
+  // POST /sandboxes/{id}/snapshots {"name"} (name omitted when empty): the accepted snapshot.
+  void CreateSnapshot(const Origin& origin, const std::string& sandbox_id, const std::string& name,
+                      Callback<rest::Snapshot> done);
+  void GetSnapshot(const Origin& origin, const std::string& id, Callback<rest::Snapshot> done);
+  // GET /snapshots with `sandboxId` (when not empty), repeated `state`, page, pageSize (when > 0).
+  void ListSnapshots(const Origin& origin, const std::string& sandbox_id,
+                     const std::vector<std::string>& states, int page, int page_size,
+                     Callback<rest::ListSnapshotsResponse> done);
+  void DeleteSnapshot(const Origin& origin, const std::string& id,
+                      std::function<void(absl::Status)> done);
   // GET /sandboxes/{id}/endpoints/{port}?use_server_proxy=..., as an execd endpoint.
   void GetEndpoint(const Origin& origin, const std::string& id, int port,
                    Callback<ExecdEndpoint> done);

@@ -245,9 +245,10 @@ void LifecycleApi::ListSnapshots(const httplib::Request& req, httplib::Response&
   }
   auto list = snapshots_.List(query);
   if (!list.ok()) return ReplyError(res, list.status());
-  nlohmann::json items = nlohmann::json::array();
-  for (const Snapshot& s : list->items) items.push_back(ToJson(s));
-  ReplyJson(res, 200, {{"items", items}, {"pagination", rest::ToJson(list->pagination)}});
+  rest::ListSnapshotsResponse out;
+  for (const Snapshot& s : list->items) out.items.push_back(ToRest(s));
+  out.pagination = list->pagination;
+  ReplyJson(res, 200, rest::ToJson(out));
 }
 
 void LifecycleApi::CreateSandbox(const httplib::Request& req, httplib::Response& res) {

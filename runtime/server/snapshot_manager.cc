@@ -57,18 +57,20 @@ absl::StatusOr<Snapshot> FromRecord(const std::string& text) {
 
 }  // namespace
 
-nlohmann::json ToJson(const Snapshot& s) {
-  nlohmann::json status = {{"state", s.state},
-                           {"lastTransitionAt", rest::FormatRfc3339(s.last_transition)}};
-  if (!s.reason.empty()) status["reason"] = s.reason;
-  if (!s.message.empty()) status["message"] = s.message;
-  nlohmann::json j = {{"id", s.id},
-                      {"sandboxId", s.sandbox_id},
-                      {"status", status},
-                      {"createdAt", rest::FormatRfc3339(s.created_at)}};
-  if (s.name.has_value()) j["name"] = *s.name;
-  return j;
+rest::Snapshot ToRest(const Snapshot& s) {
+  rest::Snapshot out;
+  out.id = s.id;
+  out.sandbox_id = s.sandbox_id;
+  out.name = s.name;
+  out.status.state = s.state;
+  if (!s.reason.empty()) out.status.reason = s.reason;
+  if (!s.message.empty()) out.status.message = s.message;
+  out.status.last_transition_at = rest::FormatRfc3339(s.last_transition);
+  out.created_at = rest::FormatRfc3339(s.created_at);
+  return out;
 }
+
+nlohmann::json ToJson(const Snapshot& s) { return rest::ToJson(ToRest(s)); }
 
 absl::StatusOr<std::unique_ptr<SnapshotManager>> SnapshotManager::Start(
     const std::string& state_dir, SandboxManager& sandboxes) {
@@ -204,9 +206,9 @@ absl::StatusOr<SnapshotList> SnapshotManager::List(const SnapshotQuery& query) {
     for (const auto& entry : snapshots_) {
       const Snapshot& s = entry.second;
       if (!query.sandbox_id.empty() && s.sandbox_id != query.sandbox_id) continue;
+      auto same_state = [&](const std::string& st) { return absl::EqualsIgnoreCase(st, s.state); };
       if (!query.states.empty() &&
-          std::none_of(query.states.begin(), query.states.end(),
-                       [&](const std::string& st) { return absl::EqualsIgnoreCase(st, s.state); })) {
+          std::none_of(query.states.begin(), query.states.end(), same_state)) {
         continue;
       }
       matching.push_back(s);

@@ -43,6 +43,7 @@ struct Snapshot {
 };
 
 // The wire shape (COMPAT.md §1.4 Snapshot).
+rest::Snapshot ToRest(const Snapshot& s);
 nlohmann::json ToJson(const Snapshot& s);
 
 struct SnapshotQuery {

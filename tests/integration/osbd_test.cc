@@ -345,10 +345,10 @@ TEST_F(OsbdTest, BadInputIsRefusedAndTheDaemonCarriesOn) {
     grpc::ClientContext ctx;
     SetDeadline(ctx);
     v1::CreateSnapshotRequest snapshot_request;
-    snapshot_request.set_sandbox_id(id);
+    snapshot_request.set_sandbox_id("no-such-sandbox-0000");
     v1::Snapshot snapshot;
     status = sandboxes_->CreateSnapshot(&ctx, snapshot_request, &snapshot);
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << status.error_message();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
   }
   {
     grpc::ClientContext ctx;
@@ -370,6 +370,71 @@ TEST_F(OsbdTest, BadInputIsRefusedAndTheDaemonCarriesOn) {
   r = Run(id, "echo me too");
   ASSERT_TRUE(r.status.ok()) << r.status.error_message();
   EXPECT_EQ(r.Stdout(), std::vector<std::string>{"me too"});
+}
+
+TEST_F(OsbdTest, SnapshotsAreTakenListedRestoredAndDeleted) {
+  const std::string source = NewSandbox();
+  ASSERT_FALSE(source.empty());
+  ASSERT_EQ(Run(source, "echo saved > /root/state").status.error_code(), grpc::StatusCode::OK);
+  v1::Snapshot snapshot;
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::CreateSnapshotRequest request;
+    request.set_sandbox_id(source);
+    request.set_name("nightly");
+    request.set_wait(true);
+    grpc::Status status = sandboxes_->CreateSnapshot(&ctx, request, &snapshot);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_EQ(snapshot.status().state(), "Ready") << snapshot.DebugString();
+  EXPECT_EQ(snapshot.name(), "nightly");
+  EXPECT_EQ(snapshot.sandbox_id(), source);
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::ListSnapshotsRequest request;
+    request.set_sandbox_id(source);
+    request.add_states("ready");
+    v1::ListSnapshotsResponse list;
+    ASSERT_TRUE(sandboxes_->ListSnapshots(&ctx, request, &list).ok());
+    ASSERT_EQ(list.snapshots_size(), 1) << list.DebugString();
+    EXPECT_EQ(list.snapshots(0).id(), snapshot.id());
+    EXPECT_EQ(list.pagination().total_items(), 1);
+  }
+  v1::CreateSandboxRequest restore;
+  restore.set_snapshot_id(snapshot.id());
+  v1::Sandbox restored;
+  grpc::Status created = Create(restore, &restored);
+  ASSERT_TRUE(created.ok()) << created.error_message();
+  v1::Sandbox got;
+  ASSERT_TRUE(Get(restored.id(), &got).ok());
+  EXPECT_EQ(got.snapshot_id(), snapshot.id());
+  RunResult read = Run(restored.id(), "cat /root/state");
+  ASSERT_TRUE(read.status.ok()) << read.status.error_message();
+  std::string out;
+  for (const auto& e : read.events) {
+    if (e.has_stdout()) out += e.stdout().data();
+  }
+  EXPECT_EQ(out, "saved");
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::DeleteSnapshotRequest request;
+    request.set_snapshot_id(snapshot.id());
+    v1::DeleteSnapshotResponse deleted;
+    EXPECT_TRUE(sandboxes_->DeleteSnapshot(&ctx, request, &deleted).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::GetSnapshotRequest request;
+    request.set_snapshot_id(snapshot.id());
+    v1::Snapshot gone;
+    EXPECT_EQ(sandboxes_->GetSnapshot(&ctx, request, &gone).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  EXPECT_TRUE(Kill(restored.id()).ok());
 }
 
 TEST_F(OsbdTest, KillLeavesNoProcessBehind) {

@@ -451,5 +451,49 @@ TEST(EndpointTest, ErrorsNameTheField) {
   EXPECT_FALSE(ParseEndpoint(json("h:1")).ok());
 }
 
+TEST(Snapshot, RoundTripsAndRefusesWhatIsMissing) {
+  const json wire = json::parse(R"({"id":"s1","sandboxId":"b1","name":"nightly",
+      "status":{"state":"Ready","reason":"snapshot_ready",
+                "lastTransitionAt":"2026-12-02T10:00:00Z"},
+      "createdAt":"2026-12-02T09:59:00Z"})");
+  auto s = ParseSnapshot(wire);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->sandbox_id, "b1");
+  EXPECT_EQ(s->name, "nightly");
+  EXPECT_EQ(s->status.state, "Ready");
+  EXPECT_EQ(ToJson(*s), wire);
+  json unnamed = wire;
+  unnamed.erase("name");
+  EXPECT_FALSE(ToJson(*ParseSnapshot(unnamed)).contains("name"));
+  for (const char* field : {"id", "sandboxId", "status", "createdAt"}) {
+    json broken = wire;
+    broken.erase(field);
+    EXPECT_THAT(ParseSnapshot(broken).status().message(), HasSubstr(field)) << field;
+  }
+  auto list = ParseListSnapshotsResponse(json{
+      {"items", json::array({wire})},
+      {"pagination",
+       {{"page", 1}, {"pageSize", 20}, {"totalItems", 1}, {"totalPages", 1},
+        {"hasNextPage", false}}}});
+  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_EQ(list->items.size(), 1u);
+  EXPECT_EQ(ToJson(*list)["items"][0], wire);
+  EXPECT_FALSE(ParseListSnapshotsResponse(json{{"items", json::array({1})}}).ok());
+}
+
+TEST(Paginate, WindowsAndRefusals) {
+  auto w = Paginate(45, 3, 20);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->begin, 40);
+  EXPECT_EQ(w->end, 45);
+  EXPECT_EQ(w->info.total_pages, 3);
+  EXPECT_FALSE(w->info.has_next_page);
+  auto past = Paginate(45, 461168601842738792, 200);
+  ASSERT_TRUE(past.ok());
+  EXPECT_EQ(past->begin, past->end);
+  EXPECT_FALSE(Paginate(1, 0, 20).ok());
+  EXPECT_FALSE(Paginate(1, 1, 201).ok());
+}
+
 }  // namespace
 }  // namespace rest
