@@ -16,6 +16,8 @@ packages=(
   libseccomp-dev libsystemd-dev libbenchmark-dev
   # runtime: namespaces, user-mode networking, process tools used by tests
   passt uidmap iproute2 procps util-linux curl ca-certificates
+  # tests: a static bash is the whole of the tiny image rootfs runtime_images_test makes
+  bash-static
   # tests: buf lint runs through npx; the Node client's tests use npm, the Python client's a
   # virtualenv with grpcio from PyPI
   nodejs npm python3 python3-venv python3-pip

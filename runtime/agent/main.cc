@@ -49,12 +49,16 @@ int main(int argc, char** argv) {
   app.add_option("--cpus", limits.cpus, "the CPU limit the runtime enforces (for metrics)");
   app.add_option("--memory-bytes", limits.memory_bytes,
                  "the memory limit the runtime enforces (for metrics)");
+  bool no_host_dirs = false;
+  app.add_flag("--no-host-dirs", no_host_dirs,
+               "the base is an image's rootfs: do not bind the host's /usr, /bin, /lib...");
   std::vector<std::string> volumes;
   app.add_option("--volume", volumes, "a bind mount, ro|rw:TARGET:SOURCE (repeatable)");
   app.add_option("entrypoint", entrypoint, "the sandbox's entrypoint")->required();
   app.set_version_flag("--version", "osb-agent 0.1.0");
   CLI11_PARSE(app, argc, argv);
 
+  root.bind_host_dirs = !no_host_dirs;
   for (const std::string& arg : volumes) {
     auto volume = osb::runtime::DecodeVolumeMount(arg);
     if (!volume.ok()) return Fail(volume.status());

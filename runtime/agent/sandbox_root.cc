@@ -139,8 +139,17 @@ absl::Status EnterSandboxRoot(const SandboxRootSpec& spec,
       !s.ok()) {
     return s;
   }
-  for (const std::string& dir : HostBaseBindDirs()) {
-    if (auto s = BindReadOnly(dir, root + dir); !s.ok()) return s;
+  if (spec.bind_host_dirs) {
+    for (const std::string& dir : HostBaseBindDirs()) {
+      if (auto s = BindReadOnly(dir, root + dir); !s.ok()) return s;
+    }
+  }
+  // An image's rootfs need not have the mount points (they land in the sandbox's upper layer).
+  for (const char* dir : {"/proc", "/dev", "/tmp"}) {
+    const std::string path = root + dir;
+    if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+      return ErrnoStatus("mkdir " + path, errno);
+    }
   }
   if (auto s = Mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC); !s.ok()) {
     return s;

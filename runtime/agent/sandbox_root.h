@@ -2,7 +2,8 @@
 //
 //   /            overlay: lower = the runtime's skeleton (minimal /etc, symlinks, mount points),
 //                upper = the sandbox's private directory, so writes land there and vanish on kill
-//   /usr (+ /bin, /lib... when they are not symlinks)   the host's, bound read-only
+//   /usr (+ /bin, /lib... when they are not symlinks)   the host's, bound read-only (host base;
+//                an image's rootfs brings its own)
 //   /proc        the sandbox's own pid namespace
 //   /dev         tmpfs with null, zero, full, random, urandom, tty bound from the host, devpts, shm
 //   /tmp         private tmpfs
@@ -23,7 +24,8 @@ namespace osb::agent {
 
 struct SandboxRootSpec {
   std::string sandbox_dir;  // holds upper/, work/, rootfs/ (created by osb-runtime)
-  std::string base_dir;     // the skeleton, the overlay's lower layer
+  std::string base_dir;        // the overlay's lower layer: the host base or an image's rootfs
+  bool bind_host_dirs = true;  // bind the host's /usr, /bin, /lib... read-only (host base only)
   std::string hostname;
   std::vector<runtime::VolumeMount> volumes;
 };

@@ -106,6 +106,7 @@ absl::StatusOr<pid_t> LaunchAgent(const AgentLaunch& launch) {
   if (launch.memory_bytes.has_value()) {
     args.insert(args.end(), {"--memory-bytes", absl::StrCat(*launch.memory_bytes)});
   }
+  if (!launch.bind_host_dirs) args.emplace_back("--no-host-dirs");
   for (const VolumeMount& v : launch.volumes) {
     args.insert(args.end(), {"--volume", EncodeVolumeMount(v)});
   }

@@ -31,7 +31,9 @@ IdMapping DefaultIdMapping(uid_t first_id);
 struct AgentLaunch {
   std::string agent_binary;  // absolute path of osb-agent
   std::string sandbox_dir;   // upper/, work/, rootfs/ ready, owned by the mapped root
-  std::string base_dir;
+  std::string base_dir;       // the overlay's lower layer: the host base or an image's rootfs
+  bool bind_host_dirs = true;  // the host base's /usr (and /bin, /lib...) are bound in; not for
+                               // an image's rootfs, which has its own
   std::string socket_path;
   std::string hostname;
   std::string log_path;  // the agent's and entrypoint's stdout and stderr

@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
                  "where the cgroup filesystem is mounted (sandbox limits and pause live there)")
       ->capture_default_str();
   app.add_option("--config", config_path,
-                 "TOML config: [storage] allowed_host_paths for host volumes");
+                 "TOML config: [images] table, [storage] allowed_host_paths");
   app.add_option("--ready-file", ready_file,
                  "once serving, write {\"address\",\"pid\"} to this file (for supervisors)");
   app.set_version_flag("--version", "osb-runtime 0.1.0");
@@ -124,6 +124,7 @@ int main(int argc, char** argv) {
     auto config = osb::runtime::LoadRuntimeConfig(config_path);
     if (!config.ok()) return Fail(config.status().message());
     options.allowed_host_paths = config->allowed_host_paths;
+    options.images = config->images;
   }
   auto manager = osb::runtime::SandboxManager::Start(options);
   if (!manager.ok()) return Fail(manager.status().message());

@@ -26,9 +26,29 @@ absl::StatusOr<RuntimeConfig> LoadRuntimeConfig(const std::string& path) {
   }
   RuntimeConfig config;
   for (const auto& [key, value] : table) {
-    if (key.str() != "storage") {
+    if (key.str() != "storage" && key.str() != "images") {
       return Bad(path, absl::StrCat("unknown section '", std::string(key.str()),
-                                    "' (known: storage)"));
+                                    "' (known: images, storage)"));
+    }
+  }
+  auto existing_dir = [&](const std::string& given,
+                          const std::string& what) -> absl::StatusOr<std::string> {
+    char resolved[PATH_MAX];
+    if (given.empty() || given[0] != '/') return Bad(path, what + " must be an absolute path");
+    if (::realpath(given.c_str(), resolved) == nullptr) {
+      return Bad(path, absl::StrCat(what, " ", given, " does not exist"));
+    }
+    return std::string(resolved);
+  };
+  if (table.contains("images")) {
+    const toml::table* images = table["images"].as_table();
+    if (images == nullptr) return Bad(path, "'images' is a section");
+    for (const auto& [name, value] : *images) {
+      const std::string image(name.str());
+      if (!value.is_string()) return Bad(path, "images.\"" + image + "\" must be a path");
+      auto rootfs = existing_dir(value.as_string()->get(), "the rootfs of image " + image);
+      if (!rootfs.ok()) return rootfs.status();
+      config.images[image] = *rootfs;
     }
   }
   const toml::table* storage = table["storage"].as_table();
@@ -44,16 +64,12 @@ absl::StatusOr<RuntimeConfig> LoadRuntimeConfig(const std::string& path) {
     const toml::array* paths = node->as_array();
     if (paths == nullptr) return Bad(path, "'storage.allowed_host_paths' must be an array");
     for (const toml::node& entry : *paths) {
-      if (!entry.is_string() || entry.as_string()->get().empty() ||
-          entry.as_string()->get()[0] != '/') {
+      if (!entry.is_string()) {
         return Bad(path, "'storage.allowed_host_paths' holds absolute paths only");
       }
-      const std::string& given = entry.as_string()->get();
-      char resolved[PATH_MAX];
-      if (::realpath(given.c_str(), resolved) == nullptr) {
-        return Bad(path, absl::StrCat("allowed host path ", given, " does not exist"));
-      }
-      config.allowed_host_paths.emplace_back(resolved);
+      auto dir = existing_dir(entry.as_string()->get(), "allowed host path");
+      if (!dir.ok()) return dir.status();
+      config.allowed_host_paths.push_back(*dir);
     }
   }
   return config;

@@ -197,8 +197,12 @@ absl::StatusOr<std::unique_ptr<SandboxManager>> SandboxManager::Start(RuntimeOpt
   }
   // The records hold each sandbox's access token: for the runtime's eyes only.
   if (auto s = MakeDirs(state + "/records", 0700); !s.ok()) return s;
-  // Named volumes: opened by each sandbox's agent, so traversable like sandboxes/.
-  if (auto s = MakeDirs(state + "/volumes", 0711); !s.ok()) return s;
+  // Named volumes and prepared images: opened by each sandbox's agent, so traversable.
+  for (const std::string& dir : {state + "/volumes", state + "/images"}) {
+    if (auto s = MakeDirs(dir, 0711); !s.ok()) return s;
+  }
+  m->images_ = std::make_unique<ImageTable>(m->options_.images, state + "/images",
+                                            m->options_.ids);
   m->store_ = std::make_unique<SandboxStore>(state + "/records");
   if (auto s = CheckTraversable(state); !s.ok()) return s;
   m->cgroup_env_ = NewRealCgroupEnv();
@@ -283,8 +287,21 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   record->access_token = rest::RandomHex(24);
   record->dir = absl::StrCat(options_.state_dir, "/sandboxes/", record->id);
   record->socket_path = record->dir + "/sock";
-  record->message = absl::StrCat(cgroups_->Enforcement(*limits), "; network: ",
-                                 *egress ? "egress through pasta" : "loopback only");
+  // The image table names a root filesystem; any other image runs on the host base, and the
+  // status says so.
+  std::optional<absl::StatusOr<std::string>> rootfs = images_->Rootfs(record->image_uri);
+  if (rootfs.has_value() && !rootfs->ok()) {
+    return rest::MakeError(absl::StatusCode::kInternal, rest::kSandboxStartFailed,
+                           absl::StrCat("sandbox failed to start: ", rootfs->status().message()));
+  }
+  const bool from_table = rootfs.has_value();
+  record->message = absl::StrCat(
+      cgroups_->Enforcement(*limits), "; network: ",
+      *egress ? "egress through pasta" : "loopback only", "; image: ",
+      from_table ? "rootfs " + images_->SourceOf(record->image_uri)
+                 : (record->image_uri == "host" ? std::string("host base")
+                                                : absl::StrCat("host base (", record->image_uri,
+                                                               " is not in the image table)")));
 
   const IdMapping& ids = options_.ids;
   absl::MutexLock transition(&record->transition);
@@ -333,7 +350,8 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   AgentLaunch launch;
   launch.agent_binary = options_.agent_binary;
   launch.sandbox_dir = record->dir;
-  launch.base_dir = base_dir_;
+  launch.base_dir = from_table ? **rootfs : base_dir_;
+  launch.bind_host_dirs = !from_table;
   launch.socket_path = record->socket_path;
   launch.hostname = absl::StrCat("osb-", record->id.substr(0, 8));
   launch.log_path = record->dir + "/agent.log";

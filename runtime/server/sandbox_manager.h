@@ -22,6 +22,7 @@
 #include "runtime/server/agent_launcher.h"
 #include "runtime/server/cgroup_env.h"
 #include "runtime/server/cgroups.h"
+#include "runtime/server/image_table.h"
 #include "runtime/server/sandbox_store.h"
 
 namespace osb::runtime {
@@ -33,6 +34,7 @@ struct RuntimeOptions {
   absl::Duration ready_timeout = absl::Seconds(10);  // agent start → first /ping answered
   std::string cgroup_root = "/sys/fs/cgroup";
   std::vector<std::string> allowed_host_paths;  // for `host` volumes (runtime_config.h)
+  std::map<std::string, std::string> images;    // the image table: image.uri → rootfs
 };
 
 // What the proxy and the endpoint route need to reach a sandbox's agent.
@@ -140,6 +142,7 @@ class SandboxManager {
   std::unique_ptr<CgroupEnv> cgroup_env_;
   std::unique_ptr<CgroupHost> cgroups_;
   std::unique_ptr<SandboxStore> store_;
+  std::unique_ptr<ImageTable> images_;
   std::string pasta_;  // the network helper for egress; "" when the host has none
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Record>> records_ ABSL_GUARDED_BY(mu_);

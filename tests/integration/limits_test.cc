@@ -414,7 +414,8 @@ TEST_F(WithoutCgroups, StatusAndBannerSayNothingIsEnforcedAndPauseIs501) {
       ParseJson(created->body)["status"].value("message", ""),
       absl::StrCat("resource limits NOT enforced (no usable cgroups: no cpu controller under ",
                    empty_.path(),
-                   "): cpu 500m, memory 128Mi, pids 4096 (default); network: loopback only"));
+                   "): cpu 500m, memory 128Mi, pids 4096 (default); network: loopback only; "
+                   "image: host base"));
   auto banner = ReadFile(runtime_->log_path());
   ASSERT_TRUE(banner.ok());
   EXPECT_THAT(*banner, AllOf(HasSubstr("no usable cgroups under " + empty_.path()),

@@ -4,13 +4,17 @@
 // made is cleaned up.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "rest/sys/file_util.h"
+#include "rest/sys/unique_fd.h"
 #include "tests/integration/runtime_fixture.h"
 
 namespace osb::test {
@@ -121,7 +125,13 @@ TEST_F(RuntimeRestartTest, SandboxWhoseAgentDiedMeanwhileIsFailed) {
   const pid_t agent = record.value("agentPid", -1);
   ASSERT_GT(agent, 0) << record.dump();
 
-  ASSERT_TRUE(runtime_->Restart([agent] { ::kill(agent, SIGKILL); }));
+  ASSERT_TRUE(runtime_->Restart([agent] {
+    // Its pidfd turns readable once every thread has exited (its new parent may never reap it).
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, agent, 0)));
+    ::kill(agent, SIGKILL);
+    pollfd exited{pidfd.get(), POLLIN, 0};
+    ::poll(&exited, 1, 10'000);
+  }));
   api_ = runtime_->Client();
 
   json after = Get(sandbox->id);

@@ -176,6 +176,13 @@ TEST(RuntimeConfig, ReadsTheAllowlistAndRefusesWhatItDoesNotKnow) {
   EXPECT_THAT(load("[storage]\nallowed_host_paths = [\"/no/such/dir\"]\n").status().message(),
               HasSubstr("does not exist"));
   EXPECT_FALSE(LoadRuntimeConfig(dir + "/missing.toml").ok());
+  auto images = load("[images]\n\"python:3.12\" = \"" + dir + "/link\"\n");
+  ASSERT_TRUE(images.ok()) << images.status();
+  EXPECT_EQ(images->images.at("python:3.12"), dir);
+  EXPECT_THAT(load("[images]\nx = \"/no/such/rootfs\"\n").status().message(),
+              HasSubstr("does not exist"));
+  EXPECT_FALSE(load("[images]\nx = 3\n").ok());
+  EXPECT_FALSE(load("images = 3\n").ok());
   (void)RemoveTree(dir);
 }
 
