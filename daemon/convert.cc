@@ -72,7 +72,6 @@ absl::StatusOr<rest::CreateSandboxRequest> ToRest(const v1::CreateSandboxRequest
     return absl::InvalidArgumentError(
         "a renew-while-alive lease needs a timeout to renew, not manual_cleanup");
   }
-  if (in.has_health_check()) return Unimplemented("health_check");
   if (in.credential_proxy()) return Unimplemented("credential_proxy");
   if (in.image().empty() == in.snapshot_id().empty()) {
     return absl::InvalidArgumentError("exactly one of image and snapshot_id must be set");

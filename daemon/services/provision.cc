@@ -17,6 +17,11 @@ absl::StatusOr<Provisioning> ProvisioningFor(const Origin& origin,
   p.request = *std::move(converted);
   if (request.has_ready_timeout()) p.ready_timeout = ToAbsl(request.ready_timeout());
   p.skip_health_check = request.skip_health_check();
+  if (request.has_health_check()) {
+    auto probe = ToHealthProbe(request.health_check());
+    if (!probe.ok()) return probe.status();
+    p.probe = *std::move(probe);
+  }
   return p;
 }
 
@@ -43,7 +48,7 @@ void ProvisionSandbox(DaemonContext& context, Provisioning p,
         };
         if (shared->skip_health_check) return finish(*std::move(created));
         WaitUntilReady(context, shared->origin, *std::move(created), shared->ready_timeout,
-                       shared->deadline, shared->cancelled, finish);
+                       shared->deadline, shared->cancelled, finish, shared->probe);
       });
 }
 

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "daemon/services/daemon_context.h"
+#include "daemon/services/health_probe.h"
 #include "opensandbox/v1/sandboxes.pb.h"
 #include "rest/lifecycle.h"
 
@@ -22,6 +23,7 @@ struct Provisioning {
   rest::CreateSandboxRequest request;
   absl::Duration ready_timeout = kDefaultReadyTimeout;
   bool skip_health_check = false;
+  HealthProbe probe;  // the request's health_check; execd /ping by default
   // The requester's own deadline, when it has one.
   absl::Time deadline = absl::InfiniteFuture();
   // Whether the requester gave up (checked while waiting and once the sandbox is ready).
@@ -29,8 +31,8 @@ struct Provisioning {
 };
 
 // How to make a sandbox from `request` on `origin`: the request converted and checked (the
-// errors of ToRest), its ready timeout (default 30 s) and skip_health_check. The template, if
-// any, must have been applied.
+// errors of ToRest, and ToHealthProbe's), its ready timeout (default 30 s), health check and
+// skip_health_check. The template, if any, must have been applied.
 absl::StatusOr<Provisioning> ProvisioningFor(const Origin& origin,
                                              const opensandbox::v1::CreateSandboxRequest& request);
 

@@ -18,8 +18,9 @@ class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
  public:
   ReadinessWait(DaemonContext& context, Origin origin, rest::Sandbox sandbox,
                 absl::Duration timeout, absl::Time deadline, std::function<bool()> cancelled,
-                std::function<void(absl::StatusOr<rest::Sandbox>)> done)
+                HealthProbe probe, std::function<void(absl::StatusOr<rest::Sandbox>)> done)
       : context_(context),
+        probe_(std::move(probe)),
         cancelled_(std::move(cancelled)),
         origin_(std::move(origin)),
         sandbox_(std::move(sandbox)),
@@ -60,21 +61,26 @@ class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
     context_.WithExecd(origin_, sandbox_.id, [self = shared_from_this()](auto endpoint) {
       if (!endpoint.ok()) return self->done_(endpoint.status());
       self->endpoint_ = *std::move(endpoint);
-      self->Ping();
+      if (self->probe_.initial_delay <= absl::ZeroDuration()) return self->Probe();
+      self->context_.loop().Post([self] { self->Probe(); }, self->probe_.initial_delay);
     });
   }
 
-  void Ping() {
+  void Probe() {
     if (cancelled_()) return done_(absl::CancelledError("the call was cancelled"));
     ++attempts_;
+    // One probe may take up to 2 s (a command probe its own limit and a second more), never past
+    // the deadline.
+    const absl::Duration cap = probe_.kind == HealthProbe::Kind::kCommand
+                                   ? probe_.command_timeout + absl::Seconds(1)
+                                   : absl::Seconds(2);
     absl::Duration timeout =
-        std::max(absl::Milliseconds(50), std::min(absl::Seconds(2), deadline_ - absl::Now()));
-    context_.execd().Ping(endpoint_, timeout, [self = shared_from_this()](absl::Status s) {
-      self->OnPing(std::move(s));
-    });
+        std::max(absl::Milliseconds(50), std::min(cap, deadline_ - absl::Now()));
+    RunHealthProbe(context_, origin_, sandbox_.id, endpoint_, probe_, timeout,
+                   [self = shared_from_this()](absl::Status s) { self->OnProbe(std::move(s)); });
   }
 
-  void OnPing(absl::Status status) {
+  void OnProbe(absl::Status status) {
     if (status.ok()) return done_(std::move(sandbox_));
     if (absl::Now() >= deadline_) {
       return done_(rest::MakeError(
@@ -84,11 +90,16 @@ class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
                        ". Connection context: domain=", origin_.authority,
                        ", use_server_proxy=", origin_.use_server_proxy ? "true" : "false")));
     }
-    context_.loop().Post([self = shared_from_this()] { self->Ping(); }, interval_);
+    if (probe_.interval.has_value()) {
+      context_.loop().Post([self = shared_from_this()] { self->Probe(); }, *probe_.interval);
+      return;
+    }
+    context_.loop().Post([self = shared_from_this()] { self->Probe(); }, interval_);
     interval_ = std::min(interval_ * 2, kMaxPollInterval);
   }
 
   DaemonContext& context_;
+  HealthProbe probe_;
   std::function<bool()> cancelled_;
   Origin origin_;
   rest::Sandbox sandbox_;
@@ -108,17 +119,18 @@ absl::Duration RemainingTime(const grpc::CallbackServerContext* ctx) {
 
 void WaitUntilReady(DaemonContext& context, const grpc::CallbackServerContext* ctx, Origin origin,
                     rest::Sandbox sandbox, absl::Duration timeout,
-                    std::function<void(absl::StatusOr<rest::Sandbox>)> done) {
+                    std::function<void(absl::StatusOr<rest::Sandbox>)> done, HealthProbe probe) {
   WaitUntilReady(context, std::move(origin), std::move(sandbox), timeout,
                  absl::Now() + RemainingTime(ctx), [ctx] { return ctx->IsCancelled(); },
-                 std::move(done));
+                 std::move(done), std::move(probe));
 }
 
 void WaitUntilReady(DaemonContext& context, Origin origin, rest::Sandbox sandbox,
                     absl::Duration timeout, absl::Time deadline, std::function<bool()> cancelled,
-                    std::function<void(absl::StatusOr<rest::Sandbox>)> done) {
+                    std::function<void(absl::StatusOr<rest::Sandbox>)> done, HealthProbe probe) {
   std::make_shared<ReadinessWait>(context, std::move(origin), std::move(sandbox), timeout,
-                                  deadline, std::move(cancelled), std::move(done))
+                                  deadline, std::move(cancelled), std::move(probe),
+                                  std::move(done))
       ->WaitUntilRunning();
 }
 

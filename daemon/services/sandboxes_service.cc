@@ -237,9 +237,14 @@ grpc::ServerUnaryReactor* SandboxesService::Resume(grpc::CallbackServerContext* 
   auto origin = OriginOrFinish(
       context_.ResolveForSandbox(request->connection(), request->sandbox_id()), reactor);
   if (!origin.has_value()) return reactor;
+  HealthProbe probe;
   if (request->has_health_check()) {
-    FinishStatus(reactor, absl::UnimplementedError("health_check is not implemented yet"));
-    return reactor;
+    auto parsed = ToHealthProbe(request->health_check());
+    if (!parsed.ok()) {
+      FinishStatus(reactor, parsed.status());
+      return reactor;
+    }
+    probe = *std::move(parsed);
   }
   const std::string id = request->sandbox_id();
   const bool skip = request->skip_health_check();
@@ -254,7 +259,7 @@ grpc::ServerUnaryReactor* SandboxesService::Resume(grpc::CallbackServerContext* 
     if (!resumed.ok()) return FinishStatus(reactor, resumed);
     context.lifecycle().Get(*origin, id, [=, &context](absl::StatusOr<rest::Sandbox> sandbox) {
       if (!sandbox.ok() || skip) return fill(std::move(sandbox));
-      WaitUntilReady(context, ctx, *origin, *std::move(sandbox), ready_timeout, fill);
+      WaitUntilReady(context, ctx, *origin, *std::move(sandbox), ready_timeout, fill, probe);
     });
   });
   return reactor;

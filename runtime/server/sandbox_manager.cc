@@ -531,17 +531,19 @@ absl::Status SandboxManager::Kill(const std::string& id) {
   return absl::OkStatus();
 }
 
+absl::Status SandboxManager::RequireState(Record& record, std::string_view state,
+                                          std::string_view code) {
+  absl::MutexLock lock(&mu_);
+  if (record.killing) return NotFound(record.id);
+  if (record.state != state) return WrongState(record.id, record.state, code, state);
+  return absl::OkStatus();
+}
+
 absl::Status SandboxManager::Pause(const std::string& id) {
   std::shared_ptr<Record> record = Find(id);
   if (record == nullptr) return NotFound(id);
   absl::MutexLock transition(&record->transition);
-  {
-    absl::MutexLock lock(&mu_);
-    if (record->killing) return NotFound(id);
-    if (record->state != "Running") {
-      return WrongState(id, record->state, rest::kSandboxNotRunning, "Running");
-    }
-  }
+  if (auto s = RequireState(*record, "Running", rest::kSandboxNotRunning); !s.ok()) return s;
   if (record->cgroup == nullptr || !cgroups_->Has(Controller::kFreezer)) {
     return rest::MakeError(
         absl::StatusCode::kUnimplemented, "SANDBOX::API_NOT_SUPPORTED",
@@ -665,12 +667,8 @@ absl::Status SandboxManager::CaptureLayer(const std::string& id, const std::stri
   std::shared_ptr<Record> record = Find(id);
   if (record == nullptr) return NotFound(id);
   absl::MutexLock transition(&record->transition);
-  {
-    absl::MutexLock lock(&mu_);
-    if (record->killing) return NotFound(id);
-    if (record->state != "Running") {
-      return WrongState(id, record->state, "SNAPSHOT::INVALID_SOURCE_STATE", "Running");
-    }
+  if (auto s = RequireState(*record, "Running", "SNAPSHOT::INVALID_SOURCE_STATE"); !s.ok()) {
+    return s;
   }
   const bool freeze = record->cgroup != nullptr && cgroups_->Has(Controller::kFreezer);
   if (freeze) {

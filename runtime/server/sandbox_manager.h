@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -127,6 +128,9 @@ class SandboxManager {
   // those whose agent exited become Failed; those caught mid-create or mid-kill, and sandbox
   // directories without a record, are destroyed. Runs before anything else can see a record.
   void Restore();
+  // OK when the record is in `state` and not being killed; else NotFound, or FailedPrecondition
+  // with `code`. The caller holds record.transition.
+  absl::Status RequireState(Record& record, std::string_view state, std::string_view code);
   // Starts the network helper of a sandbox whose policy allows egress. The caller holds
   // record.transition.
   absl::Status StartEgressFor(Record& record);

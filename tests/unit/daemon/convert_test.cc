@@ -55,7 +55,7 @@ TEST(ConvertCreate, RejectsContradictionsAndShortTimeouts) {
 TEST(ConvertCreate, FeaturesNotBuiltYetAreUnimplementedNotDropped) {
   v1::CreateSandboxRequest in;
   in.set_image("x");
-  in.mutable_health_check()->mutable_command()->set_command("true");
+  in.set_credential_proxy(true);
   EXPECT_EQ(ToRest(in).status().code(), absl::StatusCode::kUnimplemented);
 }
 

@@ -1,0 +1,137 @@
+// Health checks on create and resume: osbd returns a sandbox only once its probe passes (a command
+// exiting 0, an HTTP GET to a port inside it), gives up at the ready timeout with the last probe
+// error and deletes the sandbox, and refuses a malformed probe.
+#include <grpcpp/client_context.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "google/protobuf/util/time_util.h"
+#include "tests/integration/osbd_fixture.h"
+
+namespace osb::test {
+namespace {
+
+namespace v1 = opensandbox::v1;
+using google::protobuf::util::TimeUtil;
+
+class OsbdHealthTest : public OsbdFixture {
+ protected:
+  grpc::Status Create(v1::CreateSandboxRequest request, v1::Sandbox* sandbox) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    request.set_image("host");
+    return sandboxes_->Create(&ctx, request, sandbox);
+  }
+
+  // 0 when `command` run in the sandbox exits 0, 1 when it fails, -1 when the call failed.
+  int ExitCodeOf(const std::string& id, const std::string& command) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::RunCommandRequest request;
+    request.set_sandbox_id(id);
+    request.set_command(command);
+    auto reader = commands_->Run(&ctx, request);
+    v1::CommandEvent event;
+    int code = -1;
+    while (reader->Read(&event)) {
+      if (event.has_completed()) code = 0;
+      if (event.has_failed()) code = 1;
+    }
+    return reader->Finish().ok() ? code : -1;
+  }
+
+  int SandboxCount() {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::ListSandboxesRequest request;
+    v1::ListSandboxesResponse list;
+    EXPECT_TRUE(sandboxes_->List(&ctx, request, &list).ok());
+    return list.sandboxes_size();
+  }
+};
+
+TEST_F(OsbdHealthTest, ACommandProbeHoldsCreateUntilItPasses) {
+  v1::CreateSandboxRequest request;
+  request.add_entrypoint("bash");
+  request.add_entrypoint("-c");
+  request.add_entrypoint("sleep 1; touch /tmp/ready; sleep infinity");
+  request.mutable_health_check()->mutable_command()->set_command("test -f /tmp/ready");
+  *request.mutable_health_check()->mutable_polling_interval() =
+      TimeUtil::MillisecondsToDuration(50);
+  v1::Sandbox sandbox;
+  grpc::Status status = Create(request, &sandbox);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(ExitCodeOf(sandbox.id(), "test -f /tmp/ready"), 0);
+}
+
+TEST_F(OsbdHealthTest, AnHttpProbeWaitsForTheSandboxsServer) {
+  v1::CreateSandboxRequest request;
+  request.add_entrypoint("bash");
+  request.add_entrypoint("-c");
+  request.add_entrypoint("sleep 1; cd /tmp && exec python3 -m http.server 8000");
+  v1::HttpProbe* http = request.mutable_health_check()->mutable_http();
+  http->set_port(8000);
+  http->set_path("/");
+  http->add_expected_status(200);
+  v1::Sandbox sandbox;
+  grpc::Status status = Create(request, &sandbox);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(ExitCodeOf(sandbox.id(), "exec 3<>/dev/tcp/127.0.0.1/8000"), 0);
+}
+
+TEST_F(OsbdHealthTest, AProbeThatNeverPassesTimesOutAndLeavesNoSandbox) {
+  v1::CreateSandboxRequest request;
+  request.mutable_health_check()->mutable_command()->set_command("exit 3");
+  *request.mutable_ready_timeout() = TimeUtil::SecondsToDuration(2);
+  v1::Sandbox sandbox;
+  grpc::Status status = Create(request, &sandbox);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
+  EXPECT_NE(status.error_message().find("exit 3"), std::string::npos) << status.error_message();
+  EXPECT_EQ(SandboxCount(), 0);
+}
+
+TEST_F(OsbdHealthTest, MalformedProbesAreRefused) {
+  for (int i = 0; i < 3; ++i) {
+    v1::CreateSandboxRequest request;
+    if (i == 0) request.mutable_health_check()->mutable_http()->set_port(0);
+    if (i == 1) request.mutable_health_check()->mutable_http()->set_port(70000);
+    if (i == 2) request.mutable_health_check()->mutable_command();
+    v1::Sandbox sandbox;
+    EXPECT_EQ(Create(request, &sandbox).error_code(), grpc::StatusCode::INVALID_ARGUMENT) << i;
+  }
+  v1::CreateSandboxRequest bad_path;
+  bad_path.mutable_health_check()->mutable_http()->set_port(80);
+  bad_path.mutable_health_check()->mutable_http()->set_path("no-slash");
+  v1::Sandbox sandbox;
+  EXPECT_EQ(Create(bad_path, &sandbox).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(SandboxCount(), 0);
+}
+
+TEST_F(OsbdHealthTest, ResumeProbesToo) {
+  const std::string id = NewSandbox();
+  ASSERT_FALSE(id.empty());
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::PauseSandboxRequest request;
+    request.set_sandbox_id(id);
+    request.set_wait(true);
+    v1::PauseSandboxResponse paused;
+    grpc::Status status = sandboxes_->Pause(&ctx, request, &paused);
+    if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) GTEST_SKIP() << "no freezer";
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::ResumeSandboxRequest request;
+  request.set_sandbox_id(id);
+  request.mutable_health_check()->mutable_command()->set_command("echo ok");
+  v1::ResumeSandboxResponse resumed;
+  grpc::Status status = sandboxes_->Resume(&ctx, request, &resumed);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(resumed.sandbox().status().state(), "Running");
+}
+
+}  // namespace
+}  // namespace osb::test
