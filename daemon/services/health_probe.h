@@ -4,7 +4,7 @@
 // status.
 //
 //   auto probe = ToHealthProbe(request.health_check());       // InvalidArgument for bad fields
-//   RunHealthProbe(context, origin, sandbox_id, execd, *probe, timeout, [](absl::Status healthy) {});
+//   RunHealthProbe(context, origin, id, execd, *probe, timeout, [](absl::Status healthy) {});
 #pragma once
 
 #include <functional>
