@@ -25,6 +25,7 @@
 #include "client/osbctl/file_commands.h"
 #include "client/osbctl/output.h"
 #include "client/osbctl/preset_commands.h"
+#include "client/osbctl/snapshot_commands.h"
 #include "client/osbctl/shell_quote.h"
 #include "google/protobuf/util/time_util.h"
 #include "opensandbox/v1/commands.grpc.pb.h"
@@ -44,6 +45,7 @@ using osb::cli::WriteAll;
 
 struct CreateFlags {
   std::string image = "host";
+  std::string snapshot;  // instead of the image
   int64_t timeout_seconds = 0;  // 0: the daemon's default (600 s)
   bool manual_cleanup = false;
   std::vector<std::string> env;
@@ -54,6 +56,7 @@ struct CreateFlags {
 void AddCreateFlags(CLI::App* cmd, CreateFlags& f) {
   cmd->add_option("--image", f.image, "image name (osb-runtime: any name runs the host base)")
       ->capture_default_str();
+  cmd->add_option("--snapshot", f.snapshot, "start from this snapshot instead of an image");
   cmd->add_option("--timeout", f.timeout_seconds, "seconds until the sandbox expires (≥ 60)");
   cmd->add_flag("--manual-cleanup", f.manual_cleanup, "no expiry: the sandbox lives until killed");
   cmd->add_option("-e,--env", f.env, "KEY=VALUE in the sandbox's environment (repeatable)");
@@ -66,7 +69,11 @@ void AddCreateFlags(CLI::App* cmd, CreateFlags& f) {
 
 v1::CreateSandboxRequest CreateRequest(const CreateFlags& f) {
   v1::CreateSandboxRequest r;
-  r.set_image(f.image);
+  if (f.snapshot.empty()) {
+    r.set_image(f.image);
+  } else {
+    r.set_snapshot_id(f.snapshot);
+  }
   r.set_manual_cleanup(f.manual_cleanup);
   if (f.timeout_seconds > 0) *r.mutable_timeout() = TimeUtil::SecondsToDuration(f.timeout_seconds);
   if (f.lease_pid > 0) {
@@ -214,6 +221,7 @@ int main(int argc, char** argv) {
   osb::cli::FileCommands file_commands(app);
   osb::cli::PresetCommands preset_commands(app);
   osb::cli::CodeCommands code_commands(app);
+  osb::cli::SnapshotCommands snapshot_commands(app);
   std::string command_sandbox;
   std::vector<std::string> command_args;
   CLI::App* command_run =
@@ -301,6 +309,7 @@ int main(int argc, char** argv) {
 
   if (file_commands.Chosen()) return file_commands.Run(*channel, call);
   if (preset_commands.Chosen()) return preset_commands.Run(*channel, call);
+  if (snapshot_commands.Chosen()) return snapshot_commands.Run(*channel, call);
   if (code_commands.Chosen()) {
     int code = code_commands.Run(*channel, call);
     return interrupted ? 130 : code;

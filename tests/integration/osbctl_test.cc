@@ -541,6 +541,34 @@ TEST_F(OsbctlTest, SandboxCreateGetKill) {
   EXPECT_EQ(again.out, "") << Describe(again);
 }
 
+TEST_F(OsbctlTest, SnapshotsAreTakenRestoredListedAndDeleted) {
+  ProcessResult created = Run({"sandbox", "create"});
+  ASSERT_EQ(created.exit_code, 0) << Describe(created);
+  const std::string id(absl::StripTrailingAsciiWhitespace(created.out));
+  ASSERT_EQ(Run({"command", "run", id, "--", "echo kept > /root/f"}).exit_code, 0);
+
+  ProcessResult snapped = Run({"snapshot", "create", id, "--name", "v1"});
+  ASSERT_EQ(snapped.exit_code, 0) << Describe(snapped);
+  auto snapshot = nlohmann::json::parse(snapped.out, nullptr, false);
+  ASSERT_TRUE(snapshot.is_object()) << Describe(snapped);
+  EXPECT_EQ(snapshot["status"].value("state", ""), "Ready") << Describe(snapped);
+  const std::string snapshot_id = snapshot.value("id", "");
+
+  ProcessResult restored = Run({"sandbox", "create", "--snapshot", snapshot_id});
+  ASSERT_EQ(restored.exit_code, 0) << Describe(restored);
+  const std::string copy(absl::StripTrailingAsciiWhitespace(restored.out));
+  ProcessResult read = Run({"command", "run", copy, "--", "cat /root/f"});
+  EXPECT_EQ(read.out, "kept\n") << Describe(read);
+
+  ProcessResult listed = Run({"snapshot", "list", "--sandbox", id});
+  ASSERT_EQ(listed.exit_code, 0) << Describe(listed);
+  EXPECT_TRUE(absl::StrContains(listed.out, snapshot_id)) << Describe(listed);
+  EXPECT_EQ(Run({"snapshot", "delete", snapshot_id}).exit_code, 0);
+  ProcessResult gone = Run({"snapshot", "get", snapshot_id});
+  EXPECT_EQ(gone.exit_code, 125) << Describe(gone);
+  EXPECT_TRUE(absl::StrContains(gone.err, "NOT_FOUND")) << Describe(gone);
+}
+
 // No Stack here: osbctl must bring up osbd (and osbd its runtime) on paths of our choosing.
 TEST_F(OsbctlTest, SandboxListPauseResume) {
   ProcessResult created = Run({"sandbox", "create"});
