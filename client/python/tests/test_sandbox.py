@@ -237,3 +237,25 @@ def test_templates_and_a_warm_pool(stack):
         templates.delete(name)
         pools.close()
         templates.close()
+
+
+def test_snapshots_capture_files_and_start_new_sandboxes(stack):
+    with Sandbox.create(IMAGE) as source, SandboxManager.create() as manager:
+        source.commands.run("echo kept > /root/kept")
+        snapshot = source.create_snapshot("before")
+        assert snapshot.status.state == "Ready"
+        assert snapshot.name == "before" and snapshot.sandbox_id == source.id
+        assert manager.get_snapshot(snapshot.id).status.reason == "snapshot_ready"
+        page = manager.list_snapshots(sandbox_id=source.id, states=["ready"])
+        assert [s.id for s in page.snapshot_infos] == [snapshot.id]
+        assert page.pagination.total_items == 1
+
+        with Sandbox.create(snapshot_id=snapshot.id) as restored:
+            assert restored.commands.run("cat /root/kept").logs.stdout[0].text == "kept"
+            restored.kill()
+        manager.delete_snapshot(snapshot.id)
+        with pytest.raises(SandboxNotFoundException):
+            manager.get_snapshot(snapshot.id)
+        with pytest.raises(InvalidArgumentException):
+            Sandbox.create(IMAGE, snapshot_id="both-given")
+        source.kill()

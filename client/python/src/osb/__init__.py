@@ -21,8 +21,8 @@ from osb.exceptions import (InvalidArgumentException, SandboxError, SandboxExcep
                             SandboxNotFoundException, UnimplementedException)
 from osb.models import (Execution, ExecutionComplete, ExecutionError, ExecutionHandlers,
                         ExecutionInit, ExecutionLogs, ExecutionResult, OutputMessage,
-                        PagedSandboxInfos, PaginationInfo, RunCommandOpts, SandboxFilter,
-                        SandboxInfo, SandboxMetrics, SandboxStatus)
+                        PagedSandboxInfos, PagedSnapshotInfos, PaginationInfo, RunCommandOpts,
+                        SandboxFilter, SandboxInfo, SandboxMetrics, SandboxStatus, SnapshotInfo)
 from osb.pools import PoolManager, TemplateManager
 from osb.sandbox import Sandbox, SandboxManager
 
@@ -34,6 +34,6 @@ __all__ = [
     "PoolManager", "TemplateManager",
     "RunCommandOpts", "Sandbox", "SandboxError", "SandboxException", "SandboxFilter",
     "SandboxInfo", "SandboxManager", "SandboxMetrics", "SandboxNotFoundException",
-    "SandboxStatus",
+    "SandboxStatus", "PagedSnapshotInfos", "SnapshotInfo",
     "UnimplementedException", "default_socket_path",
 ]

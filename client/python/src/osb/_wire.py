@@ -13,8 +13,9 @@ from osb._proto.opensandbox.v1 import commands_pb2, files_pb2, sandboxes_pb2
 from osb.config import ConnectionConfig
 from osb.exceptions import from_rpc_error, invalid_argument
 from osb.models import (Execution, ExecutionComplete, ExecutionError, ExecutionInit,
-                        OutputMessage, PagedSandboxInfos, PaginationInfo, RunCommandOpts,
-                        SandboxFilter, SandboxInfo, SandboxMetrics, SandboxStatus)
+                        OutputMessage, PagedSandboxInfos, PagedSnapshotInfos, PaginationInfo,
+                        RunCommandOpts, SandboxFilter, SandboxInfo, SandboxMetrics, SandboxStatus,
+                        SnapshotInfo)
 
 DEFAULT_TIMEOUT = timedelta(minutes=10)
 DEFAULT_READY_TIMEOUT = timedelta(seconds=30)
@@ -33,14 +34,17 @@ def _time(message, name: str) -> Optional[datetime]:
     return stamp.ToDatetime(tzinfo=timezone.utc)
 
 
-def create_request(config: ConnectionConfig, image: str, *, timeout: Optional[timedelta],
-                   ready_timeout: timedelta, env: Optional[Dict[str, str]],
-                   metadata: Optional[Dict[str, str]], resource: Optional[Dict[str, str]],
-                   entrypoint: Optional[List[str]],
-                   skip_health_check: bool) -> sandboxes_pb2.CreateSandboxRequest:
-    """`timeout` None means no TTL (manual cleanup), as the official SDK's None does."""
+def create_request(config: ConnectionConfig, image: Optional[str], *,
+                   timeout: Optional[timedelta], ready_timeout: timedelta,
+                   env: Optional[Dict[str, str]], metadata: Optional[Dict[str, str]],
+                   resource: Optional[Dict[str, str]], entrypoint: Optional[List[str]],
+                   skip_health_check: bool,
+                   snapshot_id: Optional[str] = None) -> sandboxes_pb2.CreateSandboxRequest:
+    """`timeout` None means no TTL (manual cleanup), as the official SDK's None does. Exactly
+    one of `image` and `snapshot_id` (osbd refuses anything else with INVALID_ARGUMENT)."""
     request = sandboxes_pb2.CreateSandboxRequest(
-        connection=config.to_proto(), image=image, env=env or {}, metadata=metadata or {},
+        connection=config.to_proto(), image=image or "", snapshot_id=snapshot_id or "",
+        env=env or {}, metadata=metadata or {},
         resource_limits=resource or {}, entrypoint=entrypoint or [],
         skip_health_check=skip_health_check, ready_timeout=_duration(ready_timeout))
     if timeout is None:
@@ -63,6 +67,25 @@ def sandbox_info(message: sandboxes_pb2.Sandbox) -> SandboxInfo:
         metadata=dict(message.metadata))
 
 
+def snapshot_info(message: sandboxes_pb2.Snapshot) -> SnapshotInfo:
+    status = message.status
+    return SnapshotInfo(
+        id=message.id, sandbox_id=message.sandbox_id, name=message.name,
+        status=SandboxStatus(state=status.state, reason=status.reason, message=status.message,
+                             last_transition_at=_time(status, "last_transition_at")),
+        created_at=_time(message, "created_at"))
+
+
+def _pagination(p) -> PaginationInfo:
+    return PaginationInfo(page=p.page, page_size=p.page_size, total_items=p.total_items,
+                          total_pages=p.total_pages, has_next_page=p.has_next_page)
+
+
+def paged_snapshots(response: sandboxes_pb2.ListSnapshotsResponse) -> PagedSnapshotInfos:
+    return PagedSnapshotInfos(snapshot_infos=[snapshot_info(s) for s in response.snapshots],
+                              pagination=_pagination(response.pagination))
+
+
 def list_request(config: ConnectionConfig,
                  sandbox_filter: SandboxFilter) -> sandboxes_pb2.ListSandboxesRequest:
     return sandboxes_pb2.ListSandboxesRequest(
@@ -72,11 +95,8 @@ def list_request(config: ConnectionConfig,
 
 
 def paged_infos(response: sandboxes_pb2.ListSandboxesResponse) -> PagedSandboxInfos:
-    p = response.pagination
-    return PagedSandboxInfos(
-        sandbox_infos=[sandbox_info(s) for s in response.sandboxes],
-        pagination=PaginationInfo(page=p.page, page_size=p.page_size, total_items=p.total_items,
-                                  total_pages=p.total_pages, has_next_page=p.has_next_page))
+    return PagedSandboxInfos(sandbox_infos=[sandbox_info(s) for s in response.sandboxes],
+                             pagination=_pagination(response.pagination))
 
 
 def run_request(config: ConnectionConfig, sandbox_id: str, command: str,

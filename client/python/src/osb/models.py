@@ -62,6 +62,25 @@ class PagedSandboxInfos:
     pagination: PaginationInfo
 
 
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """A snapshot of a sandbox's files (states "Creating", "Ready", "Failed")."""
+
+    id: str
+    sandbox_id: str
+    name: str
+    status: SandboxStatus  # the same shape: state, reason, message, last_transition_at
+    created_at: Optional[datetime]
+
+
+@dataclass(frozen=True)
+class PagedSnapshotInfos:
+    """One page of `SandboxManager.list_snapshots`."""
+
+    snapshot_infos: List[SnapshotInfo]
+    pagination: PaginationInfo
+
+
 @dataclass
 class SandboxFilter:
     """Filters of `list_sandbox_infos`: any of `states`, all `metadata` pairs; 1-based pages."""

@@ -23,8 +23,8 @@ from osb._proto.opensandbox.v1 import (commands_pb2, commands_pb2_grpc, files_pb
                                        sandboxes_pb2, sandboxes_pb2_grpc)
 from osb.config import ConnectionConfig
 from osb.exceptions import from_rpc_error
-from osb.models import (Execution, ExecutionHandlers, PagedSandboxInfos, RunCommandOpts,
-                        SandboxFilter, SandboxInfo, SandboxMetrics)
+from osb.models import (Execution, ExecutionHandlers, PagedSandboxInfos, PagedSnapshotInfos,
+                        RunCommandOpts, SandboxFilter, SandboxInfo, SandboxMetrics, SnapshotInfo)
 
 
 class _Daemon:
@@ -63,6 +63,12 @@ class _Daemon:
 
     def renew(self, sandbox_id: str, timeout: timedelta) -> None:
         self.call(self.sandboxes.Renew, _wire.renew_request(self.config, sandbox_id, timeout))
+
+    def create_snapshot(self, sandbox_id: str, name: Optional[str], wait: bool) -> SnapshotInfo:
+        return _wire.snapshot_info(self.call(
+            self.sandboxes.CreateSnapshot, sandboxes_pb2.CreateSnapshotRequest(
+                connection=self.config.to_proto(), sandbox_id=sandbox_id, name=name or "",
+                wait=wait)))
 
 
 class Commands:
@@ -154,13 +160,17 @@ class Sandbox:
         self.files = Filesystem(daemon, sandbox_id)
 
     @classmethod
-    def create(cls, image: str, *, timeout: Optional[timedelta] = _wire.DEFAULT_TIMEOUT,
+    def create(cls, image: Optional[str] = None, *,
+               timeout: Optional[timedelta] = _wire.DEFAULT_TIMEOUT,
                ready_timeout: timedelta = _wire.DEFAULT_READY_TIMEOUT,
                env: Optional[Dict[str, str]] = None, metadata: Optional[Dict[str, str]] = None,
                resource: Optional[Dict[str, str]] = None,
                entrypoint: Optional[List[str]] = None, skip_health_check: bool = False,
+               snapshot_id: Optional[str] = None,
                connection_config: Optional[ConnectionConfig] = None) -> "Sandbox":
-        """Creates a sandbox and, unless `skip_health_check`, waits until it is ready.
+        """Creates a sandbox from `image` or from a Ready snapshot (`snapshot_id`: its files, and
+        its source's entrypoint unless one is given) and, unless `skip_health_check`, waits until
+        it is ready.
 
         `timeout` is its time to live (at least 60 s; None: no TTL, it lives until killed);
         `resource` its limits, e.g. {"cpu": "1", "memory": "2Gi"} (the default). If the sandbox
@@ -170,7 +180,7 @@ class Sandbox:
         request = _wire.create_request(
             daemon.config, image, timeout=timeout, ready_timeout=ready_timeout, env=env,
             metadata=metadata, resource=resource, entrypoint=entrypoint,
-            skip_health_check=skip_health_check)
+            skip_health_check=skip_health_check, snapshot_id=snapshot_id)
         try:
             created = daemon.call(daemon.sandboxes.Create, request)
         except BaseException:
@@ -217,6 +227,11 @@ class Sandbox:
     def renew(self, timeout: timedelta) -> None:
         """Moves the sandbox's expiry to `timeout` from now."""
         self._daemon.renew(self._id, timeout)
+
+    def create_snapshot(self, name: Optional[str] = None, *, wait: bool = True) -> SnapshotInfo:
+        """Captures the sandbox's files; waits until the snapshot is Ready (or Failed) unless
+        `wait` is False. Sandbox.create(snapshot_id=...) starts new sandboxes from it."""
+        return self._daemon.create_snapshot(self._id, name, wait)
 
     def get_metrics(self) -> SandboxMetrics:
         """CPU and memory use inside the sandbox, measured over half a second."""
@@ -265,6 +280,29 @@ class SandboxManager:
 
     def renew_sandbox(self, sandbox_id: str, timeout: timedelta) -> None:
         self._daemon.renew(sandbox_id, timeout)
+
+    def create_snapshot(self, sandbox_id: str, name: Optional[str] = None, *,
+                        wait: bool = True) -> SnapshotInfo:
+        return self._daemon.create_snapshot(sandbox_id, name, wait)
+
+    def get_snapshot(self, snapshot_id: str) -> SnapshotInfo:
+        return _wire.snapshot_info(self._daemon.call(
+            self._daemon.sandboxes.GetSnapshot, sandboxes_pb2.GetSnapshotRequest(
+                connection=self._daemon.config.to_proto(), snapshot_id=snapshot_id)))
+
+    def list_snapshots(self, *, sandbox_id: Optional[str] = None,
+                       states: Optional[List[str]] = None, page: Optional[int] = None,
+                       page_size: Optional[int] = None) -> PagedSnapshotInfos:
+        """One page of snapshots, newest first; `states` match any (case-insensitive)."""
+        return _wire.paged_snapshots(self._daemon.call(
+            self._daemon.sandboxes.ListSnapshots, sandboxes_pb2.ListSnapshotsRequest(
+                connection=self._daemon.config.to_proto(), sandbox_id=sandbox_id or "",
+                states=states or [], page=page or 0, page_size=page_size or 0)))
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        self._daemon.call(
+            self._daemon.sandboxes.DeleteSnapshot, sandboxes_pb2.DeleteSnapshotRequest(
+                connection=self._daemon.config.to_proto(), snapshot_id=snapshot_id))
 
     def close(self) -> None:
         self._daemon.channel.close()
