@@ -65,16 +65,33 @@ export function toMillis(timestamp) {
 }
 
 /** @returns {SandboxInfo} */
-function sandboxInfo(message) {
-  const { status } = message;
+function statusOf(status) {
+  return {
+    state: status.state,
+    reason: status.reason,
+    message: status.message,
+    lastTransitionAt: toDate(status.lastTransitionAt),
+  };
+}
+
+/**
+ * @typedef {{id: string, sandboxId: string, name: string, status: object, createdAt: Date}}
+ *   SnapshotInfo status as a sandbox's: state ("Creating", "Ready", "Failed"), reason, message
+ */
+function snapshotInfo(message) {
   return {
     id: message.id,
-    status: {
-      state: status.state,
-      reason: status.reason,
-      message: status.message,
-      lastTransitionAt: toDate(status.lastTransitionAt),
-    },
+    sandboxId: message.sandboxId,
+    name: message.name,
+    status: statusOf(message.status),
+    createdAt: toDate(message.createdAt),
+  };
+}
+
+function sandboxInfo(message) {
+  return {
+    id: message.id,
+    status: statusOf(message.status),
     createdAt: toDate(message.createdAt),
     expiresAt: toDate(message.expiresAt),
     entrypoint: message.entrypoint,
@@ -191,6 +208,16 @@ export class Daemon {
       this.sandboxes,
       'Resume',
       this.request(sandboxId, { readyTimeout: duration(readyTimeoutSeconds) }),
+    );
+  }
+
+  async createSnapshot(sandboxId, name, wait) {
+    return snapshotInfo(
+      await this.call(
+        this.sandboxes,
+        'CreateSnapshot',
+        this.request(sandboxId, { name: name ?? '', wait }),
+      ),
     );
   }
 
@@ -399,7 +426,9 @@ export class Sandbox {
    * Creates a sandbox and, unless `skipHealthCheck`, waits until it is ready. If it does not
    * become ready within `readyTimeoutSeconds`, osbd deletes it and this rejects.
    * @param {object} options
-   * @param {string} options.image e.g. "python:3.11"
+   * @param {string} [options.image] e.g. "python:3.11"; exactly one of image and snapshotId
+   * @param {string} [options.snapshotId] a Ready snapshot: its files, and its source's
+   *   entrypoint unless one is given
    * @param {number|null} [options.timeoutSeconds] time to live, at least 60 (default 600);
    *   null: no TTL, the sandbox lives until killed
    * @param {number} [options.readyTimeoutSeconds] default 30
@@ -417,6 +446,7 @@ export class Sandbox {
     const request = {
       connection: daemon.config.toProto(),
       image: options.image ?? '',
+      snapshotId: options.snapshotId ?? '',
       env: options.env ?? {},
       metadata: options.metadata ?? {},
       resourceLimits: options.resource ?? {},
@@ -474,6 +504,15 @@ export class Sandbox {
   /** Moves the sandbox's expiry to `timeoutSeconds` from now. */
   renew(timeoutSeconds) {
     return this.daemon.renew(this.id, timeoutSeconds);
+  }
+
+  /**
+   * Captures the sandbox's files; resolves once the snapshot is Ready (or Failed) unless
+   * `wait` is false. Sandbox.create({snapshotId}) starts new sandboxes from it.
+   * @returns {Promise<SnapshotInfo>}
+   */
+  createSnapshot({ name, wait = true } = {}) {
+    return this.daemon.createSnapshot(this.id, name, wait);
   }
 
   /** CPU and memory use inside the sandbox, measured over half a second. */
@@ -540,6 +579,44 @@ export class SandboxManager {
   /** @param {string} sandboxId @param {number} timeoutSeconds */
   renewSandbox(sandboxId, timeoutSeconds) {
     return this.daemon.renew(sandboxId, timeoutSeconds);
+  }
+
+  /** @param {string} sandboxId @returns {Promise<SnapshotInfo>} */
+  createSnapshot(sandboxId, { name, wait = true } = {}) {
+    return this.daemon.createSnapshot(sandboxId, name, wait);
+  }
+
+  /** @param {string} snapshotId @returns {Promise<SnapshotInfo>} */
+  async getSnapshot(snapshotId) {
+    return snapshotInfo(
+      await this.daemon.call(this.daemon.sandboxes, 'GetSnapshot', {
+        connection: this.daemon.config.toProto(),
+        snapshotId,
+      }),
+    );
+  }
+
+  /**
+   * One page of snapshots, newest first: of `sandboxId`, in any of `states` (case-insensitive).
+   * @param {{sandboxId?: string, states?: string[], page?: number, pageSize?: number}} [filter]
+   */
+  async listSnapshots(filter = {}) {
+    const response = await this.daemon.call(this.daemon.sandboxes, 'ListSnapshots', {
+      connection: this.daemon.config.toProto(),
+      sandboxId: filter.sandboxId ?? '',
+      states: filter.states ?? [],
+      page: filter.page ?? 0,
+      pageSize: filter.pageSize ?? 0,
+    });
+    return { snapshotInfos: response.snapshots.map(snapshotInfo), pagination: response.pagination };
+  }
+
+  /** @param {string} snapshotId */
+  async deleteSnapshot(snapshotId) {
+    await this.daemon.call(this.daemon.sandboxes, 'DeleteSnapshot', {
+      connection: this.daemon.config.toProto(),
+      snapshotId,
+    });
   }
 
   close() {

@@ -258,6 +258,35 @@ test('pause and resume', async () => {
   sandbox.close();
 });
 
+test('snapshots capture files and start new sandboxes', async () => {
+  const source = await Sandbox.create({ image: IMAGE, connectionConfig: config });
+  const manager = SandboxManager.create({ connectionConfig: config });
+  await source.commands.run('echo kept > /root/kept');
+  const snapshot = await source.createSnapshot({ name: 'before' });
+  assert.equal(snapshot.status.state, 'Ready');
+  assert.equal(snapshot.name, 'before');
+  assert.equal(snapshot.sandboxId, source.id);
+  assert.equal((await manager.getSnapshot(snapshot.id)).status.reason, 'snapshot_ready');
+  const page = await manager.listSnapshots({ sandboxId: source.id, states: ['ready'] });
+  assert.deepEqual(
+    page.snapshotInfos.map((s) => s.id),
+    [snapshot.id],
+  );
+
+  const restored = await Sandbox.create({ snapshotId: snapshot.id, connectionConfig: config });
+  assert.deepEqual(
+    (await restored.commands.run('cat /root/kept')).logs.stdout.map((m) => m.text),
+    ['kept'],
+  );
+  await restored.kill();
+  restored.close();
+  await manager.deleteSnapshot(snapshot.id);
+  await assert.rejects(manager.getSnapshot(snapshot.id), SandboxNotFoundError);
+  await source.kill();
+  source.close();
+  manager.close();
+});
+
 test('the manager lists with filters and kills', async () => {
   const tag = randomUUID().slice(0, 12);
   const a = await Sandbox.create({
