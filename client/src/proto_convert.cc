@@ -46,14 +46,41 @@ SandboxInfo SandboxInfoFromProto(const v1::Sandbox& in) {
   return out;
 }
 
+namespace {
+
+// Copies a list's pagination into a page (SandboxPage, SnapshotPage).
+template <typename Page>
+void CopyPagination(const v1::Pagination& in, Page* out) {
+  out->page = in.page();
+  out->page_size = in.page_size();
+  out->total_items = in.total_items();
+  out->total_pages = in.total_pages();
+  out->has_next_page = in.has_next_page();
+}
+
+}  // namespace
+
 SandboxPage SandboxPageFromProto(const v1::ListSandboxesResponse& in) {
   SandboxPage out;
   for (const auto& sandbox : in.sandboxes()) out.sandboxes.push_back(SandboxInfoFromProto(sandbox));
-  out.page = in.pagination().page();
-  out.page_size = in.pagination().page_size();
-  out.total_items = in.pagination().total_items();
-  out.total_pages = in.pagination().total_pages();
-  out.has_next_page = in.pagination().has_next_page();
+  CopyPagination(in.pagination(), &out);
+  return out;
+}
+
+SnapshotInfo SnapshotInfoFromProto(const v1::Snapshot& in) {
+  SnapshotInfo out;
+  out.id = in.id();
+  out.sandbox_id = in.sandbox_id();
+  out.name = in.name();
+  out.status = {in.status().state(), in.status().reason(), in.status().message()};
+  out.created_at = TimeFromProto(in.created_at());
+  return out;
+}
+
+SnapshotPage SnapshotPageFromProto(const v1::ListSnapshotsResponse& in) {
+  SnapshotPage out;
+  for (const auto& s : in.snapshots()) out.snapshots.push_back(SnapshotInfoFromProto(s));
+  CopyPagination(in.pagination(), &out);
   return out;
 }
 

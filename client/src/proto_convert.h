@@ -28,6 +28,8 @@ int LeaseHolder(int pid);
 
 SandboxInfo SandboxInfoFromProto(const v1::Sandbox& in);
 SandboxPage SandboxPageFromProto(const v1::ListSandboxesResponse& in);
+SnapshotInfo SnapshotInfoFromProto(const v1::Snapshot& in);
+SnapshotPage SnapshotPageFromProto(const v1::ListSnapshotsResponse& in);
 Endpoint EndpointFromProto(const v1::Endpoint& in);
 SandboxMetrics MetricsFromProto(const v1::SandboxMetrics& in);
 CommandStatus CommandStatusFromProto(const v1::CommandStatus& in);

@@ -81,6 +81,11 @@ absl::StatusOr<absl::Time> Sandbox::Renew(absl::Duration timeout) {
   return internal::RenewSandbox(*daemon_, id_, timeout);
 }
 
+absl::StatusOr<SnapshotInfo> Sandbox::CreateSnapshot(const std::string& name, bool wait) {
+  if (!daemon_) return internal::HandleClosed();
+  return internal::CreateSnapshot(*daemon_, id_, name, wait);
+}
+
 absl::Status Sandbox::Pause() {
   if (!daemon_) return internal::HandleClosed();
   return internal::PauseSandbox(*daemon_, id_);

@@ -53,4 +53,15 @@ absl::StatusOr<absl::Time> RenewSandbox(DaemonConnection& daemon, const std::str
   return TimeFromProto(renewed->expires_at());
 }
 
+absl::StatusOr<SnapshotInfo> CreateSnapshot(DaemonConnection& daemon, const std::string& id,
+                                            const std::string& name, bool wait) {
+  v1::CreateSnapshotRequest request;
+  request.set_sandbox_id(id);
+  request.set_name(name);
+  request.set_wait(wait);
+  auto snapshot = daemon.Call(daemon.sandboxes(), &v1::Sandboxes::Stub::CreateSnapshot, request);
+  if (!snapshot.ok()) return snapshot.status();
+  return SnapshotInfoFromProto(*snapshot);
+}
+
 }  // namespace opensandbox::internal

@@ -21,5 +21,8 @@ absl::Status ResumeSandbox(DaemonConnection& daemon, const std::string& id,
 // Moves the expiry to now + `timeout`; returns the new expiry.
 absl::StatusOr<absl::Time> RenewSandbox(DaemonConnection& daemon, const std::string& id,
                                         absl::Duration timeout);
+// Captures the sandbox's files; with `wait`, returns once the snapshot is Ready or Failed.
+absl::StatusOr<SnapshotInfo> CreateSnapshot(DaemonConnection& daemon, const std::string& id,
+                                            const std::string& name, bool wait);
 
 }  // namespace opensandbox::internal

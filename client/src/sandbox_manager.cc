@@ -86,4 +86,45 @@ absl::StatusOr<SandboxInfo> SandboxManager::PatchMetadata(
   return internal::SandboxInfoFromProto(*patched);
 }
 
+absl::StatusOr<SnapshotInfo> SandboxManager::CreateSnapshot(const std::string& sandbox_id,
+                                                            const std::string& name, bool wait) {
+  auto daemon = daemon_->Get();
+  if (!daemon.ok()) return daemon.status();
+  return internal::CreateSnapshot(**daemon, sandbox_id, name, wait);
+}
+
+absl::StatusOr<SnapshotInfo> SandboxManager::GetSnapshot(const std::string& snapshot_id) {
+  auto daemon = daemon_->Get();
+  if (!daemon.ok()) return daemon.status();
+  v1::GetSnapshotRequest request;
+  request.set_snapshot_id(snapshot_id);
+  auto got = (*daemon)->Call((*daemon)->sandboxes(), &v1::Sandboxes::Stub::GetSnapshot, request);
+  if (!got.ok()) return got.status();
+  return internal::SnapshotInfoFromProto(*got);
+}
+
+absl::StatusOr<SnapshotPage> SandboxManager::ListSnapshots(const SnapshotFilter& filter) {
+  auto daemon = daemon_->Get();
+  if (!daemon.ok()) return daemon.status();
+  v1::ListSnapshotsRequest request;
+  request.set_sandbox_id(filter.sandbox_id);
+  request.mutable_states()->Assign(filter.states.begin(), filter.states.end());
+  request.set_page(filter.page);
+  request.set_page_size(filter.page_size);
+  auto page =
+      (*daemon)->Call((*daemon)->sandboxes(), &v1::Sandboxes::Stub::ListSnapshots, request);
+  if (!page.ok()) return page.status();
+  return internal::SnapshotPageFromProto(*page);
+}
+
+absl::Status SandboxManager::DeleteSnapshot(const std::string& snapshot_id) {
+  auto daemon = daemon_->Get();
+  if (!daemon.ok()) return daemon.status();
+  v1::DeleteSnapshotRequest request;
+  request.set_snapshot_id(snapshot_id);
+  return (*daemon)
+      ->Call((*daemon)->sandboxes(), &v1::Sandboxes::Stub::DeleteSnapshot, request)
+      .status();
+}
+
 }  // namespace opensandbox

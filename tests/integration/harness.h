@@ -29,6 +29,9 @@ inline constexpr bool kMemoryBoundsHold = false;
 #else
 inline constexpr bool kMemoryBoundsHold = true;
 #endif
+// Whether this is a sanitized build, where the daemon's per-event work is tens of times slower:
+// volume tests move less there, so they prove the same within their deadlines.
+inline constexpr bool kSanitized = !kMemoryBoundsHold;
 
 // Gives a gRPC call a deadline, so that a hung daemon fails the test instead of stalling it.
 void SetDeadline(grpc::ClientContext& ctx, absl::Duration d = absl::Seconds(60));

@@ -501,6 +501,41 @@ TEST_F(SdkTest, BatchesStreamAResultPerJob) {
   }
 }
 
+TEST_F(SdkTest, SnapshotsCaptureFilesAndStartNewSandboxes) {
+  Sandbox source = NewSandbox();
+  ASSERT_TRUE(source.commands().Run("echo kept > /root/kept").ok());
+  auto snapshot = source.CreateSnapshot("before");
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ(snapshot->status.state, "Ready");
+  EXPECT_EQ(snapshot->name, "before");
+  EXPECT_EQ(snapshot->sandbox_id, source.id());
+
+  opensandbox::SandboxManager manager(options_);
+  auto got = manager.GetSnapshot(snapshot->id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->status.reason, "snapshot_ready");
+  auto page = manager.ListSnapshots({.sandbox_id = source.id(), .states = {"ready"}});
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->snapshots.size(), 1u);
+  EXPECT_EQ(page->snapshots[0].id, snapshot->id);
+  EXPECT_EQ(page->total_items, 1);
+
+  SandboxSpec spec;
+  spec.snapshot_id = snapshot->id;
+  auto restored = Sandbox::Create("", spec, options_);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  auto read = restored->commands().Run("cat /root/kept");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_THAT(Texts(read->logs.stdout_lines), ElementsAre("kept"));
+  ASSERT_TRUE(restored->Kill().ok());
+
+  ASSERT_TRUE(manager.DeleteSnapshot(snapshot->id).ok());
+  EXPECT_EQ(manager.GetSnapshot(snapshot->id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(manager.CreateSnapshot("no-such-sandbox").status().code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(source.Kill().ok());
+}
+
 TEST_F(SdkTest, PausedSandboxResumesThroughTheStaticResume) {
   Sandbox sandbox = NewSandbox();
   ASSERT_TRUE(sandbox.Pause().ok());

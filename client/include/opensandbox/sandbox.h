@@ -60,6 +60,10 @@ class Sandbox {
   // Moves the expiry to now + `timeout`; returns the new expiry. kFailedPrecondition for a
   // manual-cleanup sandbox.
   absl::StatusOr<absl::Time> Renew(absl::Duration timeout);
+  // Captures the sandbox's files (everything it changed on top of its image); by default waits
+  // until the snapshot is Ready (or Failed: check status.state). SandboxSpec::snapshot_id starts
+  // new sandboxes from it. kFailedPrecondition unless the sandbox is Running.
+  absl::StatusOr<SnapshotInfo> CreateSnapshot(const std::string& name = "", bool wait = true);
   // Freezes every process of the sandbox; resume it with Sandbox::Resume(id()).
   absl::Status Pause();
   // Deletes the sandbox and everything in it.

@@ -37,6 +37,36 @@ struct SandboxInfo {
   std::map<std::string, std::string> metadata;
 };
 
+// A snapshot of a sandbox's files (the official SDKs' SnapshotInfo); a new sandbox starts from it
+// with SandboxSpec::snapshot_id once it is Ready.
+struct SnapshotInfo {
+  std::string id;
+  std::string sandbox_id;
+  std::string name;
+  // Creating, Ready or Failed (Deleting on some services), with a reason such as
+  // "snapshot_ready" or "snapshot_capture_failed" and a message.
+  SandboxStatus status;
+  absl::Time created_at = absl::InfinitePast();
+};
+
+// Which snapshots SandboxManager::ListSnapshots returns.
+struct SnapshotFilter {
+  std::string sandbox_id;           // empty: any
+  std::vector<std::string> states;  // any of these (case-insensitive); empty: all
+  int page = 0;                     // 1-based; 0: the first
+  int page_size = 0;                // 1 to 200; 0: 20
+};
+
+// One page of snapshots, newest first.
+struct SnapshotPage {
+  std::vector<SnapshotInfo> snapshots;
+  int page = 0;
+  int page_size = 0;
+  std::int64_t total_items = 0;
+  int total_pages = 0;
+  bool has_next_page = false;
+};
+
 // How to reach a port inside a sandbox.
 struct Endpoint {
   // Scheme-less address, e.g. "127.0.0.1:8080/sandboxes/<id>/proxy/8000".

@@ -47,6 +47,14 @@ class SandboxManager {
                                             const std::map<std::string, std::string>& upsert,
                                             const std::vector<std::string>& remove = {});
 
+  // Snapshots: as Sandbox::CreateSnapshot; one by id (kNotFound); a page of them, newest first;
+  // delete (kFailedPrecondition while it is still being captured).
+  absl::StatusOr<SnapshotInfo> CreateSnapshot(const std::string& sandbox_id,
+                                              const std::string& name = "", bool wait = true);
+  absl::StatusOr<SnapshotInfo> GetSnapshot(const std::string& snapshot_id);
+  absl::StatusOr<SnapshotPage> ListSnapshots(const SnapshotFilter& filter = {});
+  absl::Status DeleteSnapshot(const std::string& snapshot_id);
+
  private:
   std::shared_ptr<internal::LazyDaemon> daemon_;
 };
