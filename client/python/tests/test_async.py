@@ -76,3 +76,25 @@ def test_async_errors_are_typed(stack):
             await AsyncSandbox.connect("no-such-sandbox")
 
     asyncio.run(scenario())
+
+
+def test_async_snapshots(stack):
+    asyncio.run(_snapshots())
+
+
+async def _snapshots():
+    async with await AsyncSandbox.create("host") as source, \
+            AsyncSandboxManager.create() as manager:
+        await source.commands.run("echo kept > /root/kept")
+        snapshot = await source.create_snapshot("async")
+        assert snapshot.status.state == "Ready"
+        page = await manager.list_snapshots(sandbox_id=source.id)
+        assert [s.id for s in page.snapshot_infos] == [snapshot.id]
+        async with await AsyncSandbox.create(snapshot_id=snapshot.id) as restored:
+            read = await restored.commands.run("cat /root/kept")
+            assert [m.text for m in read.logs.stdout] == ["kept"]
+            await restored.kill()
+        await manager.delete_snapshot(snapshot.id)
+        with pytest.raises(SandboxNotFoundException):
+            await manager.get_snapshot(snapshot.id)
+        await source.kill()

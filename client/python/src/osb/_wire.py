@@ -67,6 +67,31 @@ def sandbox_info(message: sandboxes_pb2.Sandbox) -> SandboxInfo:
         metadata=dict(message.metadata))
 
 
+def create_snapshot_request(config: ConnectionConfig, sandbox_id: str, name: Optional[str],
+                            wait: bool) -> sandboxes_pb2.CreateSnapshotRequest:
+    return sandboxes_pb2.CreateSnapshotRequest(
+        connection=config.to_proto(), sandbox_id=sandbox_id, name=name or "", wait=wait)
+
+
+def get_snapshot_request(config: ConnectionConfig,
+                         snapshot_id: str) -> sandboxes_pb2.GetSnapshotRequest:
+    return sandboxes_pb2.GetSnapshotRequest(connection=config.to_proto(), snapshot_id=snapshot_id)
+
+
+def list_snapshots_request(config: ConnectionConfig, sandbox_id: Optional[str],
+                           states: Optional[List[str]], page: Optional[int],
+                           page_size: Optional[int]) -> sandboxes_pb2.ListSnapshotsRequest:
+    return sandboxes_pb2.ListSnapshotsRequest(
+        connection=config.to_proto(), sandbox_id=sandbox_id or "", states=states or [],
+        page=page or 0, page_size=page_size or 0)
+
+
+def delete_snapshot_request(config: ConnectionConfig,
+                            snapshot_id: str) -> sandboxes_pb2.DeleteSnapshotRequest:
+    return sandboxes_pb2.DeleteSnapshotRequest(connection=config.to_proto(),
+                                               snapshot_id=snapshot_id)
+
+
 def snapshot_info(message: sandboxes_pb2.Snapshot) -> SnapshotInfo:
     status = message.status
     return SnapshotInfo(

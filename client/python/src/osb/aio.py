@@ -20,8 +20,8 @@ from osb._proto.opensandbox.v1 import (commands_pb2_grpc, files_pb2_grpc, sandbo
                                        sandboxes_pb2_grpc)
 from osb.config import ConnectionConfig
 from osb.exceptions import from_rpc_error
-from osb.models import (Execution, ExecutionHandlers, PagedSandboxInfos, RunCommandOpts,
-                        SandboxFilter, SandboxInfo, SandboxMetrics)
+from osb.models import (Execution, ExecutionHandlers, PagedSandboxInfos, PagedSnapshotInfos,
+                        RunCommandOpts, SandboxFilter, SandboxInfo, SandboxMetrics, SnapshotInfo)
 
 
 class _AsyncDaemon:
@@ -62,6 +62,12 @@ class _AsyncDaemon:
 
     async def renew(self, sandbox_id: str, timeout: timedelta) -> None:
         await self.call(self.sandboxes.Renew, _wire.renew_request(self.config, sandbox_id, timeout))
+
+    async def create_snapshot(self, sandbox_id: str, name: Optional[str],
+                              wait: bool) -> SnapshotInfo:
+        return _wire.snapshot_info(await self.call(
+            self.sandboxes.CreateSnapshot,
+            _wire.create_snapshot_request(self.config, sandbox_id, name, wait)))
 
 
 class AsyncCommands:
@@ -150,19 +156,21 @@ class AsyncSandbox:
         self.files = AsyncFilesystem(daemon, sandbox_id)
 
     @classmethod
-    async def create(cls, image: str, *, timeout: Optional[timedelta] = _wire.DEFAULT_TIMEOUT,
+    async def create(cls, image: Optional[str] = None, *,
+                     timeout: Optional[timedelta] = _wire.DEFAULT_TIMEOUT,
                      ready_timeout: timedelta = _wire.DEFAULT_READY_TIMEOUT,
                      env: Optional[Dict[str, str]] = None,
                      metadata: Optional[Dict[str, str]] = None,
                      resource: Optional[Dict[str, str]] = None,
                      entrypoint: Optional[List[str]] = None, skip_health_check: bool = False,
+                     snapshot_id: Optional[str] = None,
                      connection_config: Optional[ConnectionConfig] = None) -> "AsyncSandbox":
         """As Sandbox.create."""
         daemon = _AsyncDaemon(connection_config or ConnectionConfig())
         request = _wire.create_request(
             daemon.config, image, timeout=timeout, ready_timeout=ready_timeout, env=env,
             metadata=metadata, resource=resource, entrypoint=entrypoint,
-            skip_health_check=skip_health_check)
+            skip_health_check=skip_health_check, snapshot_id=snapshot_id)
         try:
             created = await daemon.call(daemon.sandboxes.Create, request)
         except BaseException:
@@ -205,6 +213,11 @@ class AsyncSandbox:
     async def renew(self, timeout: timedelta) -> None:
         """Moves the sandbox's expiry to `timeout` from now."""
         await self._daemon.renew(self._id, timeout)
+
+    async def create_snapshot(self, name: Optional[str] = None, *,
+                              wait: bool = True) -> SnapshotInfo:
+        """As Sandbox.create_snapshot."""
+        return await self._daemon.create_snapshot(self._id, name, wait)
 
     async def get_metrics(self) -> SandboxMetrics:
         """CPU and memory use inside the sandbox, measured over half a second."""
@@ -253,6 +266,26 @@ class AsyncSandboxManager:
 
     async def renew_sandbox(self, sandbox_id: str, timeout: timedelta) -> None:
         await self._daemon.renew(sandbox_id, timeout)
+
+    async def create_snapshot(self, sandbox_id: str, name: Optional[str] = None, *,
+                              wait: bool = True) -> SnapshotInfo:
+        return await self._daemon.create_snapshot(sandbox_id, name, wait)
+
+    async def get_snapshot(self, snapshot_id: str) -> SnapshotInfo:
+        return _wire.snapshot_info(await self._daemon.call(
+            self._daemon.sandboxes.GetSnapshot,
+            _wire.get_snapshot_request(self._daemon.config, snapshot_id)))
+
+    async def list_snapshots(self, *, sandbox_id: Optional[str] = None,
+                             states: Optional[List[str]] = None, page: Optional[int] = None,
+                             page_size: Optional[int] = None) -> PagedSnapshotInfos:
+        return _wire.paged_snapshots(await self._daemon.call(
+            self._daemon.sandboxes.ListSnapshots, _wire.list_snapshots_request(
+                self._daemon.config, sandbox_id, states, page, page_size)))
+
+    async def delete_snapshot(self, snapshot_id: str) -> None:
+        await self._daemon.call(self._daemon.sandboxes.DeleteSnapshot,
+                                _wire.delete_snapshot_request(self._daemon.config, snapshot_id))
 
     async def close(self) -> None:
         await self._daemon.channel.close()

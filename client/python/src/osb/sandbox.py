@@ -66,9 +66,8 @@ class _Daemon:
 
     def create_snapshot(self, sandbox_id: str, name: Optional[str], wait: bool) -> SnapshotInfo:
         return _wire.snapshot_info(self.call(
-            self.sandboxes.CreateSnapshot, sandboxes_pb2.CreateSnapshotRequest(
-                connection=self.config.to_proto(), sandbox_id=sandbox_id, name=name or "",
-                wait=wait)))
+            self.sandboxes.CreateSnapshot,
+            _wire.create_snapshot_request(self.config, sandbox_id, name, wait)))
 
 
 class Commands:
@@ -287,22 +286,20 @@ class SandboxManager:
 
     def get_snapshot(self, snapshot_id: str) -> SnapshotInfo:
         return _wire.snapshot_info(self._daemon.call(
-            self._daemon.sandboxes.GetSnapshot, sandboxes_pb2.GetSnapshotRequest(
-                connection=self._daemon.config.to_proto(), snapshot_id=snapshot_id)))
+            self._daemon.sandboxes.GetSnapshot,
+            _wire.get_snapshot_request(self._daemon.config, snapshot_id)))
 
     def list_snapshots(self, *, sandbox_id: Optional[str] = None,
                        states: Optional[List[str]] = None, page: Optional[int] = None,
                        page_size: Optional[int] = None) -> PagedSnapshotInfos:
         """One page of snapshots, newest first; `states` match any (case-insensitive)."""
         return _wire.paged_snapshots(self._daemon.call(
-            self._daemon.sandboxes.ListSnapshots, sandboxes_pb2.ListSnapshotsRequest(
-                connection=self._daemon.config.to_proto(), sandbox_id=sandbox_id or "",
-                states=states or [], page=page or 0, page_size=page_size or 0)))
+            self._daemon.sandboxes.ListSnapshots, _wire.list_snapshots_request(
+                self._daemon.config, sandbox_id, states, page, page_size)))
 
     def delete_snapshot(self, snapshot_id: str) -> None:
-        self._daemon.call(
-            self._daemon.sandboxes.DeleteSnapshot, sandboxes_pb2.DeleteSnapshotRequest(
-                connection=self._daemon.config.to_proto(), snapshot_id=snapshot_id))
+        self._daemon.call(self._daemon.sandboxes.DeleteSnapshot,
+                          _wire.delete_snapshot_request(self._daemon.config, snapshot_id))
 
     def close(self) -> None:
         self._daemon.channel.close()
