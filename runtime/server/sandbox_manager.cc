@@ -265,6 +265,21 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
                            "network egress needs pasta (Debian package passt), which this host "
                            "does not have: sandboxes here have loopback only");
   }
+  // The image table names a root filesystem; any other image runs on the host base, and the
+  // status says so.
+  const std::string image_uri = restore != nullptr ? restore->image_uri
+                                : request.image.has_value() ? request.image->uri
+                                                            : "";
+  std::optional<absl::StatusOr<std::string>> rootfs = images_->Rootfs(image_uri);
+  if (rootfs.has_value() && !rootfs->ok()) {
+    return rest::MakeError(absl::StatusCode::kInternal, rest::kSandboxStartFailed,
+                           absl::StrCat("sandbox failed to start: ", rootfs->status().message()));
+  }
+  // Last: the request is accepted, and only now do its pvc directories come to be.
+  if (auto s = PrepareVolumes(*volumes, volume_options); !s.ok()) {
+    return rest::MakeError(absl::StatusCode::kInternal, rest::kSandboxStartFailed,
+                           absl::StrCat("sandbox failed to start: ", s.message()));
+  }
 
   auto record = std::make_shared<Record>();
   record->id = rest::NewUuid4();
@@ -276,10 +291,9 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
     record->expires_at = record->created_at + absl::Seconds(*request.timeout_seconds);
   }
   record->entrypoint = request.entrypoint;
-  record->image_uri = request.image.has_value() ? request.image->uri : "";
+  record->image_uri = image_uri;
   if (restore != nullptr) {
     if (record->entrypoint.empty()) record->entrypoint = restore->entrypoint;
-    record->image_uri = restore->image_uri;
     record->snapshot_id = request.snapshot_id.value_or("");
   }
   record->metadata = request.metadata;
@@ -287,13 +301,6 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   record->access_token = rest::RandomHex(24);
   record->dir = absl::StrCat(options_.state_dir, "/sandboxes/", record->id);
   record->socket_path = record->dir + "/sock";
-  // The image table names a root filesystem; any other image runs on the host base, and the
-  // status says so.
-  std::optional<absl::StatusOr<std::string>> rootfs = images_->Rootfs(record->image_uri);
-  if (rootfs.has_value() && !rootfs->ok()) {
-    return rest::MakeError(absl::StatusCode::kInternal, rest::kSandboxStartFailed,
-                           absl::StrCat("sandbox failed to start: ", rootfs->status().message()));
-  }
   const bool from_table = rootfs.has_value();
   record->message = absl::StrCat(
       cgroups_->Enforcement(*limits), "; network: ",

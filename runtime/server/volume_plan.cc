@@ -167,11 +167,8 @@ absl::StatusOr<std::string> PvcSource(const std::string& name, const nlohmann::j
                              absl::StrCat("volume ", name, ": pvc ", claim->get<std::string>(),
                                           " does not exist and createIfNotExists is false"));
     }
-    if (auto s = MakeOwnedDirs(options.pvc_root, claim->get<std::string>(), options); !s.ok()) {
-      return s;
-    }
   }
-  if (auto s = MakeOwnedDirs(dir, sub, options); !s.ok()) return s;
+  plan->to_create.push_back(claim->get<std::string>() + (sub.empty() ? "" : "/" + sub));
   if (*remove) plan->delete_on_kill.push_back(dir);
   return sub.empty() ? dir : dir + "/" + sub;
 }
@@ -231,6 +228,13 @@ absl::StatusOr<VolumePlan> PlanVolumes(const nlohmann::json& volumes,
     plan.mounts.push_back(VolumeMount{*source, *target, *read_only});
   }
   return plan;
+}
+
+absl::Status PrepareVolumes(const VolumePlan& plan, const VolumeOptions& options) {
+  for (const std::string& dir : plan.to_create) {
+    if (auto s = MakeOwnedDirs(options.pvc_root, dir, options); !s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace osb::runtime

@@ -10,6 +10,8 @@
 // `readOnly` and `subPath` apply to both; ossfs is refused as not supported.
 //
 //   auto plan = PlanVolumes(*request.volumes, options);   // 4xx/501 statuses with VOLUME:: codes
+//   ... every other check of the request ...
+//   PrepareVolumes(*plan, options);                       // pvc directories made
 //   for (const VolumeMount& m : plan->mounts) args.push_back(EncodeVolumeMount(m));
 #pragma once
 
@@ -27,6 +29,7 @@ namespace osb::runtime {
 struct VolumePlan {
   std::vector<VolumeMount> mounts;
   std::vector<std::string> delete_on_kill;  // pvc directories the sandbox's kill removes
+  std::vector<std::string> to_create;       // pvc directories (and subPaths) PrepareVolumes makes
 };
 
 struct VolumeOptions {
@@ -36,12 +39,16 @@ struct VolumeOptions {
   gid_t owner_gid = 0;
 };
 
-// Checks every volume (name, mountPath, readOnly, subPath, exactly one backend) and prepares it:
-// a missing pvc directory (and subPath under it) is created when allowed. InvalidArgument for a
+// Checks every volume (name, mountPath, readOnly, subPath, exactly one backend), changing nothing:
+// the pvc directories (and subPaths) to make are listed for PrepareVolumes. InvalidArgument for a
 // malformed volume, two at one mountPath or a host path outside the allowlist
 // (VOLUME::HOST_PATH_NOT_ALLOWED), NotFound for a host path or a pvc that does not exist (and
 // may not be created), Unimplemented for ossfs; the message names the volume.
 absl::StatusOr<VolumePlan> PlanVolumes(const nlohmann::json& volumes,
                                        const VolumeOptions& options);
+
+// Makes the plan's missing pvc directories and subPaths, owned by the sandbox's root. Call once
+// the whole request has been accepted, so a refused request leaves nothing behind.
+absl::Status PrepareVolumes(const VolumePlan& plan, const VolumeOptions& options);
 
 }  // namespace osb::runtime

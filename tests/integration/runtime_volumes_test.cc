@@ -94,6 +94,19 @@ TEST_F(Volumes, PathsOutsideTheAllowlistAreRefusedAndNothingStarts) {
   ASSERT_TRUE(bad_mount);
   EXPECT_EQ(bad_mount->status, 400);
   EXPECT_EQ(ErrorCode(bad_mount->body), "VOLUME::INVALID_MOUNT_PATH") << bad_mount->body;
+  // A pvc named by a request refused for another reason is not made.
+  json refused = Body({{{"name", "c"}, {"mountPath", "/c"}, {"pvc", {{"claimName", "unmade"}}}},
+                       {{"name", "x"}, {"mountPath", "/x"}, {"host", {{"path", "/etc"}}}}});
+  auto refused_reply = api_->Post("/v1/sandboxes", refused.dump(), "application/json");
+  ASSERT_TRUE(refused_reply);
+  EXPECT_EQ(refused_reply->status, 400);
+  json bad_policy =
+      Body({{{"name", "c"}, {"mountPath", "/c"}, {"pvc", {{"claimName", "unmade"}}}}});
+  bad_policy["networkPolicy"] = {{"defaultAction", "sideways"}};
+  auto policy_reply = api_->Post("/v1/sandboxes", bad_policy.dump(), "application/json");
+  ASSERT_TRUE(policy_reply);
+  EXPECT_EQ(policy_reply->status, 400);
+  EXPECT_FALSE(HostExists(runtime_->state_dir() + "/volumes/unmade"));
   auto list = api_->Get("/v1/sandboxes");
   ASSERT_TRUE(list);
   EXPECT_EQ(ParseJson(list->body)["pagination"]["totalItems"], 0) << list->body;

@@ -100,7 +100,10 @@ TEST_F(VolumePlanTest, PvcsAreNamedDirectoriesMadeOnDemand) {
                           VolumeMount{dir_ + "/pvcs/scratch.1", "/scratch", false}));
   EXPECT_THAT(plan->delete_on_kill, ElementsAre(dir_ + "/pvcs/scratch.1"));
   struct stat st {};
+  EXPECT_NE(::stat((dir_ + "/pvcs/build-cache").c_str(), &st), 0) << "planning changes nothing";
+  ASSERT_TRUE(PrepareVolumes(*plan, options_).ok());
   EXPECT_EQ(::stat((dir_ + "/pvcs/build-cache/a/b").c_str(), &st), 0);
+  EXPECT_EQ(::stat((dir_ + "/pvcs/scratch.1").c_str(), &st), 0);
 
   const json absent = {{"name", "x"},
                        {"mountPath", "/x"},
