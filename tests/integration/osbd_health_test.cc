@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "google/protobuf/util/time_util.h"
 #include "tests/integration/osbd_fixture.h"
 
@@ -88,6 +90,9 @@ TEST_F(OsbdHealthTest, AProbeThatNeverPassesTimesOutAndLeavesNoSandbox) {
   grpc::Status status = Create(request, &sandbox);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
   EXPECT_NE(status.error_message().find("exit 3"), std::string::npos) << status.error_message();
+  // osbd deletes the sandbox it gave up on right after answering.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (SandboxCount() != 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(50));
   EXPECT_EQ(SandboxCount(), 0);
 }
 
