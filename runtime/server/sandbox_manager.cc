@@ -46,8 +46,7 @@ struct SandboxManager::Record {
   std::string reason;
   std::string message;
   absl::Time last_transition;
-  pid_t agent_pid = -1;
-  std::unique_ptr<TrackedProcess> agent;  // set with agent_pid, under the manager's mutex
+  std::unique_ptr<TrackedProcess> agent;  // under the manager's mutex; none before launch
   std::string access_token;
   std::string dir;
   std::string socket_path;
@@ -64,6 +63,9 @@ struct SandboxManager::Record {
   absl::Mutex transition;
   std::unique_ptr<SandboxCgroup> cgroup ABSL_GUARDED_BY(transition);  // none without cgroups
   bool frozen ABSL_GUARDED_BY(transition) = false;
+
+  // The agent's host pid; -1 before it was launched and after it was destroyed.
+  pid_t AgentPid() const { return agent != nullptr ? agent->pid() : -1; }
 
   rest::Sandbox ToSandbox() const {
     rest::Sandbox s;
@@ -82,7 +84,7 @@ struct SandboxManager::Record {
   }
 
   StoredSandbox ToStored() const {
-    StoredSandbox s{ToSandbox(), access_token, agent_pid,
+    StoredSandbox s{ToSandbox(), access_token, AgentPid(),
                     agent != nullptr ? agent->start_ticks() : 0, delete_on_kill};
     if (egress) {
       s.egress_pid = network_helper != nullptr ? network_helper->pid() : 0;
@@ -394,7 +396,6 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   }
   {
     absl::MutexLock lock(&mu_);
-    record->agent_pid = *pid;
     record->agent = std::move(*agent);
   }
   // Recorded before it is Running, so that a runtime that dies now destroys it when it restarts.
@@ -483,7 +484,6 @@ void SandboxManager::Destroy(Record& record) {
   {
     absl::MutexLock lock(&mu_);
     agent = std::move(record.agent);
-    record.agent_pid = -1;
   }
   // SIGKILL to a pid namespace's init kills every process in it; its exit is reported only once
   // all of them are gone. A frozen task dies only once thawed, so a paused sandbox is thawed
@@ -667,7 +667,8 @@ absl::StatusOr<AgentTarget> SandboxManager::Agent(const std::string& id) {
   auto record = Find(id);
   if (record == nullptr) return NotFound(id);
   absl::MutexLock lock(&mu_);
-  return AgentTarget{record->socket_path, record->access_token, record->state, record->agent_pid};
+  return AgentTarget{record->socket_path, record->access_token, record->state,
+                     record->AgentPid()};
 }
 
 absl::Status SandboxManager::CaptureLayer(const std::string& id, const std::string& dest) {
@@ -710,7 +711,7 @@ absl::Status SandboxManager::StartEgressFor(Record& record) {
   pid_t agent_pid;
   {
     absl::MutexLock lock(&mu_);
-    agent_pid = record.agent_pid;
+    agent_pid = record.AgentPid();
   }
   auto pid = StartEgress(pasta_, agent_pid, record.dir + "/network.log");
   if (!pid.ok()) return pid.status();
@@ -745,10 +746,7 @@ void SandboxManager::Restore() {
     absl::MutexLock transition(&r.transition);
     if (stored.agent_pid > 0) {
       auto agent = TrackedProcess::Adopt(stored.agent_pid, stored.agent_start_ticks);
-      if (agent.ok()) {
-        r.agent_pid = stored.agent_pid;
-        r.agent = std::move(*agent);
-      }
+      if (agent.ok()) r.agent = std::move(*agent);
     }
     if (stored.egress_pid > 0) {
       auto helper = TrackedProcess::Adopt(stored.egress_pid, stored.egress_start_ticks);
