@@ -3,11 +3,9 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
-#include <set>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "toml++/toml.h"
+#include "rest/sys/toml_file.h"
 
 namespace osb::cli {
 namespace {
@@ -35,33 +33,20 @@ absl::StatusOr<CliConfig> LoadCliConfig() {
     if (named) return Bad(path, "no such file (named by OSBCTL_CONFIG)");
     return CliConfig{};
   }
-  // This toml++ is built with exceptions: a parse error is thrown.
-  toml::table table;
-  try {
-    table = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    return Bad(path, absl::StrCat(e.source().begin.line, ":", e.source().begin.column, ": ",
-                                  std::string(e.description())));
-  }
+  auto parsed = ParseTomlFile(path);
+  if (!parsed.ok()) return parsed.status();
+  const toml::table& table = *parsed;
   CliConfig config;
   config.path = path;
-  static const std::set<std::string> kKeys = {"socket", "output", "image", "timeout"};
-  for (const auto& [key, value] : table) {
-    if (kKeys.count(std::string(key.str())) == 0) {
-      return Bad(path, absl::StrCat("unknown key '", std::string(key.str()),
-                                    "' (known: socket, output, image, timeout)"));
-    }
+  if (auto s = CheckTomlKeys(table, {"socket", "output", "image", "timeout"}, path); !s.ok()) {
+    return s;
   }
-  auto text = [&](const char* key, std::optional<std::string>* out) -> absl::Status {
-    const toml::node* node = table.get(key);
-    if (node == nullptr) return absl::OkStatus();
-    if (!node->is_string()) return Bad(path, absl::StrCat("'", key, "' must be a string"));
-    *out = node->as_string()->get();
-    return absl::OkStatus();
-  };
-  if (auto s = text("socket", &config.socket); !s.ok()) return s;
-  if (auto s = text("output", &config.output); !s.ok()) return s;
-  if (auto s = text("image", &config.image); !s.ok()) return s;
+  for (auto [key, out] : {std::pair{"socket", &config.socket}, std::pair{"output", &config.output},
+                          std::pair{"image", &config.image}}) {
+    auto value = TomlString(table, key, path);
+    if (!value.ok()) return value.status();
+    *out = std::move(*value);
+  }
   if (config.output.has_value() && *config.output != "json" && *config.output != "yaml" &&
       *config.output != "raw" && *config.output != "table") {
     return Bad(path, "'output' must be json, yaml, raw or table");

@@ -4,7 +4,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
-#include "toml++/toml.h"
+#include "rest/sys/toml_file.h"
 
 namespace osb::runtime {
 namespace {
@@ -16,21 +16,13 @@ absl::Status Bad(const std::string& path, const std::string& why) {
 }  // namespace
 
 absl::StatusOr<RuntimeConfig> LoadRuntimeConfig(const std::string& path) {
-  // This toml++ is built with exceptions: a parse error is thrown.
-  toml::table table;
-  try {
-    table = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    return Bad(path, absl::StrCat(e.source().begin.line, ":", e.source().begin.column, ": ",
-                                  std::string(e.description())));
+  auto parsed = ParseTomlFile(path);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("config ", parsed.status().message()));
   }
+  const toml::table& table = *parsed;
   RuntimeConfig config;
-  for (const auto& [key, value] : table) {
-    if (key.str() != "storage" && key.str() != "images") {
-      return Bad(path, absl::StrCat("unknown section '", std::string(key.str()),
-                                    "' (known: images, storage)"));
-    }
-  }
+  if (auto s = CheckTomlKeys(table, {"images", "storage"}, "config " + path); !s.ok()) return s;
   auto existing_dir = [&](const std::string& given,
                           const std::string& what) -> absl::StatusOr<std::string> {
     char resolved[PATH_MAX];
@@ -54,11 +46,9 @@ absl::StatusOr<RuntimeConfig> LoadRuntimeConfig(const std::string& path) {
   const toml::table* storage = table["storage"].as_table();
   if (table.contains("storage") && storage == nullptr) return Bad(path, "'storage' is a section");
   if (storage == nullptr) return config;
-  for (const auto& [key, value] : *storage) {
-    if (key.str() != "allowed_host_paths") {
-      return Bad(path, absl::StrCat("unknown key 'storage.", std::string(key.str()),
-                                    "' (known: allowed_host_paths)"));
-    }
+  if (auto s = CheckTomlKeys(*storage, {"allowed_host_paths"}, "config " + path + " [storage]");
+      !s.ok()) {
+    return s;
   }
   if (const toml::node* node = storage->get("allowed_host_paths"); node != nullptr) {
     const toml::array* paths = node->as_array();

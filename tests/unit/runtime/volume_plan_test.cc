@@ -172,8 +172,8 @@ TEST(RuntimeConfig, ReadsTheAllowlistAndRefusesWhatItDoesNotKnow) {
   EXPECT_THAT(good->allowed_host_paths, ElementsAre(dir));  // resolved
   EXPECT_TRUE(load("").ok());
   EXPECT_THAT(load("[storage\n").status().message(), HasSubstr("1:"));
-  EXPECT_THAT(load("[network]\n").status().message(), HasSubstr("unknown section 'network'"));
-  EXPECT_THAT(load("[storage]\nallowed = 1\n").status().message(), HasSubstr("storage.allowed"));
+  EXPECT_THAT(load("[network]\n").status().message(), HasSubstr("unknown key 'network'"));
+  EXPECT_THAT(load("[storage]\nallowed = 1\n").status().message(), HasSubstr("[storage]: unknown key 'allowed'"));
   EXPECT_FALSE(load("[storage]\nallowed_host_paths = \"/tmp\"\n").ok());
   EXPECT_FALSE(load("[storage]\nallowed_host_paths = [\"relative\"]\n").ok());
   EXPECT_THAT(load("[storage]\nallowed_host_paths = [\"/no/such/dir\"]\n").status().message(),
