@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <climits>
+#include <cstring>
+#include <map>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -16,12 +18,18 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "daemon/bearer_token_check.h"
+#include "daemon/daemon_config.h"
 #include "daemon/embedded_runtime.h"
+#include "daemon/metrics_endpoint.h"
+#include "daemon/peer_listener.h"
+#include "daemon/prometheus_text.h"
 #include "daemon/lease_adoption.h"
 #include "daemon/services/code_service.h"
 #include "daemon/services/commands_service.h"
@@ -61,18 +69,25 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
 
   CLI::App app{"osbd: the local OpenSandbox daemon (gRPC on a Unix socket)"};
+  // Flags beat their environment variables (read here), which beat the config file (read after
+  // the flags, since --config names it), which beats the built-in defaults.
   std::string socket_path = osb::GetEnv("OSBD_SOCKET");
-  std::string state_dir = osb::DefaultStateDir();
+  std::string state_dir;
+  std::string config_path = osb::GetEnv("OSBD_CONFIG");
   std::string domain = osb::GetEnv("OPEN_SANDBOX_DOMAIN");
   std::string api_key = osb::GetEnv("OPEN_SANDBOX_API_KEY");
   std::string protocol = osb::GetEnv("OPEN_SANDBOX_PROTOCOL");
   std::string runtime_binary = osb::PathBesideSelf("osb-runtime");
   std::string embedded_listen = osb::GetEnv("OSBD_EMBEDDED_LISTEN");
-  if (socket_path.empty()) socket_path = osb::DefaultSocketPath();
-  app.add_option("--socket", socket_path, "Unix socket to serve on (env OSBD_SOCKET)")
-      ->capture_default_str();
-  app.add_option("--state-dir", state_dir, "daemon state (embedded runtime, keys)")
-      ->capture_default_str();
+  app.add_option("--socket", socket_path,
+                 "Unix socket to serve on (env OSBD_SOCKET; default " + osb::DefaultSocketPath() +
+                     ")");
+  app.add_option("--state-dir", state_dir,
+                 "daemon state: templates, pools, the embedded runtime (default " +
+                     osb::DefaultStateDir() + ")");
+  app.add_option("--config", config_path,
+                 "TOML config file (env OSBD_CONFIG; default " +
+                     osb::daemon::DefaultDaemonConfigPath() + " when it exists)");
   app.add_option("--domain", domain, "OpenSandbox server host:port (env OPEN_SANDBOX_DOMAIN); "
                                      "empty: the embedded osb-runtime");
   app.add_option("--api-key", api_key, "API key for --domain (env OPEN_SANDBOX_API_KEY)");
@@ -84,6 +99,20 @@ int main(int argc, char** argv) {
                  "default 127.0.0.1:8080 when free, else any port)");
   app.set_version_flag("--version", "osbd 0.1.0");
   CLI11_PARSE(app, argc, argv);
+
+  const bool config_named = !config_path.empty();
+  if (!config_named) config_path = osb::daemon::DefaultDaemonConfigPath();
+  auto config = osb::daemon::LoadDaemonConfig(config_path, config_named);
+  if (!config.ok()) {
+    spdlog::critical("config: {}", std::string(config.status().message()));
+    return 2;
+  }
+  const osb::daemon::ConnectionProfile& file_defaults = config->defaults;
+  if (socket_path.empty()) socket_path = config->socket.value_or(osb::DefaultSocketPath());
+  if (state_dir.empty()) state_dir = config->state_dir.value_or(osb::DefaultStateDir());
+  if (domain.empty()) domain = file_defaults.domain.value_or("");
+  if (api_key.empty()) api_key = file_defaults.api_key.value_or("");
+  if (protocol.empty()) protocol = file_defaults.protocol.value_or("");
 
   // Until the server runs there is nothing to wind down: a signal ends osbd at once.
   std::atomic<bool> serving{false};
@@ -111,7 +140,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     spdlog::info("{} embedded osb-runtime at {} (pid {})",
-                 runtime->started ? "started" : "using the running", runtime->address, runtime->pid);
+                 runtime->started ? "started" : "using the running", runtime->address,
+                 runtime->pid);
     origin.authority = runtime->address;
     origin.api_key = runtime->api_key;
     info.embedded_runtime_address = runtime->address;
@@ -123,19 +153,58 @@ int main(int argc, char** argv) {
     origin.api_key = api_key;
   }
   if (!protocol.empty()) origin.protocol = protocol;
+  // The file's other connection keys (headers, server proxy, timeout) have no flag.
+  osb::daemon::ConnectionProfile rest_of_defaults = file_defaults;
+  rest_of_defaults.domain.reset();
+  rest_of_defaults.api_key.reset();
+  rest_of_defaults.protocol.reset();
+  origin = *osb::daemon::ApplyProfile(rest_of_defaults, origin);
+  std::map<std::string, osb::daemon::Origin> profiles;
+  for (const auto& [name, profile] : config->profiles) {
+    auto profile_origin = osb::daemon::ApplyProfile(profile, origin);
+    if (!profile_origin.ok()) {
+      spdlog::critical("config: profile {}: {}", name,
+                       std::string(profile_origin.status().message()));
+      return 2;
+    }
+    profiles.emplace(name, *std::move(profile_origin));
+  }
 
   const std::string socket_dir = socket_path.substr(0, socket_path.rfind('/'));
   if (auto s = osb::MakeDirs(socket_dir, 0700); !s.ok()) {
     spdlog::critical("{}", std::string(s.message()));
     return 1;
   }
+  if (config->access_group.has_value()) {
+    // The group's members must reach the socket in its directory: 0710 to the group, when the
+    // directory is osbd's own.
+    struct stat st {};
+    if (::stat(socket_dir.c_str(), &st) == 0 && st.st_uid == ::geteuid() &&
+        (::chown(socket_dir.c_str(), static_cast<uid_t>(-1), *config->access_group) != 0 ||
+         ::chmod(socket_dir.c_str(), 0710) != 0)) {
+      spdlog::warn("cannot open {} to group {}: {}", socket_dir, *config->access_group,
+                   std::strerror(errno));
+    }
+  }
   if (SocketAnswers(socket_path)) {
     spdlog::critical("another osbd is already serving on {}", socket_path);
     return 1;
   }
   ::unlink(socket_path.c_str());
+  auto listener = osb::daemon::PeerListener::Bind(socket_path, config->access_group);
+  if (!listener.ok()) {
+    spdlog::critical("cannot serve on {}: {}", socket_path,
+                     std::string(listener.status().message()));
+    return 1;
+  }
 
-  osb::daemon::DaemonContext context(origin, info);
+  osb::daemon::DaemonContext context(origin, info, std::move(profiles));
+  for (const auto& t : config->templates) {
+    if (auto defined = context.templates().DefineFromConfig(t); !defined.ok()) {
+      spdlog::critical("config {}: {}", config->path, std::string(defined.status().message()));
+      return 2;
+    }
+  }
   osb::daemon::AdoptLeases(context, [](osb::daemon::AdoptionResult r) {
     if (!r.status.ok()) {
       spdlog::warn("the leases of an earlier osbd were not taken over: {}",
@@ -159,7 +228,18 @@ int main(int argc, char** argv) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort("unix:" + socket_path, grpc::InsecureServerCredentials());
+  auto acceptor = builder.experimental().AddExternalConnectionAcceptor(
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
+      grpc::InsecureServerCredentials());
+  std::shared_ptr<grpc::ServerCredentials> tcp_credentials;
+  int tcp_port = 0;
+  if (!config->tcp_listen.empty()) {
+    // Local credentials take loopback peers only, and let a processor check every call's token.
+    tcp_credentials = grpc::experimental::LocalServerCredentials(LOCAL_TCP);
+    tcp_credentials->SetAuthMetadataProcessor(
+        std::make_shared<osb::daemon::BearerTokenCheck>(config->tcp_token));
+    builder.AddListeningPort(config->tcp_listen, tcp_credentials, &tcp_port);
+  }
   builder.RegisterService(&sandboxes);
   builder.RegisterService(&commands);
   builder.RegisterService(&code);
@@ -169,23 +249,38 @@ int main(int argc, char** argv) {
   builder.RegisterService(&daemon);
   builder.experimental().SetInterceptorCreators(
       osb::daemon::CallStatsInterceptors(context.call_stats()));
-  // bind() creates the socket 0777 & ~umask: 0600 from the first moment a client can see it (a
-  // chmod afterwards would leave a window). The directory is 0700 besides; whatever the daemon
-  // creates later is private too.
-  ::umask(0177);
-  server = builder.BuildAndStart();
+  // Whatever the daemon creates from here on is private.
   ::umask(0077);
-  if (server == nullptr) {
-    spdlog::critical("cannot serve on {}", socket_path);
+  server = builder.BuildAndStart();
+  if (server == nullptr || (!config->tcp_listen.empty() && tcp_port == 0)) {
+    spdlog::critical("cannot serve on {}{}", socket_path,
+                     config->tcp_listen.empty() ? "" : " and " + config->tcp_listen);
     return 1;
   }
+  (*listener)->Start(std::move(acceptor));
+  std::unique_ptr<osb::daemon::MetricsEndpoint> metrics;
+  if (!config->metrics_listen.empty()) {
+    osb::daemon::PeerListener* peers = listener->get();
+    auto started = osb::daemon::MetricsEndpoint::Start(config->metrics_listen, [&context, peers] {
+      return osb::daemon::PrometheusText(osb::daemon::CollectDaemonStats(context),
+                                         peers->refused());
+    });
+    if (!started.ok()) {
+      spdlog::critical("metrics endpoint: {}", std::string(started.status().message()));
+      return 1;
+    }
+    metrics = *std::move(started);
+    spdlog::info("Prometheus metrics at http://{}/metrics", metrics->address());
+  }
+  if (tcp_port != 0) spdlog::info("osbd also serving on TCP {} (token required)", tcp_port);
   serving = true;
   spdlog::info("osbd serving on {} (upstream {}://{})", socket_path, origin.protocol,
                origin.authority);
 
   stop.WaitForNotification();
   spdlog::info("osbd stopping");
+  metrics.reset();
+  listener->reset();  // no new connections
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  ::unlink(socket_path.c_str());
   return 0;
 }

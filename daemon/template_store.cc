@@ -9,6 +9,15 @@ namespace osb::daemon {
 namespace v1 = opensandbox::v1;
 using google::protobuf::util::TimeUtil;
 
+namespace {
+
+absl::Status FromConfigError(const std::string& name) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "template \"", name, "\" comes from osbd's config file: change it there"));
+}
+
+}  // namespace
+
 TemplateStore::TemplateStore(std::string dir, std::vector<std::string>* skipped)
     : records_(std::move(dir)) {
   for (auto& [name, record] : records_.Load(v1::Template(), skipped)) {
@@ -19,6 +28,14 @@ TemplateStore::TemplateStore(std::string dir, std::vector<std::string>* skipped)
 }
 
 absl::StatusOr<v1::Template> TemplateStore::Define(v1::Template t) {
+  return Store(std::move(t), /*from_config=*/false);
+}
+
+absl::StatusOr<v1::Template> TemplateStore::DefineFromConfig(v1::Template t) {
+  return Store(std::move(t), /*from_config=*/true);
+}
+
+absl::StatusOr<v1::Template> TemplateStore::Store(v1::Template t, bool from_config) {
   if (auto s = ValidateDnsLabel("template name", t.name()); !s.ok()) return s;
   // Checked as the create request it would make; a stand-in image where the template names none.
   v1::CreateSandboxRequest probe = ApplyTemplate(t, v1::CreateSandboxRequest());
@@ -27,13 +44,19 @@ absl::StatusOr<v1::Template> TemplateStore::Define(v1::Template t) {
     return absl::InvalidArgumentError(
         absl::StrCat("template ", t.name(), ": ", rest.status().message()));
   }
-  t.set_from_config(false);
+  t.set_from_config(from_config);
   absl::MutexLock lock(&mu_);
   const auto now = TimeUtil::GetCurrentTime();
   auto existing = templates_.find(t.name());
+  if (!from_config && existing != templates_.end() && existing->second.from_config()) {
+    return FromConfigError(t.name());
+  }
   *t.mutable_created_at() = existing != templates_.end() ? existing->second.created_at() : now;
   *t.mutable_updated_at() = now;
-  if (auto s = records_.Save(t.name(), t); !s.ok()) return s;
+  // The config file is the record of its own templates.
+  if (!from_config) {
+    if (auto s = records_.Save(t.name(), t); !s.ok()) return s;
+  }
   templates_[t.name()] = t;
   return t;
 }
@@ -58,6 +81,7 @@ absl::Status TemplateStore::Delete(const std::string& name) {
   if (templates_.count(name) == 0) {
     return absl::NotFoundError("no template named \"" + name + "\"");
   }
+  if (templates_[name].from_config()) return FromConfigError(name);
   if (auto s = records_.Remove(name); !s.ok()) return s;
   templates_.erase(name);
   return absl::OkStatus();

@@ -24,16 +24,22 @@ class TemplateStore {
 
   // Validates `t` (name a DNS label; the parameters as a create request would be checked, except
   // that image and snapshot may both be empty), stamps created_at/updated_at and saves it,
-  // replacing a template of the same name. Returns it as stored.
+  // replacing a template of the same name. Returns it as stored. FailedPrecondition when the name
+  // belongs to a template from the config file.
   absl::StatusOr<opensandbox::v1::Template> Define(opensandbox::v1::Template t);
+  // Define for a template of the config file: checked the same way, kept in memory only (the file
+  // is its record), marked from_config, and shadowing a saved one of the same name.
+  absl::StatusOr<opensandbox::v1::Template> DefineFromConfig(opensandbox::v1::Template t);
   // NotFound when there is none by that name. The registry password included: for osbd's own use.
   absl::StatusOr<opensandbox::v1::Template> Get(const std::string& name) const;
   // All templates, sorted by name.
   std::vector<opensandbox::v1::Template> List() const;
-  // NotFound when there is none by that name.
+  // NotFound when there is none by that name; FailedPrecondition for one from the config file.
   absl::Status Delete(const std::string& name);
 
  private:
+  absl::StatusOr<opensandbox::v1::Template> Store(opensandbox::v1::Template t, bool from_config);
+
   NamedRecords records_;
   mutable absl::Mutex mu_;
   std::map<std::string, opensandbox::v1::Template> templates_ ABSL_GUARDED_BY(mu_);

@@ -9,24 +9,10 @@
 
 namespace osb::daemon {
 
-absl::Status ParseDomain(const std::string& domain, std::string* protocol, std::string* authority) {
-  absl::string_view d = absl::StripAsciiWhitespace(domain);
-  for (absl::string_view scheme : {"http", "https"}) {
-    if (absl::ConsumePrefix(&d, absl::StrCat(scheme, "://"))) *protocol = std::string(scheme);
-  }
-  while (absl::ConsumeSuffix(&d, "/")) {
-  }
-  absl::ConsumeSuffix(&d, "/v1");
-  if (d.empty() || absl::StrContains(d, "/") || absl::StrContains(d, "://")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("malformed domain '", domain, "': expected host:port or http(s)://host:port"));
-  }
-  *authority = std::string(d);
-  return absl::OkStatus();
-}
-
-DaemonContext::DaemonContext(Origin default_origin, DaemonInfo info)
+DaemonContext::DaemonContext(Origin default_origin, DaemonInfo info,
+                             std::map<std::string, Origin> profiles)
     : default_origin_(std::move(default_origin)),
+      profiles_(std::move(profiles)),
       info_(std::move(info)),
       lifecycle_(loop_),
       execd_(loop_),
@@ -55,10 +41,15 @@ DaemonContext::~DaemonContext() {
 }
 
 absl::StatusOr<Origin> DaemonContext::Resolve(const opensandbox::v1::Connection& c) const {
-  if (!c.profile().empty()) {
-    return absl::UnimplementedError("connection profiles are not implemented by this osbd yet");
-  }
   Origin o = default_origin_;
+  if (!c.profile().empty()) {
+    auto profile = profiles_.find(c.profile());
+    if (profile == profiles_.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "no connection profile named '", c.profile(), "' in osbd's config file"));
+    }
+    o = profile->second;
+  }
   if (!c.domain().empty()) {
     std::string protocol = o.protocol, authority;
     if (auto s = ParseDomain(c.domain(), &protocol, &authority); !s.ok()) return s;

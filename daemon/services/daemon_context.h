@@ -2,6 +2,7 @@
 // connection. Owned by main; services hold a reference.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -32,13 +33,15 @@ class DaemonContext {
  public:
   // Loads the templates and pools saved under info.state_dir (none kept on disk when it is
   // empty) and starts the pools.
-  DaemonContext(Origin default_origin, DaemonInfo info);
+  // `profiles` are the config file's named connections, each already laid over the default.
+  DaemonContext(Origin default_origin, DaemonInfo info,
+                std::map<std::string, Origin> profiles = {});
   // Stops the pools, then the loop (its last callbacks still find every member), then the rest.
   ~DaemonContext();
 
-  // The request's connection over the daemon's default: a field set in `connection` wins.
-  // A different domain never inherits the default API key. Unimplemented for profiles (not
-  // built yet); InvalidArgument for a malformed domain or protocol.
+  // The request's connection over its profile (the daemon's default when it names none): a field
+  // set in `connection` wins. A different domain never inherits the profile's API key.
+  // InvalidArgument for an unknown profile or a malformed domain or protocol.
   absl::StatusOr<Origin> Resolve(const opensandbox::v1::Connection& connection) const;
   // Resolve for a call about one sandbox: also InvalidArgument when `sandbox_id` is empty.
   absl::StatusOr<Origin> ResolveForSandbox(const opensandbox::v1::Connection& connection,
@@ -68,6 +71,7 @@ class DaemonContext {
 
  private:
   Origin default_origin_;
+  std::map<std::string, Origin> profiles_;
   DaemonInfo info_;
   CurlLoop loop_;
   LifecycleClient lifecycle_;
@@ -79,9 +83,5 @@ class DaemonContext {
   std::unique_ptr<WarmPools> pools_;
   LeaseKeeper leases_;  // last: stopped before the loop it calls through
 };
-
-// Splits a domain as the official SDKs accept it ("host:port", "http://host:port",
-// "https://host/v1") into protocol (when it names one) and authority.
-absl::Status ParseDomain(const std::string& domain, std::string* protocol, std::string* authority);
 
 }  // namespace osb::daemon

@@ -28,29 +28,35 @@ grpc::ServerUnaryReactor* DaemonService::GetVersion(grpc::CallbackServerContext*
   return reactor;
 }
 
+v1::DaemonStats CollectDaemonStats(DaemonContext& context) {
+  v1::DaemonStats stats;
+  const DaemonInfo& info = context.info();
+  *stats.mutable_started_at() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(info.started_at));
+  *stats.mutable_uptime() =
+      TimeUtil::MillisecondsToDuration(absl::ToInt64Milliseconds(absl::Now() - info.started_at));
+  for (auto& op : context.call_stats().Operations()) *stats.add_operations() = std::move(op);
+  for (const auto& pool : context.pools().List()) {
+    auto warm = context.pools().Find(pool.name());
+    if (warm == nullptr) continue;
+    v1::PoolStats pool_stats = warm->Stats();
+    v1::PoolGauge* gauge = stats.add_pools();
+    gauge->set_name(pool.name());
+    gauge->set_idle(pool_stats.idle());
+    gauge->set_creating(pool_stats.creating());
+  }
+  stats.set_active_calls(context.call_stats().active());
+  auto [journals, bytes] = context.journals().Size();
+  stats.set_journalled_commands(journals);
+  stats.set_journal_bytes(bytes);
+  stats.set_leases(context.leases().size());
+  return stats;
+}
+
 grpc::ServerUnaryReactor* DaemonService::GetStats(grpc::CallbackServerContext* ctx,
                                                   const v1::GetDaemonStatsRequest*,
                                                   v1::DaemonStats* response) {
-  const DaemonInfo& info = context_.info();
-  *response->mutable_started_at() =
-      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(info.started_at));
-  *response->mutable_uptime() =
-      TimeUtil::MillisecondsToDuration(absl::ToInt64Milliseconds(absl::Now() - info.started_at));
-  for (auto& op : context_.call_stats().Operations()) *response->add_operations() = std::move(op);
-  for (const auto& pool : context_.pools().List()) {
-    auto warm = context_.pools().Find(pool.name());
-    if (warm == nullptr) continue;
-    v1::PoolStats stats = warm->Stats();
-    v1::PoolGauge* gauge = response->add_pools();
-    gauge->set_name(pool.name());
-    gauge->set_idle(stats.idle());
-    gauge->set_creating(stats.creating());
-  }
-  response->set_active_calls(context_.call_stats().active());
-  auto [journals, bytes] = context_.journals().Size();
-  response->set_journalled_commands(journals);
-  response->set_journal_bytes(bytes);
-  response->set_leases(context_.leases().size());
+  *response = CollectDaemonStats(context_);
   auto* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -9,6 +9,9 @@
 
 namespace osb::daemon {
 
+// What Daemon.GetStats answers and the Prometheus endpoint shows.
+opensandbox::v1::DaemonStats CollectDaemonStats(DaemonContext& context);
+
 class DaemonService final : public opensandbox::v1::Daemon::CallbackService {
  public:
   // `shutdown` is called once Shutdown has answered; it must not block.

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "daemon/upstream/curl_loop.h"
 
@@ -31,5 +32,9 @@ struct ExecdEndpoint {
   std::string base_url;
   HeaderList headers;
 };
+
+// Splits a domain as the official SDKs accept it ("host:port", "http://host:port",
+// "https://host/v1") into protocol (when it names one) and authority.
+absl::Status ParseDomain(const std::string& domain, std::string* protocol, std::string* authority);
 
 }  // namespace osb::daemon

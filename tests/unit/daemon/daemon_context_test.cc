@@ -47,14 +47,37 @@ TEST(Resolve, RequestFieldsOverrideTheDefault) {
   EXPECT_EQ(full->headers.back().first, "X-A");
 }
 
-TEST(Resolve, BadProtocolAndProfilesAreErrors) {
+TEST(Resolve, BadProtocolAndUnknownProfilesAreErrors) {
   DaemonContext context(Origin{}, {});
   opensandbox::v1::Connection c;
   c.set_protocol("ftp");
   EXPECT_EQ(context.Resolve(c).status().code(), absl::StatusCode::kInvalidArgument);
   opensandbox::v1::Connection p;
   p.set_profile("prod");
-  EXPECT_EQ(context.Resolve(p).status().code(), absl::StatusCode::kUnimplemented);
+  auto unknown = context.Resolve(p);
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown.status().message().find("'prod'"), std::string::npos) << unknown.status();
+}
+
+TEST(Resolve, AProfileIsTheBaseTheRequestOverrides) {
+  Origin defaults;
+  defaults.authority = "127.0.0.1:8080";
+  defaults.api_key = "default-key";
+  Origin prod = defaults;
+  prod.authority = "prod:443";
+  prod.protocol = "https";
+  prod.api_key = "prod-key";
+  DaemonContext context(defaults, {}, {{"prod", prod}});
+  opensandbox::v1::Connection c;
+  c.set_profile("prod");
+  auto resolved = context.Resolve(c);
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  EXPECT_EQ(resolved->LifecycleBase(), "https://prod:443/v1");
+  EXPECT_EQ(resolved->api_key, "prod-key");
+  c.set_domain("other:1");
+  auto other = context.Resolve(c);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->api_key, "") << "the profile's key must never go to another domain";
 }
 
 }  // namespace

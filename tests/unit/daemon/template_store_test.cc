@@ -97,6 +97,24 @@ TEST_F(TemplateStoreTest, DefineGetListDeleteAndSurviveARestart) {
   EXPECT_EQ(again.List().size(), 1u);
 }
 
+TEST_F(TemplateStoreTest, ConfigTemplatesAreKeptInMemoryAndCannotBeChangedByTheApi) {
+  std::vector<std::string> skipped;
+  TemplateStore store(dir_, &skipped);
+  ASSERT_TRUE(store.Define(Python()).ok());
+  auto from_file = store.DefineFromConfig(Python());  // shadows the saved one
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_TRUE(from_file->from_config());
+  EXPECT_TRUE(store.Get("python")->from_config());
+  EXPECT_EQ(store.Define(Python()).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store.Delete("python").code(), absl::StatusCode::kFailedPrecondition);
+  v1::Template bad = Python();
+  bad.set_name("Not A Label");
+  EXPECT_EQ(store.DefineFromConfig(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  // The file is the record of its templates: the saved one is what a store without it loads.
+  TemplateStore reloaded(dir_, &skipped);
+  EXPECT_FALSE(reloaded.Get("python")->from_config());
+}
+
 TEST_F(TemplateStoreTest, BadTemplatesAreRefusedAndNothingIsStored) {
   std::vector<std::string> skipped;
   TemplateStore store(dir_, &skipped);

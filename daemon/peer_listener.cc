@@ -1,0 +1,150 @@
+#include "daemon/peer_listener.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "rest/sys/file_util.h"
+#include "spdlog/spdlog.h"
+
+namespace osb::daemon {
+
+bool PeerAllowed(uid_t peer_uid, gid_t peer_gid, const std::vector<gid_t>& supplementary,
+                 uid_t self, std::optional<gid_t> group) {
+  if (peer_uid == 0 || peer_uid == self) return true;
+  if (!group.has_value()) return false;
+  return peer_gid == *group ||
+         std::find(supplementary.begin(), supplementary.end(), *group) != supplementary.end();
+}
+
+std::vector<gid_t> SupplementaryGroups(pid_t pid) {
+  std::vector<gid_t> groups;
+  auto status = ReadFile(absl::StrCat("/proc/", pid, "/status"));
+  if (!status.ok()) return groups;
+  for (absl::string_view line : absl::StrSplit(*status, '\n')) {
+    if (!absl::ConsumePrefix(&line, "Groups:")) continue;
+    for (absl::string_view word : absl::StrSplit(line, ' ', absl::SkipWhitespace())) {
+      if (uint32_t gid = 0; absl::SimpleAtoi(word, &gid)) groups.push_back(gid);
+    }
+  }
+  return groups;
+}
+
+absl::StatusOr<std::unique_ptr<PeerListener>> PeerListener::Bind(const std::string& path,
+                                                                 std::optional<gid_t> group) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", path));
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return ErrnoStatus("socket", errno);
+  // bind() creates the file 0777 & ~umask: 0600 from the first moment a client can see it (a
+  // chmod afterwards would leave a window). The group gets its access only after the chown.
+  const mode_t old_umask = ::umask(0177);
+  const int bound = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  const int bind_errno = errno;
+  ::umask(old_umask);
+  if (bound != 0) return ErrnoStatus("bind " + path, bind_errno);
+  if (group.has_value() &&
+      (::chown(path.c_str(), static_cast<uid_t>(-1), *group) != 0 ||
+       ::chmod(path.c_str(), 0660) != 0)) {
+    auto s = ErrnoStatus(absl::StrCat("give ", path, " to group ", *group), errno);
+    ::unlink(path.c_str());
+    return s;
+  }
+  if (::listen(fd.get(), SOMAXCONN) != 0) {
+    auto s = ErrnoStatus("listen " + path, errno);
+    ::unlink(path.c_str());
+    return s;
+  }
+  UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake.valid()) return ErrnoStatus("eventfd", errno);
+  return std::unique_ptr<PeerListener>(
+      new PeerListener(path, group, std::move(fd), std::move(wake)));
+}
+
+PeerListener::PeerListener(std::string path, std::optional<gid_t> group, UniqueFd listener,
+                           UniqueFd wake)
+    : path_(std::move(path)),
+      group_(group),
+      listener_(std::move(listener)),
+      wake_(std::move(wake)) {}
+
+PeerListener::~PeerListener() {
+  const uint64_t one = 1;
+  if (::write(wake_.get(), &one, sizeof one) < 0) {
+    spdlog::warn("cannot wake the accept loop: {}", std::strerror(errno));
+  }
+  if (thread_.joinable()) thread_.join();
+  ::unlink(path_.c_str());
+}
+
+void PeerListener::Start(
+    std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor) {
+  acceptor_ = std::move(acceptor);
+  thread_ = std::thread([this] { AcceptLoop(); });
+}
+
+void PeerListener::AcceptLoop() {
+  while (true) {
+    pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      spdlog::critical("osbd's socket: poll: {}", std::strerror(errno));
+      return;
+    }
+    if (fds[1].revents != 0) return;
+    // Non-blocking, as gRPC takes its own accepted sockets: it does not set that itself here.
+    UniqueFd connection(
+        ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (!connection.valid()) {
+      // EMFILE and the like pass; a client that gave up before the accept is not an error.
+      if (errno != EAGAIN && errno != ECONNABORTED && errno != EINTR) {
+        spdlog::warn("osbd's socket: accept: {}", std::strerror(errno));
+        ::poll(nullptr, 0, 100);
+      }
+      continue;
+    }
+    Admit(std::move(connection));
+  }
+}
+
+void PeerListener::Admit(UniqueFd connection) {
+  ucred peer{};
+  socklen_t size = sizeof peer;
+  if (::getsockopt(connection.get(), SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0) {
+    spdlog::warn("refused a connection whose credentials cannot be read: {}",
+                 std::strerror(errno));
+    ++refused_;
+    return;
+  }
+  const bool needs_groups = peer.uid != 0 && peer.uid != ::geteuid() && group_.has_value() &&
+                            peer.gid != *group_;
+  if (!PeerAllowed(peer.uid, peer.gid,
+                   needs_groups ? SupplementaryGroups(peer.pid) : std::vector<gid_t>(),
+                   ::geteuid(), group_)) {
+    spdlog::warn("refused a connection from uid {} (pid {}): only uid {}{} may use this osbd",
+                 peer.uid, peer.pid, ::geteuid(),
+                 group_.has_value() ? absl::StrCat(" and group ", *group_) : std::string());
+    ++refused_;
+    return;
+  }
+  grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters params;
+  params.listener_fd = listener_.get();
+  params.fd = connection.Release();  // gRPC owns it from here
+  acceptor_->HandleNewConnection(&params);
+}
+
+}  // namespace osb::daemon
