@@ -117,6 +117,9 @@ int main(int argc, char** argv) {
   // Until the server runs there is nothing to wind down: a signal ends osbd at once.
   std::atomic<bool> serving{false};
   absl::Notification stop;
+  // How long running calls may go on once stop is notified: 10 s for a signal (as a service
+  // manager's stop timeout leaves), or what Daemon.Shutdown asked for. Set before the notify.
+  std::atomic<int64_t> grace_ms{10000};
   std::thread([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
@@ -221,7 +224,8 @@ int main(int argc, char** argv) {
   osb::daemon::FilesService files(context);
   osb::daemon::TemplatesService templates(context);
   osb::daemon::PoolsService pools(context);
-  osb::daemon::DaemonService daemon(context, [&](absl::Duration) {
+  osb::daemon::DaemonService daemon(context, [&](absl::Duration grace) {
+    grace_ms = absl::ToInt64Milliseconds(grace);
     if (!stop.HasBeenNotified()) stop.Notify();
   });
 
@@ -278,9 +282,11 @@ int main(int argc, char** argv) {
                origin.authority);
 
   stop.WaitForNotification();
-  spdlog::info("osbd stopping");
+  spdlog::info("osbd stopping: running calls have {} ms to finish", grace_ms.load());
   metrics.reset();
   listener->reset();  // no new connections
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  // New calls are refused at once; running ones (command streams included) finish or are
+  // cancelled at the deadline.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(grace_ms.load()));
   return 0;
 }

@@ -278,6 +278,49 @@ TEST_F(OsbdTest, OutputIsStreamedAsItHappens) {
   EXPECT_GE(second_at - first_at, absl::Milliseconds(900)) << "output was buffered, not streamed";
 }
 
+TEST_F(OsbdTest, ShutdownLetsRunningCommandsFinishThenStops) {
+  const std::string id = NewSandbox();
+  ASSERT_FALSE(id.empty());
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::RunCommandRequest request;
+  request.set_sandbox_id(id);
+  request.set_command("sleep 3; echo finished");  // longer than the old fixed 2 s
+  auto reader = commands_->Run(&ctx, request);
+  v1::CommandEvent event;
+  ASSERT_TRUE(reader->Read(&event));
+  ASSERT_TRUE(event.has_started()) << event.DebugString();
+
+  grpc::ClientContext stop_ctx;
+  SetDeadline(stop_ctx);
+  v1::ShutdownRequest stop;
+  stop.mutable_grace()->set_seconds(30);
+  v1::ShutdownResponse stopped;
+  ASSERT_TRUE(daemon_->Shutdown(&stop_ctx, stop, &stopped).ok());
+
+  // The running stream is drained, not cut...
+  bool finished = false, completed = false;
+  while (reader->Read(&event)) {
+    if (event.has_stdout() && event.stdout().data() == "finished") finished = true;
+    if (event.has_completed()) completed = true;
+  }
+  grpc::Status status = reader->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(finished);
+  EXPECT_TRUE(completed);
+  // ...and then osbd is gone: calls fail instead of waiting for the rest of the grace.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  grpc::Status after;
+  do {
+    grpc::ClientContext version_ctx;
+    version_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    v1::GetVersionResponse version;
+    after = daemon_->GetVersion(&version_ctx, v1::GetVersionRequest(), &version);
+    if (after.ok()) absl::SleepFor(absl::Milliseconds(100));
+  } while (after.ok() && absl::Now() < deadline);
+  EXPECT_FALSE(after.ok()) << "osbd still serves after its shutdown";
+}
+
 TEST_F(OsbdTest, LargeOutputArrivesIntact) {
   const std::string id = NewSandbox();
   ASSERT_FALSE(id.empty());
