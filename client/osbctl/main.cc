@@ -17,6 +17,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "client/src/daemon_channel.h"
 #include "client/osbctl/batch_command.h"
 #include "client/osbctl/code_commands.h"
@@ -300,11 +301,16 @@ int main(int argc, char** argv) {
 
   grpc::ClientContext call;  // the long call a signal cancels
   std::atomic<bool> interrupted{false};
+  // A second call a signal cancels as well (run's command stream), while it exists.
+  absl::Mutex second_call_mu;
+  grpc::ClientContext* second_call = nullptr;
   std::thread([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     interrupted = true;
     call.TryCancel();
+    absl::MutexLock lock(&second_call_mu);
+    if (second_call != nullptr) second_call->TryCancel();
   }).detach();
 
   if (file_commands.Chosen()) return file_commands.Run(*channel, call);
@@ -330,17 +336,15 @@ int main(int argc, char** argv) {
       return 0;
     }
     grpc::ClientContext run_call;
-    int code = 0;
     {
-      // The signal thread cancels `call`; forward that to the command stream.
-      std::atomic<bool> finished{false};
-      std::thread watcher([&] {
-        while (!finished && !interrupted) absl::SleepFor(absl::Milliseconds(20));
-        if (interrupted) run_call.TryCancel();
-      });
-      code = RunCommand(*commands, created.id(), osb::cli::CommandLine(run_args), run_call);
-      finished = true;
-      watcher.join();
+      absl::MutexLock lock(&second_call_mu);
+      if (interrupted) run_call.TryCancel();
+      second_call = &run_call;
+    }
+    int code = RunCommand(*commands, created.id(), osb::cli::CommandLine(run_args), run_call);
+    {
+      absl::MutexLock lock(&second_call_mu);
+      second_call = nullptr;
     }
     grpc::ClientContext kill_call;
     v1::KillSandboxRequest kill_request;
