@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -455,4 +456,41 @@ absl::StatusOr<std::optional<ByteRange>> ParseByteRange(std::string_view header,
   return ByteRange{first, last};
 }
 
+absl::StatusOr<std::optional<ByteRange>> FindLines(int fd, int64_t size, int64_t first_line,
+                                                   int64_t max_lines) {
+  // Line n starts after the (n-1)th break; the span ends after the break that closes its last
+  // line, or at the end of the file.
+  const int64_t breaks_before_start = first_line - 1;
+  const int64_t breaks_at_end = max_lines < 0 ? -1 : breaks_before_start + max_lines;
+  int64_t breaks = 0, start = breaks_before_start == 0 ? 0 : -1, end = size;
+  bool end_found = false;
+  auto done = [&] { return start >= 0 && (breaks_at_end < 0 || end_found); };
+  std::string block(256 * 1024, '\0');
+  for (int64_t at = 0; at < size && !done();) {
+    ssize_t n;
+    do {
+      n = ::pread(fd, block.data(), block.size(), static_cast<off_t>(at));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return ErrnoStatus("read", errno);
+    if (n == 0) break;  // the file shrank
+    const char* data = block.data();
+    const char* limit = data + n;
+    for (const char* p = data; !done() && (p = static_cast<const char*>(std::memchr(
+                                               p, '\n', static_cast<std::size_t>(limit - p))));
+         ++p) {
+      ++breaks;
+      const int64_t after = at + (p - data) + 1;
+      if (breaks == breaks_before_start) start = after;
+      if (breaks == breaks_at_end) {
+        end = after;
+        end_found = true;
+      }
+    }
+    at += n;
+  }
+  if (start < 0 || start >= end) return std::nullopt;
+  return ByteRange{start, end - 1};
+}
+
 }  // namespace osb::agent
+

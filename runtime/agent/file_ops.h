@@ -93,4 +93,11 @@ struct ByteRange {
 // InvalidArgument when it cannot be parsed (answered 416).
 absl::StatusOr<std::optional<ByteRange>> ParseByteRange(std::string_view header, int64_t size);
 
+// The bytes of lines first_line .. first_line + max_lines - 1 (1-based; max_lines < 0: to the end)
+// of the open file `fd` of `size` bytes, each with its line break; nullopt when the file has fewer
+// lines than first_line (nothing to send). The last line may lack a break. Read in blocks, never
+// the whole file at once.
+absl::StatusOr<std::optional<ByteRange>> FindLines(int fd, int64_t size, int64_t first_line,
+                                                   int64_t max_lines);
+
 }  // namespace osb::agent

@@ -187,12 +187,24 @@ void HandleList(const Request& req, Response& res) {
 }
 
 void HandleDownload(const Request& req, Response& res) {
-  // Newer execd reads lines when given offset/limit; answering with the whole file instead would
-  // look like success, so the request is refused until line reads are built.
-  if (req.has_param("offset") || req.has_param("limit")) {
-    return ReplyError(res, 501, rest::kNotSupported,
-                      "line-based reads (offset/limit) are not supported by osb-agent; use a "
-                      "Range header for a byte range");
+  // Newer execd reads lines when given offset (the first line, 1-based) and/or limit (how many).
+  const bool by_lines = req.has_param("offset") || req.has_param("limit");
+  int64_t first_line = 1, max_lines = -1;
+  if (by_lines) {
+    if (req.has_header("Range")) {
+      return ReplyExecdError(res, absl::InvalidArgumentError(
+                                      "offset/limit and a Range header exclude each other"));
+    }
+    if (req.has_param("offset") &&
+        (!absl::SimpleAtoi(req.get_param_value("offset"), &first_line) || first_line < 1)) {
+      return ReplyExecdError(res, absl::InvalidArgumentError(
+                                      "offset must be a line number, 1 or more"));
+    }
+    if (req.has_param("limit") &&
+        (!absl::SimpleAtoi(req.get_param_value("limit"), &max_lines) || max_lines < 1)) {
+      return ReplyExecdError(res, absl::InvalidArgumentError(
+                                      "limit must be a number of lines, 1 or more"));
+    }
   }
   auto path = OnePathParam(req);
   if (!path.ok()) return ReplyExecdError(res, path.status());
@@ -211,12 +223,18 @@ void HandleDownload(const Request& req, Response& res) {
     return ReplyExecdError(res, absl::InvalidArgumentError(absl::StrCat(*path, " is not a file")));
   }
   const int64_t size = st.st_size;
+  int64_t first = 0, length = size;
+  res.status = 200;
+  if (by_lines) {
+    auto lines = FindLines(fd->get(), size, first_line, max_lines);
+    if (!lines.ok()) return ReplyExecdError(res, lines.status());
+    first = lines->has_value() ? (*lines)->first : 0;
+    length = lines->has_value() ? (*lines)->last - first + 1 : 0;
+  }
   auto range = ParseByteRange(req.get_header_value("Range"), size);
   if (!range.ok()) {
     return ReplyExecdError(res, absl::OutOfRangeError(range.status().message()));
   }
-  int64_t first = 0, length = size;
-  res.status = 200;
   if (range->has_value()) {
     first = (*range)->first;
     length = (*range)->last - first + 1;

@@ -168,6 +168,14 @@ def test_range_reads(sandbox, root):
     assert b"".join(chunks) == b"56789"
 
 
+def test_line_reads(sandbox, root):
+    path = f"{root}/poem.txt"
+    sandbox.files.write_file(path, "one\ntwo\nthree\nfour")
+    assert sandbox.files.read_file(path, offset=2, limit=2) == "two\nthree\n"
+    assert sandbox.files.read_file(path, offset=4) == "four"
+    assert sandbox.files.read_bytes(path, limit=1) == b"one\n"
+
+
 def test_missing_files_are_rejected(sandbox, root):
     with pytest.raises(SandboxApiException) as e:
         sandbox.files.read_file(f"{root}/absent.txt")

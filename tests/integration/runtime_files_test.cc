@@ -177,11 +177,22 @@ TEST_F(Files, DownloadHonoursRangesAndNamesTheFile) {
   ASSERT_TRUE(whole);
   EXPECT_EQ(whole->get_header_value("Content-Disposition"), "attachment; filename=\"digits.txt\"");
   EXPECT_EQ(whole->get_header_value("Content-Length"), "16");
-  // Newer SDKs' line reads: refused, never answered with the whole file.
-  auto lines = agent_->Get("/files/download?path=/tmp/digits.txt&offset=1&limit=1");
-  ASSERT_TRUE(lines);
-  EXPECT_EQ(lines->status, 501);
-  EXPECT_EQ(ErrorCode(lines->body), "NOT_SUPPORTED") << lines->body;
+  // Newer SDKs' line reads: offset is the first line (1-based), limit how many.
+  Write("/tmp/poem.txt", "one\ntwo\nthree\nfour");
+  auto line_read = [&](const std::string& query) {
+    auto r = agent_->Get("/files/download?path=/tmp/poem.txt&" + query);
+    EXPECT_TRUE(r) << query;
+    return r ? std::pair(r->status, r->body) : std::pair(0, std::string());
+  };
+  EXPECT_EQ(line_read("offset=2&limit=2"), std::pair(200, std::string("two\nthree\n")));
+  EXPECT_EQ(line_read("offset=3"), std::pair(200, std::string("three\nfour")));
+  EXPECT_EQ(line_read("limit=1"), std::pair(200, std::string("one\n")));
+  EXPECT_EQ(line_read("offset=9&limit=1"), std::pair(200, std::string()));
+  EXPECT_EQ(line_read("offset=0").first, 400);
+  EXPECT_EQ(line_read("limit=x").first, 400);
+  auto both = agent_->Get("/files/download?path=/tmp/poem.txt&offset=1", {{"Range", "bytes=0-1"}});
+  ASSERT_TRUE(both);
+  EXPECT_EQ(both->status, 400) << both->body;
   auto missing = agent_->Get("/files/download?path=/tmp/none");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);

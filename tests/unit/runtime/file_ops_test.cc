@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "rest/error.h"
 #include "rest/sys/file_util.h"
 
@@ -50,6 +51,37 @@ TEST(ByteRange, ParsesTheForms) {
   for (const char* bad : {"bytes=x-1", "lines=0-1", "bytes=5-2", "bytes=-0", "bytes=7"}) {
     EXPECT_FALSE(ParseByteRange(bad, 100).ok()) << bad;
   }
+}
+
+// The text of lines first..first+count-1 of `content`, as FindLines spans them ("" for none).
+std::string Lines(const std::string& content, int64_t first, int64_t count) {
+  char path[] = "/tmp/osb-lines-XXXXXX";
+  int fd = ::mkstemp(path);
+  EXPECT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+  auto span = FindLines(fd, static_cast<int64_t>(content.size()), first, count);
+  ::close(fd);
+  ::unlink(path);
+  EXPECT_TRUE(span.ok()) << span.status();
+  if (!span.ok() || !span->has_value()) return "";
+  return content.substr((*span)->first, (*span)->last - (*span)->first + 1);
+}
+
+TEST(FindLines, SpansWholeLinesWithTheirBreaks) {
+  const std::string text = "one\ntwo\n\nfour\nfive";
+  EXPECT_EQ(Lines(text, 1, 1), "one\n");
+  EXPECT_EQ(Lines(text, 2, 2), "two\n\n");
+  EXPECT_EQ(Lines(text, 3, 1), "\n");
+  EXPECT_EQ(Lines(text, 4, -1), "four\nfive");
+  EXPECT_EQ(Lines(text, 5, 10), "five");  // the last line has no break
+  EXPECT_EQ(Lines(text, 1, -1), text);
+  EXPECT_EQ(Lines(text, 6, 1), "");  // past the last line
+  EXPECT_EQ(Lines("a\n", 2, 1), "");
+  EXPECT_EQ(Lines("", 1, 1), "");
+  // Lines across the read blocks (256 KiB).
+  std::string big;
+  for (int i = 1; i <= 100000; ++i) absl::StrAppend(&big, "line ", i, "\n");
+  EXPECT_EQ(Lines(big, 50000, 2), "line 50000\nline 50001\n");
+  EXPECT_EQ(Lines(big, 100000, 5), "line 100000\n");
 }
 
 TEST(RequestPath, ChecksAndAnchors) {
