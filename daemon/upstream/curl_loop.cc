@@ -38,6 +38,8 @@ struct CurlLoop::Transfer {
   bool headers_delivered = false;
   bool aborted = false;
   bool overflow = false;
+  int attempts = 0;             // times libcurl was about to send the request
+  bool resend_refused = false;  // a second attempt of a request that must go out once
 
   ~Transfer() {
     if (easy != nullptr) curl_easy_cleanup(easy);
@@ -65,6 +67,21 @@ struct CurlLoop::Transfer {
           std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
     }
     return size * n;
+  }
+
+  // libcurl sends a request again on a fresh connection when a reused one closes before any
+  // answer, whatever its method. The server may have acted on the first (a keep-alive close that
+  // crossed the request is indistinguishable from a crash after it), so only an idempotent
+  // request gets a second attempt; any other fails (Unavailable) rather than act twice.
+  static int OnPrereq(void* self, char*, char*, int, int) {
+    auto* t = static_cast<Transfer*>(self);
+    const std::string& m = t->request.method;
+    const bool idempotent = m == "GET" || m == "HEAD" || m == "PUT" || m == "DELETE";
+    if (++t->attempts > 1 && !idempotent) {
+      t->resend_refused = true;
+      return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
   }
 
   static size_t OnRead(char* buf, size_t size, size_t n, void* self) {
@@ -198,6 +215,8 @@ void CurlLoop::AddTransfer(TransferId id, HttpRequest request, HttpHandler handl
   curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Transfer::OnWrite);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
+  curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, &Transfer::OnPrereq);
+  curl_easy_setopt(e, CURLOPT_PREREQDATA, t.get());
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(absl::ToInt64Milliseconds(r.connect_timeout)));
   if (r.timeout != absl::InfiniteDuration()) {
@@ -261,6 +280,11 @@ void CurlLoop::CollectDone() {
     absl::Status transport;
     if (code == CURLE_OK) {
       transport = absl::OkStatus();
+    } else if (t->resend_refused) {
+      transport = absl::UnavailableError(absl::StrCat(
+          t->request.method, " ", t->request.url,
+          ": the connection closed before an answer; not sent again, the server may have acted "
+          "on it"));
     } else if (t->aborted) {
       transport = absl::CancelledError("transfer aborted by its receiver");
     } else if (t->overflow) {

@@ -83,7 +83,9 @@ class CurlLoop {
   CurlLoop(const CurlLoop&) = delete;
   CurlLoop& operator=(const CurlLoop&) = delete;
 
-  // Thread-safe. The returned id names the transfer for Cancel and Resume.
+  // Thread-safe. The returned id names the transfer for Cancel and Resume. A request that is not
+  // idempotent (GET, HEAD, PUT and DELETE are) is sent at most once: when a reused connection
+  // closes before any answer, it fails Unavailable instead of going out again on a fresh one.
   TransferId Start(HttpRequest request, HttpHandler handler);
   // Thread-safe; a finished or unknown id is ignored. on_done receives Cancelled.
   void Cancel(TransferId id);
