@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import grpc
 import pytest
 
-from osb import (AsyncSandbox, AsyncSandboxManager, ExecutionHandlers,
-                 InvalidArgumentException, SandboxFilter, SandboxNotFoundException)
+from osb import (AsyncPoolManager, AsyncSandbox, AsyncSandboxManager, AsyncTemplateManager,
+                 ExecutionHandlers, InvalidArgumentException, SandboxFilter,
+                 SandboxNotFoundException)
 
 
 def test_async_sandbox_end_to_end(stack):
@@ -98,3 +101,39 @@ async def _snapshots():
         with pytest.raises(SandboxNotFoundException):
             await manager.get_snapshot(snapshot.id)
         await source.kill()
+
+
+def test_async_templates_and_pools(stack):
+    asyncio.run(_pools())
+
+
+async def _pools():
+    name = "apy-" + uuid.uuid4().hex[:8]
+    async with AsyncTemplateManager.create() as templates, AsyncPoolManager.create() as pools:
+        await templates.define(name, image="host", timeout=timedelta(minutes=5),
+                               env={"ROLE": "pooled"})
+        try:
+            assert (await templates.get(name)).env["ROLE"] == "pooled"
+            assert name in [t.name for t in await templates.list()]
+            await pools.define(name, template=name, min_idle=1)
+            assert [p.template for p in await pools.list() if p.name == name] == [name]
+            deadline = time.monotonic() + 30
+            while (await pools.stats(name)).idle < 1 and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            assert (await pools.stats(name)).idle == 1
+
+            sandbox = await pools.acquire(name, fail_fast=True)
+            async with sandbox:
+                assert isinstance(sandbox, AsyncSandbox)
+                run = await sandbox.commands.run("echo $ROLE")
+                assert [m.text for m in run.logs.stdout] == ["pooled"]
+                assert (await pools.stats(name)).warm_acquires == 1
+                assert await pools.release(name, sandbox) is False
+                with pytest.raises(SandboxNotFoundException):
+                    await sandbox.get_info()
+        finally:
+            await pools.delete(name)
+            await templates.delete(name)
+        assert name not in [p.name for p in await pools.list()]
+        with pytest.raises(SandboxNotFoundException):
+            await pools.stats(name)

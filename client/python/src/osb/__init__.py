@@ -10,11 +10,11 @@ osbd's gRPC API on a Unix socket instead of HTTP to the server:
     sandbox.kill()
 
 `Sandbox`/`SandboxManager` are synchronous; `AsyncSandbox`/`AsyncSandboxManager` use asyncio.
-`TemplateManager` and `PoolManager` (synchronous) reach osbd's templates and warm pools;
-`CodeInterpreter` (synchronous) the sandbox's code interpreter.
+`TemplateManager` and `PoolManager` (`AsyncTemplateManager`, `AsyncPoolManager`) reach osbd's
+templates and warm pools; `CodeInterpreter` (synchronous) the sandbox's code interpreter.
 """
 
-from osb.aio import AsyncSandbox, AsyncSandboxManager
+from osb.aio import AsyncPoolManager, AsyncSandbox, AsyncSandboxManager, AsyncTemplateManager
 from osb.code import CodeContext, CodeInterpreter, Codes
 from osb.config import ConnectionConfig, default_socket_path
 from osb.exceptions import (InvalidArgumentException, SandboxError, SandboxException,
@@ -27,7 +27,8 @@ from osb.pools import PoolManager, TemplateManager
 from osb.sandbox import Sandbox, SandboxManager
 
 __all__ = [
-    "AsyncSandbox", "AsyncSandboxManager", "CodeContext", "CodeInterpreter", "Codes",
+    "AsyncPoolManager", "AsyncSandbox", "AsyncSandboxManager", "AsyncTemplateManager",
+    "CodeContext", "CodeInterpreter", "Codes",
     "ConnectionConfig", "Execution", "ExecutionComplete",
     "ExecutionError", "ExecutionHandlers", "ExecutionInit", "ExecutionLogs", "ExecutionResult",
     "InvalidArgumentException", "OutputMessage", "PagedSandboxInfos", "PaginationInfo",

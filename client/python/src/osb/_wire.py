@@ -9,7 +9,8 @@ from typing import Dict, List, Optional, Tuple
 import grpc
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from osb._proto.opensandbox.v1 import commands_pb2, files_pb2, sandboxes_pb2
+from osb._proto.opensandbox.v1 import (commands_pb2, files_pb2, pools_pb2, sandboxes_pb2,
+                                       templates_pb2)
 from osb.config import ConnectionConfig
 from osb.exceptions import from_rpc_error, invalid_argument
 from osb.models import (Execution, ExecutionComplete, ExecutionError, ExecutionInit,
@@ -263,3 +264,38 @@ def metrics_request(config: ConnectionConfig,
                     sandbox_id: str) -> sandboxes_pb2.GetSandboxMetricsRequest:
     return sandboxes_pb2.GetSandboxMetricsRequest(connection=config.to_proto(),
                                                   sandbox_id=sandbox_id)
+
+
+def define_template_request(name: str, *, image: str, description: str,
+                            timeout: Optional[timedelta], env: Optional[Dict[str, str]],
+                            metadata: Optional[Dict[str, str]], resource: Optional[Dict[str, str]],
+                            entrypoint: Optional[List[str]]) -> templates_pb2.DefineTemplateRequest:
+    template = templates_pb2.Template(
+        name=name, image=image, description=description, env=env or {}, metadata=metadata or {},
+        resource_limits=resource or {}, entrypoint=entrypoint or [])
+    if timeout is not None:
+        template.timeout.CopyFrom(_duration(timeout))
+    return templates_pb2.DefineTemplateRequest(template=template)
+
+
+def define_pool_request(config: ConnectionConfig, name: str, template: str, min_idle: int,
+                        max_idle: int) -> pools_pb2.DefinePoolRequest:
+    """The pool's members are made through `config`'s service."""
+    return pools_pb2.DefinePoolRequest(pool=pools_pb2.Pool(
+        name=name, template=template, min_idle=min_idle, max_idle=max_idle,
+        connection=config.to_proto()))
+
+
+def acquire_request(name: str, fail_fast: bool,
+                    sandbox_timeout: Optional[timedelta]) -> pools_pb2.AcquireSandboxRequest:
+    request = pools_pb2.AcquireSandboxRequest(
+        pool_name=name,
+        policy=pools_pb2.ACQUIRE_POLICY_FAIL_FAST if fail_fast
+        else pools_pb2.ACQUIRE_POLICY_DIRECT_CREATE)
+    if sandbox_timeout is not None:
+        request.sandbox_timeout.CopyFrom(_duration(sandbox_timeout))
+    return request
+
+
+def release_request(name: str, sandbox_id: str, reuse: bool) -> pools_pb2.ReleaseSandboxRequest:
+    return pools_pb2.ReleaseSandboxRequest(pool_name=name, sandbox_id=sandbox_id, reuse=reuse)

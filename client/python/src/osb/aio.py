@@ -1,5 +1,6 @@
-"""The asyncio client over grpc.aio: AsyncSandbox and AsyncSandboxManager, the same API as
-osb.sandbox with `await` (handlers may be plain or coroutine functions).
+"""The asyncio client over grpc.aio: AsyncSandbox, AsyncSandboxManager, AsyncTemplateManager and
+AsyncPoolManager, the same API as osb.sandbox and osb.pools with `await` (handlers may be plain or
+coroutine functions).
 
     async with await AsyncSandbox.create("debian") as sandbox:
         execution = await sandbox.commands.run("echo hello")
@@ -16,8 +17,9 @@ import grpc
 import grpc.aio
 
 from osb import _wire
-from osb._proto.opensandbox.v1 import (commands_pb2_grpc, files_pb2_grpc, sandboxes_pb2,
-                                       sandboxes_pb2_grpc)
+from osb._proto.opensandbox.v1 import (commands_pb2_grpc, files_pb2_grpc, pools_pb2,
+                                       pools_pb2_grpc, sandboxes_pb2, sandboxes_pb2_grpc,
+                                       templates_pb2, templates_pb2_grpc)
 from osb.config import ConnectionConfig
 from osb.exceptions import from_rpc_error
 from osb.models import (Execution, ExecutionHandlers, PagedSandboxInfos, PagedSnapshotInfos,
@@ -291,6 +293,99 @@ class AsyncSandboxManager:
         await self._daemon.channel.close()
 
     async def __aenter__(self) -> "AsyncSandboxManager":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+
+class AsyncTemplateManager:
+    """TemplateManager for asyncio."""
+
+    def __init__(self, daemon: _AsyncDaemon) -> None:
+        self._daemon = daemon
+        self._stub = templates_pb2_grpc.TemplatesStub(daemon.channel)
+
+    @classmethod
+    def create(cls, connection_config: Optional[ConnectionConfig] = None
+               ) -> "AsyncTemplateManager":
+        return cls(_AsyncDaemon(connection_config or ConnectionConfig()))
+
+    async def define(self, name: str, *, image: str = "", description: str = "",
+                     timeout: Optional[timedelta] = None, env: Optional[Dict[str, str]] = None,
+                     metadata: Optional[Dict[str, str]] = None,
+                     resource: Optional[Dict[str, str]] = None,
+                     entrypoint: Optional[List[str]] = None) -> templates_pb2.Template:
+        """As TemplateManager.define."""
+        return await self._daemon.call(self._stub.Define, _wire.define_template_request(
+            name, image=image, description=description, timeout=timeout, env=env,
+            metadata=metadata, resource=resource, entrypoint=entrypoint))
+
+    async def get(self, name: str) -> templates_pb2.Template:
+        return await self._daemon.call(self._stub.Get, templates_pb2.GetTemplateRequest(name=name))
+
+    async def list(self) -> List[templates_pb2.Template]:
+        return list((await self._daemon.call(self._stub.List,
+                                             templates_pb2.ListTemplatesRequest())).templates)
+
+    async def delete(self, name: str) -> None:
+        await self._daemon.call(self._stub.Delete, templates_pb2.DeleteTemplateRequest(name=name))
+
+    async def close(self) -> None:
+        await self._daemon.channel.close()
+
+    async def __aenter__(self) -> "AsyncTemplateManager":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+
+class AsyncPoolManager:
+    """PoolManager for asyncio; acquire() gives an AsyncSandbox."""
+
+    def __init__(self, daemon: _AsyncDaemon) -> None:
+        self._daemon = daemon
+        self._stub = pools_pb2_grpc.PoolsStub(daemon.channel)
+
+    @classmethod
+    def create(cls, connection_config: Optional[ConnectionConfig] = None) -> "AsyncPoolManager":
+        return cls(_AsyncDaemon(connection_config or ConnectionConfig()))
+
+    async def define(self, name: str, *, template: str, min_idle: int,
+                     max_idle: int = 0) -> None:
+        """As PoolManager.define."""
+        await self._daemon.call(self._stub.Define, _wire.define_pool_request(
+            self._daemon.config, name, template, min_idle, max_idle))
+
+    async def list(self) -> List[pools_pb2.Pool]:
+        return list((await self._daemon.call(self._stub.List,
+                                             pools_pb2.ListPoolsRequest())).pools)
+
+    async def acquire(self, name: str, *, fail_fast: bool = False,
+                      sandbox_timeout: Optional[timedelta] = None) -> AsyncSandbox:
+        """As PoolManager.acquire."""
+        acquired = await self._daemon.call(
+            self._stub.Acquire, _wire.acquire_request(name, fail_fast, sandbox_timeout))
+        return AsyncSandbox(acquired.sandbox.id, _AsyncDaemon(self._daemon.config))
+
+    async def release(self, name: str, sandbox: AsyncSandbox, *, reuse: bool = False) -> bool:
+        """As PoolManager.release."""
+        return (await self._daemon.call(
+            self._stub.Release, _wire.release_request(name, sandbox.id, reuse))).reused
+
+    async def stats(self, name: str) -> pools_pb2.PoolStats:
+        return await self._daemon.call(self._stub.GetStats,
+                                       pools_pb2.GetPoolStatsRequest(name=name))
+
+    async def delete(self, name: str, *, keep_idle: bool = False) -> None:
+        await self._daemon.call(self._stub.Delete,
+                                pools_pb2.DeletePoolRequest(name=name, keep_idle=keep_idle))
+
+    async def close(self) -> None:
+        await self._daemon.channel.close()
+
+    async def __aenter__(self) -> "AsyncPoolManager":
         return self
 
     async def __aexit__(self, *exc) -> None:

@@ -9,6 +9,8 @@ made from them that hand one out in a few milliseconds.
     sandbox = pools.acquire("py")        # a ready Sandbox
     ...
     pools.release("py", sandbox)         # killed (or reused with reuse=True)
+
+osb.aio has their asyncio twins, AsyncTemplateManager and AsyncPoolManager.
 """
 
 from __future__ import annotations
@@ -40,13 +42,9 @@ class TemplateManager:
                resource: Optional[Dict[str, str]] = None,
                entrypoint: Optional[List[str]] = None) -> templates_pb2.Template:
         """Creates or replaces the template; InvalidArgumentException for a bad name or value."""
-        template = templates_pb2.Template(
-            name=name, image=image, description=description, env=env or {},
-            metadata=metadata or {}, resource_limits=resource or {}, entrypoint=entrypoint or [])
-        if timeout is not None:
-            template.timeout.CopyFrom(_wire._duration(timeout))
-        return self._daemon.call(self._stub.Define,
-                                 templates_pb2.DefineTemplateRequest(template=template))
+        return self._daemon.call(self._stub.Define, _wire.define_template_request(
+            name, image=image, description=description, timeout=timeout, env=env,
+            metadata=metadata, resource=resource, entrypoint=entrypoint))
 
     def get(self, name: str) -> templates_pb2.Template:
         return self._daemon.call(self._stub.Get, templates_pb2.GetTemplateRequest(name=name))
@@ -74,33 +72,36 @@ class PoolManager:
         return cls(_Daemon(connection_config or ConnectionConfig()))
 
     def define(self, name: str, *, template: str, min_idle: int, max_idle: int = 0) -> None:
-        """Creates or replaces the pool and starts filling it in the background."""
-        pool = pools_pb2.Pool(name=name, template=template, min_idle=min_idle,
-                              max_idle=max_idle, connection=self._daemon.config.to_proto())
-        self._daemon.call(self._stub.Define, pools_pb2.DefinePoolRequest(pool=pool))
+        """Creates or replaces the pool and starts filling it in the background; its members are
+        made through this manager's connection. SandboxNotFoundException for an unknown template."""
+        self._daemon.call(self._stub.Define, _wire.define_pool_request(
+            self._daemon.config, name, template, min_idle, max_idle))
+
+    def list(self) -> List[pools_pb2.Pool]:
+        """Every pool's definition."""
+        return list(self._daemon.call(self._stub.List, pools_pb2.ListPoolsRequest()).pools)
 
     def acquire(self, name: str, *, fail_fast: bool = False,
                 sandbox_timeout: Optional[timedelta] = None) -> Sandbox:
         """A ready sandbox from the pool, now yours. With no idle one: created on the spot, or,
-        with `fail_fast`, SandboxException with code OSBD::POOL_EMPTY."""
-        request = pools_pb2.AcquireSandboxRequest(
-            pool_name=name,
-            policy=pools_pb2.ACQUIRE_POLICY_FAIL_FAST if fail_fast
-            else pools_pb2.ACQUIRE_POLICY_DIRECT_CREATE)
-        if sandbox_timeout is not None:
-            request.sandbox_timeout.CopyFrom(_wire._duration(sandbox_timeout))
-        acquired = self._daemon.call(self._stub.Acquire, request)
+        with `fail_fast`, SandboxException with code OSBD::POOL_EMPTY. `sandbox_timeout` renews
+        it to expire that long from now."""
+        acquired = self._daemon.call(self._stub.Acquire,
+                                     _wire.acquire_request(name, fail_fast, sandbox_timeout))
         return Sandbox(acquired.sandbox.id, _Daemon(self._daemon.config))
 
     def release(self, name: str, sandbox: Sandbox, *, reuse: bool = False) -> bool:
-        """Kills the sandbox, or with `reuse` returns it to the idle set; whether it was reused."""
-        return self._daemon.call(self._stub.Release, pools_pb2.ReleaseSandboxRequest(
-            pool_name=name, sandbox_id=sandbox.id, reuse=reuse)).reused
+        """Kills the sandbox, or with `reuse` returns it to the idle set (when there is room and it
+        still runs; you vouch it is clean); whether it was reused."""
+        return self._daemon.call(self._stub.Release,
+                                 _wire.release_request(name, sandbox.id, reuse)).reused
 
     def stats(self, name: str) -> pools_pb2.PoolStats:
+        """Idle and creating members and counters; SandboxNotFoundException for an unknown pool."""
         return self._daemon.call(self._stub.GetStats, pools_pb2.GetPoolStatsRequest(name=name))
 
     def delete(self, name: str, *, keep_idle: bool = False) -> None:
+        """Kills the pool's idle members (unless `keep_idle`) and forgets it."""
         self._daemon.call(self._stub.Delete,
                           pools_pb2.DeletePoolRequest(name=name, keep_idle=keep_idle))
 
