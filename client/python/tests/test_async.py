@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 import grpc
 import pytest
 
-from osb import (AsyncPoolManager, AsyncSandbox, AsyncSandboxManager, AsyncTemplateManager,
-                 ExecutionHandlers, InvalidArgumentException, SandboxFilter,
-                 SandboxNotFoundException)
+from osb import (AsyncBatchRunner, AsyncPoolManager, AsyncSandbox, AsyncSandboxManager,
+                 AsyncTemplateManager, BatchJob, BatchOptions, BatchTarget, ExecutionHandlers,
+                 InvalidArgumentException, SandboxFilter, SandboxNotFoundException)
 
 
 def test_async_sandbox_end_to_end(stack):
@@ -103,13 +103,58 @@ async def _snapshots():
         await source.kill()
 
 
+def test_async_batches(stack):
+    asyncio.run(_batches())
+
+
+async def _batches():
+    async with await AsyncSandbox.create("host") as sandbox, \
+            AsyncBatchRunner.create() as batches:
+        jobs = [BatchJob("sleep 1.5; echo slow", id="slow"),
+                BatchJob("echo partial; echo oops >&2; exit 3", id="fails"),
+                BatchJob("sleep 0.2; echo quick", id="quick")]
+        arrived = []
+        async for result in batches.stream(sandbox, jobs, BatchOptions(max_parallel=2)):
+            arrived.append((time.monotonic(), result))
+        assert [r.job_id for _, r in arrived] == ["fails", "quick", "slow"]  # completion order
+        assert arrived[-1][0] - arrived[0][0] > 0.8
+        failed = arrived[0][1]
+        assert not failed.success and failed.exit_code == 3
+        assert failed.stdout == "partial\n" and failed.stderr == "oops\n"
+        assert failed.error == "CommandExecError: 3"
+        slow = arrived[-1][1]
+        assert slow.success and slow.stdout == "slow\n" and slow.duration >= timedelta(seconds=1.5)
+
+        seen = []
+
+        async def on_result(result):
+            await asyncio.sleep(0)  # a coroutine on_result is awaited in order
+            seen.append(result.job_id)
+
+        cells = await batches.run(sandbox, [BatchJob(code="print('out')\n6 * 7", id="cell"),
+                                            BatchJob(code="[].pop()", id="raises")],
+                                  on_result=on_result)
+        assert seen == [r.job_id for r in cells] and sorted(seen) == ["cell", "raises"]
+        by_id = {r.job_id: r for r in cells}
+        assert by_id["cell"].stdout == "out\n" and by_id["cell"].result_text == "42"
+        assert by_id["raises"].error == "IndexError: pop from empty list"
+
+        with pytest.raises(InvalidArgumentException) as caught:
+            await batches.run(sandbox, [])
+        assert caught.value.error.message == "jobs: at least one is required"
+        with pytest.raises(InvalidArgumentException):
+            batches.stream(sandbox, ["true"], BatchOptions(max_parallel=-1))
+        await sandbox.kill()
+
+
 def test_async_templates_and_pools(stack):
     asyncio.run(_pools())
 
 
 async def _pools():
     name = "apy-" + uuid.uuid4().hex[:8]
-    async with AsyncTemplateManager.create() as templates, AsyncPoolManager.create() as pools:
+    async with AsyncTemplateManager.create() as templates, \
+            AsyncPoolManager.create() as pools, AsyncSandboxManager.create() as manager:
         await templates.define(name, image="host", timeout=timedelta(minutes=5),
                                env={"ROLE": "pooled"})
         try:
@@ -131,6 +176,15 @@ async def _pools():
                 assert await pools.release(name, sandbox) is False
                 with pytest.raises(SandboxNotFoundException):
                     await sandbox.get_info()
+
+            # A batch on fresh sandboxes from the pool kills them when it ends.
+            async with AsyncBatchRunner.create() as batches:
+                results = await batches.run(BatchTarget.fresh(pool=name), ["echo $ROLE"] * 2)
+            assert [(r.success, r.stdout) for r in results] == [(True, "pooled\n")] * 2
+            assert len({r.sandbox_id for r in results}) == 2
+            for result in results:
+                with pytest.raises(SandboxNotFoundException):
+                    await manager.get_sandbox_info(result.sandbox_id)
         finally:
             await pools.delete(name)
             await templates.delete(name)

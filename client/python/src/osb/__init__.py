@@ -11,24 +11,29 @@ osbd's gRPC API on a Unix socket instead of HTTP to the server:
 
 `Sandbox`/`SandboxManager` are synchronous; `AsyncSandbox`/`AsyncSandboxManager` use asyncio.
 `TemplateManager` and `PoolManager` (`AsyncTemplateManager`, `AsyncPoolManager`) reach osbd's
-templates and warm pools; `CodeInterpreter` (synchronous) the sandbox's code interpreter.
+templates and warm pools; `BatchRunner` (`AsyncBatchRunner`) runs batches of commands and code
+cells; `CodeInterpreter` (synchronous) the sandbox's code interpreter.
 """
 
-from osb.aio import AsyncPoolManager, AsyncSandbox, AsyncSandboxManager, AsyncTemplateManager
+from osb.aio import (AsyncBatchRunner, AsyncPoolManager, AsyncSandbox, AsyncSandboxManager,
+                     AsyncTemplateManager)
+from osb.batch import BatchRunner
 from osb.code import CodeContext, CodeInterpreter, Codes
 from osb.config import ConnectionConfig, default_socket_path
 from osb.exceptions import (InvalidArgumentException, SandboxError, SandboxException,
                             SandboxNotFoundException, UnimplementedException)
-from osb.models import (Execution, ExecutionComplete, ExecutionError, ExecutionHandlers,
-                        ExecutionInit, ExecutionLogs, ExecutionResult, OutputMessage,
-                        PagedSandboxInfos, PagedSnapshotInfos, PaginationInfo, RunCommandOpts,
-                        SandboxFilter, SandboxInfo, SandboxMetrics, SandboxStatus, SnapshotInfo)
+from osb.models import (BatchJob, BatchJobResult, BatchOptions, BatchTarget, Execution,
+                        ExecutionComplete, ExecutionError, ExecutionHandlers, ExecutionInit,
+                        ExecutionLogs, ExecutionResult, OutputMessage, PagedSandboxInfos,
+                        PagedSnapshotInfos, PaginationInfo, RunCommandOpts, SandboxFilter,
+                        SandboxInfo, SandboxMetrics, SandboxStatus, SnapshotInfo)
 from osb.pools import PoolManager, TemplateManager
 from osb.sandbox import Sandbox, SandboxManager
 
 __all__ = [
-    "AsyncPoolManager", "AsyncSandbox", "AsyncSandboxManager", "AsyncTemplateManager",
-    "CodeContext", "CodeInterpreter", "Codes",
+    "AsyncBatchRunner", "AsyncPoolManager", "AsyncSandbox", "AsyncSandboxManager",
+    "AsyncTemplateManager", "BatchJob", "BatchJobResult", "BatchOptions", "BatchRunner",
+    "BatchTarget", "CodeContext", "CodeInterpreter", "Codes",
     "ConnectionConfig", "Execution", "ExecutionComplete",
     "ExecutionError", "ExecutionHandlers", "ExecutionInit", "ExecutionLogs", "ExecutionResult",
     "InvalidArgumentException", "OutputMessage", "PagedSandboxInfos", "PaginationInfo",

@@ -4,7 +4,7 @@ async clients so that both send the same requests and read events the same way."
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import grpc
 from google.protobuf import duration_pb2, timestamp_pb2
@@ -13,10 +13,10 @@ from osb._proto.opensandbox.v1 import (commands_pb2, files_pb2, pools_pb2, sandb
                                        templates_pb2)
 from osb.config import ConnectionConfig
 from osb.exceptions import from_rpc_error, invalid_argument
-from osb.models import (Execution, ExecutionComplete, ExecutionError, ExecutionInit,
-                        OutputMessage, PagedSandboxInfos, PagedSnapshotInfos, PaginationInfo,
-                        RunCommandOpts, SandboxFilter, SandboxInfo, SandboxMetrics, SandboxStatus,
-                        SnapshotInfo)
+from osb.models import (BatchJob, BatchJobResult, BatchOptions, BatchTarget, Execution,
+                        ExecutionComplete, ExecutionError, ExecutionInit, OutputMessage,
+                        PagedSandboxInfos, PagedSnapshotInfos, PaginationInfo, RunCommandOpts,
+                        SandboxFilter, SandboxInfo, SandboxMetrics, SandboxStatus, SnapshotInfo)
 
 DEFAULT_TIMEOUT = timedelta(minutes=10)
 DEFAULT_READY_TIMEOUT = timedelta(seconds=30)
@@ -299,3 +299,97 @@ def acquire_request(name: str, fail_fast: bool,
 
 def release_request(name: str, sandbox_id: str, reuse: bool) -> pools_pb2.ReleaseSandboxRequest:
     return pools_pb2.ReleaseSandboxRequest(pool_name=name, sandbox_id=sandbox_id, reuse=reuse)
+
+
+def _count(name: str, value, limit: int) -> int:
+    """A count the proto holds unsigned; InvalidArgumentException unless an int in [0, limit]."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit:
+        raise invalid_argument(f"{name} must be an integer from 0 to {limit}, got {value!r}")
+    return value
+
+
+_UINT32_MAX = 2**32 - 1
+
+
+def _batch_target(target) -> commands_pb2.BatchTarget:
+    """A BatchTarget, or one sandbox (a Sandbox, AsyncSandbox or id), as the proto's target: one
+    id becomes `sandbox_id` (which code jobs with a context need), several `sandboxes`."""
+    if not isinstance(target, BatchTarget):
+        target = BatchTarget.sandbox(target)
+    ids = list(target.sandbox_ids)
+    if sum((bool(ids), bool(target.template), bool(target.pool))) != 1:
+        raise invalid_argument(
+            "a batch target needs exactly one of sandbox_ids, template and pool")
+    if not all(isinstance(i, str) for i in ids):
+        raise invalid_argument("a batch target's sandboxes must be Sandbox objects or ids")
+    if len(ids) == 1:
+        return commands_pb2.BatchTarget(sandbox_id=ids[0])
+    if ids:
+        return commands_pb2.BatchTarget(sandboxes=commands_pb2.BatchSandboxes(
+            sandbox_ids=ids,
+            distribution=commands_pb2.BATCH_DISTRIBUTION_EACH if target.each
+            else commands_pb2.BATCH_DISTRIBUTION_SPREAD))
+    fresh = commands_pb2.BatchFreshSandboxes(count=_count("count", target.count, _UINT32_MAX),
+                                             keep=target.keep)
+    if target.template:
+        fresh.template = target.template
+    else:
+        fresh.pool = target.pool
+    return commands_pb2.BatchTarget(fresh=fresh)
+
+
+def _batch_job(index: int, job) -> commands_pb2.BatchJob:
+    """A BatchJob, or a str as a command job. A job with neither command nor code is sent as is:
+    osbd refuses the batch, naming the job."""
+    if isinstance(job, str):
+        job = BatchJob(command=job)
+    if not isinstance(job, BatchJob):
+        raise invalid_argument(f"jobs[{index}] must be a BatchJob or a command string")
+    if job.command is not None and job.code is not None:
+        raise invalid_argument(f"jobs[{index}]: a command or code, not both")
+    message = commands_pb2.BatchJob(id=job.id)
+    if job.code is not None:
+        message.code.CopyFrom(commands_pb2.BatchCode(
+            code=job.code, language=job.language or "", context_id=job.context_id or ""))
+    elif job.command is not None:
+        command = commands_pb2.BatchCommand(command=job.command,
+                                            cwd=job.working_directory or "", envs=job.envs)
+        if job.uid is not None:
+            command.uid = job.uid
+        if job.gid is not None:
+            command.gid = job.gid
+        message.command.CopyFrom(command)
+    if job.timeout is not None:
+        message.timeout.CopyFrom(_duration(job.timeout))
+    return message
+
+
+def batch_request(config: ConnectionConfig, target, jobs: Iterable,
+                  options: Optional[BatchOptions]) -> commands_pb2.RunBatchRequest:
+    """Commands.RunBatch's request. InvalidArgumentException for what the proto cannot carry (a
+    bad target, a job with both command and code, a negative count); osbd checks the rest."""
+    if isinstance(jobs, (str, BatchJob)):
+        raise invalid_argument("jobs must be a list of jobs")
+    options = options or BatchOptions()
+    request = commands_pb2.RunBatchRequest(
+        connection=config.to_proto(), target=_batch_target(target),
+        jobs=[_batch_job(i, job) for i, job in enumerate(jobs)],
+        max_parallel=_count("max_parallel", options.max_parallel, _UINT32_MAX),
+        stop_on_failure=options.stop_on_failure,
+        output_limit_bytes=_count("output_limit_bytes", options.output_limit_bytes, 2**64 - 1))
+    if options.job_timeout is not None:
+        request.job_timeout.CopyFrom(_duration(options.job_timeout))
+    return request
+
+
+def batch_job_result(message: commands_pb2.BatchJobResult) -> BatchJobResult:
+    return BatchJobResult(
+        job_id=message.job_id, sandbox_id=message.sandbox_id or None, success=message.success,
+        exit_code=message.exit_code if message.HasField("exit_code") else None,
+        stdout=message.stdout.decode("utf-8", errors="replace"),
+        stderr=message.stderr.decode("utf-8", errors="replace"),
+        error=message.error or None,
+        duration=message.duration.ToTimedelta() if message.HasField("duration") else None,
+        command_id=message.command_id or None, skipped=message.skipped,
+        result_text=message.result_text or None, stdout_truncated=message.stdout_truncated,
+        stderr_truncated=message.stderr_truncated, started_at=_time(message, "started_at"))

@@ -1,6 +1,6 @@
-"""The asyncio client over grpc.aio: AsyncSandbox, AsyncSandboxManager, AsyncTemplateManager and
-AsyncPoolManager, the same API as osb.sandbox and osb.pools with `await` (handlers may be plain or
-coroutine functions).
+"""The asyncio client over grpc.aio: AsyncSandbox, AsyncSandboxManager, AsyncTemplateManager,
+AsyncPoolManager and AsyncBatchRunner, the same API as osb.sandbox, osb.pools and osb.batch with
+`await` (handlers may be plain or coroutine functions).
 
     async with await AsyncSandbox.create("debian") as sandbox:
         execution = await sandbox.commands.run("echo hello")
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from datetime import timedelta
-from typing import Dict, List, Optional
+from typing import AsyncIterator, Dict, Iterable, List, Optional, Union
 
 import grpc
 import grpc.aio
@@ -22,7 +22,8 @@ from osb._proto.opensandbox.v1 import (commands_pb2_grpc, files_pb2_grpc, pools_
                                        templates_pb2, templates_pb2_grpc)
 from osb.config import ConnectionConfig
 from osb.exceptions import from_rpc_error
-from osb.models import (Execution, ExecutionHandlers, PagedSandboxInfos, PagedSnapshotInfos,
+from osb.models import (BatchJob, BatchJobResult, BatchOptions, BatchTarget, Execution,
+                        ExecutionHandlers, Handler, PagedSandboxInfos, PagedSnapshotInfos,
                         RunCommandOpts, SandboxFilter, SandboxInfo, SandboxMetrics, SnapshotInfo)
 
 
@@ -386,6 +387,63 @@ class AsyncPoolManager:
         await self._daemon.channel.close()
 
     async def __aenter__(self) -> "AsyncPoolManager":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+
+class AsyncBatchRunner:
+    """BatchRunner for asyncio."""
+
+    def __init__(self, daemon: _AsyncDaemon) -> None:
+        self._daemon = daemon
+
+    @classmethod
+    def create(cls, connection_config: Optional[ConnectionConfig] = None) -> "AsyncBatchRunner":
+        return cls(_AsyncDaemon(connection_config or ConnectionConfig()))
+
+    def stream(self, target: Union[BatchTarget, AsyncSandbox, str],
+               jobs: Iterable[Union[BatchJob, str]], options: Optional[BatchOptions] = None
+               ) -> AsyncIterator[BatchJobResult]:
+        """As BatchRunner.stream, for `async for`: raises at once for what cannot be sent, and
+        while iterating when osbd refuses the batch. Closing the iterator early (`aclose()`, or
+        dropping it) cancels the call."""
+        request = _wire.batch_request(self._daemon.config, target, jobs, options)
+        return self._results(request)
+
+    async def run(self, target: Union[BatchTarget, AsyncSandbox, str],
+                  jobs: Iterable[Union[BatchJob, str]], options: Optional[BatchOptions] = None,
+                  *, on_result: Optional[Handler[BatchJobResult]] = None
+                  ) -> List[BatchJobResult]:
+        """As BatchRunner.run; a coroutine `on_result` is awaited before the next result."""
+        results = []
+        stream = self.stream(target, jobs, options)
+        try:
+            async for result in stream:
+                results.append(result)
+                if on_result is not None:
+                    awaited = on_result(result)
+                    if inspect.isawaitable(awaited):
+                        await awaited
+        finally:
+            await stream.aclose()
+        return results
+
+    async def _results(self, request) -> AsyncIterator[BatchJobResult]:
+        call = self._daemon.commands.RunBatch(request)
+        try:
+            async for message in call:
+                yield _wire.batch_job_result(message)
+        except grpc.RpcError as e:
+            raise from_rpc_error(e) from None
+        finally:
+            call.cancel()  # a no-op once the call ended; stops the batch if the caller left
+
+    async def close(self) -> None:
+        await self._daemon.channel.close()
+
+    async def __aenter__(self) -> "AsyncBatchRunner":
         return self
 
     async def __aexit__(self, *exc) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Awaitable, Callable, Dict, List, Optional, TypeVar, Union
+from typing import Awaitable, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union
 
 T = TypeVar("T")
 # A handler is a plain function or, for AsyncSandbox, a coroutine function.
@@ -193,3 +193,129 @@ class ExecutionHandlers:
     on_execution_complete: Optional[Handler[ExecutionComplete]] = None
     on_error: Optional[Handler[ExecutionError]] = None
     on_result: Optional[Handler[ExecutionResult]] = None  # code cells only
+
+
+def _sandbox_id(sandbox) -> str:
+    """A sandbox's id: `sandbox` itself when a str, else its `id` (Sandbox, AsyncSandbox)."""
+    return sandbox if isinstance(sandbox, str) else getattr(sandbox, "id", sandbox)
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """One job of a batch: a shell `command` or a `code` cell, exactly one.
+
+    Attributes:
+        command: a shell command line, run by bash as `commands.run` runs it, with
+            `working_directory`, `envs`, `uid` and `gid` meaning what they mean in RunCommandOpts.
+        code: a code cell, run in `language`'s default context (None: "python") or in the
+            context `context_id` (from `codes.create_context`; the batch's target must then be
+            one sandbox). Cells for the same context run one at a time, in the order given.
+        id: echoed in the job's result; "" stands for its index in the job list, in decimal. Ids
+            must be unique within a batch.
+        timeout: this job's limit (None: the batch's `job_timeout`): a command is then killed
+            (exit code -1), a cell interrupted (error "timeout").
+    """
+
+    command: Optional[str] = None
+    code: Optional[str] = None
+    id: str = ""
+    working_directory: Optional[str] = None
+    envs: Dict[str, str] = field(default_factory=dict)
+    uid: Optional[int] = None
+    gid: Optional[int] = None
+    language: Optional[str] = None
+    context_id: Optional[str] = None
+    timeout: Optional[timedelta] = None
+
+
+@dataclass(frozen=True)
+class BatchTarget:
+    """Which sandboxes run a batch's jobs; make one with `sandbox`, `sandboxes` or `fresh`.
+
+    Attributes:
+        sandbox_ids: existing sandboxes. Each job runs once, in whichever has a free slot, or,
+            with `each`, once in every one of them (a result per job and sandbox).
+        template, pool: new sandboxes made from this template or taken from this warm pool
+            (exactly one), killed when the batch ends unless `keep`. `count` of them share the
+            jobs; 0: a sandbox of its own for every job.
+    """
+
+    sandbox_ids: Tuple[str, ...] = ()
+    each: bool = False
+    template: Optional[str] = None
+    pool: Optional[str] = None
+    count: int = 0
+    keep: bool = False
+
+    @classmethod
+    def sandbox(cls, sandbox) -> "BatchTarget":
+        """Every job in this sandbox (a Sandbox, AsyncSandbox or id)."""
+        return cls(sandbox_ids=(_sandbox_id(sandbox),))
+
+    @classmethod
+    def sandboxes(cls, sandboxes: Iterable, *, each: bool = False) -> "BatchTarget":
+        """The jobs spread over these sandboxes (or, with `each`, run in every one)."""
+        return cls(sandbox_ids=tuple(_sandbox_id(s) for s in sandboxes), each=each)
+
+    @classmethod
+    def fresh(cls, *, template: Optional[str] = None, pool: Optional[str] = None,
+              count: int = 0, keep: bool = False) -> "BatchTarget":
+        """New sandboxes from `template` or `pool`, killed at the end unless `keep`."""
+        return cls(template=template, pool=pool, count=count, keep=keep)
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """Options of a batch.
+
+    Attributes:
+        max_parallel: most jobs running at once over the whole batch; 0: osbd's default (4).
+            osbd caps it (at 64), never raises it.
+        stop_on_failure: after the first job that did not succeed, start no more; the rest are
+            reported with `skipped`. Running jobs finish.
+        job_timeout: the limit of each job that has no `timeout` of its own; None: no limit.
+        output_limit_bytes: bytes of stdout and of stderr kept per job (the rest is dropped and
+            flagged `*_truncated`); 0: 1 MiB; osbd caps it at 3 MiB.
+    """
+
+    max_parallel: int = 0
+    stop_on_failure: bool = False
+    job_timeout: Optional[timedelta] = None
+    output_limit_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class BatchJobResult:
+    """The outcome of one job (of one job in one sandbox, for a target with `each`).
+
+    A job that failed, timed out, was skipped or got no sandbox is a result, not an exception.
+
+    Attributes:
+        job_id: the job's id, or its index in decimal.
+        sandbox_id: the sandbox it ran in; None when it never got one.
+        success: a command exited 0; a cell raised nothing.
+        exit_code: a command's exit code (-1 when killed); None for cells and jobs that never ran.
+        stdout, stderr: captured output, at most `output_limit_bytes` each: a command's lines,
+            each followed by "\n"; a cell's output as written.
+        error: why it did not succeed, e.g. "CommandExecError: 3", a cell's "ValueError: bad",
+            "timeout", or why no sandbox was available; None on success.
+        duration: wall time from start to end; None when it never started.
+        command_id: the run's command id (a cell's context id); None when it never started.
+        skipped: not started, because an earlier job failed and `stop_on_failure` was set.
+        result_text: a cell's last result as text (Python's repr); None if it showed none.
+    """
+
+    job_id: str
+    sandbox_id: Optional[str]
+    success: bool
+    exit_code: Optional[int]
+    stdout: str
+    stderr: str
+    error: Optional[str]
+    duration: Optional[timedelta]
+    command_id: Optional[str]
+    skipped: bool = False
+    result_text: Optional[str] = None
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    started_at: Optional[datetime] = None
