@@ -1,5 +1,6 @@
 // opensandbox-osbd: the Node.js client of osbd, the local OpenSandbox daemon, shaped like the
 // official JS SDK (@alibaba-group/opensandbox) but calling osbd's gRPC API on a Unix socket.
+export { BatchRunner } from './batch.js';
 export { CodeInterpreter, Codes } from './code.js';
 export { ConnectionConfig, defaultSocketPath } from './config.js';
 export {

@@ -56,7 +56,7 @@ import { v1 } from './proto.js';
  * @property {Record<string, string>} [envs]
  */
 
-function toDate(timestamp) {
+export function toDate(timestamp) {
   return timestamp ? new Date(timestamp.seconds * 1000 + timestamp.nanos / 1e6) : undefined;
 }
 
