@@ -28,25 +28,6 @@
 namespace osb::test {
 namespace {
 
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    int null = ::open("/dev/null", O_RDONLY);
-    ::dup2(null, 0);
-    ::dup2(log, 1);
-    ::dup2(log, 2);
-    ::setpgid(0, 0);
-    ::execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 std::string ReadAll(const std::string& path) {
   auto s = ReadFile(path);
   return s.ok() ? *s : "";
@@ -60,18 +41,6 @@ bool WaitForFile(const std::string& path, absl::Duration timeout) {
     absl::SleepFor(absl::Milliseconds(10));
   }
   return false;
-}
-
-void StopProcess(pid_t pid, bool is_child) {
-  if (pid <= 0) return;
-  ::kill(pid, SIGTERM);
-  const absl::Time deadline = absl::Now() + absl::Seconds(5);
-  while (absl::Now() < deadline) {
-    if (is_child ? ::waitpid(pid, nullptr, WNOHANG) == pid : !ProcessRunning(pid)) return;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  ::kill(pid, SIGKILL);
-  if (is_child) ::waitpid(pid, nullptr, 0);
 }
 
 void KillAllSandboxes(httplib::Client& client) {
@@ -91,13 +60,44 @@ std::unique_ptr<httplib::Client> MakeClient(const std::string& address, const st
   return client;
 }
 
+}  // namespace
+
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    int null = ::open("/dev/null", O_RDONLY);
+    ::dup2(null, 0);
+    ::dup2(log, 1);
+    ::dup2(log, 2);
+    ::setpgid(0, 0);
+    ::execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+void StopProcess(pid_t pid, bool is_child) {
+  if (pid <= 0) return;
+  ::kill(pid, SIGTERM);
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (absl::Now() < deadline) {
+    if (is_child ? ::waitpid(pid, nullptr, WNOHANG) == pid : !ProcessRunning(pid)) return;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ::kill(pid, SIGKILL);
+  if (is_child) ::waitpid(pid, nullptr, 0);
+}
+
 // A failed test shows what its servers logged (a crash report included): CI keeps no files.
 void PrintLogsIfFailed(const std::vector<std::string>& paths) {
   if (!::testing::Test::HasFailure()) return;
   for (const auto& path : paths) std::cerr << "---- " << path << "\n" << ReadAll(path) << "\n";
 }
-
-}  // namespace
 
 std::string BinDir() { return OSB_BIN_DIR; }
 

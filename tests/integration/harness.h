@@ -39,6 +39,15 @@ void SetDeadline(grpc::ClientContext& ctx, absl::Duration d = absl::Seconds(60))
 // Directory of the built binaries (osbd, osbctl, osb-runtime, osb-agent).
 std::string BinDir();
 
+// The pieces the process classes here are made of, for test-specific ones (OsbdProcess).
+// Starts argv[0] in its own process group, stdin /dev/null, stdout and stderr appended to
+// `log_path`; the child's pid.
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path);
+// SIGTERM, then SIGKILL after 5 s; reaps it when it is our child.
+void StopProcess(pid_t pid, bool is_child);
+// When the current test has failed, prints these files (servers' logs) to stderr.
+void PrintLogsIfFailed(const std::vector<std::string>& paths);
+
 // A fresh directory under /tmp, traversable by sandbox ids (0711), removed by the destructor.
 class TempDir {
  public:
