@@ -82,8 +82,10 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, SnapshotManager& snapshots
   server_.set_tcp_nodelay(true);
   server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     IgnoreRangesInResponse(req);
+    // The client's id, else a new one: a UUID with dashes, the spec's `format: uuid` (the
+    // official server's 32 hex digits are not one).
     std::string request_id(absl::StripAsciiWhitespace(req.get_header_value("X-Request-ID")));
-    res.set_header("X-Request-ID", request_id.empty() ? rest::NewHexId() : request_id);
+    res.set_header("X-Request-ID", request_id.empty() ? rest::NewUuid4() : request_id);
     // A request with a body is checked by its route's handler (Guard) instead: answered here,
     // its unread body would be taken for the next request on the connection.
     bool exempt = req.path == "/health" || std::regex_match(req.path, kProxyPath);
