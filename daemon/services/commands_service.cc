@@ -231,7 +231,7 @@ grpc::ServerUnaryReactor* CommandsService::CreateSession(grpc::CallbackServerCon
                            response->set_session_id(id->get<std::string>());
                            return absl::OkStatus();
                          }));
-                   });
+                   }, ctx);
   return reactor;
 }
 
@@ -250,7 +250,7 @@ grpc::ServerUnaryReactor* CommandsService::DeleteSession(grpc::CallbackServerCon
                                            FinishFromExecd(reactor, [](const HttpResult&) {
                                              return absl::OkStatus();
                                            }));
-                   });
+                   }, ctx);
   return reactor;
 }
 
@@ -282,7 +282,7 @@ grpc::ServerUnaryReactor* CommandsService::GetStatus(grpc::CallbackServerContext
                            if (s.ok()) *response = ToProto(*s);
                            reactor->Finish(ToGrpcStatus(s.status()));
                          });
-                   });
+                   }, ctx);
   return reactor;
 }
 
@@ -322,7 +322,7 @@ grpc::ServerUnaryReactor* CommandsService::GetLogs(grpc::CallbackServerContext* 
                            }
                            return absl::OkStatus();
                          }));
-                   });
+                   }, ctx);
   return reactor;
 }
 
@@ -361,7 +361,7 @@ grpc::ServerUnaryReactor* CommandsService::Interrupt(grpc::CallbackServerContext
                     reactor->Finish(ToGrpcStatus(failure));
                   });
             });
-      });
+      }, ctx);
   return reactor;
 }
 

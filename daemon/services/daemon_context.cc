@@ -40,7 +40,8 @@ DaemonContext::~DaemonContext() {
   loop_.Stop();
 }
 
-absl::StatusOr<Origin> DaemonContext::Resolve(const opensandbox::v1::Connection& c) const {
+absl::StatusOr<Origin> DaemonContext::Resolve(const opensandbox::v1::Connection& c,
+                                              const grpc::ServerContextBase* call) const {
   Origin o = default_origin_;
   if (!c.profile().empty()) {
     auto profile = profiles_.find(c.profile());
@@ -70,13 +71,20 @@ absl::StatusOr<Origin> DaemonContext::Resolve(const opensandbox::v1::Connection&
     o.request_timeout = absl::Milliseconds(
         google::protobuf::util::TimeUtil::DurationToMilliseconds(c.request_timeout()));
   }
+  if (call != nullptr && call->deadline() != std::chrono::system_clock::time_point::max()) {
+    // At least a millisecond: libcurl reads 0 as "no timeout".
+    const absl::Duration left =
+        std::max(absl::FromChrono(call->deadline()) - absl::Now(), absl::Milliseconds(1));
+    o.request_timeout = std::min(o.request_timeout, left);
+  }
   return o;
 }
 
 absl::StatusOr<Origin> DaemonContext::ResolveForSandbox(const opensandbox::v1::Connection& c,
-                                                        const std::string& sandbox_id) const {
+                                                        const std::string& sandbox_id,
+                                                        const grpc::ServerContextBase* call) const {
   if (sandbox_id.empty()) return absl::InvalidArgumentError("sandbox_id is required");
-  return Resolve(c);
+  return Resolve(c, call);
 }
 
 void DaemonContext::WithExecd(const Origin& origin, const std::string& sandbox_id,

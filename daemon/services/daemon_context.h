@@ -2,6 +2,8 @@
 // connection. Owned by main; services hold a reference.
 #pragma once
 
+#include <grpcpp/server_context.h>
+
 #include <map>
 #include <string>
 
@@ -42,10 +44,14 @@ class DaemonContext {
   // The request's connection over its profile (the daemon's default when it names none): a field
   // set in `connection` wins. A different domain never inherits the profile's API key.
   // InvalidArgument for an unknown profile or a malformed domain or protocol.
-  absl::StatusOr<Origin> Resolve(const opensandbox::v1::Connection& connection) const;
+  // With `call`, the upstream request timeout is also cut to the call's deadline, so that a call
+  // that has timed out does not leave its upstream request running.
+  absl::StatusOr<Origin> Resolve(const opensandbox::v1::Connection& connection,
+                                 const grpc::ServerContextBase* call = nullptr) const;
   // Resolve for a call about one sandbox: also InvalidArgument when `sandbox_id` is empty.
   absl::StatusOr<Origin> ResolveForSandbox(const opensandbox::v1::Connection& connection,
-                                           const std::string& sandbox_id) const;
+                                           const std::string& sandbox_id,
+                                           const grpc::ServerContextBase* call = nullptr) const;
 
   // The execd endpoint of a sandbox, from the cache or asked of the lifecycle API (and cached).
   // `done` may run on the calling thread (cached) or on the loop thread.

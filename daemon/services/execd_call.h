@@ -18,11 +18,13 @@ namespace osb::daemon {
 
 // Calls `use(endpoint)` once the endpoint is known; finishes `reactor` with the error otherwise.
 // `use` runs on the calling thread or on the loop thread and must not block.
+// `call`, when given, bounds the upstream requests by its deadline (DaemonContext::Resolve).
 inline void WithSandboxExecd(DaemonContext& context, grpc::ServerUnaryReactor* reactor,
                              const opensandbox::v1::Connection& connection,
                              const std::string& sandbox_id,
-                             std::function<void(const Origin&, const ExecdEndpoint&)> use) {
-  auto origin = context.ResolveForSandbox(connection, sandbox_id);
+                             std::function<void(const Origin&, const ExecdEndpoint&)> use,
+                             const grpc::ServerContextBase* call = nullptr) {
+  auto origin = context.ResolveForSandbox(connection, sandbox_id, call);
   if (!origin.ok()) return reactor->Finish(ToGrpcStatus(origin.status()));
   context.WithExecd(
       *origin, sandbox_id,

@@ -455,7 +455,7 @@ grpc::ServerUnaryReactor* FilesService::GetInfo(grpc::CallbackServerContext* ctx
               }
               return absl::OkStatus();
             }));
-      });
+      }, ctx);
   return reactor;
 }
 
@@ -476,7 +476,7 @@ grpc::ServerUnaryReactor* FilesService::ListDirectory(grpc::CallbackServerContex
                          FinishFromExecd(reactor, [response](const HttpResult& r) {
                            return AddInfos(r, [response] { return response->add_entries(); });
                          }));
-                   });
+                   }, ctx);
   return reactor;
 }
 
@@ -499,7 +499,7 @@ grpc::ServerUnaryReactor* FilesService::Search(grpc::CallbackServerContext* ctx,
                          FinishFromExecd(reactor, [response](const HttpResult& r) {
                            return AddInfos(r, [response] { return response->add_files(); });
                          }));
-                   });
+                   }, ctx);
   return reactor;
 }
 
@@ -595,7 +595,7 @@ grpc::ServerUnaryReactor* FilesService::Replace(grpc::CallbackServerContext* ctx
               }
               return absl::OkStatus();
             }));
-      });
+      }, ctx);
   return reactor;
 }
 

@@ -81,7 +81,7 @@ grpc::ServerUnaryReactor* SandboxesService::GetMetrics(grpc::CallbackServerConte
                            *response = ToProto(*metrics);
                            return absl::OkStatus();
                          }));
-                   });
+                   }, ctx);
   return reactor;
 }
 

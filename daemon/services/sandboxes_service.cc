@@ -102,7 +102,7 @@ grpc::ServerUnaryReactor* SandboxesService::Create(grpc::CallbackServerContext* 
                                                    const v1::CreateSandboxRequest* request,
                                                    v1::Sandbox* response) {
   auto* reactor = ctx->DefaultReactor();
-  auto origin = OriginOrFinish(context_.Resolve(request->connection()), reactor);
+  auto origin = OriginOrFinish(context_.Resolve(request->connection(), ctx), reactor);
   if (!origin.has_value()) return reactor;
   v1::CreateSandboxRequest with_template;
   if (!request->template_().empty()) {
@@ -162,7 +162,7 @@ grpc::ServerUnaryReactor* SandboxesService::Get(grpc::CallbackServerContext* ctx
                                                 v1::Sandbox* response) {
   auto* reactor = ctx->DefaultReactor();
   auto origin = OriginOrFinish(
-      context_.ResolveForSandbox(request->connection(), request->sandbox_id()), reactor);
+      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx), reactor);
   if (!origin.has_value()) return reactor;
   context_.lifecycle().Get(*origin, request->sandbox_id(),
                            FinishWith<rest::Sandbox>(reactor, [response](const rest::Sandbox& s) {
@@ -175,7 +175,7 @@ grpc::ServerUnaryReactor* SandboxesService::List(grpc::CallbackServerContext* ct
                                                  const v1::ListSandboxesRequest* request,
                                                  v1::ListSandboxesResponse* response) {
   auto* reactor = ctx->DefaultReactor();
-  auto origin = OriginOrFinish(context_.Resolve(request->connection()), reactor);
+  auto origin = OriginOrFinish(context_.Resolve(request->connection(), ctx), reactor);
   if (!origin.has_value()) return reactor;
   if (request->page() < 0 || request->page_size() < 0) {
     FinishStatus(reactor, absl::InvalidArgumentError("page and page_size must not be negative"));
@@ -197,7 +197,7 @@ grpc::ServerUnaryReactor* SandboxesService::Kill(grpc::CallbackServerContext* ct
                                                  v1::KillSandboxResponse*) {
   auto* reactor = ctx->DefaultReactor();
   auto origin = OriginOrFinish(
-      context_.ResolveForSandbox(request->connection(), request->sandbox_id()), reactor);
+      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx), reactor);
   if (!origin.has_value()) return reactor;
   context_.leases().Forget(request->sandbox_id());
   context_.pools().Forget(request->sandbox_id());
@@ -211,7 +211,7 @@ grpc::ServerUnaryReactor* SandboxesService::Pause(grpc::CallbackServerContext* c
                                                   v1::PauseSandboxResponse* response) {
   auto* reactor = ctx->DefaultReactor();
   auto origin = OriginOrFinish(
-      context_.ResolveForSandbox(request->connection(), request->sandbox_id()), reactor);
+      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx), reactor);
   if (!origin.has_value()) return reactor;
   const std::string id = request->sandbox_id();
   const bool wait = request->wait();
@@ -235,7 +235,7 @@ grpc::ServerUnaryReactor* SandboxesService::Resume(grpc::CallbackServerContext* 
                                                    v1::ResumeSandboxResponse* response) {
   auto* reactor = ctx->DefaultReactor();
   auto origin = OriginOrFinish(
-      context_.ResolveForSandbox(request->connection(), request->sandbox_id()), reactor);
+      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx), reactor);
   if (!origin.has_value()) return reactor;
   HealthProbe probe;
   if (request->has_health_check()) {
@@ -270,7 +270,7 @@ grpc::ServerUnaryReactor* SandboxesService::Renew(grpc::CallbackServerContext* c
                                                   v1::RenewSandboxResponse* response) {
   auto* reactor = ctx->DefaultReactor();
   auto origin = OriginOrFinish(
-      context_.ResolveForSandbox(request->connection(), request->sandbox_id()), reactor);
+      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx), reactor);
   if (!origin.has_value()) return reactor;
   absl::Time expires_at;
   if (request->has_timeout()) {
@@ -297,7 +297,7 @@ grpc::ServerUnaryReactor* SandboxesService::PatchMetadata(
     v1::Sandbox* response) {
   auto* reactor = ctx->DefaultReactor();
   auto origin = OriginOrFinish(
-      context_.ResolveForSandbox(request->connection(), request->sandbox_id()), reactor);
+      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx), reactor);
   if (!origin.has_value()) return reactor;
   nlohmann::json patch = nlohmann::json::object();
   for (const auto& [k, v] : request->upsert()) patch[k] = v;
@@ -321,7 +321,7 @@ grpc::ServerUnaryReactor* SandboxesService::GetEndpoint(grpc::CallbackServerCont
                                                         v1::Endpoint* response) {
   auto* reactor = ctx->DefaultReactor();
   auto origin = OriginOrFinish(
-      context_.ResolveForSandbox(request->connection(), request->sandbox_id()), reactor);
+      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx), reactor);
   if (!origin.has_value()) return reactor;
   if (request->port() < 1 || request->port() > 65535) {
     FinishStatus(reactor, absl::InvalidArgumentError("port must be between 1 and 65535"));
@@ -349,7 +349,7 @@ grpc::ServerUnaryReactor* SandboxesService::CreateSnapshot(grpc::CallbackServerC
                                                            v1::Snapshot* response) {
   auto* reactor = ctx->DefaultReactor();
   auto origin = OriginOrFinish(
-      context_.ResolveForSandbox(request->connection(), request->sandbox_id()), reactor);
+      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx), reactor);
   if (!origin.has_value()) return reactor;
   const bool wait = request->wait();
   const absl::Time deadline =
@@ -372,7 +372,7 @@ grpc::ServerUnaryReactor* SandboxesService::GetSnapshot(grpc::CallbackServerCont
                                                         const v1::GetSnapshotRequest* request,
                                                         v1::Snapshot* response) {
   auto* reactor = ctx->DefaultReactor();
-  auto origin = OriginOrFinish(context_.Resolve(request->connection()), reactor);
+  auto origin = OriginOrFinish(context_.Resolve(request->connection(), ctx), reactor);
   if (!origin.has_value()) return reactor;
   if (request->snapshot_id().empty()) {
     FinishStatus(reactor, absl::InvalidArgumentError("snapshot_id is required"));
@@ -389,7 +389,7 @@ grpc::ServerUnaryReactor* SandboxesService::ListSnapshots(grpc::CallbackServerCo
                                                           const v1::ListSnapshotsRequest* request,
                                                           v1::ListSnapshotsResponse* response) {
   auto* reactor = ctx->DefaultReactor();
-  auto origin = OriginOrFinish(context_.Resolve(request->connection()), reactor);
+  auto origin = OriginOrFinish(context_.Resolve(request->connection(), ctx), reactor);
   if (!origin.has_value()) return reactor;
   if (request->page() < 0 || request->page_size() < 0) {
     FinishStatus(reactor, absl::InvalidArgumentError("page and page_size must not be negative"));
@@ -409,7 +409,7 @@ grpc::ServerUnaryReactor* SandboxesService::DeleteSnapshot(
     grpc::CallbackServerContext* ctx, const v1::DeleteSnapshotRequest* request,
     v1::DeleteSnapshotResponse*) {
   auto* reactor = ctx->DefaultReactor();
-  auto origin = OriginOrFinish(context_.Resolve(request->connection()), reactor);
+  auto origin = OriginOrFinish(context_.Resolve(request->connection(), ctx), reactor);
   if (!origin.has_value()) return reactor;
   if (request->snapshot_id().empty()) {
     FinishStatus(reactor, absl::InvalidArgumentError("snapshot_id is required"));
