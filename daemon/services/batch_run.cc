@@ -41,6 +41,7 @@ class BatchStream final : public UpstreamStream<BatchStream, v1::BatchJobResult>
     absl::MutexLock lock(&mu_);
     (void)QueueLocked(std::move(result));
   }
+  using UpstreamStream::CallCancelled;
   using UpstreamStream::link;
 };
 
@@ -428,9 +429,12 @@ class BatchRun : public std::enable_shared_from_this<BatchRun> {
     if (BatchStream* stream = link_->reactor()) stream->Push(std::move(result));
   }
 
+  // The client left: its call is done, or cancelled (a batch learns of a cancel only here, as it
+  // has no one transfer to abort).
   bool ClientGone() {
     absl::MutexLock lock(&link_->mu);
-    return link_->reactor() == nullptr;
+    BatchStream* stream = link_->reactor();
+    return stream == nullptr || stream->CallCancelled();
   }
 
   // The last lane to end kills the batch's fresh sandboxes (unless kept), then ends the call.

@@ -80,6 +80,8 @@ class UpstreamStream : public grpc::ServerWriteReactor<Message> {
 
  protected:
   const std::shared_ptr<Link>& link() const { return link_; }
+  // Whether the client cancelled the call (or its deadline passed); valid until OnDone.
+  bool CallCancelled() const { return ctx_->IsCancelled(); }
 
   // The transfer feeding the stream, once started (a call already cancelled cancels it at once).
   void SetTransferLocked(CurlLoop::TransferId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

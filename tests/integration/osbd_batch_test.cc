@@ -1,6 +1,7 @@
 // Commands.RunBatch through osbd: many commands or code cells with bounded parallelism in one
 // sandbox, spread over several or run in each, or in fresh sandboxes from a template; results as
 // jobs complete.
+#include <gmock/gmock.h>
 #include <grpcpp/client_context.h>
 #include <gtest/gtest.h>
 
@@ -20,6 +21,8 @@ namespace osb::test {
 namespace {
 
 namespace v1 = opensandbox::v1;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 class OsbdBatchTest : public OsbdFixture {
  protected:
@@ -212,6 +215,46 @@ TEST_F(OsbdBatchTest, StopOnFailureSkipsTheRestAndOutputIsCapped) {
   EXPECT_FALSE(by_id["fails"].success());
   EXPECT_TRUE(by_id["never"].skipped());
   EXPECT_FALSE(by_id["never"].success());
+}
+
+TEST_F(OsbdBatchTest, ACancelledBatchStartsNoMoreJobs) {
+  const std::string id = NewSandbox();
+  ASSERT_FALSE(id.empty());
+  v1::RunBatchRequest request;
+  request.mutable_target()->set_sandbox_id(id);
+  request.set_max_parallel(1);
+  AddJob(request, "first", "true");
+  AddJob(request, "slow", "sleep 1; touch /tmp/m-1");
+  AddJob(request, "next", "sleep 1; touch /tmp/m-2");
+  AddJob(request, "last", "touch /tmp/m-3");
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    auto reader = commands_->RunBatch(&ctx, request);
+    v1::BatchJobResult result;
+    ASSERT_TRUE(reader->Read(&result));
+    EXPECT_EQ(result.job_id(), "first");
+    ctx.TryCancel();
+    while (reader->Read(&result)) {
+    }
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  // Long enough for the jobs after the cancel to have run, had they been started.
+  absl::SleepFor(absl::Seconds(3));
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::RunCommandRequest look;
+  look.set_sandbox_id(id);
+  look.set_command("ls /tmp");
+  auto reader = commands_->Run(&ctx, look);
+  std::string listing;
+  v1::CommandEvent event;
+  while (reader->Read(&event)) {
+    if (event.has_stdout()) listing += event.stdout().data() + "\n";
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_THAT(listing, Not(HasSubstr("m-2"))) << "a job started after the cancel";
+  EXPECT_THAT(listing, Not(HasSubstr("m-3"))) << "a job started after the cancel";
 }
 
 TEST_F(OsbdBatchTest, BadBatchesAreRefused) {
