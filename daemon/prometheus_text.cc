@@ -109,6 +109,17 @@ std::string PrometheusText(const v1::DaemonStats& stats, uint64_t refused_connec
                       (o.*counter.value)(), "\n");
     }
   }
+  Family(&out, "osbd_upstream_open_connections", "gauge", "Connections open now per origin.");
+  for (const v1::OriginStats& o : stats.origins()) {
+    absl::StrAppend(&out, "osbd_upstream_open_connections{origin=\"", Escape(o.origin()), "\"} ",
+                    o.open_connections(), "\n");
+  }
+  Family(&out, "osbd_upstream_idle_connections", "gauge",
+         "Connections idle in the keep-alive pool now per origin.");
+  for (const v1::OriginStats& o : stats.origins()) {
+    absl::StrAppend(&out, "osbd_upstream_idle_connections{origin=\"", Escape(o.origin()), "\"} ",
+                    o.idle_connections(), "\n");
+  }
   return out;
 }
 

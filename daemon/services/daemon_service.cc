@@ -45,6 +45,19 @@ v1::DaemonStats CollectDaemonStats(DaemonContext& context) {
     gauge->set_idle(pool_stats.idle());
     gauge->set_creating(pool_stats.creating());
   }
+  for (const auto& [name, o] : context.loop().stats().origins) {
+    v1::OriginStats* origin = stats.add_origins();
+    origin->set_origin(name);
+    origin->set_requests(o.requests);
+    origin->set_errors(o.errors);
+    origin->set_open_connections(o.open_connections);
+    // Busy connections carry a transfer each (HTTP/1.1; with HTTP/2 several share one).
+    origin->set_idle_connections(o.open_connections > o.in_flight ? o.open_connections - o.in_flight
+                                                                   : 0);
+    origin->set_connections_opened(o.connections_opened);
+    origin->set_bytes_sent(o.bytes_sent);
+    origin->set_bytes_received(o.bytes_received);
+  }
   stats.set_active_calls(context.call_stats().active());
   auto [journals, bytes] = context.journals().Size();
   stats.set_journalled_commands(journals);

@@ -1,6 +1,8 @@
 #include "daemon/upstream/curl_loop.h"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <mutex>
@@ -14,6 +16,8 @@ namespace {
 
 constexpr long kMaxConnectionsPerHost = 64;
 constexpr long kMaxCachedConnections = 256;
+// HTTP/2 streams multiplexed on one connection (HTTPS origins that offer h2).
+constexpr long kMaxStreamsPerConnection = 100;
 constexpr int kMaxPollMs = 1000;
 
 CURLM* Multi(void* p) { return static_cast<CURLM*>(p); }
@@ -30,6 +34,7 @@ std::string HttpResult::header(absl::string_view name) const {
 struct CurlLoop::Transfer {
   CurlLoop* loop = nullptr;
   TransferId id = 0;
+  std::string origin;  // OriginOf(request.url)
   CURL* easy = nullptr;
   curl_slist* header_list = nullptr;
   HttpRequest request;
@@ -127,6 +132,7 @@ CurlLoop::CurlLoop(std::size_t max_buffered_body) : max_buffered_body_(max_buffe
   curl_multi_setopt(Multi(multi_), CURLMOPT_MAX_HOST_CONNECTIONS, kMaxConnectionsPerHost);
   curl_multi_setopt(Multi(multi_), CURLMOPT_MAXCONNECTS, kMaxCachedConnections);
   curl_multi_setopt(Multi(multi_), CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+  curl_multi_setopt(Multi(multi_), CURLMOPT_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
   CURLSH* share = curl_share_init();
   curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
@@ -195,16 +201,67 @@ CurlLoop::Stats CurlLoop::stats() const {
   return stats_;
 }
 
+std::string CurlLoop::OriginOf(absl::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == absl::string_view::npos) return std::string(url);
+  const absl::string_view scheme = url.substr(0, scheme_end);
+  absl::string_view authority = url.substr(scheme_end + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (const auto at = authority.rfind('@'); at != absl::string_view::npos) {
+    authority = authority.substr(at + 1);  // never the credentials
+  }
+  // A port is what follows the last ':' outside an IPv6 literal's brackets.
+  const auto colon = authority.rfind(':');
+  const auto bracket = authority.rfind(']');
+  const bool has_port =
+      colon != absl::string_view::npos && (bracket == absl::string_view::npos || colon > bracket);
+  if (has_port) return absl::StrCat(scheme, "://", authority);
+  return absl::StrCat(scheme, "://", authority, ":", scheme == "https" ? "443" : "80");
+}
+
+int CurlLoop::OpenSocket(void* transfer, int /*purpose*/, void* address) {
+  auto* t = static_cast<Transfer*>(transfer);
+  auto* a = static_cast<curl_sockaddr*>(address);
+  const int fd = ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+  if (fd < 0) return CURL_SOCKET_BAD;
+  absl::MutexLock lock(&t->loop->mu_);
+  t->loop->socket_origins_[fd] = t->origin;
+  ++t->loop->stats_.origins[t->origin].open_connections;
+  return fd;
+}
+
+int CurlLoop::CloseSocket(void* loop_ptr, int fd) {
+  auto* loop = static_cast<CurlLoop*>(loop_ptr);
+  {
+    absl::MutexLock lock(&loop->mu_);
+    auto it = loop->socket_origins_.find(fd);
+    if (it != loop->socket_origins_.end()) {
+      --loop->stats_.origins[it->second].open_connections;
+      loop->socket_origins_.erase(it);
+    }
+  }
+  return ::close(fd);
+}
+
 void CurlLoop::AddTransfer(TransferId id, HttpRequest request, HttpHandler handler) {
   auto t = std::make_unique<Transfer>();
   t->loop = this;
   t->id = id;
   t->request = std::move(request);
   t->handler = std::move(handler);
+  t->origin = OriginOf(t->request.url);
   t->easy = curl_easy_init();
   CURL* e = t->easy;
   const HttpRequest& r = t->request;
   curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &CurlLoop::OpenSocket);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t.get());
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &CurlLoop::CloseSocket);
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
+  {
+    absl::MutexLock lock(&mu_);
+    ++stats_.origins[t->origin].in_flight;
+  }
   curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
   curl_easy_setopt(e, CURLOPT_SHARE, share_);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -254,13 +311,23 @@ void CurlLoop::AddTransfer(TransferId id, HttpRequest request, HttpHandler handl
 
 void CurlLoop::FinishTransfer(Transfer* t, absl::Status transport) {
   curl_multi_remove_handle(Multi(multi_), t->easy);
+  if (transport.ok()) t->DeliverHeaders();
   long connects = 0;
   curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects);
-  if (connects > 0) {
+  curl_off_t sent = 0, received = 0;
+  curl_easy_getinfo(t->easy, CURLINFO_SIZE_UPLOAD_T, &sent);
+  curl_easy_getinfo(t->easy, CURLINFO_SIZE_DOWNLOAD_T, &received);
+  {
     absl::MutexLock lock(&mu_);
-    stats_.connections_opened += static_cast<uint64_t>(connects);
+    stats_.connections_opened += static_cast<uint64_t>(std::max(0L, connects));
+    OriginStats& o = stats_.origins[t->origin];
+    --o.in_flight;
+    ++o.requests;
+    if (!transport.ok() || t->result.status >= 400) ++o.errors;
+    o.connections_opened += static_cast<uint64_t>(std::max(0L, connects));
+    o.bytes_sent += static_cast<uint64_t>(std::max<curl_off_t>(0, sent));
+    o.bytes_received += static_cast<uint64_t>(std::max<curl_off_t>(0, received));
   }
-  if (transport.ok()) t->DeliverHeaders();
   auto owned = std::move(transfers_.at(t->id));
   transfers_.erase(t->id);
   owned->result.transport = std::move(transport);

@@ -94,12 +94,26 @@ class CurlLoop {
   // Thread-safe: run `fn` on the loop thread, now or after `delay`.
   void Post(std::function<void()> fn, absl::Duration delay = absl::ZeroDuration());
 
+  // What went to one origin ("scheme://host:port").
+  struct OriginStats {
+    uint64_t requests = 0;            // transfers finished
+    uint64_t errors = 0;              // of those: HTTP >= 400 or no complete answer
+    uint64_t connections_opened = 0;  // the rest of the requests reused a connection
+    uint64_t bytes_sent = 0, bytes_received = 0;  // bodies
+    uint32_t open_connections = 0;                // sockets open now
+    uint32_t in_flight = 0;                       // transfers running now
+  };
   // Loop-thread statistics, readable from anywhere.
   struct Stats {
     uint64_t transfers_started = 0;
     uint64_t connections_opened = 0;  // new TCP/Unix connections (the rest reused one)
+    std::map<std::string, OriginStats> origins;
   };
   Stats stats() const;
+
+  // The origin of `url` as stats() names it: "scheme://host:port", with the scheme's default
+  // port when the URL has none.
+  static std::string OriginOf(absl::string_view url);
 
  private:
   struct Transfer;
@@ -108,6 +122,9 @@ class CurlLoop {
   void AddTransfer(TransferId id, HttpRequest request, HttpHandler handler);
   void FinishTransfer(Transfer* t, absl::Status transport);
   void CollectDone();
+  // libcurl's socket callbacks: they count each origin's open connections.
+  static int OpenSocket(void* transfer, int purpose, void* address);
+  static int CloseSocket(void* loop, int fd);
 
   const std::size_t max_buffered_body_;
   void* multi_ = nullptr;                                      // CURLM*
@@ -120,6 +137,7 @@ class CurlLoop {
   std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
   std::multimap<absl::Time, std::function<void()>> timers_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
+  std::map<int, std::string> socket_origins_ ABSL_GUARDED_BY(mu_);  // open socket → its origin
   std::thread thread_;
 };
 

@@ -283,6 +283,16 @@ TEST(OsbdConfigTest, TcpListenerNeedsTheTokenAndMetricsAreServed) {
       << res->body;
   EXPECT_TRUE(absl::StrContains(res->body, "osbd_call_duration_seconds_bucket{method=\""))
       << res->body;
+  // The upstream origin's figures: osbd has called the runtime (its lease sweep at start, at
+  // least) over a pooled connection.
+  EXPECT_TRUE(absl::StrContains(
+      res->body, absl::StrCat("osbd_upstream_open_connections{origin=\"http://",
+                              runtime->address(), "\"} 1\n")))
+      << res->body;
+  EXPECT_TRUE(absl::StrContains(
+      res->body, absl::StrCat("osbd_upstream_requests_total{origin=\"http://", runtime->address(),
+                              "\"} ")))
+      << res->body;
   EXPECT_EQ(scrape.Get("/other")->status, 404);
 }
 

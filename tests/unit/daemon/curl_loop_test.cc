@@ -102,6 +102,36 @@ TEST(CurlLoop, ReusesOneConnectionForSequentialRequests) {
   EXPECT_EQ(loop.stats().transfers_started, 10u);
 }
 
+TEST(CurlLoop, CountsPerOrigin) {
+  LocalServer server;
+  CurlLoop loop;
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Fetch(loop, {.url = server.Url("/hello")}).status, 200);
+  ASSERT_EQ(Fetch(loop, {.url = server.Url("/missing")}).status, 404);
+  ASSERT_EQ(Fetch(loop, {.method = "POST", .url = server.Url("/echo"), .body = "12345"}).status,
+            200);
+  const std::string origin = CurlLoop::OriginOf(server.Url("/"));
+  auto stats = loop.stats();
+  ASSERT_EQ(stats.origins.count(origin), 1u) << origin;
+  const CurlLoop::OriginStats& o = stats.origins.at(origin);
+  EXPECT_EQ(o.requests, 5u);
+  EXPECT_EQ(o.errors, 1u) << "the 404";
+  EXPECT_EQ(o.connections_opened, 1u);
+  EXPECT_EQ(o.open_connections, 1u) << "kept alive in the pool";
+  EXPECT_EQ(o.in_flight, 0u);
+  EXPECT_EQ(o.bytes_sent, 5u);
+  EXPECT_GE(o.bytes_received, 3 * 5u + 5u) << "three hellos, the echo, and the 404's page";
+  loop.Stop();
+}
+
+TEST(CurlLoop, OriginOfNamesSchemeHostAndPort) {
+  EXPECT_EQ(CurlLoop::OriginOf("http://127.0.0.1:8080/v1/sandboxes?x=1"), "http://127.0.0.1:8080");
+  EXPECT_EQ(CurlLoop::OriginOf("https://example.com/v1"), "https://example.com:443");
+  EXPECT_EQ(CurlLoop::OriginOf("http://example.com"), "http://example.com:80");
+  EXPECT_EQ(CurlLoop::OriginOf("http://user:pw@host:1/a"), "http://host:1");
+  EXPECT_EQ(CurlLoop::OriginOf("http://[::1]/a"), "http://[::1]:80");
+  EXPECT_EQ(CurlLoop::OriginOf("http://[::1]:9/a"), "http://[::1]:9");
+}
+
 TEST(CurlLoop, StreamsTheBodyToOnData) {
   LocalServer server;
   CurlLoop loop;
