@@ -71,16 +71,27 @@ class StatsInterceptorFactory final
 
 void CallStats::Record(const std::string& method, grpc::StatusCode code,
                        absl::Duration latency) {
+  // absl and gRPC share the canonical code numbering and names.
+  Add(method, "", absl::StatusCodeToString(static_cast<absl::StatusCode>(code)),
+      code != grpc::StatusCode::OK, latency);
+}
+
+void CallStats::RecordUpstream(const std::string& operation, const std::string& origin,
+                               const std::string& outcome, bool failed, absl::Duration latency) {
+  Add(operation, origin, outcome, failed, latency);
+}
+
+void CallStats::Add(const std::string& operation, const std::string& origin,
+                    const std::string& outcome, bool failed, absl::Duration latency) {
   const int64_t us = absl::ToInt64Microseconds(latency);
   std::size_t bucket = 0;
   while (bucket < kBoundsUs.size() && us > kBoundsUs[bucket]) ++bucket;
   absl::MutexLock lock(&mu_);
-  Operation& op = operations_[method];
+  Operation& op = operations_[{operation, origin}];
   if (op.buckets.empty()) op.buckets.assign(kBoundsUs.size() + 1, 0);
   ++op.count;
-  if (code != grpc::StatusCode::OK) ++op.errors;
-  // absl and gRPC share the canonical code numbering and names.
-  ++op.outcomes[absl::StatusCodeToString(static_cast<absl::StatusCode>(code))];
+  if (failed) ++op.errors;
+  ++op.outcomes[outcome];
   ++op.buckets[bucket];
   op.sum += latency;
 }
@@ -88,9 +99,10 @@ void CallStats::Record(const std::string& method, grpc::StatusCode code,
 std::vector<v1::OperationStats> CallStats::Operations() const {
   absl::MutexLock lock(&mu_);
   std::vector<v1::OperationStats> out;
-  for (const auto& [name, op] : operations_) {
+  for (const auto& [key, op] : operations_) {
     v1::OperationStats stats;
-    stats.set_operation(name);
+    stats.set_operation(key.first);
+    stats.set_origin(key.second);
     stats.set_count(op.count);
     stats.set_errors(op.errors);
     stats.mutable_outcomes()->insert(op.outcomes.begin(), op.outcomes.end());

@@ -50,29 +50,44 @@ std::string PrometheusText(const v1::DaemonStats& stats, uint64_t refused_connec
          "Unix socket connections refused for their peer credentials.");
   absl::StrAppend(&out, "osbd_refused_connections_total ", refused_connections, "\n");
 
-  Family(&out, "osbd_calls_total", "counter", "Finished gRPC calls by method and code.");
-  for (const v1::OperationStats& op : stats.operations()) {
-    for (const auto& [code, count] : op.outcomes()) {
-      absl::StrAppend(&out, "osbd_calls_total{method=\"", Escape(op.operation()), "\",code=\"",
-                      Escape(code), "\"} ", count, "\n");
+  // gRPC methods have no origin; upstream operations have theirs.
+  auto labels = [](const v1::OperationStats& op) {
+    return op.origin().empty() ? absl::StrCat("method=\"", Escape(op.operation()), "\"")
+                               : absl::StrCat("operation=\"", Escape(op.operation()),
+                                              "\",origin=\"", Escape(op.origin()), "\"");
+  };
+  for (const bool upstream : {false, true}) {
+    const char* counter = upstream ? "osbd_upstream_calls_total" : "osbd_calls_total";
+    const char* outcome = upstream ? "status" : "code";
+    const char* histogram =
+        upstream ? "osbd_upstream_duration_seconds" : "osbd_call_duration_seconds";
+    Family(&out, counter, "counter",
+           upstream ? "Finished upstream requests by route, origin and HTTP status (or transport)."
+                    : "Finished gRPC calls by method and code.");
+    for (const v1::OperationStats& op : stats.operations()) {
+      if (op.origin().empty() == upstream) continue;
+      for (const auto& [code, count] : op.outcomes()) {
+        absl::StrAppend(&out, counter, "{", labels(op), ",", outcome, "=\"", Escape(code), "\"} ",
+                        count, "\n");
+      }
     }
-  }
-  Family(&out, "osbd_call_duration_seconds", "histogram", "gRPC call latency by method.");
-  for (const v1::OperationStats& op : stats.operations()) {
-    const v1::LatencyHistogram& h = op.latency();
-    const std::string method = Escape(op.operation());
-    uint64_t cumulative = 0;
-    for (int i = 0; i < h.bounds_size() && i < h.counts_size(); ++i) {
-      cumulative += h.counts(i);
-      absl::StrAppendFormat(&out, "osbd_call_duration_seconds_bucket{method=\"%s\",le=\"%g\"} %d\n",
-                            method, Seconds(h.bounds(i)), cumulative);
+    Family(&out, histogram, "histogram",
+           upstream ? "Upstream request latency by route and origin."
+                    : "gRPC call latency by method.");
+    for (const v1::OperationStats& op : stats.operations()) {
+      if (op.origin().empty() == upstream) continue;
+      const v1::LatencyHistogram& h = op.latency();
+      const std::string l = labels(op);
+      uint64_t cumulative = 0;
+      for (int i = 0; i < h.bounds_size() && i < h.counts_size(); ++i) {
+        cumulative += h.counts(i);
+        absl::StrAppendFormat(&out, "%s_bucket{%s,le=\"%g\"} %d\n", histogram, l,
+                              Seconds(h.bounds(i)), cumulative);
+      }
+      absl::StrAppend(&out, histogram, "_bucket{", l, ",le=\"+Inf\"} ", h.count(), "\n");
+      absl::StrAppendFormat(&out, "%s_sum{%s} %.6f\n", histogram, l, Seconds(h.sum()));
+      absl::StrAppend(&out, histogram, "_count{", l, "} ", h.count(), "\n");
     }
-    absl::StrAppend(&out, "osbd_call_duration_seconds_bucket{method=\"", method,
-                    "\",le=\"+Inf\"} ", h.count(), "\n");
-    absl::StrAppendFormat(&out, "osbd_call_duration_seconds_sum{method=\"%s\"} %.6f\n", method,
-                          Seconds(h.sum()));
-    absl::StrAppend(&out, "osbd_call_duration_seconds_count{method=\"", method, "\"} ", h.count(),
-                    "\n");
   }
 
   Family(&out, "osbd_pool_idle", "gauge", "Ready sandboxes waiting in a warm pool.");

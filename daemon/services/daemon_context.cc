@@ -17,6 +17,12 @@ DaemonContext::DaemonContext(Origin default_origin, DaemonInfo info,
       lifecycle_(loop_),
       execd_(loop_),
       leases_(lifecycle_) {
+  // Stopped in the destructor before call_stats_ goes, so the observer never outlives it.
+  loop_.SetObserver([this](const CurlLoop::TransferReport& r) {
+    call_stats_.RecordUpstream(r.route, r.origin,
+                               r.answered ? std::to_string(r.status) : "transport",
+                               !r.answered || r.status >= 400, r.latency);
+  });
   std::vector<std::string> skipped;
   templates_ = std::make_unique<TemplateStore>(
       info_.state_dir.empty() ? "" : info_.state_dir + "/templates", &skipped);

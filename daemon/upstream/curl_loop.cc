@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace osb::daemon {
 namespace {
@@ -219,6 +220,26 @@ std::string CurlLoop::OriginOf(absl::string_view url) {
   return absl::StrCat(scheme, "://", authority, ":", scheme == "https" ? "443" : "80");
 }
 
+std::string CurlLoop::RouteOf(absl::string_view method, absl::string_view url) {
+  absl::string_view path = url;
+  if (const auto scheme_end = path.find("://"); scheme_end != absl::string_view::npos) {
+    path = path.substr(scheme_end + 3);
+    const auto slash = path.find('/');
+    path = slash == absl::string_view::npos ? absl::string_view("/") : path.substr(slash);
+  }
+  path = path.substr(0, path.find_first_of("?#"));
+  std::string route = absl::StrCat(method, " ");
+  for (absl::string_view segment : absl::StrSplit(path, '/', absl::SkipEmpty())) {
+    const bool digits = std::all_of(segment.begin(), segment.end(), absl::ascii_isdigit);
+    const bool id = segment.size() >= 16 &&
+                    std::all_of(segment.begin(), segment.end(),
+                                [](char c) { return absl::ascii_isxdigit(c) || c == '-'; });
+    absl::StrAppend(&route, "/", digits ? "{n}" : id ? "{id}" : segment);
+  }
+  if (path.empty() || path == "/") absl::StrAppend(&route, "/");
+  return route;
+}
+
 int CurlLoop::OpenSocket(void* transfer, int /*purpose*/, void* address) {
   auto* t = static_cast<Transfer*>(transfer);
   auto* a = static_cast<curl_sockaddr*>(address);
@@ -317,6 +338,15 @@ void CurlLoop::FinishTransfer(Transfer* t, absl::Status transport) {
   curl_off_t sent = 0, received = 0;
   curl_easy_getinfo(t->easy, CURLINFO_SIZE_UPLOAD_T, &sent);
   curl_easy_getinfo(t->easy, CURLINFO_SIZE_DOWNLOAD_T, &received);
+  if (observer_) {
+    curl_off_t total_us = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+    observer_({.route = RouteOf(t->request.method, t->request.url),
+               .origin = t->origin,
+               .status = t->result.status,
+               .answered = transport.ok(),
+               .latency = absl::Microseconds(total_us)});
+  }
   {
     absl::MutexLock lock(&mu_);
     stats_.connections_opened += static_cast<uint64_t>(std::max(0L, connects));

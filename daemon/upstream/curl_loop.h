@@ -114,6 +114,22 @@ class CurlLoop {
   // The origin of `url` as stats() names it: "scheme://host:port", with the scheme's default
   // port when the URL has none.
   static std::string OriginOf(absl::string_view url);
+  // "METHOD /path" with the query dropped and the segments that name something (uuids, hex
+  // ids, numbers) replaced by {id} or {n}: the route of a request, for statistics.
+  static std::string RouteOf(absl::string_view method, absl::string_view url);
+
+  // What a finished transfer reports to the observer: its route, origin, HTTP status (0 without
+  // an answer), whether a complete answer arrived, and how long it took.
+  struct TransferReport {
+    std::string route, origin;
+    int status = 0;
+    bool answered = false;
+    absl::Duration latency;
+  };
+  // Called on the loop thread for every finished transfer. Set it before the first Start.
+  void SetObserver(std::function<void(const TransferReport&)> observer) {
+    observer_ = std::move(observer);
+  }
 
  private:
   struct Transfer;
@@ -127,6 +143,7 @@ class CurlLoop {
   static int CloseSocket(void* loop, int fd);
 
   const std::size_t max_buffered_body_;
+  std::function<void(const TransferReport&)> observer_;
   void* multi_ = nullptr;                                      // CURLM*
   void* share_ = nullptr;                                      // CURLSH*
   std::map<TransferId, std::unique_ptr<Transfer>> transfers_;  // loop thread only

@@ -293,6 +293,10 @@ TEST(OsbdConfigTest, TcpListenerNeedsTheTokenAndMetricsAreServed) {
       res->body, absl::StrCat("osbd_upstream_requests_total{origin=\"http://", runtime->address(),
                               "\"} ")))
       << res->body;
+  EXPECT_TRUE(absl::StrContains(
+      res->body, absl::StrCat("osbd_upstream_calls_total{operation=\"GET /v1/sandboxes\",origin="
+                              "\"http://", runtime->address(), "\",status=\"200\"} ")))
+      << res->body;
   EXPECT_EQ(scrape.Get("/other")->status, 404);
 }
 

@@ -132,6 +132,41 @@ TEST(CurlLoop, OriginOfNamesSchemeHostAndPort) {
   EXPECT_EQ(CurlLoop::OriginOf("http://[::1]:9/a"), "http://[::1]:9");
 }
 
+TEST(CurlLoop, RouteOfNamesTheRouteNotTheIds) {
+  EXPECT_EQ(CurlLoop::RouteOf("GET", "http://h:1/v1/sandboxes?page=1&pageSize=20"),
+            "GET /v1/sandboxes");
+  EXPECT_EQ(CurlLoop::RouteOf("POST", "http://h:1/v1/sandboxes/3f0c2b9e-8f6a-4c1d-9a51-2b7f0e6d4a11"
+                                      "/renew-expiration"),
+            "POST /v1/sandboxes/{id}/renew-expiration");
+  EXPECT_EQ(CurlLoop::RouteOf("GET", "http://h:1/sandboxes/0123456789abcdef0123456789abcdef/proxy/"
+                                     "44772/command/status/00ff00ff00ff00ff00ff00ff00ff00ff"),
+            "GET /sandboxes/{id}/proxy/{n}/command/status/{id}");
+  EXPECT_EQ(CurlLoop::RouteOf("GET", "http://h:1"), "GET /");
+  EXPECT_EQ(CurlLoop::RouteOf("GET", "http://h:1/files/info?path=/a/b"), "GET /files/info");
+}
+
+TEST(CurlLoop, TheObserverSeesEveryFinishedTransfer) {
+  LocalServer server;
+  CurlLoop loop;
+  std::vector<CurlLoop::TransferReport> reports;
+  absl::Mutex mu;
+  loop.SetObserver([&](const CurlLoop::TransferReport& r) {
+    absl::MutexLock lock(&mu);
+    reports.push_back(r);
+  });
+  ASSERT_EQ(Fetch(loop, {.url = server.Url("/hello")}).status, 200);
+  ASSERT_EQ(Fetch(loop, {.url = server.Url("/missing?x=1")}).status, 404);
+  loop.Stop();
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].route, "GET /hello");
+  EXPECT_EQ(reports[0].origin, CurlLoop::OriginOf(server.Url("/")));
+  EXPECT_EQ(reports[0].status, 200);
+  EXPECT_TRUE(reports[0].answered);
+  EXPECT_GT(reports[0].latency, absl::ZeroDuration());
+  EXPECT_EQ(reports[1].route, "GET /missing");
+  EXPECT_EQ(reports[1].status, 404);
+}
+
 TEST(CurlLoop, StreamsTheBodyToOnData) {
   LocalServer server;
   CurlLoop loop;

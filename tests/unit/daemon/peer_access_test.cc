@@ -47,6 +47,11 @@ TEST(PrometheusTextTest, CountsHistogramsAndEscapedLabels) {
   h->add_counts(1);
   h->set_count(5);
   h->mutable_sum()->set_nanos(40000000);
+  auto* upstream = stats.add_operations();
+  upstream->set_operation("GET /v1/sandboxes/{id}");
+  upstream->set_origin("http://127.0.0.1:8080");
+  (*upstream->mutable_outcomes())["200"] = 9;
+  upstream->mutable_latency()->set_count(9);
   auto* pool = stats.add_pools();
   pool->set_name("we\"ird");
   pool->set_idle(3);
@@ -64,6 +69,12 @@ TEST(PrometheusTextTest, CountsHistogramsAndEscapedLabels) {
                               "Create\"} 0.040000\n"));
   EXPECT_THAT(text, HasSubstr("osbd_pool_idle{pool=\"we\\\"ird\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("# TYPE osbd_call_duration_seconds histogram\n"));
+  // Upstream operations have their own families, labelled with the origin.
+  EXPECT_THAT(text, HasSubstr("osbd_upstream_calls_total{operation=\"GET /v1/sandboxes/{id}\","
+                              "origin=\"http://127.0.0.1:8080\",status=\"200\"} 9\n"));
+  EXPECT_THAT(text, HasSubstr("osbd_upstream_duration_seconds_count{operation=\"GET /v1/"
+                              "sandboxes/{id}\",origin=\"http://127.0.0.1:8080\"} 9\n"));
+  EXPECT_THAT(text, Not(HasSubstr("osbd_calls_total{method=\"GET")));
 }
 
 TEST(BearerTokenCheckTest, OnlyTheExactTokenPasses) {
