@@ -1,3 +1,4 @@
+#include "absl/strings/str_cat.h"
 #include "client/src/daemon_connection.h"
 #include "client/src/lazy_daemon.h"
 #include "client/src/proto_convert.h"
@@ -20,7 +21,11 @@ absl::StatusOr<v1::RunBatchRequest> ToProto(const BatchTarget& target,
         "a batch target needs exactly one of sandbox_ids, fresh_template and fresh_pool");
   }
   v1::BatchTarget* t = request.mutable_target();
-  if (!target.sandbox_ids.empty()) {
+  if (target.sandbox_ids.size() == 1) {
+    // osbd takes code jobs with a context only for this target: a context lives in one sandbox.
+    // Spread and each are the same over one sandbox.
+    t->set_sandbox_id(target.sandbox_ids.front());
+  } else if (!target.sandbox_ids.empty()) {
     t->mutable_sandboxes()->mutable_sandbox_ids()->Assign(target.sandbox_ids.begin(),
                                                           target.sandbox_ids.end());
     t->mutable_sandboxes()->set_distribution(target.each ? v1::BATCH_DISTRIBUTION_EACH
@@ -32,10 +37,16 @@ absl::StatusOr<v1::RunBatchRequest> ToProto(const BatchTarget& target,
     fresh->set_count(target.fresh_count);
     fresh->set_keep(target.keep_fresh);
   }
-  for (const auto& job : jobs) {
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const BatchJob& job = jobs[i];
     v1::BatchJob* out = request.add_jobs();
     out->set_id(job.id);
     if (!job.code.empty()) {
+      // Refused rather than dropped: a cell meant to run unprivileged must not run as root.
+      if (job.uid.has_value() || job.gid.has_value()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "jobs[", i, "]: uid and gid apply to commands; a cell runs as its interpreter's user"));
+      }
       out->mutable_code()->set_code(job.code);
       out->mutable_code()->set_language(job.code_language);
       out->mutable_code()->set_context_id(job.code_context_id);
@@ -43,6 +54,8 @@ absl::StatusOr<v1::RunBatchRequest> ToProto(const BatchTarget& target,
       out->mutable_command()->set_command(job.command);
       out->mutable_command()->set_cwd(job.working_directory);
       out->mutable_command()->mutable_envs()->insert(job.envs.begin(), job.envs.end());
+      if (job.uid.has_value()) out->mutable_command()->set_uid(*job.uid);
+      if (job.gid.has_value()) out->mutable_command()->set_gid(*job.gid);
     }
     if (job.timeout.has_value()) *out->mutable_timeout() = internal::DurationToProto(*job.timeout);
   }

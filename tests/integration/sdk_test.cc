@@ -501,6 +501,73 @@ TEST_F(SdkTest, BatchesStreamAResultPerJob) {
   }
 }
 
+TEST_F(SdkTest, BatchCellsInOneContextRunInOrderAndKeepItsState) {
+  Sandbox sandbox = NewSandbox();
+  auto context = sandbox.codes().CreateContext("python");
+  ASSERT_TRUE(context.ok()) << context.status();
+  opensandbox::BatchRunner batches(options_);
+  // Parallel lanes to spare: the cells still run one after another, as their state needs.
+  std::vector<opensandbox::BatchJob> cells = {
+      {.id = "set", .code = "x = 6 * 7", .code_context_id = context->id},
+      {.id = "add", .code = "x += 1\nprint(x)", .code_context_id = context->id},
+      {.id = "show", .code = "x", .code_context_id = context->id},
+      {.id = "square", .code = "x * x", .code_context_id = context->id}};
+  auto results = batches.Run({.sandbox_ids = {sandbox.id()}}, cells, {.max_parallel = 4});
+  ASSERT_TRUE(results.ok()) << results.status();
+  std::vector<std::string> order;
+  for (const auto& r : *results) {
+    order.push_back(r.job_id);
+    EXPECT_TRUE(r.success) << r.job_id << ": " << r.error;
+    EXPECT_EQ(r.sandbox_id, sandbox.id());
+    EXPECT_EQ(r.command_id, context->id) << r.job_id;
+  }
+  EXPECT_THAT(order, ElementsAre("set", "add", "show", "square"));
+  ASSERT_EQ(results->size(), 4u);
+  EXPECT_EQ((*results)[1].stdout_data, "43\n");
+  EXPECT_EQ((*results)[2].result_text, "43");
+  EXPECT_EQ((*results)[3].result_text, "1849");
+
+  // The batch ran in the context itself, not a copy: its state is there afterwards.
+  auto after = sandbox.codes().Run("x", {.context_id = context->id});
+  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_EQ(after->results.size(), 1u);
+  EXPECT_EQ(after->results[0].text, "43");
+
+  // A context lives in one sandbox: over two, osbd refuses the batch.
+  Sandbox other = NewSandbox();
+  auto refused = batches.Run({.sandbox_ids = {sandbox.id(), other.id()}}, cells);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+}
+
+TEST_F(SdkTest, BatchCommandsRunAsTheUserAndGroupTheyName) {
+  Sandbox sandbox = NewSandbox();
+  opensandbox::BatchRunner batches(options_);
+  auto results = batches.Run(
+      {.sandbox_ids = {sandbox.id()}},
+      {{.id = "default", .command = "id -u"},
+       {.id = "nobody", .command = "id -u; id -g", .uid = 65534, .gid = 4321},
+       {.id = "user-only", .command = "id -u", .uid = 1234},
+       {.id = "group-only", .command = "id -g", .gid = 4321}});
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), 4u);
+  for (const auto& r : *results) {
+    if (r.job_id == "default") {
+      EXPECT_TRUE(r.success) << r.error;
+      EXPECT_NE(r.stdout_data, "65534\n");
+    } else if (r.job_id == "nobody") {
+      EXPECT_TRUE(r.success) << r.error;
+      EXPECT_EQ(r.stdout_data, "65534\n4321\n");
+    } else if (r.job_id == "user-only") {
+      EXPECT_TRUE(r.success) << r.error;
+      EXPECT_EQ(r.stdout_data, "1234\n");
+    } else {
+      EXPECT_FALSE(r.success) << "a gid without a uid is refused";
+      EXPECT_THAT(r.error, HasSubstr("gid requires uid"));
+      EXPECT_TRUE(r.stdout_data.empty());
+    }
+  }
+}
+
 TEST_F(SdkTest, SnapshotsCaptureFilesAndStartNewSandboxes) {
   Sandbox source = NewSandbox();
   ASSERT_TRUE(source.commands().Run("echo kept > /root/kept").ok());

@@ -9,6 +9,11 @@
 //                             [](const opensandbox::BatchJobResult& r) {
 //                               std::cout << r.job_id << (r.success ? " ok\n" : " FAILED\n");
 //                             });
+//
+//   // Cells in one context of one sandbox run in order and share its state: "43".
+//   auto cells = batches.Run({.sandbox_ids = {sandbox.id()}},
+//                            {{.code = "x = 42", .code_context_id = context->id},
+//                             {.code = "x + 1", .code_context_id = context->id}});
 #pragma once
 
 #include <cstdint>
@@ -36,8 +41,16 @@ struct BatchJob {
   std::string command;
   std::string working_directory;
   std::map<std::string, std::string> envs;
+  // Run the command as this Unix user id (0 to 2^31-1). Unset: execd's user. A code cell runs
+  // as its interpreter's user: Run refuses a batch with a cell that sets either
+  // (kInvalidArgument) rather than run it as someone else.
+  std::optional<std::int64_t> uid;
+  // Run the command with this Unix group id; requires `uid` (else the job fails with an error
+  // saying so).
+  std::optional<std::int64_t> gid;
   // A code cell, run in its language's default context ("python" when empty) or in
-  // `code_context_id` (which needs a single-sandbox target). At its timeout it is interrupted.
+  // `code_context_id` (which needs a single-sandbox target: one id in `sandbox_ids`). Cells in
+  // one context run one at a time, in the order of `jobs`. At its timeout a cell is interrupted.
   std::string code;
   std::string code_language;
   std::string code_context_id;
@@ -47,7 +60,8 @@ struct BatchJob {
 
 // Where the jobs run: exactly one of `sandbox_ids`, `fresh_template` and `fresh_pool`.
 struct BatchTarget {
-  // Existing sandboxes; jobs go to whichever has a free lane, or to every one with `each`.
+  // Existing sandboxes; jobs go to whichever has a free lane, or to every one with `each`. One
+  // id is sent as osbd's single-sandbox target, the only one cells with a context may use.
   std::vector<std::string> sandbox_ids;
   bool each = false;
   // Fresh sandboxes made from this template, or taken from this pool, killed when the batch

@@ -66,6 +66,15 @@ class FakeCommands final : public v1::Commands::Service {
     return state_.run_end;
   }
 
+  grpc::Status RunBatch(grpc::ServerContext*, const v1::RunBatchRequest* request,
+                        grpc::ServerWriter<v1::BatchJobResult>* writer) override {
+    absl::MutexLock lock(&state_.mu);
+    state_.last_batch = *request;
+    ++state_.batches;
+    for (const auto& result : state_.batch_results) writer->Write(result);
+    return grpc::Status::OK;
+  }
+
  private:
   FakeState& state_;
 };

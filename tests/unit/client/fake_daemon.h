@@ -33,6 +33,10 @@ struct FakeState {
   std::vector<v1::CommandEvent> events;
   grpc::Status run_end = grpc::Status::OK;
   v1::RunCommandRequest last_run;
+  // Commands.RunBatch: streams `batch_results`, then ends OK.
+  std::vector<v1::BatchJobResult> batch_results;
+  v1::RunBatchRequest last_batch;
+  int batches = 0;
   // Files.Read streams `file` in `read_chunk`-byte chunks; Files.Write stores into `file`
   // only when the client finished its stream (a cancelled write stores nothing).
   std::string file;

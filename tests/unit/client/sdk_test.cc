@@ -301,6 +301,83 @@ TEST_F(SdkTest, ManagerListAndRenewSendWhatTheyAreGiven) {
   EXPECT_EQ(daemon_.state().last_renew.timeout().seconds(), 300);
 }
 
+TEST_F(SdkTest, ABatchInOneSandboxTargetsItAloneSoCellsMayNameAContext) {
+  {
+    absl::MutexLock lock(&daemon_.state().mu);
+    v1::BatchJobResult cell;
+    cell.set_job_id("cell");
+    cell.set_sandbox_id("sb-1");
+    cell.set_success(true);
+    cell.set_result_text("42");
+    cell.mutable_duration()->set_seconds(2);
+    v1::BatchJobResult whoami;
+    whoami.set_job_id("whoami");
+    whoami.set_exit_code(3);
+    whoami.set_stdout("65534\n");
+    whoami.set_stderr_truncated(true);
+    whoami.set_error("CommandExecError: 3");
+    daemon_.state().batch_results = {cell, whoami};
+  }
+  BatchRunner batches(options());
+  auto results = batches.Run(
+      {.sandbox_ids = {"sb-1"}},
+      {{.id = "cell", .code = "x", .code_context_id = "ctx-1"},
+       {.id = "whoami", .command = "id -u", .uid = 65534, .gid = 65533,
+        .timeout = absl::Seconds(9)}},
+      {.max_parallel = 2, .stop_on_failure = true});
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), 2u);
+  EXPECT_TRUE((*results)[0].success);
+  EXPECT_EQ((*results)[0].result_text, "42");
+  EXPECT_EQ((*results)[0].duration, absl::Seconds(2));
+  EXPECT_FALSE((*results)[0].exit_code.has_value());
+  EXPECT_FALSE((*results)[1].success);
+  EXPECT_EQ((*results)[1].exit_code, 3);
+  EXPECT_EQ((*results)[1].stdout_data, "65534\n");
+  EXPECT_TRUE((*results)[1].stderr_truncated);
+  EXPECT_EQ((*results)[1].error, "CommandExecError: 3");
+
+  absl::MutexLock lock(&daemon_.state().mu);
+  const v1::RunBatchRequest& sent = daemon_.state().last_batch;
+  ASSERT_EQ(sent.target().kind_case(), v1::BatchTarget::kSandboxId);
+  EXPECT_EQ(sent.target().sandbox_id(), "sb-1");
+  ASSERT_EQ(sent.jobs_size(), 2);
+  EXPECT_EQ(sent.jobs(0).code().context_id(), "ctx-1");
+  EXPECT_EQ(sent.jobs(0).code().code(), "x");
+  const v1::BatchCommand& command = sent.jobs(1).command();
+  EXPECT_EQ(command.command(), "id -u");
+  ASSERT_TRUE(command.has_uid());
+  EXPECT_EQ(command.uid(), 65534);
+  ASSERT_TRUE(command.has_gid());
+  EXPECT_EQ(command.gid(), 65533);
+  EXPECT_EQ(sent.jobs(1).timeout().seconds(), 9);
+  EXPECT_EQ(sent.max_parallel(), 2u);
+  EXPECT_TRUE(sent.stop_on_failure());
+}
+
+TEST_F(SdkTest, ABatchOverSeveralSandboxesNamesThemAllAndSendsNoIdsItWasNotGiven) {
+  BatchRunner batches(options());
+  ASSERT_TRUE(batches.Run({.sandbox_ids = {"sb-1", "sb-2"}, .each = true},
+                          {{.command = "true"}}).ok());
+  absl::MutexLock lock(&daemon_.state().mu);
+  const v1::RunBatchRequest& sent = daemon_.state().last_batch;
+  ASSERT_EQ(sent.target().kind_case(), v1::BatchTarget::kSandboxes);
+  EXPECT_THAT(sent.target().sandboxes().sandbox_ids(), ElementsAre("sb-1", "sb-2"));
+  EXPECT_EQ(sent.target().sandboxes().distribution(), v1::BATCH_DISTRIBUTION_EACH);
+  EXPECT_FALSE(sent.jobs(0).command().has_uid()) << "unset is execd's user, not root";
+  EXPECT_FALSE(sent.jobs(0).command().has_gid());
+}
+
+TEST_F(SdkTest, ACellAskedToRunAsAnotherUserIsRefusedBeforeAnythingIsSent) {
+  BatchRunner batches(options());
+  auto refused = batches.Run({.sandbox_ids = {"sb-1"}},
+                             {{.command = "true"}, {.uid = 1000, .code = "import os"}});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("jobs[1]"));
+  absl::MutexLock lock(&daemon_.state().mu);
+  EXPECT_EQ(daemon_.state().batches, 0);
+}
+
 TEST_F(SdkTest, AClosedHandleRefusesCalls) {
   Sandbox sandbox = Connected();
   sandbox.Close();
