@@ -17,7 +17,7 @@ int main() {
   if (auto context = codes.CreateContext("python"); !context.ok()) {
     std::cerr << "context: " << context.status() << "\n";
   } else {
-    opensandbox::CodeHandlers handlers;
+    opensandbox::ExecutionHandlers handlers;
     handlers.on_stdout = [](const opensandbox::OutputMessage& m) { std::cout << m.text; };
     auto set = codes.Run("import math\nradius = 2\nprint('radius', radius)",
                          {.context_id = context->id}, handlers);

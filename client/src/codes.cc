@@ -21,7 +21,7 @@ CodeContext FromProto(const v1::CodeContext& c) {
 
 // Reads a cell's stream to its end; an error unless a terminal event arrived.
 absl::StatusOr<CodeExecution> ReadCell(grpc::ClientReaderInterface<v1::CodeEvent>& reader,
-                                       const CodeHandlers& handlers) {
+                                       const ExecutionHandlers& handlers) {
   CodeExecution cell;
   bool ended = false;
   std::string broken_reason;
@@ -146,7 +146,7 @@ absl::Status Codes::DeleteContexts(const std::string& language) {
 }
 
 absl::StatusOr<CodeExecution> Codes::Run(const std::string& code, const RunCodeOptions& options,
-                                         const CodeHandlers& handlers) {
+                                         const ExecutionHandlers& handlers) {
   if (!daemon_) return internal::HandleClosed();
   v1::RunCodeRequest request;
   *request.mutable_connection() = daemon_->connection();
@@ -161,7 +161,7 @@ absl::StatusOr<CodeExecution> Codes::Run(const std::string& code, const RunCodeO
 
 std::future<absl::StatusOr<CodeExecution>> Codes::RunAsync(std::string code,
                                                            RunCodeOptions options,
-                                                           CodeHandlers handlers) {
+                                                           ExecutionHandlers handlers) {
   return internal::RunAsync([self = *this, code = std::move(code), options = std::move(options),
                              handlers = std::move(handlers)]() mutable {
     return self.Run(code, options, handlers);

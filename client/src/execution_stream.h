@@ -14,11 +14,10 @@
 
 namespace opensandbox::internal {
 
-// Appends one piece of output to `logs` and calls the handler for its stream (`on_stdout` or
-// `on_stderr` of ExecutionHandlers or CodeHandlers) first.
-template <typename Handlers>
-void AddOutput(ExecutionLogs& logs, const Handlers& handlers, bool is_error, std::string text,
-               absl::Time time) {
+// Appends one piece of output (a command's or a cell's) to `logs` and calls the handler for its
+// stream (`on_stdout` or `on_stderr`) first.
+inline void AddOutput(ExecutionLogs& logs, const ExecutionHandlers& handlers, bool is_error,
+                      std::string text, absl::Time time) {
   OutputMessage message{std::move(text), time, is_error};
   const auto& handler = is_error ? handlers.on_stderr : handlers.on_stdout;
   if (handler) handler(message);
@@ -29,6 +28,7 @@ void AddOutput(ExecutionLogs& logs, const Handlers& handlers, bool is_error, std
 // arrived; the RPC's error otherwise, or kUnavailable naming the command when the stream ended
 // without one (a broken stream is never reported as a finished command). `command_id`, when
 // known (Attach after `started`), is the Execution's id until a `started` event says otherwise.
+// `on_result` is never called: a CommandEvent has no result (execd sends none for commands).
 absl::StatusOr<Execution> ReadExecution(grpc::ClientReaderInterface<v1::CommandEvent>& reader,
                                         const ExecutionHandlers& handlers,
                                         std::string command_id = "");

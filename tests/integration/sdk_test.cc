@@ -261,6 +261,28 @@ TEST_F(SdkTest, CodeContextsKeepStateAndReportResultsAndErrors) {
   EXPECT_TRUE(codes.ListContexts()->empty());
 }
 
+TEST_F(SdkTest, OneHandlersValueServesCommandsAndCells) {
+  Sandbox sandbox = NewSandbox();
+  auto context = sandbox.codes().CreateContext("python");
+  ASSERT_TRUE(context.ok()) << context.status();
+  std::vector<std::string> seen;
+  opensandbox::ExecutionHandlers handlers;
+  handlers.on_init = [&](const std::string& id) { seen.push_back("init " + id); };
+  handlers.on_stdout = [&](const auto& m) { seen.push_back("out " + m.text); };
+  handlers.on_result = [&](const auto& r) { seen.push_back("result " + r.text); };
+  handlers.on_complete = [&](const auto&) { seen.push_back("complete"); };
+
+  auto command = sandbox.commands().Run("echo 42", {}, handlers);
+  ASSERT_TRUE(command.ok()) << command.status();
+  EXPECT_THAT(seen, ElementsAre("init " + command->id, "out 42", "complete"))
+      << "execd sends no result for a command";
+
+  seen.clear();
+  auto cell = sandbox.codes().Run("print('out')\n6 * 7", {.context_id = context->id}, handlers);
+  ASSERT_TRUE(cell.ok()) << cell.status();
+  EXPECT_THAT(seen, ElementsAre("init " + context->id, "out out\n", "result 42", "complete"));
+}
+
 TEST_F(SdkTest, FilesRoundTripAndManage) {
   Sandbox sandbox = NewSandbox();
   auto& files = sandbox.files();

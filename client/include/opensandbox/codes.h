@@ -13,7 +13,6 @@
 #pragma once
 
 #include <future>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,7 +20,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "opensandbox/execution.h"
 
 namespace opensandbox {
@@ -33,15 +31,6 @@ struct CodeContext {
   std::string id;
   std::string language;
   std::string working_directory;  // empty: the sandbox's default
-};
-
-// A value a cell showed: the value of its final expression.
-struct CodeResult {
-  // Its plain-text form (Python's repr, node's util.inspect).
-  std::string text;
-  // Every form the interpreter gave, by MIME type ("text/plain" is `text`).
-  std::map<std::string, std::string> data;
-  absl::Time timestamp = absl::InfinitePast();
 };
 
 // The outcome of a cell.
@@ -60,15 +49,9 @@ struct CodeExecution {
   std::optional<ExecutionComplete> complete;
 };
 
-// Called on the calling thread, in order, as events arrive. Any may be left empty.
-struct CodeHandlers {
-  std::function<void(const std::string& context_id)> on_init;
-  std::function<void(const OutputMessage&)> on_stdout;
-  std::function<void(const OutputMessage&)> on_stderr;
-  std::function<void(const CodeResult&)> on_result;
-  std::function<void(const ExecutionError&)> on_error;
-  std::function<void(const ExecutionComplete&)> on_complete;
-};
+// A cell's handlers are a command's (execution.h): on_init gets CodeExecution::context_id,
+// on_result each value the cell shows. The name stays for code written before the two were one.
+using CodeHandlers = ExecutionHandlers;
 
 struct RunCodeOptions {
   // The context to run in; empty: the language's default context.
@@ -97,10 +80,10 @@ class Codes {
   // unsupported language or one that is not the context's; another cell still running in the
   // context; kUnavailable when the stream broke before the cell ended.
   absl::StatusOr<CodeExecution> Run(const std::string& code, const RunCodeOptions& options = {},
-                                    const CodeHandlers& handlers = {});
+                                    const ExecutionHandlers& handlers = {});
   // Run on a thread of its own (see async.h); the handlers are called there.
   std::future<absl::StatusOr<CodeExecution>> RunAsync(std::string code, RunCodeOptions options = {},
-                                                      CodeHandlers handlers = {});
+                                                      ExecutionHandlers handlers = {});
 
   // Interrupts the cell running in the context (KeyboardInterrupt in Python); nothing when none
   // runs.

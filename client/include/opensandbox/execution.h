@@ -1,5 +1,6 @@
 // A command's run, as the official SDKs model it: options in, handlers called as output
-// arrives, and the Execution that sums it up.
+// arrives, and the Execution that sums it up. The handlers are those of a code cell too
+// (Codes::Run), as in the official SDKs.
 //
 //   opensandbox::ExecutionHandlers handlers;
 //   handlers.on_stdout = [](const opensandbox::OutputMessage& m) { std::cout << m.text << "\n"; };
@@ -37,6 +38,16 @@ struct ExecutionError {
   std::vector<std::string> traceback;
 };
 
+// A value a code cell showed: the value of its final expression (the official SDKs'
+// ExecutionResult).
+struct CodeResult {
+  // Its plain-text form (Python's repr, node's util.inspect).
+  std::string text;
+  // Every form the interpreter gave, by MIME type ("text/plain" is `text`).
+  std::map<std::string, std::string> data;
+  absl::Time timestamp = absl::InfinitePast();
+};
+
 // How a command ended successfully.
 struct ExecutionComplete {
   absl::Duration execution_time = absl::ZeroDuration();
@@ -63,12 +74,20 @@ struct Execution {
   std::uint64_t last_seq = 0;
 };
 
-// Called on the calling thread, in order, as events arrive. Any may be left empty.
+// The official SDKs' ExecutionHandlers, one value for Commands and Codes alike: each is called
+// on the calling thread, in order, as events arrive. Any may be left empty.
 struct ExecutionHandlers {
-  std::function<void(const std::string& command_id)> on_init;
+  // The run started: with the command id (the session id for RunInSession), or for a cell the
+  // id of the context it runs in.
+  std::function<void(const std::string& id)> on_init;
   std::function<void(const OutputMessage&)> on_stdout;
   std::function<void(const OutputMessage&)> on_stderr;
+  // A cell showed a value (once per value, before the cell ends). Never called for a command or
+  // a session run: execd sends no result event for them, only output and an exit.
+  std::function<void(const CodeResult&)> on_result;
+  // The run ended unsuccessfully (a command's non-zero exit, a cell's exception).
   std::function<void(const ExecutionError&)> on_error;
+  // The run ended successfully.
   std::function<void(const ExecutionComplete&)> on_complete;
 };
 
