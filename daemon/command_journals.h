@@ -1,6 +1,9 @@
 // CommandJournals: the journals of the runs osbd streamed, by sandbox and command id, so that
 // Commands.Attach can find them. A journal is kept while its command runs and for `retention`
-// after its end; beyond `max_ended` ended journals the oldest go first. Thread-safe.
+// after its end; beyond `max_ended` ended journals the oldest go first. Find never returns an
+// expired journal; the others are swept at least once a second and whenever `max_ended` more
+// journals have come since the last sweep, so that a run does not pay for every journal held.
+// Thread-safe.
 #pragma once
 
 #include <map>
@@ -36,11 +39,16 @@ class CommandJournals {
 
  private:
   using Key = std::pair<std::string, std::string>;
-  void SweepLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops expired journals and the oldest ended ones beyond max_ended: always when `force`, else
+  // only when a second has passed or max_ended journals came since the last sweep.
+  void SweepLocked(absl::Time now, bool force) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool ExpiredAt(const CommandJournal& journal, absl::Time now) const;
 
   const Limits limits_;
   absl::Mutex mu_;
   std::map<Key, std::shared_ptr<CommandJournal>> journals_ ABSL_GUARDED_BY(mu_);
+  absl::Time next_sweep_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  std::size_t sweep_at_size_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace osb::daemon

@@ -176,10 +176,32 @@ TEST(CommandJournalsTest, KeepsAtMostMaxEndedJournalsDroppingTheOldest) {
     absl::SleepFor(absl::Milliseconds(2));
   }
   journals.Add("sb", "d", std::make_shared<CommandJournal>(loop));
+  EXPECT_EQ(journals.Size().first, 3u) << "Size sweeps: the oldest ended journal is gone";
   EXPECT_EQ(journals.Find("sb", "a"), nullptr);
   EXPECT_NE(journals.Find("sb", "b"), nullptr);
   EXPECT_NE(journals.Find("sb", "c"), nullptr);
   EXPECT_NE(journals.Find("sb", "d"), nullptr);
+}
+
+TEST(CommandJournalsTest, ManyRunsStayWithinTwiceTheBoundBetweenSweeps) {
+  CurlLoop loop;
+  CommandJournals::Limits limits;
+  limits.max_ended = 8;
+  CommandJournals journals(limits);
+  // The journals still alive are the ones the registry holds: it has the only reference.
+  std::vector<std::weak_ptr<CommandJournal>> made;
+  std::size_t most = 0;
+  for (int i = 0; i < 200; ++i) {
+    auto journal = std::make_shared<CommandJournal>(loop);
+    journal->End(grpc::Status::OK);
+    made.push_back(journal);
+    journals.Add("sb", std::to_string(i), std::move(journal));
+    most = std::max<std::size_t>(
+        most, std::count_if(made.begin(), made.end(), [](const auto& w) { return !w.expired(); }));
+  }
+  EXPECT_LE(most, 2 * limits.max_ended + 1);
+  EXPECT_EQ(journals.Size().first, limits.max_ended);
+  EXPECT_NE(journals.Find("sb", "199"), nullptr) << "the newest are kept";
 }
 
 }  // namespace
