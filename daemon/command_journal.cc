@@ -110,6 +110,7 @@ CommandJournal::Next CommandJournal::Read(SubscriptionId id) {
   if (subscriber.next_seq < next_seq_) {
     Next next{window_[subscriber.next_seq - first_seq_].event, std::nullopt};
     ++subscriber.next_seq;
+    if (subscriber.next_seq == next_seq_) next.end = end_;
     MaybeResumeLocked();
     return next;
   }

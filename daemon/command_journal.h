@@ -87,10 +87,12 @@ class CommandJournal {
   void Unsubscribe(SubscriptionId id);
 
   struct Next {
-    std::optional<opensandbox::v1::CommandEvent> event;  // the reader's next event, or
-    std::optional<grpc::Status> end;                     // the end, once every event was read
+    std::optional<opensandbox::v1::CommandEvent> event;  // the reader's next event, and/or
+    std::optional<grpc::Status> end;  // the end: with the last event when the journal has ended
   };
-  // The reader's next event (advancing it), or the end, or neither yet (wait for an update).
+  // The reader's next event (advancing it), with the end when that was the last event of an
+  // ended journal (so the two can go out together); or the end alone; or neither yet (wait for
+  // an update).
   Next Read(SubscriptionId id);
 
   bool ended() const;

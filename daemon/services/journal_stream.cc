@@ -59,7 +59,12 @@ void JournalStream::OnDone() {
 void JournalStream::WriteNextLocked() {
   if (writing_ || finished_ || !subscription_.has_value()) return;
   CommandJournal::Next next = journal_->Read(*subscription_);
-  if (next.event.has_value()) {
+  if (next.event.has_value() && next.end.has_value()) {
+    // The last event and the end in one operation: a write-done round trip fewer per run.
+    current_ = *std::move(next.event);
+    finished_ = true;
+    StartWriteAndFinish(&current_, grpc::WriteOptions(), *std::move(next.end));
+  } else if (next.event.has_value()) {
     current_ = *std::move(next.event);
     writing_ = true;
     StartWrite(&current_);
