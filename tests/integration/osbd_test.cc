@@ -102,11 +102,18 @@ class OsbdTest : public OsbdFixture {
   RunResult Run(const std::string& sandbox_id, const std::string& command,
                 absl::Duration deadline = kCallDeadline) {
     grpc::ClientContext ctx;
+    return Collect(StartRun(ctx, sandbox_id, command, deadline));
+  }
+
+  // Starts `command`, for a test that reads its events as they come.
+  std::unique_ptr<grpc::ClientReader<v1::CommandEvent>> StartRun(
+      grpc::ClientContext& ctx, const std::string& sandbox_id, const std::string& command,
+      absl::Duration deadline = kCallDeadline) {
     SetDeadline(ctx, deadline);
     v1::RunCommandRequest request;
     request.set_sandbox_id(sandbox_id);
     request.set_command(command);
-    return Collect(commands_->Run(&ctx, request));
+    return commands_->Run(&ctx, request);
   }
 
   // Runs `command` in a bash session; `cwd` and `timeout` as RunInSessionRequest has them.
@@ -258,11 +265,7 @@ TEST_F(OsbdTest, OutputIsStreamedAsItHappens) {
   const std::string id = NewSandbox();
   ASSERT_FALSE(id.empty());
   grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  v1::RunCommandRequest request;
-  request.set_sandbox_id(id);
-  request.set_command("echo first; sleep 1.5; echo second");
-  auto reader = commands_->Run(&ctx, request);
+  auto reader = StartRun(ctx, id, "echo first; sleep 1.5; echo second");
   v1::CommandEvent event;
   absl::Time first_at = absl::InfiniteFuture(), second_at = absl::InfiniteFuture();
   while (reader->Read(&event)) {
@@ -282,11 +285,7 @@ TEST_F(OsbdTest, ShutdownLetsRunningCommandsFinishThenStops) {
   const std::string id = NewSandbox();
   ASSERT_FALSE(id.empty());
   grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  v1::RunCommandRequest request;
-  request.set_sandbox_id(id);
-  request.set_command("sleep 3; echo finished");  // longer than the old fixed 2 s
-  auto reader = commands_->Run(&ctx, request);
+  auto reader = StartRun(ctx, id, "sleep 3; echo finished");  // longer than the old fixed 2 s
   v1::CommandEvent event;
   ASSERT_TRUE(reader->Read(&event));
   ASSERT_TRUE(event.has_started()) << event.DebugString();
@@ -331,11 +330,7 @@ TEST_F(OsbdTest, LargeOutputArrivesIntact) {
   for (int i = 1; i <= kLines; ++i) absl::StrAppend(&expected, i, "\n");
 
   grpc::ClientContext ctx;
-  SetDeadline(ctx, absl::Minutes(5));
-  v1::RunCommandRequest request;
-  request.set_sandbox_id(id);
-  request.set_command(absl::StrCat("seq 1 ", kLines));
-  auto reader = commands_->Run(&ctx, request);
+  auto reader = StartRun(ctx, id, absl::StrCat("seq 1 ", kLines), absl::Minutes(5));
   v1::CommandEvent event;
   std::string got;
   got.reserve(expected.size());
@@ -512,11 +507,7 @@ TEST_F(OsbdTest, ClientCancelEndsTheCallAndTheDaemonCarriesOn) {
   const std::string id = NewSandbox();
   ASSERT_FALSE(id.empty());
   grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  v1::RunCommandRequest request;
-  request.set_sandbox_id(id);
-  request.set_command("sleep 30");
-  auto reader = commands_->Run(&ctx, request);
+  auto reader = StartRun(ctx, id, "sleep 30");
   v1::CommandEvent event;
   ASSERT_TRUE(reader->Read(&event));
   ASSERT_TRUE(event.has_started()) << event.DebugString();
