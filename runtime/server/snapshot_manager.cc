@@ -181,14 +181,17 @@ void SnapshotManager::Work() {
     Snapshot done;
     {
       absl::MutexLock lock(&mu_);
-      Snapshot& s = snapshots_[id];
-      s.state = captured.ok() ? "Ready" : "Failed";
-      s.reason = captured.ok() ? "snapshot_ready" : "snapshot_capture_failed";
-      s.message = captured.ok() ? "" : std::string(captured.message());
-      s.last_transition = absl::Now();
-      done = s;
+      done = snapshots_[id];
     }
+    done.state = captured.ok() ? "Ready" : "Failed";
+    done.reason = captured.ok() ? "snapshot_ready" : "snapshot_capture_failed";
+    done.message = captured.ok() ? "" : std::string(captured.message());
+    done.last_transition = absl::Now();
+    // The record is written before anyone can see the new state: a client that saw Ready
+    // must find it Ready after a restart too.
     Save(done);
+    absl::MutexLock lock(&mu_);
+    snapshots_[id] = done;
   }
 }
 
