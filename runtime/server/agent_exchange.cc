@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -81,7 +82,10 @@ absl::StatusOr<std::unique_ptr<AgentExchange>> AgentExchange::OpenOn(
   } else {
     absl::StrAppend(&request, "Transfer-Encoding: chunked\r\n");
   }
-  absl::StrAppend(&request, "Connection: close\r\n\r\n");
+  const bool upgrade = std::any_of(headers.begin(), headers.end(), [](const auto& header) {
+    return absl::EqualsIgnoreCase(header.first, "Upgrade");
+  });
+  absl::StrAppend(&request, "Connection: ", upgrade ? "Upgrade" : "close", "\r\n\r\n");
   if (auto s = WriteAll(x->fd_.get(), request); !s.ok()) return s;
   return x;
 }
@@ -171,6 +175,10 @@ absl::StatusOr<std::string> AgentExchange::ReadLine() {
     if (eof_) return absl::DataLossError("the agent closed the connection mid-response");
     if (auto s = Fill(); !s.ok()) return s;
   }
+}
+
+std::pair<UniqueFd, std::string> AgentExchange::Release() && {
+  return {std::move(fd_), std::exchange(buffer_, std::string())};
 }
 
 absl::StatusOr<std::string> AgentExchange::ReadBody() {

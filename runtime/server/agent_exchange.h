@@ -28,7 +28,8 @@ class AgentExchange {
   // Connects, sends the request and reads the response head. Unavailable when the socket cannot
   // be reached; DataLoss for a malformed response; DeadlineExceeded when the agent is silent for
   // `idle_timeout`. `headers` must not contain Host, Connection, Content-Length or
-  // Transfer-Encoding: the exchange sets them.
+  // Transfer-Encoding: the exchange sets them. With an Upgrade header the request asks for a
+  // protocol switch (`Connection: Upgrade`) instead of closing after the response.
   static absl::StatusOr<std::unique_ptr<AgentExchange>> Start(
       const std::string& socket_path, absl::string_view method, absl::string_view target,
       const HeaderList& headers, absl::string_view body,
@@ -59,6 +60,9 @@ class AgentExchange {
 
   // The next piece of the body, dechunked; empty at the end of the body. Errors as Start.
   absl::StatusOr<std::string> ReadBody();
+
+  // After a 101 answer: the connection, and the bytes already read past the response head.
+  std::pair<UniqueFd, std::string> Release() &&;
 
  private:
   AgentExchange() = default;

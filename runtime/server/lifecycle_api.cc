@@ -19,6 +19,7 @@
 #include "runtime/server/elastic_task_queue.h"
 #include "runtime/server/multipart_relay.h"
 #include "runtime/server/sandbox_port.h"
+#include "runtime/server/upgrade_tunnel.h"
 
 namespace osb::runtime {
 namespace {
@@ -343,6 +344,13 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
   for (const auto& [k, v] : req.headers) {
     if (!IsDroppedRequestHeader(k)) headers.emplace_back(k, v);
   }
+  // An upgrade (a WebSocket) is asked of the sandbox's server in turn; its 101 answer turns the
+  // two connections into a tunnel.
+  const std::string upgrade = req.get_header_value("Upgrade");
+  const bool wants_upgrade =
+      !upgrade.empty() &&
+      absl::StrContains(absl::AsciiStrToLower(req.get_header_value("Connection")), "upgrade");
+  if (wants_upgrade) headers.emplace_back("Upgrade", upgrade);
   headers.emplace_back("X-Forwarded-For", req.remote_addr);
   headers.emplace_back("X-Forwarded-Proto", "http");
   headers.emplace_back("X-Forwarded-Host", req.get_header_value("Host"));
@@ -380,6 +388,18 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
   }
   // A body the agent stopped reading (it answered early) still leaves its answer to read.
   if (auto s = exchange->FinishRequest(); !s.ok()) return proxy_error(s);
+  if (exchange->status() == 101) {
+    if (!wants_upgrade) return proxy_error(absl::DataLossError("protocol switched unasked"));
+    auto client = ClientSocketOf(req.remote_addr, req.remote_port, req.local_port);
+    if (!client.ok()) return proxy_error(client.status());
+    std::string head = "HTTP/1.1 101 Switching Protocols\r\n";
+    for (const auto& [k, v] : exchange->headers()) absl::StrAppend(&head, k, ": ", v, "\r\n");
+    auto [upstream, early_bytes] = std::move(*exchange).Release();
+    absl::StrAppend(&head, "\r\n", early_bytes);
+    Tunnel(*client, upstream.get(), head);
+    res.status = 101;  // already sent; the connection is shut down and the server closes it
+    return;
+  }
   res.status = exchange->status();
   for (const auto& [k, v] : exchange->headers()) {
     if (!IsDroppedResponseHeader(k)) res.set_header(k, v);

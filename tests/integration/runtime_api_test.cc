@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -59,6 +60,14 @@ class RawConnection {
   }
   bool ok() const { return ok_; }
   void Send(const std::string& bytes) { (void)!::send(fd_, bytes.data(), bytes.size(), 0); }
+  // The next `n` bytes, or fewer when the connection ends first.
+  std::string Read(std::size_t n) {
+    while (buffer_.size() < n && Fill()) {
+    }
+    std::string bytes = buffer_.substr(0, n);
+    buffer_.erase(0, bytes.size());
+    return bytes;
+  }
   // The next response's status line and headers (its body is read and dropped); "" at the end.
   std::string ReadResponseHead() {
     std::size_t end;
@@ -570,6 +579,104 @@ TEST_F(Endpoint, ProxyReachesAnyPortInsideTheSandbox) {
   EXPECT_EQ(closed->status, 502) << closed->body;
   EXPECT_TRUE(IsErrorBody(closed->body)) << closed->body;
   EXPECT_THAT(closed->body, HasSubstr("nothing listens on port 8081"));
+}
+
+// A WebSocket echo server on the sandbox's loopback (the Python standard library only).
+constexpr char kWebSocketEcho[] = R"(import base64, hashlib, socketserver
+class Echo(socketserver.StreamRequestHandler):
+    def handle(self):
+        fields = {}
+        while True:
+            line = self.rfile.readline().strip()
+            if not line: break
+            name, _, value = line.decode().partition(':')
+            fields[name.lower()] = value.strip()
+        connection = fields.get('connection', '').lower()
+        if fields.get('upgrade') != 'websocket' or 'upgrade' not in connection:
+            self.wfile.write(b'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n')
+            return
+        key = fields.get('sec-websocket-key', '')
+        magic = (key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').encode()
+        accept = base64.b64encode(hashlib.sha1(magic).digest()).decode()
+        self.wfile.write(('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n'
+                          'Connection: Upgrade\r\nSec-WebSocket-Accept: ' + accept +
+                          '\r\n\r\n').encode())
+        while True:
+            head = self.rfile.read(2)
+            if len(head) < 2: return
+            mask = self.rfile.read(4)
+            data = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(head[1] & 127)))
+            if head[0] & 15 == 8:
+                self.wfile.write(b'\x88\x00')
+                return
+            reply = b'echo: ' + data
+            self.wfile.write(bytes([0x81, len(reply)]) + reply)
+socketserver.ThreadingTCPServer.allow_reuse_address = True
+socketserver.ThreadingTCPServer(('127.0.0.1', 8090), Echo).serve_forever()
+)";
+
+// A client's frame: final, the given opcode, masked as RFC 6455 requires of clients.
+std::string ClientFrame(int opcode, const std::string& payload) {
+  const char mask[4] = {0x11, 0x22, 0x33, 0x44};
+  std::string frame = {static_cast<char>(0x80 | opcode), static_cast<char>(0x80 | payload.size())};
+  frame.append(mask, 4);
+  for (std::size_t i = 0; i < payload.size(); ++i) {
+    frame += static_cast<char>(payload[i] ^ mask[i % 4]);
+  }
+  return frame;
+}
+
+// A WebSocket server inside the sandbox is reached through the proxy: the upgrade is answered by
+// the sandbox's server, frames pass both ways unchanged, and the close ends the connection.
+TEST_F(Endpoint, ProxyPassesWebSocketUpgradesThrough) {
+  auto sandbox = CreateSandbox();
+  ASSERT_TRUE(sandbox.has_value());
+  auto wrote = Run(*sandbox, absl::StrCat("cat > /tmp/ws.py <<'EOF'\n", kWebSocketEcho, "EOF"));
+  ASSERT_EQ(ExitCode(wrote), 0) << Describe(wrote);
+  auto started = Run(*sandbox, "exec python3 /tmp/ws.py", {{"background", true}});
+  ASSERT_EQ(ExitCode(started), 0) << Describe(started);
+  auto endpoint = api_->Get("/v1/sandboxes/" + sandbox->id + "/endpoints/8090");
+  ASSERT_TRUE(endpoint);
+  json e = ParseJson(endpoint->body);
+  const std::string url = e.value("endpoint", "");
+  const auto [host, port] = SplitHostPort(url.substr(0, url.find('/')));
+  std::string request =
+      absl::StrCat("GET ", url.substr(url.find('/')), "/chat?room=1 HTTP/1.1\r\n", "Host: ",
+                   url.substr(0, url.find('/')), "\r\n",
+                   "Upgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n",
+                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n");
+  for (const auto& [k, v] : e["headers"].items()) {
+    absl::StrAppend(&request, k, ": ", v.get<std::string>(), "\r\n");
+  }
+  request += "\r\n";
+
+  std::unique_ptr<RawConnection> ws;
+  std::string head;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  do {  // until the server listens (a 502 before)
+    if (!head.empty()) absl::SleepFor(absl::Milliseconds(100));
+    ws = std::make_unique<RawConnection>(host, port);
+    ASSERT_TRUE(ws->ok());
+    ws->Send(request);
+    head = ws->ReadResponseHead();
+  } while (!absl::StartsWith(head, "HTTP/1.1 101") && absl::Now() < deadline);
+  ASSERT_TRUE(absl::StartsWith(head, "HTTP/1.1 101")) << head;
+  EXPECT_THAT(head, HasSubstr("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+  EXPECT_THAT(head, HasSubstr("Upgrade: websocket\r\n"));
+
+  for (const std::string text : {"hello", "second message"}) {
+    ws->Send(ClientFrame(1, text));
+    const std::string reply = "echo: " + text;
+    EXPECT_EQ(ws->Read(2 + reply.size()),
+              std::string({static_cast<char>(0x81), static_cast<char>(reply.size())}) + reply);
+  }
+  ws->Send(ClientFrame(8, ""));
+  EXPECT_EQ(ws->Read(2), std::string("\x88\x00", 2));
+  EXPECT_EQ(ws->Read(1), "") << "the server's close ends the tunnel";
+
+  auto health = api_->Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
 }
 
 }  // namespace
