@@ -153,6 +153,7 @@ namespace {
 
 // A unary RPC that is one execd request: `fill` writes the response from execd's answer.
 grpc::ServerUnaryReactor* CallExecd(DaemonContext& context, grpc::ServerUnaryReactor* reactor,
+                                    const grpc::ServerContextBase* call,
                                     const v1::Connection& connection,
                                     const std::string& sandbox_id, std::string method,
                                     std::string target, std::string body,
@@ -163,7 +164,8 @@ grpc::ServerUnaryReactor* CallExecd(DaemonContext& context, grpc::ServerUnaryRea
                     fill = std::move(fill)](const Origin&, const ExecdEndpoint& endpoint) {
                      context.execd().Call(endpoint, method, target, body,
                                           FinishFromExecd(reactor, fill));
-                   });
+                   },
+                   call);
   return reactor;
 }
 
@@ -188,7 +190,7 @@ grpc::ServerUnaryReactor* CodeService::CreateContext(grpc::CallbackServerContext
   if (!Require(reactor, request->language(), "language")) return reactor;
   rest::CodeContextRequest create{.language = request->language()};
   if (!request->cwd().empty()) create.cwd = request->cwd();
-  return CallExecd(context_, reactor, request->connection(), request->sandbox_id(), "POST",
+  return CallExecd(context_, reactor, ctx, request->connection(), request->sandbox_id(), "POST",
                    "/code/context", rest::ToJson(create).dump(), FillContext(response));
 }
 
@@ -200,7 +202,7 @@ grpc::ServerUnaryReactor* CodeService::ListContexts(grpc::CallbackServerContext*
   if (!request->language().empty()) {
     absl::StrAppend(&target, "?language=", rest::UrlEncode(request->language()));
   }
-  return CallExecd(context_, reactor, request->connection(), request->sandbox_id(), "GET",
+  return CallExecd(context_, reactor, ctx, request->connection(), request->sandbox_id(), "GET",
                    std::move(target), "", [response](const HttpResult& r) {
                      std::vector<rest::CodeContext> list;
                      absl::Status s = ParseAnswer(r, ParseContextList, &list);
@@ -214,7 +216,7 @@ grpc::ServerUnaryReactor* CodeService::GetContext(grpc::CallbackServerContext* c
                                                   v1::CodeContext* response) {
   auto* reactor = ctx->DefaultReactor();
   if (!Require(reactor, request->context_id(), "context_id")) return reactor;
-  return CallExecd(context_, reactor, request->connection(), request->sandbox_id(), "GET",
+  return CallExecd(context_, reactor, ctx, request->connection(), request->sandbox_id(), "GET",
                    "/code/contexts/" + rest::UrlEncode(request->context_id()), "",
                    FillContext(response));
 }
@@ -224,7 +226,7 @@ grpc::ServerUnaryReactor* CodeService::DeleteContext(grpc::CallbackServerContext
                                                      v1::DeleteCodeContextResponse*) {
   auto* reactor = ctx->DefaultReactor();
   if (!Require(reactor, request->context_id(), "context_id")) return reactor;
-  return CallExecd(context_, reactor, request->connection(), request->sandbox_id(), "DELETE",
+  return CallExecd(context_, reactor, ctx, request->connection(), request->sandbox_id(), "DELETE",
                    "/code/contexts/" + rest::UrlEncode(request->context_id()), "", NoAnswer);
 }
 
@@ -233,7 +235,7 @@ grpc::ServerUnaryReactor* CodeService::DeleteContexts(grpc::CallbackServerContex
                                                       v1::DeleteCodeContextsResponse*) {
   auto* reactor = ctx->DefaultReactor();
   if (!Require(reactor, request->language(), "language")) return reactor;
-  return CallExecd(context_, reactor, request->connection(), request->sandbox_id(), "DELETE",
+  return CallExecd(context_, reactor, ctx, request->connection(), request->sandbox_id(), "DELETE",
                    "/code/contexts?language=" + rest::UrlEncode(request->language()), "",
                    NoAnswer);
 }
@@ -250,7 +252,7 @@ grpc::ServerUnaryReactor* CodeService::Interrupt(grpc::CallbackServerContext* ct
                                                  v1::InterruptCodeResponse*) {
   auto* reactor = ctx->DefaultReactor();
   if (!Require(reactor, request->context_id(), "context_id")) return reactor;
-  return CallExecd(context_, reactor, request->connection(), request->sandbox_id(), "DELETE",
+  return CallExecd(context_, reactor, ctx, request->connection(), request->sandbox_id(), "DELETE",
                    "/code?id=" + rest::UrlEncode(request->context_id()), "", NoAnswer);
 }
 

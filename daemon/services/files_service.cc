@@ -92,7 +92,8 @@ absl::StatusOr<std::string> PermissionBody(
 
 // Runs one execd call with no answer body for a unary RPC.
 void Simple(DaemonContext& context, grpc::ServerUnaryReactor* reactor,
-            const v1::Connection& connection, const std::string& sandbox_id, std::string method,
+            const grpc::ServerContextBase* call, const v1::Connection& connection,
+            const std::string& sandbox_id, std::string method,
             absl::StatusOr<std::string> target, absl::StatusOr<std::string> body) {
   if (!target.ok()) return reactor->Finish(ToGrpcStatus(target.status()));
   if (!body.ok()) return reactor->Finish(ToGrpcStatus(body.status()));
@@ -103,7 +104,8 @@ void Simple(DaemonContext& context, grpc::ServerUnaryReactor* reactor,
                                           FinishFromExecd(reactor, [](const HttpResult&) {
                                             return absl::OkStatus();
                                           }));
-                   });
+                   },
+                   call);
 }
 
 // Read: a download, re-chunked for the client.
@@ -507,7 +509,7 @@ grpc::ServerUnaryReactor* FilesService::MakeDirectories(grpc::CallbackServerCont
                                                         const v1::MakeDirectoriesRequest* request,
                                                         v1::MakeDirectoriesResponse*) {
   auto* reactor = ctx->DefaultReactor();
-  Simple(context_, reactor, request->connection(), request->sandbox_id(), "POST",
+  Simple(context_, reactor, ctx, request->connection(), request->sandbox_id(), "POST",
          std::string("/directories"), PermissionBody(request->directories()));
   return reactor;
 }
@@ -516,7 +518,7 @@ grpc::ServerUnaryReactor* FilesService::SetPermissions(grpc::CallbackServerConte
                                                        const v1::SetPermissionsRequest* request,
                                                        v1::SetPermissionsResponse*) {
   auto* reactor = ctx->DefaultReactor();
-  Simple(context_, reactor, request->connection(), request->sandbox_id(), "POST",
+  Simple(context_, reactor, ctx, request->connection(), request->sandbox_id(), "POST",
          std::string("/files/permissions"), PermissionBody(request->permissions()));
   return reactor;
 }
@@ -526,7 +528,7 @@ grpc::ServerUnaryReactor* FilesService::Delete(grpc::CallbackServerContext* ctx,
                                                v1::DeleteFilesResponse*) {
   auto* reactor = ctx->DefaultReactor();
   auto query = PathQuery(request->paths());
-  Simple(context_, reactor, request->connection(), request->sandbox_id(), "DELETE",
+  Simple(context_, reactor, ctx, request->connection(), request->sandbox_id(), "DELETE",
          query.ok() ? absl::StatusOr<std::string>("/files" + *query) : query, std::string());
   return reactor;
 }
@@ -536,7 +538,7 @@ grpc::ServerUnaryReactor* FilesService::DeleteDirectories(
     v1::DeleteDirectoriesResponse*) {
   auto* reactor = ctx->DefaultReactor();
   auto query = PathQuery(request->paths());
-  Simple(context_, reactor, request->connection(), request->sandbox_id(), "DELETE",
+  Simple(context_, reactor, ctx, request->connection(), request->sandbox_id(), "DELETE",
          query.ok() ? absl::StatusOr<std::string>("/directories" + *query) : query, std::string());
   return reactor;
 }
@@ -557,7 +559,7 @@ grpc::ServerUnaryReactor* FilesService::Move(grpc::CallbackServerContext* ctx,
     }
     return rest::ToJson(moves).dump();
   }();
-  Simple(context_, reactor, request->connection(), request->sandbox_id(), "POST",
+  Simple(context_, reactor, ctx, request->connection(), request->sandbox_id(), "POST",
          std::string("/files/mv"), std::move(body));
   return reactor;
 }
