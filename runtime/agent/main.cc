@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
         ::setsid();
         ::chdir("/");
         ::execvp(args[0], args.data());
-        std::fprintf(stderr, "osb-agent: cannot start entrypoint %s\n", args[0]);
+        const char message[] = "osb-agent: cannot start the entrypoint\n";
+        (void)!::write(2, message, sizeof message - 1);
         _exit(127);
       },
       [](int) {});

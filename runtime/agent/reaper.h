@@ -32,9 +32,12 @@ class Reaper {
   Reaper(const Reaper&) = delete;
   Reaper& operator=(const Reaper&) = delete;
 
-  // Forks; in the child runs `child` (which must only use async-signal-safe calls and must exec
-  // or _exit), with SIGCHLD unblocked and SIGPIPE reset. In the parent registers `on_exit` for the
-  // new pid before any reaping of it can happen. Returns the pid.
+  // Starts a child with vfork and runs `child` in it, with SIGCHLD unblocked and SIGPIPE reset;
+  // the calling thread waits until the child execs or exits. `child` shares the agent's memory:
+  // it must only make system calls (no allocation, no locks, no stdio), must change credentials
+  // with raw syscalls (glibc's setuid & co. would signal the agent's threads), and must exec or
+  // _exit. In the parent registers `on_exit` for the new pid before any reaping of it can
+  // happen. Returns the pid.
   absl::StatusOr<pid_t> Spawn(const std::function<void()>& child, OnExit on_exit);
 
  private:

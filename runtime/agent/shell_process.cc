@@ -36,7 +36,7 @@ absl::StatusOr<SpawnedShell> SpawnShell(Reaper& reaper, const rest::RunCommandRe
   if (::pipe2(report, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
   UniqueFd report_r(report[0]), report_w(report[1]);
 
-  // Everything the child needs is built here: after fork it may not allocate.
+  // Everything the child needs is built here: the child may not allocate (Reaper::Spawn).
   // The agent's environment, then the sandbox's env file (EXECD_ENVS), then the request's envs:
   // each later one wins.
   std::map<std::string, std::string> overrides;
@@ -92,10 +92,13 @@ absl::StatusOr<SpawnedShell> SpawnShell(Reaper& reaper, const rest::RunCommandRe
     // into the command; this also closes the lifted copies.
     ::syscall(SYS_close_range, static_cast<unsigned>(report_target + 1), ~0U, 0U);
     if (cwd != nullptr && ::chdir(cwd) != 0) fail(errno);
-    if (gid >= 0 && (::setgroups(0, nullptr) != 0 || ::setgid(static_cast<gid_t>(gid)) != 0)) {
+    // Raw syscalls: the child shares the agent's memory (Reaper::Spawn), where glibc's wrappers
+    // would try to change the credentials of every agent thread too.
+    if (gid >= 0 && (::syscall(SYS_setgroups, 0, nullptr) != 0 ||
+                     ::syscall(SYS_setgid, static_cast<gid_t>(gid)) != 0)) {
       fail(errno);
     }
-    if (uid >= 0 && ::setuid(static_cast<uid_t>(uid)) != 0) fail(errno);
+    if (uid >= 0 && ::syscall(SYS_setuid, static_cast<uid_t>(uid)) != 0) fail(errno);
     ::execve(bash, argv, envp.data());
     fail(errno);
   };
