@@ -31,6 +31,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "opensandbox/v1/commands.grpc.pb.h"
 #include "opensandbox/v1/daemon.grpc.pb.h"
+#include "opensandbox/v1/pools.grpc.pb.h"
 #include "opensandbox/v1/sandboxes.grpc.pb.h"
 #include "rest/sys/default_paths.h"
 
@@ -177,6 +178,17 @@ int main(int argc, char** argv) {
   std::vector<std::string> run_args;
   CLI::App* run = app.add_subcommand("run", "create a sandbox, run a command in it, kill it");
   AddCreateFlags(run, run_flags);
+  std::string run_pool;
+  run->add_option("--pool", run_pool,
+                  "take a ready sandbox from this warm pool (created at once when it is empty) "
+                  "instead of creating one; the pool's template sets the image and the rest")
+      ->excludes("--image")
+      ->excludes("--snapshot")
+      ->excludes("--timeout")
+      ->excludes("--manual-cleanup")
+      ->excludes("--env")
+      ->excludes("--lease-pid")
+      ->excludes("--renew-while-alive");
   run->add_option("command", run_args, "the command (after --): one argument is a shell line")
       ->required();
 
@@ -298,6 +310,7 @@ int main(int argc, char** argv) {
   }
   auto sandboxes = v1::Sandboxes::NewStub(*channel);
   auto commands = v1::Commands::NewStub(*channel);
+  auto pools = v1::Pools::NewStub(*channel);
 
   grpc::ClientContext call;  // the long call a signal cancels
   std::atomic<bool> interrupted{false};
@@ -329,7 +342,20 @@ int main(int argc, char** argv) {
   if (*create || *run) {
     const CreateFlags& flags = *create ? create_flags : run_flags;
     v1::Sandbox created;
-    grpc::Status status = sandboxes->Create(&call, CreateRequest(flags), &created);
+    grpc::Status status;
+    if (run_pool.empty()) {
+      status = sandboxes->Create(&call, CreateRequest(flags), &created);
+    } else {
+      // Tied to this process: a run cut short (kill -9 included) still ends its sandbox.
+      v1::AcquireSandboxRequest acquire;
+      acquire.set_pool_name(run_pool);
+      acquire.set_policy(v1::ACQUIRE_POLICY_DIRECT_CREATE);
+      acquire.set_lease(v1::LEASE_MODE_KILL_ON_EXIT);
+      acquire.set_lease_pid(static_cast<int32_t>(::getpid()));
+      v1::AcquireSandboxResponse acquired;
+      status = pools->Acquire(&call, acquire, &acquired);
+      created = acquired.sandbox();
+    }
     if (!status.ok()) return interrupted ? 130 : Fail(status, "create sandbox");
     if (*create) {
       std::printf("%s\n", created.id().c_str());
@@ -347,10 +373,19 @@ int main(int argc, char** argv) {
       second_call = nullptr;
     }
     grpc::ClientContext kill_call;
-    v1::KillSandboxRequest kill_request;
-    kill_request.set_sandbox_id(created.id());
-    v1::KillSandboxResponse killed;
-    grpc::Status kill_status = sandboxes->Kill(&kill_call, kill_request, &killed);
+    grpc::Status kill_status;
+    if (run_pool.empty()) {
+      v1::KillSandboxRequest kill_request;
+      kill_request.set_sandbox_id(created.id());
+      v1::KillSandboxResponse killed;
+      kill_status = sandboxes->Kill(&kill_call, kill_request, &killed);
+    } else {  // a sandbox that ran a command is never handed out again
+      v1::ReleaseSandboxRequest release;
+      release.set_pool_name(run_pool);
+      release.set_sandbox_id(created.id());
+      v1::ReleaseSandboxResponse released;
+      kill_status = pools->Release(&kill_call, release, &released);
+    }
     if (!kill_status.ok()) Fail(kill_status, "kill sandbox " + created.id());
     return interrupted ? 130 : code;
   }

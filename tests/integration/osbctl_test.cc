@@ -370,6 +370,35 @@ TEST_F(OsbctlTest, TemplatesAndPools) {
   EXPECT_EQ(released.exit_code, 0) << Describe(released);
   EXPECT_EQ(Run({"sandbox", "get", id}).exit_code, 125) << "released without --reuse: killed";
 
+  // `run --pool` takes the pool's ready sandbox, runs the command in it and ends it.
+  auto pool_stats = [&] {
+    return nlohmann::json::parse(Run({"pool", "stats", "jobs"}).out, nullptr, false);
+  };
+  for (int i = 0; i < 300 && pool_stats().value("idle", 0) != 1; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_EQ(pool_stats().value("idle", 0), 1);
+  std::vector<std::string> before;
+  const nlohmann::json sandboxes = nlohmann::json::parse(Run({"sandbox", "list"}).out);
+  for (const auto& s : sandboxes["sandboxes"]) before.push_back(s["id"]);
+  ProcessResult pooled = Run({"run", "--pool", "jobs", "--", "echo $ROLE; exit 3"});
+  EXPECT_EQ(pooled.exit_code, 3) << Describe(pooled);
+  EXPECT_EQ(pooled.out, "job\n");
+  EXPECT_EQ(pool_stats().value("warm_acquires", ""), "2") << "the run took the warm sandbox";
+  int gone_after_run = 0;
+  std::string seen;
+  for (const std::string& before_id : before) {
+    ProcessResult got = Run({"sandbox", "get", before_id});
+    seen += Describe(got);
+    if (got.exit_code == 125) ++gone_after_run;
+  }
+  EXPECT_EQ(gone_after_run, 1) << "the sandbox the run used is killed: " << seen;
+  EXPECT_EQ(Run({"run", "--pool", "jobs", "--image", "host", "--", "true"}).exit_code, 2)
+      << "the pool's template decides the image";
+  ProcessResult no_pool = Run({"run", "--pool", "nope", "--", "true"});
+  EXPECT_EQ(no_pool.exit_code, 125) << Describe(no_pool);
+  EXPECT_TRUE(absl::StrContains(no_pool.err, "NOT_FOUND")) << no_pool.err;
+
   EXPECT_EQ(Run({"template", "delete", "jobs"}).exit_code, 125) << "a pool uses it";
   EXPECT_EQ(Run({"pool", "delete", "jobs"}).exit_code, 0);
   EXPECT_EQ(Run({"template", "delete", "jobs"}).exit_code, 0);
