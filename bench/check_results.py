@@ -24,7 +24,7 @@ SCENARIOS = {
     + ["throughput.osbd.idle_connections"],
     "streaming": ["streaming.osbd", "streaming.direct", "streaming.local_pipe"],
     "files": ["files.osbd.upload", "files.osbd.download", "files.local_cp"],
-    "warm_pool": ["warm_pool.acquire", "warm_pool.cold_create"],
+    "warm_pool": ["warm_pool.acquire", "warm_pool.osbctl_run", "warm_pool.cold_create"],
     "footprint": ["footprint.osbd.idle_rss", "footprint.osbd.load_rss", "footprint.osbd.stream_rss",
                   "footprint.runtime.idle_rss", "footprint.create_at.1", "footprint.create_at.10",
                   "footprint.sandbox.rss", "footprint.sandbox.pss", "footprint.sandbox.machine_memory",

@@ -75,8 +75,11 @@ json EvaluateTargets(const std::vector<Scenario>& scenarios) {
                            ""));
   targets.push_back(Target("warm-pool acquire", "≤ 2 ms",
                            FindMetric(scenarios, "warm_pool.acquire"), true, 2, false, "ms", ""));
-  targets.push_back(Target("`osbctl run`", "≤ 30 ms", FindMetric(scenarios, "tti.osbctl.cycle"),
-                           true, 30, false, "ms", ""));
+  targets.push_back(Target("`osbctl run` (warm pool)", "≤ 30 ms",
+                           FindMetric(scenarios, "warm_pool.osbctl_run"), true, 30, false, "ms",
+                           ""));
+  targets.push_back(Target("`osbctl run` (cold create)", "≤ 30 ms",
+                           FindMetric(scenarios, "tti.osbctl.cycle"), true, 30, false, "ms", ""));
   return targets;
 }
 

@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "bench/osbd_client.h"
 #include "bench/scenarios.h"
+#include "rest/sys/process.h"
 #include "opensandbox/v1/pools.grpc.pb.h"
 #include "opensandbox/v1/sandboxes.grpc.pb.h"
 #include "opensandbox/v1/templates.grpc.pb.h"
@@ -42,8 +43,11 @@ Scenario WarmPool(const BenchConfig& config) {
   const std::string acquire_id = "warm_pool.acquire", cold_id = "warm_pool.cold_create";
   const std::string acquire_name = "osbd Pools.Acquire (an idle sandbox ready)";
   const std::string cold_name = "osbd Sandboxes.Create (cold, until ready)";
+  const std::string osbctl_id = "warm_pool.osbctl_run";
+  const std::string osbctl_name = "`osbctl run --pool P -- echo hi` (fresh process)";
   auto fail = [&](const std::string& why) {
     scenario.metrics = {ErrorMetric(acquire_id, acquire_name, why),
+                        ErrorMetric(osbctl_id, osbctl_name, why),
                         ErrorMetric(cold_id, cold_name, why)};
     return scenario;
   };
@@ -105,6 +109,25 @@ Scenario WarmPool(const BenchConfig& config) {
     if (i > 0) acquire.Add(took);  // the first warms up the connections
     (void)osbd.Kill(acquired.sandbox().id());
   }
+  // What a user types: a fresh osbctl process that takes a sandbox from the pool, runs a
+  // command in it and kills it.
+  Samples osbctl_run;
+  std::string osbctl_error;
+  for (int i = 0; i < config.Pick(3, 20); ++i) {
+    if (!wait_full()) {
+      osbctl_error = "the pool did not refill within 30 s";
+      break;
+    }
+    osb::ChildResult r = osb::RunToCompletion({config.bin_dir + "/osbctl", "--socket",
+                                               config.osbd_socket, "run", "--pool", kPool, "--",
+                                               "echo hi"},
+                                              {}, absl::Minutes(2));
+    if (r.exit_code != 0 || r.out != "hi\n") {
+      osbctl_error = absl::StrCat("exit ", r.exit_code, ": ", r.err.substr(0, 500));
+      continue;
+    }
+    osbctl_run.Add(r.wall);
+  }
   {
     grpc::ClientContext ctx;
     SetDeadline(ctx);
@@ -138,6 +161,7 @@ Scenario WarmPool(const BenchConfig& config) {
 
   for (auto [id, name, samples, error] :
        {std::tuple{acquire_id, acquire_name, &acquire, &acquire_error},
+        std::tuple{osbctl_id, osbctl_name, &osbctl_run, &osbctl_error},
         std::tuple{cold_id, cold_name, &cold, &cold_error}}) {
     if (samples->empty()) {
       scenario.metrics.push_back(ErrorMetric(id, name, error->empty() ? "no sample" : *error));
