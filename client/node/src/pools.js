@@ -131,6 +131,11 @@ export class PoolManager {
     return this.daemon.call(this.daemon.pools, 'GetStats', { name });
   }
 
+  /** Every pool osbd keeps, with its definition. */
+  async list() {
+    return (await this.daemon.call(this.daemon.pools, 'List', {})).pools;
+  }
+
   /** @param {string} name @param {{keepIdle?: boolean}} [options] */
   async delete(name, options = {}) {
     await this.daemon.call(this.daemon.pools, 'Delete', {

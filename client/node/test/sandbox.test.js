@@ -222,6 +222,9 @@ test('templates and a warm pool', async () => {
     await templates.define(name, { image: IMAGE, timeoutSeconds: 300, env: { ROLE: 'pooled' } });
     assert.equal((await templates.get(name)).env.ROLE, 'pooled');
     await pools.define(name, { template: name, minIdle: 1 });
+    const listed = (await pools.list()).find((p) => p.name === name);
+    assert.equal(listed.template, name);
+    assert.equal(listed.minIdle, 1);
     for (let i = 0; i < 300 && (await pools.stats(name)).idle < 1; ++i) await sleep(100);
     assert.equal((await pools.stats(name)).idle, 1);
     const sandbox = await pools.acquire(name, { failFast: true });
