@@ -92,11 +92,15 @@ absl::StatusOr<std::unique_ptr<AgentExchange>> AgentExchange::OpenOn(
 
 absl::Status AgentExchange::SendBody(absl::string_view piece) {
   if (piece.empty()) return absl::OkStatus();
-  absl::Status s = chunked_request_
-                       ? WriteAll(fd_.get(), absl::StrCat(absl::Hex(piece.size()), "\r\n"))
-                       : absl::OkStatus();
-  if (s.ok()) s = WriteAll(fd_.get(), piece);
-  if (s.ok() && chunked_request_) s = WriteAll(fd_.get(), "\r\n");
+  absl::Status s;
+  if (chunked_request_) {  // one write per chunk, framing included
+    std::string chunk = absl::StrCat(absl::Hex(piece.size()), "\r\n");
+    chunk.reserve(chunk.size() + piece.size() + 2);
+    absl::StrAppend(&chunk, piece, "\r\n");
+    s = WriteAll(fd_.get(), chunk);
+  } else {
+    s = WriteAll(fd_.get(), piece);
+  }
   if (!s.ok()) send_failed_ = true;
   return s;
 }

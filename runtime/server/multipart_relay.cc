@@ -54,11 +54,26 @@ bool MultipartRelay::OnPartHeader(const httplib::MultipartFormData& part) {
     absl::StrAppend(&head, "\r\nContent-Type: ", type);
   }
   absl::StrAppend(&head, "\r\n\r\n");
-  return send_(head);
+  return Gather(head);
+}
+
+bool MultipartRelay::OnData(const char* data, std::size_t size) {
+  return Gather(std::string_view(data, size));
+}
+
+bool MultipartRelay::Gather(std::string_view piece) {
+  pending_.append(piece);
+  if (pending_.size() < kBatch) return true;
+  const bool sent = send_(pending_);
+  pending_.clear();
+  return sent;
 }
 
 bool MultipartRelay::Finish() {
-  return send_(absl::StrCat(first_ ? "" : "\r\n", "--", boundary_, "--\r\n"));
+  absl::StrAppend(&pending_, first_ ? "" : "\r\n", "--", boundary_, "--\r\n");
+  const bool sent = send_(pending_);
+  pending_.clear();
+  return sent;
 }
 
 }  // namespace osb::runtime
