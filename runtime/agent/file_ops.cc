@@ -413,10 +413,25 @@ FileWriter::~FileWriter() {
 }
 
 absl::Status FileWriter::Append(std::string_view bytes) {
-  return WriteAll(fd_.get(), bytes, metadata_.path);
+  // Uploads arrive a few KiB at a time: they reach the disk in writes of kWriteBatch bytes.
+  if (pending_.size() + bytes.size() < kWriteBatch) {
+    pending_.append(bytes);
+    return absl::OkStatus();
+  }
+  if (auto s = Flush(); !s.ok()) return s;
+  if (bytes.size() >= kWriteBatch) return WriteAll(fd_.get(), bytes, metadata_.path);
+  pending_.append(bytes);
+  return absl::OkStatus();
+}
+
+absl::Status FileWriter::Flush() {
+  absl::Status s = WriteAll(fd_.get(), pending_, metadata_.path);
+  pending_.clear();
+  return s;
 }
 
 absl::Status FileWriter::Commit() {
+  if (auto s = Flush(); !s.ok()) return s;
   rest::Permission p{metadata_.owner, metadata_.group, metadata_.mode.value_or(0)};
   if (auto s = ApplyPermission(temp_path_, p); !s.ok()) return s;
   fd_.Reset();

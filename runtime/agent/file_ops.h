@@ -72,14 +72,19 @@ class FileWriter {
   FileWriter& operator=(FileWriter&&) = default;
   ~FileWriter();
 
+  // Bytes are gathered in memory up to kWriteBatch before they are written.
+  static constexpr std::size_t kWriteBatch = 256 * 1024;
   absl::Status Append(std::string_view bytes);
   absl::Status Commit();
 
  private:
   FileWriter() = default;
+  absl::Status Flush();
+
   rest::FileMetadata metadata_;
   std::string temp_path_;
   UniqueFd fd_;
+  std::string pending_;
 };
 
 // An inclusive byte range of a download.
