@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "rest/sys/file_util.h"
+#include "rest/sys/send_all.h"
 
 namespace osb::runtime {
 namespace {
@@ -24,15 +25,8 @@ constexpr std::size_t kMaxHead = 64 * 1024;
 constexpr std::size_t kReadSize = 64 * 1024;
 
 absl::Status WriteAll(int fd, absl::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return absl::UnavailableError(absl::StrCat("send to the agent: ", std::strerror(errno)));
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return absl::OkStatus();
+  if (SendAll(fd, std::string_view(data.data(), data.size()))) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat("send to the agent: ", std::strerror(errno)));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "rest/sys/send_all.h"
 
 namespace osb::runtime {
 namespace {
@@ -32,16 +33,6 @@ bool HostAndPort(const sockaddr_storage& addr, socklen_t len, std::string& host,
   return absl::SimpleAtoi(service, &port);
 }
 
-bool SendAll(int fd, absl::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
 // Copies `from` to `to` until `from` ends, and passes the end on as a half close. On a failure
 // both connections are shut down, which also ends the other direction's read.
 void Pump(int from, int to) {
@@ -53,7 +44,7 @@ void Pump(int from, int to) {
       ::shutdown(to, SHUT_WR);
       return;
     }
-    if (n < 0 || !SendAll(to, absl::string_view(buffer.get(), static_cast<std::size_t>(n)))) {
+    if (n < 0 || !SendAll(to, std::string_view(buffer.get(), static_cast<std::size_t>(n)))) {
       ::shutdown(from, SHUT_RDWR);
       ::shutdown(to, SHUT_RDWR);
       return;
@@ -95,7 +86,7 @@ void Tunnel(int client, int upstream, absl::string_view to_client_first) {
   (void)::setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof none);
   int flags = ::fcntl(client, F_GETFL);
   if (flags >= 0) (void)::fcntl(client, F_SETFL, flags & ~O_NONBLOCK);
-  if (SendAll(client, to_client_first)) {
+  if (SendAll(client, std::string_view(to_client_first.data(), to_client_first.size()))) {
     std::thread to_upstream([client, upstream] { Pump(client, upstream); });
     Pump(upstream, client);
     to_upstream.join();

@@ -26,16 +26,6 @@ BodyFraming FramingOf(const HttpHead& head, bool may_run_to_close) {
 
 }  // namespace
 
-bool SendAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
 bool SocketReader::Line(std::string* line) {
   for (;;) {
     std::size_t nl = buf_.find('\n', pos_);

@@ -20,11 +20,11 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "rest/sys/send_all.h"
 
 namespace osb::test {
 
-// Writes all of `data` to the socket `fd`; false when the peer is gone.
-bool SendAll(int fd, std::string_view data);
+using osb::SendAll;
 
 // Buffered reads from one socket, which the reader does not own.
 class SocketReader {
