@@ -10,6 +10,11 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=${1:?usage: run-tests.sh WORK_DIR [pytest args...]}
 shift
+# Both may be given relative to where the script is called from; it runs pytest from its own
+# directory.
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+if [[ -n ${OSB_BIN_DIR:-} ]]; then OSB_BIN_DIR=$(cd "$OSB_BIN_DIR" && pwd); export OSB_BIN_DIR; fi
 venv=$work/venv
 
 # The marker makes an interrupted first install start over instead of leaving a broken venv.
