@@ -179,7 +179,9 @@ Peer ConnectAs(const std::string& socket, uid_t uid, gid_t gid, std::vector<gid_
     int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) ::_exit(2);
     static const char kPreface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\4\0\0\0\0\0";
-    if (::write(fd, kPreface, sizeof kPreface - 1) < 0) ::_exit(1);
+    // osbd may close a refused connection before the preface is written: that is EPIPE here,
+    // not a SIGPIPE that would kill the child and look like a failed connect.
+    if (::send(fd, kPreface, sizeof kPreface - 1, MSG_NOSIGNAL) < 0) ::_exit(1);
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, 10000) != 1) ::_exit(11);
     char buf[64];
