@@ -22,6 +22,7 @@ HttpRequest ExecdRequest(const ExecdEndpoint& endpoint, std::string method, std:
   HttpRequest r;
   r.method = std::move(method);
   r.url = endpoint.base_url + path;
+  r.timeout = endpoint.request_timeout;
   r.headers = endpoint.headers;
   r.headers.emplace_back("User-Agent", "osbd/0.1.0");
   return r;

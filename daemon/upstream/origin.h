@@ -31,6 +31,9 @@ struct ExecdEndpoint {
   std::string endpoint;  // as the server gave it (no scheme)
   std::string base_url;
   HeaderList headers;
+  // How long a unary execd request may take: the origin's request timeout of the call that
+  // resolved it (capped by that call's deadline). Streams set their own.
+  absl::Duration request_timeout = absl::Seconds(30);
 };
 
 // Splits a domain as the official SDKs accept it ("host:port", "http://host:port",

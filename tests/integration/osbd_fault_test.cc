@@ -18,6 +18,7 @@
 #include "google/rpc/status.pb.h"
 #include "nlohmann/json.hpp"
 #include "opensandbox/v1/commands.grpc.pb.h"
+#include "opensandbox/v1/files.grpc.pb.h"
 #include "opensandbox/v1/sandboxes.grpc.pb.h"
 #include "tests/integration/fault_proxy.h"
 #include "tests/integration/harness.h"
@@ -346,6 +347,40 @@ TEST_F(OsbdFaultTest, SlowUpstreamMeetsTheDeadlineAndOsbdKeepsServing) {
   status = Get(id);
   EXPECT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+}
+
+// The same for a Files call, which goes to execd through the runtime's proxy.
+TEST_F(OsbdFaultTest, AFilesCallsDeadlineIsItsExecdRequestsToo) {
+  const std::string id = NewSandbox();
+  ASSERT_FALSE(id.empty());
+  auto files = v1::Files::NewStub(osbd_->channel());
+  const FaultProxy::Match mkdir{"POST", "/sandboxes/" + id + "/proxy/44772/directories"};
+  const int forwarded = proxy_->RequestsForwarded(mkdir);
+  proxy_->DelayRequests(mkdir, absl::Seconds(3));
+  v1::MakeDirectoriesRequest request;
+  request.set_sandbox_id(id);
+  request.add_directories()->set_path("/tmp/made-late");
+  const absl::Time start = absl::Now();
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, absl::Milliseconds(500));
+    v1::MakeDirectoriesResponse made;
+    grpc::Status status = files->MakeDirectories(&ctx, request, &made);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
+  }
+  absl::SleepFor(absl::Seconds(3) + absl::Milliseconds(500) - (absl::Now() - start));
+  EXPECT_EQ(proxy_->RequestsForwarded(mkdir), forwarded)
+      << "osbd kept its execd request open past the call's deadline";
+  proxy_->ClearFaults();
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::GetFileInfoRequest info_request;
+  info_request.set_sandbox_id(id);
+  info_request.add_paths("/tmp/made-late");
+  v1::GetFileInfoResponse info;
+  grpc::Status status = files->GetInfo(&ctx, info_request, &info);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND)
+      << "the abandoned request never reached execd";
 }
 
 TEST_F(OsbdFaultTest, IdleConnectionsTheServerClosedAreReplacedUnnoticed) {
