@@ -96,15 +96,15 @@ absl::StatusOr<Origin> DaemonContext::ResolveForSandbox(const opensandbox::v1::C
 void DaemonContext::WithExecd(const Origin& origin, const std::string& sandbox_id,
                               std::function<void(absl::StatusOr<ExecdEndpoint>)> done) {
   if (auto cached = endpoints_.Find(origin, sandbox_id); cached.has_value()) {
-    cached->request_timeout = origin.request_timeout;  // this call's, not the resolving call's
+    cached->request_timeout = origin.request_timeout;  // the calling request's: none is cached
     return done(*cached);
   }
   lifecycle_.GetEndpoint(
       origin, sandbox_id, kExecdPort,
       [this, origin, sandbox_id, done = std::move(done)](absl::StatusOr<ExecdEndpoint> endpoint) {
         if (endpoint.ok()) {
-          endpoint->request_timeout = origin.request_timeout;
           endpoints_.Put(origin, sandbox_id, *endpoint);
+          endpoint->request_timeout = origin.request_timeout;
         }
         done(std::move(endpoint));
       });

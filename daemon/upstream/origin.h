@@ -31,8 +31,9 @@ struct ExecdEndpoint {
   std::string endpoint;  // as the server gave it (no scheme)
   std::string base_url;
   HeaderList headers;
-  // How long a unary execd request may take: the origin's request timeout of the call that
-  // resolved it (capped by that call's deadline). Streams set their own.
+  // How long a unary execd request may take: the request timeout of the call using the endpoint
+  // (capped by its deadline), set by DaemonContext::WithExecd; the endpoint cache keeps the
+  // default. Streams set their own.
   absl::Duration request_timeout = absl::Seconds(30);
 };
 
