@@ -111,6 +111,7 @@ CommandJournal::Next CommandJournal::Read(SubscriptionId id) {
     Next next{window_[subscriber.next_seq - first_seq_].event, std::nullopt};
     ++subscriber.next_seq;
     if (subscriber.next_seq == next_seq_) next.end = end_;
+    next.more = subscriber.next_seq < next_seq_;
     MaybeResumeLocked();
     return next;
   }

@@ -89,6 +89,7 @@ class CommandJournal {
   struct Next {
     std::optional<opensandbox::v1::CommandEvent> event;  // the reader's next event, and/or
     std::optional<grpc::Status> end;  // the end: with the last event when the journal has ended
+    bool more = false;  // further events are waiting after `event`
   };
   // The reader's next event (advancing it), with the end when that was the last event of an
   // ended journal (so the two can go out together); or the end alone; or neither yet (wait for

@@ -67,7 +67,11 @@ void JournalStream::WriteNextLocked() {
   } else if (next.event.has_value()) {
     current_ = *std::move(next.event);
     writing_ = true;
-    StartWrite(&current_);
+    // With more events waiting, gRPC may gather this one with the next into one socket write;
+    // the last one waiting goes out at once.
+    grpc::WriteOptions options;
+    if (next.more) options.set_buffer_hint();
+    StartWrite(&current_, options);
   } else if (next.end.has_value()) {
     FinishLocked(*next.end);
   }

@@ -75,6 +75,27 @@ TEST_F(CommandJournalTest, NumbersEventsAndReplaysThemToALateReader) {
   EXPECT_TRUE(journal.ended());
 }
 
+TEST_F(CommandJournalTest, ReadSaysWhetherMoreEventsAreWaiting) {
+  CommandJournal journal(loop_);
+  CountingReader reader;
+  auto id = journal.Subscribe(LinkTo(&reader), 0);
+  ASSERT_TRUE(id.ok());
+  journal.Append(Line("a"));
+  journal.Append(Line("b"));
+  CommandJournal::Next first = journal.Read(*id);
+  ASSERT_TRUE(first.event.has_value());
+  EXPECT_TRUE(first.more) << "b is waiting";
+  CommandJournal::Next second = journal.Read(*id);
+  ASSERT_TRUE(second.event.has_value());
+  EXPECT_FALSE(second.more) << "nothing after b yet";
+  journal.Append(Line("c"));
+  journal.End(grpc::Status::OK);
+  CommandJournal::Next last = journal.Read(*id);
+  ASSERT_TRUE(last.event.has_value());
+  EXPECT_TRUE(last.end.has_value());
+  EXPECT_FALSE(last.more) << "c is the last event";
+}
+
 TEST_F(CommandJournalTest, AReaderFromBeyondTheLastEventIsRefused) {
   CommandJournal journal(loop_);
   journal.Append(Line("a"));
