@@ -79,7 +79,7 @@ void LeaseKeeper::Add(const Origin& origin, const std::string& sandbox_id, Uniqu
   {
     absl::MutexLock lock(&mu_);
     leases_[sandbox_id] =
-        Lease{origin, std::move(holder), mode, ttl, absl::Now() + RenewalPeriod(ttl)};
+        Lease{origin.Detached(), std::move(holder), mode, ttl, absl::Now() + RenewalPeriod(ttl)};
   }
   Wake();
 }

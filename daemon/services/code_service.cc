@@ -10,6 +10,7 @@
 #include "daemon/convert.h"
 #include "daemon/services/execd_call.h"
 #include "daemon/services/grpc_status.h"
+#include "daemon/services/unary_call.h"
 #include "daemon/services/upstream_stream.h"
 #include "google/protobuf/util/time_util.h"
 #include "nlohmann/json.hpp"
@@ -152,7 +153,7 @@ class RunReactor final : public UpstreamStream<RunReactor, v1::CodeEvent> {
 namespace {
 
 // A unary RPC that is one execd request: `fill` writes the response from execd's answer.
-grpc::ServerUnaryReactor* CallExecd(DaemonContext& context, grpc::ServerUnaryReactor* reactor,
+grpc::ServerUnaryReactor* CallExecd(DaemonContext& context, UnaryCall* reactor,
                                     const grpc::ServerContextBase* call,
                                     const v1::Connection& connection,
                                     const std::string& sandbox_id, std::string method,
@@ -186,7 +187,7 @@ absl::Status NoAnswer(const HttpResult&) { return absl::OkStatus(); }
 grpc::ServerUnaryReactor* CodeService::CreateContext(grpc::CallbackServerContext* ctx,
                                                      const v1::CreateCodeContextRequest* request,
                                                      v1::CodeContext* response) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   if (!Require(reactor, request->language(), "language")) return reactor;
   rest::CodeContextRequest create{.language = request->language()};
   if (!request->cwd().empty()) create.cwd = request->cwd();
@@ -197,7 +198,7 @@ grpc::ServerUnaryReactor* CodeService::CreateContext(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* CodeService::ListContexts(grpc::CallbackServerContext* ctx,
                                                     const v1::ListCodeContextsRequest* request,
                                                     v1::ListCodeContextsResponse* response) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   std::string target = "/code/contexts";
   if (!request->language().empty()) {
     absl::StrAppend(&target, "?language=", rest::UrlEncode(request->language()));
@@ -214,7 +215,7 @@ grpc::ServerUnaryReactor* CodeService::ListContexts(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* CodeService::GetContext(grpc::CallbackServerContext* ctx,
                                                   const v1::GetCodeContextRequest* request,
                                                   v1::CodeContext* response) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   if (!Require(reactor, request->context_id(), "context_id")) return reactor;
   return CallExecd(context_, reactor, ctx, request->connection(), request->sandbox_id(), "GET",
                    "/code/contexts/" + rest::UrlEncode(request->context_id()), "",
@@ -224,7 +225,7 @@ grpc::ServerUnaryReactor* CodeService::GetContext(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* CodeService::DeleteContext(grpc::CallbackServerContext* ctx,
                                                      const v1::DeleteCodeContextRequest* request,
                                                      v1::DeleteCodeContextResponse*) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   if (!Require(reactor, request->context_id(), "context_id")) return reactor;
   return CallExecd(context_, reactor, ctx, request->connection(), request->sandbox_id(), "DELETE",
                    "/code/contexts/" + rest::UrlEncode(request->context_id()), "", NoAnswer);
@@ -233,7 +234,7 @@ grpc::ServerUnaryReactor* CodeService::DeleteContext(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* CodeService::DeleteContexts(grpc::CallbackServerContext* ctx,
                                                       const v1::DeleteCodeContextsRequest* request,
                                                       v1::DeleteCodeContextsResponse*) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   if (!Require(reactor, request->language(), "language")) return reactor;
   return CallExecd(context_, reactor, ctx, request->connection(), request->sandbox_id(), "DELETE",
                    "/code/contexts?language=" + rest::UrlEncode(request->language()), "",
@@ -250,7 +251,7 @@ grpc::ServerWriteReactor<v1::CodeEvent>* CodeService::Run(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* CodeService::Interrupt(grpc::CallbackServerContext* ctx,
                                                  const v1::InterruptCodeRequest* request,
                                                  v1::InterruptCodeResponse*) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   if (!Require(reactor, request->context_id(), "context_id")) return reactor;
   return CallExecd(context_, reactor, ctx, request->connection(), request->sandbox_id(), "DELETE",
                    "/code?id=" + rest::UrlEncode(request->context_id()), "", NoAnswer);

@@ -13,6 +13,7 @@
 #include "daemon/services/batch_run.h"
 #include "daemon/services/execd_call.h"
 #include "daemon/services/grpc_status.h"
+#include "daemon/services/unary_call.h"
 #include "daemon/services/journal_stream.h"
 #include "daemon/command_journal.h"
 #include "google/protobuf/util/time_util.h"
@@ -214,7 +215,7 @@ grpc::ServerWriteReactor<v1::CommandEvent>* CommandsService::RunInSession(
 grpc::ServerUnaryReactor* CommandsService::CreateSession(grpc::CallbackServerContext* ctx,
                                                          const v1::CreateSessionRequest* request,
                                                          v1::Session* response) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   rest::CreateSessionRequest create;
   if (!request->cwd().empty()) create.cwd = request->cwd();
   WithSandboxExecd(context_, reactor, request->connection(), request->sandbox_id(),
@@ -238,7 +239,7 @@ grpc::ServerUnaryReactor* CommandsService::CreateSession(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* CommandsService::DeleteSession(grpc::CallbackServerContext* ctx,
                                                          const v1::DeleteSessionRequest* request,
                                                          v1::DeleteSessionResponse*) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   if (request->session_id().empty()) {
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "session_id is required"));
     return reactor;
@@ -272,7 +273,7 @@ constexpr int64_t kMaxLogBytes = 3 << 20;
 grpc::ServerUnaryReactor* CommandsService::GetStatus(grpc::CallbackServerContext* ctx,
                                                      const v1::GetCommandStatusRequest* request,
                                                      v1::CommandStatus* response) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   if (!CheckCommandId(reactor, request->command_id())) return reactor;
   WithSandboxExecd(context_, reactor, request->connection(), request->sandbox_id(),
                    [this, reactor, response, id = request->command_id()](
@@ -289,7 +290,7 @@ grpc::ServerUnaryReactor* CommandsService::GetStatus(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* CommandsService::GetLogs(grpc::CallbackServerContext* ctx,
                                                    const v1::GetCommandLogsRequest* request,
                                                    v1::CommandLogs* response) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   if (!CheckCommandId(reactor, request->command_id())) return reactor;
   if (request->cursor() < 0 || request->limit_bytes() < 0) {
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -329,7 +330,7 @@ grpc::ServerUnaryReactor* CommandsService::GetLogs(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* CommandsService::Interrupt(grpc::CallbackServerContext* ctx,
                                                      const v1::InterruptCommandRequest* request,
                                                      v1::InterruptCommandResponse*) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   if (!CheckCommandId(reactor, request->command_id())) return reactor;
   std::string target = "/command?id=" + rest::UrlEncode(request->command_id());
   WithSandboxExecd(

@@ -36,7 +36,8 @@ DaemonContext::DaemonContext(Origin default_origin, DaemonInfo info,
 void DaemonContext::DeleteSandbox(const Origin& origin, const std::string& sandbox_id,
                                   std::function<void(absl::Status)> done) {
   endpoints_.Drop(origin, sandbox_id);
-  lifecycle_.Delete(origin, sandbox_id, [done = std::move(done)](absl::Status status) {
+  // A deletion is also a cleanup, which must not end with the call that asked for it.
+  lifecycle_.Delete(origin.Detached(), sandbox_id, [done = std::move(done)](absl::Status status) {
     if (done) done(std::move(status));
   });
 }
@@ -47,7 +48,8 @@ DaemonContext::~DaemonContext() {
 }
 
 absl::StatusOr<Origin> DaemonContext::Resolve(const opensandbox::v1::Connection& c,
-                                              const grpc::ServerContextBase* call) const {
+                                              const grpc::ServerContextBase* call,
+                                              std::shared_ptr<CancelToken> cancel) const {
   Origin o = default_origin_;
   if (!c.profile().empty()) {
     auto profile = profiles_.find(c.profile());
@@ -83,31 +85,36 @@ absl::StatusOr<Origin> DaemonContext::Resolve(const opensandbox::v1::Connection&
         std::max(absl::FromChrono(call->deadline()) - absl::Now(), absl::Milliseconds(1));
     o.request_timeout = std::min(o.request_timeout, left);
   }
+  o.cancel = std::move(cancel);
   return o;
 }
 
 absl::StatusOr<Origin> DaemonContext::ResolveForSandbox(const opensandbox::v1::Connection& c,
                                                         const std::string& sandbox_id,
-                                                        const grpc::ServerContextBase* call) const {
+                                                        const grpc::ServerContextBase* call,
+                                                        std::shared_ptr<CancelToken> cancel) const {
   if (sandbox_id.empty()) return absl::InvalidArgumentError("sandbox_id is required");
-  return Resolve(c, call);
+  return Resolve(c, call, std::move(cancel));
 }
 
 void DaemonContext::WithExecd(const Origin& origin, const std::string& sandbox_id,
                               std::function<void(absl::StatusOr<ExecdEndpoint>)> done) {
+  // The calling request's timeout and cancellation go with the endpoint; none is cached.
+  auto for_this_call = [origin](ExecdEndpoint endpoint) {
+    endpoint.request_timeout = origin.request_timeout;
+    endpoint.cancel = origin.cancel;
+    return endpoint;
+  };
   if (auto cached = endpoints_.Find(origin, sandbox_id); cached.has_value()) {
-    cached->request_timeout = origin.request_timeout;  // the calling request's: none is cached
-    return done(*cached);
+    return done(for_this_call(*std::move(cached)));
   }
-  lifecycle_.GetEndpoint(
-      origin, sandbox_id, kExecdPort,
-      [this, origin, sandbox_id, done = std::move(done)](absl::StatusOr<ExecdEndpoint> endpoint) {
-        if (endpoint.ok()) {
-          endpoints_.Put(origin, sandbox_id, *endpoint);
-          endpoint->request_timeout = origin.request_timeout;
-        }
-        done(std::move(endpoint));
-      });
+  lifecycle_.GetEndpoint(origin, sandbox_id, kExecdPort,
+                         [this, origin, sandbox_id, for_this_call,
+                          done = std::move(done)](absl::StatusOr<ExecdEndpoint> endpoint) {
+                           if (!endpoint.ok()) return done(std::move(endpoint));
+                           endpoints_.Put(origin, sandbox_id, *endpoint);
+                           done(for_this_call(*std::move(endpoint)));
+                         });
 }
 
 }  // namespace osb::daemon

@@ -5,6 +5,7 @@
 #include <grpcpp/server_context.h>
 
 #include <map>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -45,13 +46,16 @@ class DaemonContext {
   // set in `connection` wins. A different domain never inherits the profile's API key.
   // InvalidArgument for an unknown profile or a malformed domain or protocol.
   // With `call`, the upstream request timeout is also cut to the call's deadline, so that a call
-  // that has timed out does not leave its upstream request running.
+  // that has timed out does not leave its upstream request running; with `cancel` (a unary
+  // call's: UnaryCall), a cancelled call aborts them.
   absl::StatusOr<Origin> Resolve(const opensandbox::v1::Connection& connection,
-                                 const grpc::ServerContextBase* call = nullptr) const;
+                                 const grpc::ServerContextBase* call = nullptr,
+                                 std::shared_ptr<CancelToken> cancel = nullptr) const;
   // Resolve for a call about one sandbox: also InvalidArgument when `sandbox_id` is empty.
   absl::StatusOr<Origin> ResolveForSandbox(const opensandbox::v1::Connection& connection,
                                            const std::string& sandbox_id,
-                                           const grpc::ServerContextBase* call = nullptr) const;
+                                           const grpc::ServerContextBase* call = nullptr,
+                                           std::shared_ptr<CancelToken> cancel = nullptr) const;
 
   // The execd endpoint of a sandbox, from the cache or asked of the lifecycle API (and cached).
   // `done` may run on the calling thread (cached) or on the loop thread.

@@ -12,19 +12,21 @@
 #include "absl/status/statusor.h"
 #include "daemon/services/daemon_context.h"
 #include "daemon/services/grpc_status.h"
+#include "daemon/services/unary_call.h"
 #include "opensandbox/v1/common.pb.h"
 
 namespace osb::daemon {
 
 // Calls `use(endpoint)` once the endpoint is known; finishes `reactor` with the error otherwise.
 // `use` runs on the calling thread or on the loop thread and must not block.
-// `call`, when given, bounds the upstream requests by its deadline (DaemonContext::Resolve).
-inline void WithSandboxExecd(DaemonContext& context, grpc::ServerUnaryReactor* reactor,
+// `call`, when given, bounds the upstream requests by its deadline (DaemonContext::Resolve); the
+// reactor's cancellation aborts them.
+inline void WithSandboxExecd(DaemonContext& context, UnaryCall* reactor,
                              const opensandbox::v1::Connection& connection,
                              const std::string& sandbox_id,
                              std::function<void(const Origin&, const ExecdEndpoint&)> use,
                              const grpc::ServerContextBase* call = nullptr) {
-  auto origin = context.ResolveForSandbox(connection, sandbox_id, call);
+  auto origin = context.ResolveForSandbox(connection, sandbox_id, call, reactor->cancel());
   if (!origin.ok()) return reactor->Finish(ToGrpcStatus(origin.status()));
   context.WithExecd(
       *origin, sandbox_id,

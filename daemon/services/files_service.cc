@@ -14,6 +14,7 @@
 #include "daemon/convert.h"
 #include "daemon/services/execd_call.h"
 #include "daemon/services/grpc_status.h"
+#include "daemon/services/unary_call.h"
 #include "daemon/services/upstream_stream.h"
 #include "nlohmann/json.hpp"
 #include "rest/string_views.h"
@@ -91,7 +92,7 @@ absl::StatusOr<std::string> PermissionBody(
 }
 
 // Runs one execd call with no answer body for a unary RPC.
-void Simple(DaemonContext& context, grpc::ServerUnaryReactor* reactor,
+void Simple(DaemonContext& context, UnaryCall* reactor,
             const grpc::ServerContextBase* call, const v1::Connection& connection,
             const std::string& sandbox_id, std::string method,
             absl::StatusOr<std::string> target, absl::StatusOr<std::string> body) {
@@ -435,7 +436,7 @@ grpc::ServerReadReactor<v1::WriteFileRequest>* FilesService::Write(
 grpc::ServerUnaryReactor* FilesService::GetInfo(grpc::CallbackServerContext* ctx,
                                                 const v1::GetFileInfoRequest* request,
                                                 v1::GetFileInfoResponse* response) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   auto query = PathQuery(request->paths());
   if (!query.ok()) {
     reactor->Finish(ToGrpcStatus(query.status()));
@@ -464,7 +465,7 @@ grpc::ServerUnaryReactor* FilesService::GetInfo(grpc::CallbackServerContext* ctx
 grpc::ServerUnaryReactor* FilesService::ListDirectory(grpc::CallbackServerContext* ctx,
                                                       const v1::ListDirectoryRequest* request,
                                                       v1::ListDirectoryResponse* response) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   if (auto s = RequirePath(request->path()); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
@@ -485,7 +486,7 @@ grpc::ServerUnaryReactor* FilesService::ListDirectory(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* FilesService::Search(grpc::CallbackServerContext* ctx,
                                                const v1::SearchFilesRequest* request,
                                                v1::SearchFilesResponse* response) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   if (auto s = RequirePath(request->path()); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
@@ -508,7 +509,7 @@ grpc::ServerUnaryReactor* FilesService::Search(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* FilesService::MakeDirectories(grpc::CallbackServerContext* ctx,
                                                         const v1::MakeDirectoriesRequest* request,
                                                         v1::MakeDirectoriesResponse*) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   Simple(context_, reactor, ctx, request->connection(), request->sandbox_id(), "POST",
          std::string("/directories"), PermissionBody(request->directories()));
   return reactor;
@@ -517,7 +518,7 @@ grpc::ServerUnaryReactor* FilesService::MakeDirectories(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* FilesService::SetPermissions(grpc::CallbackServerContext* ctx,
                                                        const v1::SetPermissionsRequest* request,
                                                        v1::SetPermissionsResponse*) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   Simple(context_, reactor, ctx, request->connection(), request->sandbox_id(), "POST",
          std::string("/files/permissions"), PermissionBody(request->permissions()));
   return reactor;
@@ -526,7 +527,7 @@ grpc::ServerUnaryReactor* FilesService::SetPermissions(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* FilesService::Delete(grpc::CallbackServerContext* ctx,
                                                const v1::DeleteFilesRequest* request,
                                                v1::DeleteFilesResponse*) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   auto query = PathQuery(request->paths());
   Simple(context_, reactor, ctx, request->connection(), request->sandbox_id(), "DELETE",
          query.ok() ? absl::StatusOr<std::string>("/files" + *query) : query, std::string());
@@ -536,7 +537,7 @@ grpc::ServerUnaryReactor* FilesService::Delete(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* FilesService::DeleteDirectories(
     grpc::CallbackServerContext* ctx, const v1::DeleteDirectoriesRequest* request,
     v1::DeleteDirectoriesResponse*) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   auto query = PathQuery(request->paths());
   Simple(context_, reactor, ctx, request->connection(), request->sandbox_id(), "DELETE",
          query.ok() ? absl::StatusOr<std::string>("/directories" + *query) : query, std::string());
@@ -546,7 +547,7 @@ grpc::ServerUnaryReactor* FilesService::DeleteDirectories(
 grpc::ServerUnaryReactor* FilesService::Move(grpc::CallbackServerContext* ctx,
                                              const v1::MoveFilesRequest* request,
                                              v1::MoveFilesResponse*) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   absl::StatusOr<std::string> body = [&]() -> absl::StatusOr<std::string> {
     if (request->moves().empty())
       return absl::InvalidArgumentError("at least one move is required");
@@ -567,7 +568,7 @@ grpc::ServerUnaryReactor* FilesService::Move(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* FilesService::Replace(grpc::CallbackServerContext* ctx,
                                                 const v1::ReplaceContentsRequest* request,
                                                 v1::ReplaceContentsResponse* response) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   Json body = Json::object();
   for (const auto& r : request->replacements()) {
     if (r.path().empty() || r.old_content().empty()) {

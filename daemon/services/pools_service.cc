@@ -4,6 +4,7 @@
 
 #include "daemon/convert.h"
 #include "daemon/services/grpc_status.h"
+#include "daemon/services/unary_call.h"
 #include "daemon/warm_pools.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -14,8 +15,8 @@ using google::protobuf::util::TimeUtil;
 
 namespace {
 
-grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, const absl::Status& status) {
-  auto* reactor = ctx->DefaultReactor();
+grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* /*ctx*/, const absl::Status& status) {
+  auto* reactor = new UnaryCall;
   reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }
@@ -78,7 +79,7 @@ grpc::ServerUnaryReactor* PoolsService::Acquire(grpc::CallbackServerContext* ctx
   const LeaseKeeper::Mode mode = request->lease() == v1::LEASE_MODE_RENEW_WHILE_ALIVE
                                      ? LeaseKeeper::Mode::kRenewWhileAlive
                                      : LeaseKeeper::Mode::kKillOnExit;
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   DaemonContext& context = context_;
   pool->Acquire(request->policy(), timeout,
                 [reactor, response, holder, mode, timeout, pool,
@@ -104,7 +105,7 @@ grpc::ServerUnaryReactor* PoolsService::Release(grpc::CallbackServerContext* ctx
     return Answer(ctx, absl::InvalidArgumentError("sandbox_id is required"));
   }
   context_.leases().Forget(request->sandbox_id());
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   pool->Release(request->sandbox_id(), request->reuse(),
                 [reactor, response](absl::StatusOr<bool> reused) {
                   if (reused.ok()) response->set_reused(*reused);

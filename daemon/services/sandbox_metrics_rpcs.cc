@@ -7,6 +7,7 @@
 #include "daemon/convert.h"
 #include "daemon/services/execd_call.h"
 #include "daemon/services/grpc_status.h"
+#include "daemon/services/unary_call.h"
 #include "daemon/services/sandboxes_service.h"
 #include "daemon/services/upstream_stream.h"
 #include "nlohmann/json.hpp"
@@ -68,7 +69,7 @@ class WatchReactor final : public UpstreamStream<WatchReactor, v1::SandboxMetric
 grpc::ServerUnaryReactor* SandboxesService::GetMetrics(grpc::CallbackServerContext* ctx,
                                                        const v1::GetSandboxMetricsRequest* request,
                                                        v1::SandboxMetrics* response) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   WithSandboxExecd(context_, reactor, request->connection(), request->sandbox_id(),
                    [this, reactor, response](const Origin&, const ExecdEndpoint& endpoint) {
                      context_.execd().Call(

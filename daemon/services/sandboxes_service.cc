@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/convert.h"
 #include "daemon/services/grpc_status.h"
+#include "daemon/services/unary_call.h"
 #include "daemon/services/provision.h"
 #include "daemon/warm_pools.h"
 #include "daemon/services/readiness.h"
@@ -101,7 +102,9 @@ void WaitUntilSettled(DaemonContext& context, Origin origin, std::string id, abs
 grpc::ServerUnaryReactor* SandboxesService::Create(grpc::CallbackServerContext* ctx,
                                                    const v1::CreateSandboxRequest* request,
                                                    v1::Sandbox* response) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
+  // Without the call's cancellation: a POST abandoned midway could leave a sandbox no one knows
+  // of. A cancelled call is noticed once the sandbox exists, which is then deleted (provision.cc).
   auto origin = OriginOrFinish(context_.Resolve(request->connection(), ctx), reactor);
   if (!origin.has_value()) return reactor;
   v1::CreateSandboxRequest with_template;
@@ -160,9 +163,11 @@ grpc::ServerUnaryReactor* SandboxesService::Create(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* SandboxesService::Get(grpc::CallbackServerContext* ctx,
                                                 const v1::GetSandboxRequest* request,
                                                 v1::Sandbox* response) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   auto origin = OriginOrFinish(
-      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx), reactor);
+      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx,
+                                 reactor->cancel()),
+      reactor);
   if (!origin.has_value()) return reactor;
   context_.lifecycle().Get(*origin, request->sandbox_id(),
                            FinishWith<rest::Sandbox>(reactor, [response](const rest::Sandbox& s) {
@@ -174,8 +179,9 @@ grpc::ServerUnaryReactor* SandboxesService::Get(grpc::CallbackServerContext* ctx
 grpc::ServerUnaryReactor* SandboxesService::List(grpc::CallbackServerContext* ctx,
                                                  const v1::ListSandboxesRequest* request,
                                                  v1::ListSandboxesResponse* response) {
-  auto* reactor = ctx->DefaultReactor();
-  auto origin = OriginOrFinish(context_.Resolve(request->connection(), ctx), reactor);
+  auto* reactor = new UnaryCall;
+  auto origin =
+      OriginOrFinish(context_.Resolve(request->connection(), ctx, reactor->cancel()), reactor);
   if (!origin.has_value()) return reactor;
   if (request->page() < 0 || request->page_size() < 0) {
     FinishStatus(reactor, absl::InvalidArgumentError("page and page_size must not be negative"));
@@ -195,9 +201,11 @@ grpc::ServerUnaryReactor* SandboxesService::List(grpc::CallbackServerContext* ct
 grpc::ServerUnaryReactor* SandboxesService::Kill(grpc::CallbackServerContext* ctx,
                                                  const v1::KillSandboxRequest* request,
                                                  v1::KillSandboxResponse*) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   auto origin = OriginOrFinish(
-      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx), reactor);
+      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx,
+                                 reactor->cancel()),
+      reactor);
   if (!origin.has_value()) return reactor;
   context_.leases().Forget(request->sandbox_id());
   context_.pools().Forget(request->sandbox_id());
@@ -209,9 +217,11 @@ grpc::ServerUnaryReactor* SandboxesService::Kill(grpc::CallbackServerContext* ct
 grpc::ServerUnaryReactor* SandboxesService::Pause(grpc::CallbackServerContext* ctx,
                                                   const v1::PauseSandboxRequest* request,
                                                   v1::PauseSandboxResponse* response) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   auto origin = OriginOrFinish(
-      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx), reactor);
+      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx,
+                                 reactor->cancel()),
+      reactor);
   if (!origin.has_value()) return reactor;
   const std::string id = request->sandbox_id();
   const bool wait = request->wait();
@@ -233,9 +243,11 @@ grpc::ServerUnaryReactor* SandboxesService::Pause(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* SandboxesService::Resume(grpc::CallbackServerContext* ctx,
                                                    const v1::ResumeSandboxRequest* request,
                                                    v1::ResumeSandboxResponse* response) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   auto origin = OriginOrFinish(
-      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx), reactor);
+      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx,
+                                 reactor->cancel()),
+      reactor);
   if (!origin.has_value()) return reactor;
   HealthProbe probe;
   if (request->has_health_check()) {
@@ -268,9 +280,11 @@ grpc::ServerUnaryReactor* SandboxesService::Resume(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* SandboxesService::Renew(grpc::CallbackServerContext* ctx,
                                                   const v1::RenewSandboxRequest* request,
                                                   v1::RenewSandboxResponse* response) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   auto origin = OriginOrFinish(
-      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx), reactor);
+      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx,
+                                 reactor->cancel()),
+      reactor);
   if (!origin.has_value()) return reactor;
   absl::Time expires_at;
   if (request->has_timeout()) {
@@ -295,9 +309,11 @@ grpc::ServerUnaryReactor* SandboxesService::Renew(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* SandboxesService::PatchMetadata(
     grpc::CallbackServerContext* ctx, const v1::PatchSandboxMetadataRequest* request,
     v1::Sandbox* response) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   auto origin = OriginOrFinish(
-      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx), reactor);
+      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx,
+                                 reactor->cancel()),
+      reactor);
   if (!origin.has_value()) return reactor;
   nlohmann::json patch = nlohmann::json::object();
   for (const auto& [k, v] : request->upsert()) patch[k] = v;
@@ -319,9 +335,11 @@ grpc::ServerUnaryReactor* SandboxesService::PatchMetadata(
 grpc::ServerUnaryReactor* SandboxesService::GetEndpoint(grpc::CallbackServerContext* ctx,
                                                         const v1::GetEndpointRequest* request,
                                                         v1::Endpoint* response) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   auto origin = OriginOrFinish(
-      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx), reactor);
+      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx,
+                                 reactor->cancel()),
+      reactor);
   if (!origin.has_value()) return reactor;
   if (request->port() < 1 || request->port() > 65535) {
     FinishStatus(reactor, absl::InvalidArgumentError("port must be between 1 and 65535"));
@@ -347,7 +365,7 @@ grpc::ServerUnaryReactor* SandboxesService::GetEndpoint(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* SandboxesService::CreateSnapshot(grpc::CallbackServerContext* ctx,
                                                            const v1::CreateSnapshotRequest* request,
                                                            v1::Snapshot* response) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryCall;
   auto origin = OriginOrFinish(
       context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx), reactor);
   if (!origin.has_value()) return reactor;
@@ -363,7 +381,11 @@ grpc::ServerUnaryReactor* SandboxesService::CreateSnapshot(grpc::CallbackServerC
       *origin, request->sandbox_id(), request->name(),
       [=, &context, origin = *origin](absl::StatusOr<rest::Snapshot> accepted) {
         if (!accepted.ok() || !wait) return fill(std::move(accepted));
-        WaitUntilSettled(context, origin, accepted->id, deadline, fill);
+        // The POST went without the call's cancellation (an abandoned request could leave a
+        // snapshot no one knows of); the wait goes with it.
+        Origin polling = origin;
+        polling.cancel = reactor->cancel();
+        WaitUntilSettled(context, polling, accepted->id, deadline, fill);
       });
   return reactor;
 }
@@ -371,8 +393,9 @@ grpc::ServerUnaryReactor* SandboxesService::CreateSnapshot(grpc::CallbackServerC
 grpc::ServerUnaryReactor* SandboxesService::GetSnapshot(grpc::CallbackServerContext* ctx,
                                                         const v1::GetSnapshotRequest* request,
                                                         v1::Snapshot* response) {
-  auto* reactor = ctx->DefaultReactor();
-  auto origin = OriginOrFinish(context_.Resolve(request->connection(), ctx), reactor);
+  auto* reactor = new UnaryCall;
+  auto origin =
+      OriginOrFinish(context_.Resolve(request->connection(), ctx, reactor->cancel()), reactor);
   if (!origin.has_value()) return reactor;
   if (request->snapshot_id().empty()) {
     FinishStatus(reactor, absl::InvalidArgumentError("snapshot_id is required"));
@@ -388,8 +411,9 @@ grpc::ServerUnaryReactor* SandboxesService::GetSnapshot(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* SandboxesService::ListSnapshots(grpc::CallbackServerContext* ctx,
                                                           const v1::ListSnapshotsRequest* request,
                                                           v1::ListSnapshotsResponse* response) {
-  auto* reactor = ctx->DefaultReactor();
-  auto origin = OriginOrFinish(context_.Resolve(request->connection(), ctx), reactor);
+  auto* reactor = new UnaryCall;
+  auto origin =
+      OriginOrFinish(context_.Resolve(request->connection(), ctx, reactor->cancel()), reactor);
   if (!origin.has_value()) return reactor;
   if (request->page() < 0 || request->page_size() < 0) {
     FinishStatus(reactor, absl::InvalidArgumentError("page and page_size must not be negative"));
@@ -408,8 +432,9 @@ grpc::ServerUnaryReactor* SandboxesService::ListSnapshots(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* SandboxesService::DeleteSnapshot(
     grpc::CallbackServerContext* ctx, const v1::DeleteSnapshotRequest* request,
     v1::DeleteSnapshotResponse*) {
-  auto* reactor = ctx->DefaultReactor();
-  auto origin = OriginOrFinish(context_.Resolve(request->connection(), ctx), reactor);
+  auto* reactor = new UnaryCall;
+  auto origin =
+      OriginOrFinish(context_.Resolve(request->connection(), ctx, reactor->cancel()), reactor);
   if (!origin.has_value()) return reactor;
   if (request->snapshot_id().empty()) {
     FinishStatus(reactor, absl::InvalidArgumentError("snapshot_id is required"));

@@ -322,8 +322,12 @@ void CurlLoop::AddTransfer(TransferId id, HttpRequest request, HttpHandler handl
     t->header_list = curl_slist_append(t->header_list, absl::StrCat(k, ": ", v).c_str());
   }
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);
-  CURLMcode rc = curl_multi_add_handle(Multi(multi_), e);
   Transfer* raw = t.get();
+  if (r.cancel != nullptr && !r.cancel->Track(this, id)) {
+    transfers_.emplace(id, std::move(t));
+    return FinishTransfer(raw, absl::CancelledError("the call was cancelled"));
+  }
+  CURLMcode rc = curl_multi_add_handle(Multi(multi_), e);
   transfers_.emplace(id, std::move(t));
   if (rc != CURLM_OK) {
     FinishTransfer(raw, absl::InternalError(absl::StrCat("curl: ", curl_multi_strerror(rc))));
@@ -332,6 +336,7 @@ void CurlLoop::AddTransfer(TransferId id, HttpRequest request, HttpHandler handl
 
 void CurlLoop::FinishTransfer(Transfer* t, absl::Status transport) {
   curl_multi_remove_handle(Multi(multi_), t->easy);
+  if (t->request.cancel != nullptr) t->request.cancel->Untrack(this, t->id);
   if (transport.ok()) t->DeliverHeaders();
   long connects = 0;
   curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects);

@@ -22,6 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "daemon/upstream/cancel_token.h"
 
 namespace osb::daemon {
 
@@ -37,6 +38,8 @@ struct HttpRequest {
   absl::Duration connect_timeout = absl::Seconds(10);
   // The body is not `body` but what HttpHandler::on_send produces, sent chunked as it comes.
   bool stream_body = false;
+  // The call this request serves, when its cancellation must end the transfer (Cancelled).
+  std::shared_ptr<CancelToken> cancel;
 };
 
 struct HttpResult {

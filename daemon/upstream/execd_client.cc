@@ -23,6 +23,7 @@ HttpRequest ExecdRequest(const ExecdEndpoint& endpoint, std::string method, std:
   r.method = std::move(method);
   r.url = endpoint.base_url + path;
   r.timeout = endpoint.request_timeout;
+  r.cancel = endpoint.cancel;
   r.headers = endpoint.headers;
   r.headers.emplace_back("User-Agent", "osbd/0.1.0");
   return r;

@@ -93,6 +93,7 @@ HttpRequest LifecycleClient::Request(const Origin& origin, std::string method,
   r.method = std::move(method);
   r.url = origin.LifecycleBase() + path;
   r.timeout = origin.request_timeout;
+  r.cancel = origin.cancel;
   r.headers = origin.headers;
   r.headers.emplace_back("Accept", "application/json");
   r.headers.emplace_back("User-Agent", "osbd/0.1.0");

@@ -2,6 +2,7 @@
 // daemon's defaults) resolves to.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -17,7 +18,16 @@ struct Origin {
   HeaderList headers;             // extra headers for every request
   bool use_server_proxy = false;
   absl::Duration request_timeout = absl::Seconds(30);
+  // The gRPC call the requests serve, when its cancellation must abort them. What must happen
+  // whatever becomes of the call (a cleanup, a lease kept after it) drops it: Detached().
+  std::shared_ptr<CancelToken> cancel;
 
+  // This origin for requests that belong to no call.
+  Origin Detached() const {
+    Origin o = *this;
+    o.cancel = nullptr;
+    return o;
+  }
   // "{protocol}://{authority}/v1"
   std::string LifecycleBase() const { return protocol + "://" + authority + "/v1"; }
 };
@@ -35,6 +45,8 @@ struct ExecdEndpoint {
   // (capped by its deadline), set by DaemonContext::WithExecd; the endpoint cache keeps the
   // default. Streams set their own.
   absl::Duration request_timeout = absl::Seconds(30);
+  // The calling request's cancellation, set with request_timeout (Origin::cancel).
+  std::shared_ptr<CancelToken> cancel;
 };
 
 // Splits a domain as the official SDKs accept it ("host:port", "http://host:port",

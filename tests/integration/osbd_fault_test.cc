@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -379,6 +380,50 @@ TEST_F(OsbdFaultTest, AFilesCallsDeadlineIsItsExecdRequestsToo) {
   info_request.add_paths("/tmp/made-late");
   v1::GetFileInfoResponse info;
   grpc::Status status = files->GetInfo(&ctx, info_request, &info);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND)
+      << "the abandoned request never reached execd";
+}
+
+// A unary call the client cancels takes its upstream request with it: the held request is
+// abandoned before the proxy forwards it, so execd never acts on it.
+TEST_F(OsbdFaultTest, ACancelledCallAbortsItsUpstreamRequest) {
+  const std::string id = NewSandbox();
+  ASSERT_FALSE(id.empty());
+  auto files = v1::Files::NewStub(osbd_->channel());
+  const FaultProxy::Match mkdir{"POST", "/sandboxes/" + id + "/proxy/44772/directories"};
+  const int forwarded = proxy_->RequestsForwarded(mkdir);
+  const int seen = proxy_->RequestsSeen(mkdir);
+  proxy_->DelayRequests(mkdir, absl::Seconds(3));
+  v1::MakeDirectoriesRequest request;
+  request.set_sandbox_id(id);
+  request.add_directories()->set_path("/tmp/made-after-cancel");
+  const absl::Time start = absl::Now();
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, absl::Seconds(30));
+  grpc::Status status;
+  std::thread call([&] {
+    v1::MakeDirectoriesResponse made;
+    status = files->MakeDirectories(&ctx, request, &made);
+  });
+  // Cancelled once the request waits in the proxy.
+  while (proxy_->RequestsSeen(mkdir) == seen && absl::Now() - start < absl::Seconds(2)) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(proxy_->RequestsSeen(mkdir), seen + 1);
+  ctx.TryCancel();
+  call.join();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED) << status.error_message();
+  absl::SleepFor(absl::Seconds(3) + absl::Milliseconds(500) - (absl::Now() - start));
+  EXPECT_EQ(proxy_->RequestsForwarded(mkdir), forwarded)
+      << "osbd kept the cancelled call's execd request open";
+  proxy_->ClearFaults();
+  grpc::ClientContext info_ctx;
+  SetDeadline(info_ctx);
+  v1::GetFileInfoRequest info_request;
+  info_request.set_sandbox_id(id);
+  info_request.add_paths("/tmp/made-after-cancel");
+  v1::GetFileInfoResponse info;
+  status = files->GetInfo(&info_ctx, info_request, &info);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND)
       << "the abandoned request never reached execd";
 }

@@ -232,6 +232,27 @@ TEST(CurlLoop, CancelEndsATransferWithCancelled) {
   EXPECT_EQ(done.get_future().get().transport.code(), absl::StatusCode::kCancelled);
 }
 
+TEST(CurlLoop, ACancelTokenEndsItsTransfersAndRefusesNewOnes) {
+  LocalServer server;
+  CurlLoop loop;
+  auto token = std::make_shared<CancelToken>();
+  std::promise<HttpResult> slow_done;
+  const absl::Time start = absl::Now();
+  loop.Start({.url = server.Url("/slow"), .cancel = token},
+             {.on_done = [&](HttpResult r) { slow_done.set_value(std::move(r)); }});
+  HttpResult other = Fetch(loop, {.url = server.Url("/hello")});  // the slow one is under way
+  EXPECT_EQ(other.status, 200);
+  token->Cancel();
+  EXPECT_EQ(slow_done.get_future().get().transport.code(), absl::StatusCode::kCancelled);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2)) << "/slow answers after 3 s";
+  EXPECT_TRUE(token->cancelled());
+
+  HttpResult late = Fetch(loop, {.url = server.Url("/hello"), .cancel = token});
+  EXPECT_EQ(late.transport.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(late.status, 0) << "a request of a cancelled call never goes out";
+  EXPECT_EQ(Fetch(loop, {.url = server.Url("/hello")}).status, 200) << "others are unaffected";
+}
+
 TEST(CurlLoop, TimeoutIsDeadlineExceeded) {
   LocalServer server;
   CurlLoop loop;
