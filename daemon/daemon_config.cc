@@ -17,8 +17,9 @@
 namespace osb::daemon {
 namespace {
 
-const std::set<std::string> kConnectionKeys = {"domain",  "protocol",         "api_key",
-                                               "headers", "use_server_proxy", "request_timeout"};
+const std::set<std::string> kConnectionKeys = {"domain",           "protocol", "api_key",
+                                               "headers",          "ca_file",  "use_server_proxy",
+                                               "request_timeout"};
 
 absl::Status Bad(const std::string& where, const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat(where, ": ", what));
@@ -38,7 +39,8 @@ absl::Status ReadConnection(const toml::table& table, const std::string& where,
                             ConnectionProfile* out) {
   for (auto [key, field] : {std::pair{"domain", &out->domain},
                             std::pair{"protocol", &out->protocol},
-                            std::pair{"api_key", &out->api_key}}) {
+                            std::pair{"api_key", &out->api_key},
+                            std::pair{"ca_file", &out->ca_file}}) {
     auto value = TomlString(table, key, where);
     if (!value.ok()) return value.status();
     *field = std::move(*value);
@@ -223,6 +225,7 @@ absl::StatusOr<Origin> ApplyProfile(const ConnectionProfile& profile, Origin bas
   }
   if (profile.protocol.has_value()) base.protocol = *profile.protocol;
   if (profile.api_key.has_value()) base.api_key = *profile.api_key;
+  if (profile.ca_file.has_value()) base.ca_file = *profile.ca_file;
   for (const auto& header : profile.headers) base.headers.push_back(header);
   if (profile.use_server_proxy.has_value()) base.use_server_proxy = *profile.use_server_proxy;
   if (profile.request_timeout.has_value()) base.request_timeout = *profile.request_timeout;

@@ -8,6 +8,7 @@
 //   api_key = "..."
 //   request_timeout = 30                   # seconds, per upstream request
 //   use_server_proxy = false
+//   ca_file = "/etc/opensandbox/ca.pem"    # CAs trusted for https (default: the system's)
 //   headers = { X-Team = "infra" }         # sent on every upstream request
 //   socket = "/run/opensandbox/osbd.sock"
 //   state_dir = "/var/lib/opensandbox"
@@ -47,7 +48,7 @@ namespace osb::daemon {
 
 // The connection fields a profile (or the file's top level) sets; unset ones fall through.
 struct ConnectionProfile {
-  std::optional<std::string> domain, protocol, api_key;
+  std::optional<std::string> domain, protocol, api_key, ca_file;
   HeaderList headers;
   std::optional<bool> use_server_proxy;
   std::optional<absl::Duration> request_timeout;

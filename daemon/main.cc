@@ -15,6 +15,8 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -83,6 +85,7 @@ int main(int argc, char** argv) {
   std::string domain = osb::GetEnv("OPEN_SANDBOX_DOMAIN");
   std::string api_key = osb::GetEnv("OPEN_SANDBOX_API_KEY");
   std::string protocol = osb::GetEnv("OPEN_SANDBOX_PROTOCOL");
+  std::string ca_file = osb::GetEnv("OSBD_CA_FILE");
   std::string runtime_binary = osb::PathBesideSelf("osb-runtime");
   std::string embedded_listen = osb::GetEnv("OSBD_EMBEDDED_LISTEN");
   app.add_option("--socket", socket_path,
@@ -98,6 +101,9 @@ int main(int argc, char** argv) {
                                      "empty: the embedded osb-runtime");
   app.add_option("--api-key", api_key, "API key for --domain (env OPEN_SANDBOX_API_KEY)");
   app.add_option("--protocol", protocol, "http or https (env OPEN_SANDBOX_PROTOCOL)");
+  app.add_option("--ca-file", ca_file,
+                 "PEM file of the certificate authorities trusted for https upstreams "
+                 "(env OSBD_CA_FILE; default: the system's)");
   app.add_option("--runtime-binary", runtime_binary, "osb-runtime to start when no domain is set")
       ->capture_default_str();
   app.add_option("--embedded-listen", embedded_listen,
@@ -168,6 +174,7 @@ int main(int argc, char** argv) {
   rest_of_defaults.api_key.reset();
   rest_of_defaults.protocol.reset();
   origin = *osb::daemon::ApplyProfile(rest_of_defaults, origin);
+  if (!ca_file.empty()) origin.ca_file = ca_file;
   std::map<std::string, osb::daemon::Origin> profiles;
   for (const auto& [name, profile] : config->profiles) {
     auto profile_origin = osb::daemon::ApplyProfile(profile, origin);
@@ -177,6 +184,18 @@ int main(int argc, char** argv) {
       return 2;
     }
     profiles.emplace(name, *std::move(profile_origin));
+  }
+  // A CA file that cannot be read would fail every https request later, one by one.
+  std::vector<std::pair<std::string, const osb::daemon::Origin*>> named_origins = {
+      {"default connection", &origin}};
+  for (const auto& [name, profile_origin] : profiles) {
+    named_origins.emplace_back("profile " + name, &profile_origin);
+  }
+  for (const auto& [name, o] : named_origins) {
+    if (!o->ca_file.empty() && ::access(o->ca_file.c_str(), R_OK) != 0) {
+      spdlog::critical("{}: CA file {}: {}", name, o->ca_file, std::strerror(errno));
+      return 2;
+    }
   }
 
   const std::string socket_dir = socket_path.substr(0, socket_path.rfind('/'));

@@ -18,6 +18,8 @@ packages=(
   passt uidmap iproute2 procps util-linux curl ca-certificates
   # tests: a static bash is the whole of the tiny image rootfs runtime_images_test makes
   bash-static
+  # tests: an HTTP/2 TLS front for osb-runtime (osbd_http2_test) and the certificate it uses
+  nghttp2-proxy openssl
   # tests: buf lint runs through npx; the Node client's tests use npm, the Python client's a
   # virtualenv with grpcio from PyPI
   nodejs npm python3 python3-venv python3-pip

@@ -40,6 +40,8 @@ struct HttpRequest {
   bool stream_body = false;
   // The call this request serves, when its cancellation must end the transfer (Cancelled).
   std::shared_ptr<CancelToken> cancel;
+  // PEM file of the certificate authorities trusted for https; empty: the system's.
+  std::string ca_file;
 };
 
 struct HttpResult {

@@ -24,6 +24,7 @@ HttpRequest ExecdRequest(const ExecdEndpoint& endpoint, std::string method, std:
   r.url = endpoint.base_url + path;
   r.timeout = endpoint.request_timeout;
   r.cancel = endpoint.cancel;
+  r.ca_file = endpoint.ca_file;
   r.headers = endpoint.headers;
   r.headers.emplace_back("User-Agent", "osbd/0.1.0");
   return r;

@@ -94,6 +94,7 @@ HttpRequest LifecycleClient::Request(const Origin& origin, std::string method,
   r.url = origin.LifecycleBase() + path;
   r.timeout = origin.request_timeout;
   r.cancel = origin.cancel;
+  r.ca_file = origin.ca_file;
   r.headers = origin.headers;
   r.headers.emplace_back("Accept", "application/json");
   r.headers.emplace_back("User-Agent", "osbd/0.1.0");
@@ -238,12 +239,14 @@ void LifecycleClient::GetEndpoint(const Origin& origin, const std::string& id, i
   std::string path = absl::StrCat("/sandboxes/", id, "/endpoints/", port,
                                   "?use_server_proxy=", origin.use_server_proxy ? "true" : "false");
   CallJson(loop_, Request(origin, "GET", path),
-           [done = std::move(done), protocol = origin.protocol](absl::StatusOr<nlohmann::json> j) {
+           [done = std::move(done), protocol = origin.protocol,
+            ca_file = origin.ca_file](absl::StatusOr<nlohmann::json> j) {
              if (!j.ok()) return done(j.status());
              auto endpoint = rest::ParseEndpoint(*j);
              if (!endpoint.ok()) return done(endpoint.status());
              ExecdEndpoint e;
              e.endpoint = endpoint->endpoint;
+             e.ca_file = ca_file;
              // The endpoint has no scheme; tolerate servers that add one anyway.
              e.base_url = absl::StrContains(endpoint->endpoint, "://")
                               ? endpoint->endpoint

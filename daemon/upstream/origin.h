@@ -18,6 +18,7 @@ struct Origin {
   HeaderList headers;             // extra headers for every request
   bool use_server_proxy = false;
   absl::Duration request_timeout = absl::Seconds(30);
+  std::string ca_file;  // PEM certificate authorities trusted for https; empty: the system's
   // The gRPC call the requests serve, when its cancellation must abort them. What must happen
   // whatever becomes of the call (a cleanup, a lease kept after it) drops it: Detached().
   std::shared_ptr<CancelToken> cancel;
@@ -47,6 +48,7 @@ struct ExecdEndpoint {
   absl::Duration request_timeout = absl::Seconds(30);
   // The calling request's cancellation, set with request_timeout (Origin::cancel).
   std::shared_ptr<CancelToken> cancel;
+  std::string ca_file;  // the origin's (Origin::ca_file)
 };
 
 // Splits a domain as the official SDKs accept it ("host:port", "http://host:port",
