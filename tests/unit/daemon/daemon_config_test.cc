@@ -42,6 +42,7 @@ headers = { X-Team = "infra" }
 socket = "/run/x.sock"
 [profiles.local]
 domain = "127.0.0.1:8080"
+ca_file = "/etc/local-ca.pem"
 [access]
 group = "0"
 [tcp]
@@ -62,6 +63,8 @@ env = { A = "b" }
   EXPECT_EQ(config->socket, "/run/x.sock");
   EXPECT_EQ(config->state_dir, std::nullopt);
   ASSERT_EQ(config->profiles.count("local"), 1u);
+  EXPECT_EQ(config->profiles.at("local").ca_file, "/etc/local-ca.pem");
+  EXPECT_EQ(config->defaults.ca_file, std::nullopt);
   EXPECT_EQ(config->access_group, 0u);
   EXPECT_EQ(config->tcp_listen, "127.0.0.1:7443");
   EXPECT_EQ(config->tcp_token, "abcdefghijklmnopqrst") << "the line break is not the token's";
@@ -106,10 +109,13 @@ TEST(ApplyProfileTest, SetFieldsWinAndAnotherDomainDropsTheKey) {
   ASSERT_TRUE(kept.ok());
   EXPECT_EQ(kept->api_key, "base-key");
   EXPECT_EQ(kept->request_timeout, absl::Seconds(5));
+  EXPECT_EQ(kept->ca_file, "") << "the system's CAs";
   ConnectionProfile remote;
   remote.domain = "https://remote:443";
+  remote.ca_file = "/etc/remote-ca.pem";
   auto moved = ApplyProfile(remote, base);
   ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(moved->ca_file, "/etc/remote-ca.pem");
   EXPECT_EQ(moved->LifecycleBase(), "https://remote:443/v1");
   EXPECT_EQ(moved->api_key, "");
 }
