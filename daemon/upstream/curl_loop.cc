@@ -289,9 +289,10 @@ void CurlLoop::AddTransfer(TransferId id, HttpRequest request, HttpHandler handl
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
-  // A request to an origin whose connection is still being set up waits to learn whether it
-  // speaks HTTP/2, and is then multiplexed on it instead of opening a connection of its own.
-  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  // A request to an https origin whose connection is still being set up waits to learn (by
+  // ALPN) whether it speaks HTTP/2, and is then multiplexed on it instead of opening a connection
+  // of its own. Not for http: libcurl would hold it until the first request's answer came.
+  if (absl::StartsWith(r.url, "https://")) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   if (!r.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, r.ca_file.c_str());
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Transfer::OnHeader);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
