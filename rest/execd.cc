@@ -12,9 +12,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "rest/event_scan.h"
 #include "rest/json_fields.h"
 #include "rest/shell_quote.h"
 #include "rest/string_views.h"
+#include "rest/utf8.h"
 
 namespace rest {
 namespace {
@@ -226,6 +228,7 @@ absl::StatusOr<ServerStreamEvent> ParseServerStreamEvent(const nlohmann::json& j
 }
 
 absl::StatusOr<ServerStreamEvent> ParseServerStreamEvent(std::string_view json_text) {
+  if (auto flat = internal::ScanFlatEvent(json_text); flat.has_value()) return *std::move(flat);
   const Json j = Json::parse(json_text, /*cb=*/nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     const bool cut = json_text.size() > kMaxQuotedEvent;
@@ -237,35 +240,6 @@ absl::StatusOr<ServerStreamEvent> ParseServerStreamEvent(std::string_view json_t
 }
 
 namespace {
-
-// The length of the well-formed UTF-8 sequence that starts at s[i] (a byte >= 0x80), or 0 when
-// none does there (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF, or
-// a sequence cut short).
-std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char lead = byte(i);
-  std::size_t n;
-  unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    n = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    n = 3;
-    if (lead == 0xE0) lo = 0xA0;  // no overlong forms
-    if (lead == 0xED) hi = 0x9F;  // no surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    n = 4;
-    if (lead == 0xF0) lo = 0x90;
-    if (lead == 0xF4) hi = 0x8F;  // nothing past U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-  for (std::size_t k = 2; k < n; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  }
-  return n;
-}
 
 // `s` as a JSON string, escaped as nlohmann::json writes it (ensure_ascii off); each byte that
 // is not part of well-formed UTF-8 becomes U+FFFD. Runs of plain ASCII are copied at once: this

@@ -1,12 +1,16 @@
 // The SSE decoder (every line ending, split anywhere) and the event codec on arbitrary bytes:
 // nothing may crash; a chunked feed must decode exactly as a whole one; and every event the
 // parser accepts must be written back (SerializeEvent) as text that parses to the same event.
+// The fast reader of flat events (ScanFlatEvent) must read whatever it takes exactly as the
+// full parse of a DOM does.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "nlohmann/json.hpp"
+#include "rest/event_scan.h"
 #include "rest/execd.h"
 #include "rest/sse.h"
 #include "tests/fuzz/fuzz_check.h"
@@ -42,6 +46,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   OSB_FUZZ_CHECK(whole.ok == chunked.ok);
   if (whole.ok) OSB_FUZZ_CHECK(whole.events == chunked.events);
   for (const std::string& event : whole.events) {
+    if (auto fast = rest::internal::ScanFlatEvent(event); fast.has_value()) {
+      const auto dom = nlohmann::json::parse(event, nullptr, /*allow_exceptions=*/false);
+      OSB_FUZZ_CHECK(!dom.is_discarded());
+      auto full = rest::ParseServerStreamEvent(dom);
+      OSB_FUZZ_CHECK(full.ok());
+      OSB_FUZZ_CHECK(full->type == fast->type && full->text == fast->text &&
+                     full->timestamp_ms == fast->timestamp_ms &&
+                     full->execution_count == fast->execution_count &&
+                     full->execution_time_ms == fast->execution_time_ms &&
+                     !full->results.has_value() && !full->error.has_value());
+    }
     auto parsed = rest::ParseServerStreamEvent(std::string_view(event));
     if (!parsed.ok()) continue;
     const std::string written = rest::SerializeEvent(*parsed);
