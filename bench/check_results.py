@@ -22,7 +22,8 @@ SCENARIOS = {
                   "roundtrip.osbd_overhead"],
     "throughput": [f"throughput.{path}.c{n}" for path in ("osbd", "direct") for n in (1, 8, 64)]
     + ["throughput.osbd.idle_connections"],
-    "streaming": ["streaming.osbd", "streaming.direct", "streaming.local_pipe"],
+    "streaming": [
+        "streaming.osbd", "streaming.direct", "streaming.curl", "streaming.local_pipe"],
     "files": ["files.osbd.upload", "files.osbd.download", "files.local_cp"],
     "warm_pool": ["warm_pool.acquire", "warm_pool.osbctl_run", "warm_pool.cold_create"],
     "footprint": ["footprint.osbd.idle_rss", "footprint.osbd.load_rss", "footprint.osbd.stream_rss",
