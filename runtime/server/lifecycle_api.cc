@@ -17,7 +17,6 @@
 #include "runtime/common/http_response.h"
 #include "runtime/server/agent_exchange.h"
 #include "runtime/server/elastic_task_queue.h"
-#include "runtime/server/multipart_relay.h"
 #include "runtime/server/sandbox_port.h"
 #include "runtime/server/upgrade_tunnel.h"
 
@@ -52,6 +51,23 @@ bool IsDroppedRequestHeader(absl::string_view name) {
     if (absl::EqualsIgnoreCase(name, drop)) return true;
   }
   return false;
+}
+
+// cpp-httplib parses a multipart/form-data body itself and hands a handler only its parts, but
+// only when the request says it is multipart. A proxied request's Content-Type is kept under this
+// name while httplib reads the body, so that the body reaches the sandbox byte for byte (and
+// without the cost of parsing it); the proxy sends it on as the Content-Type again.
+constexpr char kRelayedContentType[] = "X-Osb-Relayed-Content-Type";
+
+void SetContentTypeAsideForTheRelay(const httplib::Request& req) {
+  // The request is the server's own (not const); only its handler's view of it is.
+  auto& headers = const_cast<httplib::Headers&>(req.headers);
+  headers.erase(kRelayedContentType);  // never the client's
+  auto type = headers.find("Content-Type");
+  if (type == headers.end() || !req.is_multipart_form_data()) return;
+  std::string value = std::move(type->second);
+  headers.erase(type);
+  headers.emplace(kRelayedContentType, std::move(value));
 }
 
 bool IsDroppedResponseHeader(absl::string_view name) {
@@ -89,7 +105,9 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, SnapshotManager& snapshots
     res.set_header("X-Request-ID", request_id.empty() ? rest::NewUuid4() : request_id);
     // A request with a body is checked by its route's handler (Guard) instead: answered here,
     // its unread body would be taken for the next request on the connection.
-    bool exempt = req.path == "/health" || std::regex_match(req.path, kProxyPath);
+    const bool proxied = std::regex_match(req.path, kProxyPath);
+    if (proxied) SetContentTypeAsideForTheRelay(req);
+    bool exempt = req.path == "/health" || proxied;
     if (!exempt && !HasBody(req) && !Authorized(req, res)) {
       return httplib::Server::HandlerResponse::Handled;
     }
@@ -342,7 +360,11 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
 
   HeaderList headers;
   for (const auto& [k, v] : req.headers) {
-    if (!IsDroppedRequestHeader(k)) headers.emplace_back(k, v);
+    if (absl::EqualsIgnoreCase(k, kRelayedContentType)) {
+      headers.emplace_back("Content-Type", v);
+    } else if (!IsDroppedRequestHeader(k)) {
+      headers.emplace_back(k, v);
+    }
   }
   // An upgrade (a WebSocket) is asked of the sandbox's server in turn; its 101 answer turns the
   // two connections into a tunnel.
@@ -357,12 +379,13 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
   auto proxy_error = [&](const absl::Status& s) {
     ReplyError(res, 502, "SANDBOX::PROXY_ERROR", absl::StrCat("sandbox ", id, ": ", s.message()));
   };
-  const bool multipart = body_reader != nullptr && req.is_multipart_form_data();
+  // An upload: the agent answers only once its body has ended, so it may be gathered.
+  const bool multipart = req.has_header(kRelayedContentType);
   std::optional<std::size_t> body_length = req.body.size();
   if (body_reader != nullptr) {
     std::size_t declared = 0;
     body_length.reset();  // chunked, unless the client declared a length that stays true
-    if (!multipart && absl::SimpleAtoi(req.get_header_value("Content-Length"), &declared)) {
+    if (absl::SimpleAtoi(req.get_header_value("Content-Length"), &declared)) {
       body_length = declared;
     }
   }
@@ -381,7 +404,7 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
   std::shared_ptr<AgentExchange> exchange = std::move(*opened);
   if (body_reader == nullptr) {
     (void)exchange->SendBody(req.body);
-  } else if (absl::Status relayed = RelayBody(req, *body_reader, *exchange); !relayed.ok()) {
+  } else if (absl::Status relayed = RelayBody(*body_reader, multipart, *exchange); !relayed.ok()) {
     // The client's body broke off or is malformed: the agent must not see it as complete, so
     // the exchange is dropped unfinished.
     return ReplyError(res, 400, rest::kInvalidRequestBody, relayed.message());
@@ -444,27 +467,31 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
   }
 }
 
-absl::Status LifecycleApi::RelayBody(const httplib::Request& req,
-                                     const httplib::ContentReader& reader,
+absl::Status LifecycleApi::RelayBody(const httplib::ContentReader& reader, bool gather,
                                      AgentExchange& exchange) {
   bool agent_gone = false;  // the agent stopped reading: its answer says why
   auto send = [&](std::string_view piece) {
     if (!agent_gone && !exchange.SendBody(rest::AbslView(piece)).ok()) agent_gone = true;
-    return true;  // keep reading the client's body, so that its connection stays usable
   };
-  bool read;
-  if (req.is_multipart_form_data()) {
-    auto boundary = MultipartBoundary(req.get_header_value("Content-Type"));
-    if (!boundary.ok()) return boundary.status();
-    MultipartRelay relay(*boundary, send);
-    read = reader([&](const httplib::MultipartFormData& part) { return relay.OnPartHeader(part); },
-                  [&](const char* data, std::size_t size) { return relay.OnData(data, size); });
-    if (read) relay.Finish();
-  } else {
-    read = reader(
-        [&](const char* data, std::size_t size) { return send(std::string_view(data, size)); });
-  }
+  // httplib hands the body over a few KiB at a time; an upload goes on in pieces of
+  // kGatheredPiece, a syscall (and a chunk header) each.
+  constexpr std::size_t kGatheredPiece = 64 * 1024;
+  std::string gathered;
+  // Multipart bodies too come whole: SetContentTypeAsideForTheRelay.
+  const bool read = reader([&](const char* data, std::size_t size) {
+    if (!gather) {
+      send(std::string_view(data, size));
+    } else {
+      gathered.append(data, size);
+      if (gathered.size() >= kGatheredPiece) {
+        send(gathered);
+        gathered.clear();
+      }
+    }
+    return true;  // keep reading the client's body, so that its connection stays usable
+  });
   if (!read) return absl::InvalidArgumentError("the request body is malformed or truncated");
+  if (!gathered.empty()) send(gathered);
   return absl::OkStatus();
 }
 
