@@ -74,6 +74,58 @@ class OsbdFaultTest : public ::testing::Test {
     return sandbox.id();
   }
 
+  // A MakeDirectories whose execd request the proxy holds for 3 s, ended early by the client:
+  // by a 500 ms deadline, or cancelled once the request waits in the proxy. Then, once the hold
+  // is over: whether the request went on to execd, and whether the directory was made.
+  enum class Ending { kDeadline, kCancel };
+  struct Abandoned {
+    grpc::Status status;
+    bool forwarded = true;
+    bool made = true;
+  };
+  Abandoned AbandonHeldMakeDirectories(Ending ending) {
+    Abandoned out;
+    const std::string id = NewSandbox();
+    if (id.empty()) return out;
+    auto files = v1::Files::NewStub(osbd_->channel());
+    const FaultProxy::Match mkdir{"POST", "/sandboxes/" + id + "/proxy/44772/directories"};
+    const int forwarded = proxy_->RequestsForwarded(mkdir);
+    const int seen = proxy_->RequestsSeen(mkdir);
+    proxy_->DelayRequests(mkdir, absl::Seconds(3));
+    v1::MakeDirectoriesRequest request;
+    request.set_sandbox_id(id);
+    request.add_directories()->set_path("/tmp/made-late");
+    const absl::Time start = absl::Now();
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, ending == Ending::kDeadline ? absl::Milliseconds(500) : absl::Seconds(30));
+    std::thread call([&] {
+      v1::MakeDirectoriesResponse made;
+      out.status = files->MakeDirectories(&ctx, request, &made);
+    });
+    if (ending == Ending::kCancel) {
+      while (proxy_->RequestsSeen(mkdir) == seen && absl::Now() - start < absl::Seconds(2)) {
+        absl::SleepFor(absl::Milliseconds(10));
+      }
+      EXPECT_EQ(proxy_->RequestsSeen(mkdir), seen + 1) << "the request never reached the proxy";
+      ctx.TryCancel();
+    }
+    call.join();
+    absl::SleepFor(absl::Seconds(3) + absl::Milliseconds(500) - (absl::Now() - start));
+    out.forwarded = proxy_->RequestsForwarded(mkdir) != forwarded;
+    proxy_->ClearFaults();
+    grpc::ClientContext info_ctx;
+    SetDeadline(info_ctx);
+    v1::GetFileInfoRequest info_request;
+    info_request.set_sandbox_id(id);
+    info_request.add_paths("/tmp/made-late");
+    v1::GetFileInfoResponse info;
+    const grpc::Status found = files->GetInfo(&info_ctx, info_request, &info);
+    EXPECT_TRUE(found.ok() || found.error_code() == grpc::StatusCode::NOT_FOUND)
+        << found.error_message();
+    out.made = found.ok();
+    return out;
+  }
+
   grpc::Status Get(const std::string& id, absl::Duration deadline = absl::Seconds(60)) {
     grpc::ClientContext ctx;
     SetDeadline(ctx, deadline);
@@ -352,80 +404,19 @@ TEST_F(OsbdFaultTest, SlowUpstreamMeetsTheDeadlineAndOsbdKeepsServing) {
 
 // The same for a Files call, which goes to execd through the runtime's proxy.
 TEST_F(OsbdFaultTest, AFilesCallsDeadlineIsItsExecdRequestsToo) {
-  const std::string id = NewSandbox();
-  ASSERT_FALSE(id.empty());
-  auto files = v1::Files::NewStub(osbd_->channel());
-  const FaultProxy::Match mkdir{"POST", "/sandboxes/" + id + "/proxy/44772/directories"};
-  const int forwarded = proxy_->RequestsForwarded(mkdir);
-  proxy_->DelayRequests(mkdir, absl::Seconds(3));
-  v1::MakeDirectoriesRequest request;
-  request.set_sandbox_id(id);
-  request.add_directories()->set_path("/tmp/made-late");
-  const absl::Time start = absl::Now();
-  {
-    grpc::ClientContext ctx;
-    SetDeadline(ctx, absl::Milliseconds(500));
-    v1::MakeDirectoriesResponse made;
-    grpc::Status status = files->MakeDirectories(&ctx, request, &made);
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
-  }
-  absl::SleepFor(absl::Seconds(3) + absl::Milliseconds(500) - (absl::Now() - start));
-  EXPECT_EQ(proxy_->RequestsForwarded(mkdir), forwarded)
-      << "osbd kept its execd request open past the call's deadline";
-  proxy_->ClearFaults();
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  v1::GetFileInfoRequest info_request;
-  info_request.set_sandbox_id(id);
-  info_request.add_paths("/tmp/made-late");
-  v1::GetFileInfoResponse info;
-  grpc::Status status = files->GetInfo(&ctx, info_request, &info);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND)
-      << "the abandoned request never reached execd";
+  Abandoned r = AbandonHeldMakeDirectories(Ending::kDeadline);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << r.status.error_message();
+  EXPECT_FALSE(r.forwarded) << "osbd kept its execd request open past the call's deadline";
+  EXPECT_FALSE(r.made) << "the abandoned request never reached execd";
 }
 
 // A unary call the client cancels takes its upstream request with it: the held request is
 // abandoned before the proxy forwards it, so execd never acts on it.
 TEST_F(OsbdFaultTest, ACancelledCallAbortsItsUpstreamRequest) {
-  const std::string id = NewSandbox();
-  ASSERT_FALSE(id.empty());
-  auto files = v1::Files::NewStub(osbd_->channel());
-  const FaultProxy::Match mkdir{"POST", "/sandboxes/" + id + "/proxy/44772/directories"};
-  const int forwarded = proxy_->RequestsForwarded(mkdir);
-  const int seen = proxy_->RequestsSeen(mkdir);
-  proxy_->DelayRequests(mkdir, absl::Seconds(3));
-  v1::MakeDirectoriesRequest request;
-  request.set_sandbox_id(id);
-  request.add_directories()->set_path("/tmp/made-after-cancel");
-  const absl::Time start = absl::Now();
-  grpc::ClientContext ctx;
-  SetDeadline(ctx, absl::Seconds(30));
-  grpc::Status status;
-  std::thread call([&] {
-    v1::MakeDirectoriesResponse made;
-    status = files->MakeDirectories(&ctx, request, &made);
-  });
-  // Cancelled once the request waits in the proxy.
-  while (proxy_->RequestsSeen(mkdir) == seen && absl::Now() - start < absl::Seconds(2)) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  ASSERT_EQ(proxy_->RequestsSeen(mkdir), seen + 1);
-  ctx.TryCancel();
-  call.join();
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED) << status.error_message();
-  absl::SleepFor(absl::Seconds(3) + absl::Milliseconds(500) - (absl::Now() - start));
-  EXPECT_EQ(proxy_->RequestsForwarded(mkdir), forwarded)
-      << "osbd kept the cancelled call's execd request open";
-  proxy_->ClearFaults();
-  grpc::ClientContext info_ctx;
-  SetDeadline(info_ctx);
-  v1::GetFileInfoRequest info_request;
-  info_request.set_sandbox_id(id);
-  info_request.add_paths("/tmp/made-after-cancel");
-  v1::GetFileInfoResponse info;
-  status = files->GetInfo(&info_ctx, info_request, &info);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND)
-      << "the abandoned request never reached execd";
+  Abandoned r = AbandonHeldMakeDirectories(Ending::kCancel);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::CANCELLED) << r.status.error_message();
+  EXPECT_FALSE(r.forwarded) << "osbd kept the cancelled call's execd request open";
+  EXPECT_FALSE(r.made) << "the abandoned request never reached execd";
 }
 
 TEST_F(OsbdFaultTest, IdleConnectionsTheServerClosedAreReplacedUnnoticed) {
