@@ -112,10 +112,10 @@ void WarmPool::Acquire(v1::AcquirePolicy policy, std::optional<absl::Duration> s
     }
   }
   for (const auto& id : too_old) Kill(id);
-  Refill();
   if (member.has_value()) {
     return HandOut(*std::move(member), sandbox_timeout, std::move(done), policy);
   }
+  Refill();
   if (policy == v1::ACQUIRE_POLICY_FAIL_FAST) {
     return done(rest::MakeError(absl::StatusCode::kResourceExhausted, "OSBD::POOL_EMPTY",
                                 absl::StrCat("pool ", definition_.name(),
@@ -145,6 +145,8 @@ void WarmPool::HandOut(Member member, std::optional<absl::Duration> sandbox_time
           self->stats_.set_warm_acquires(self->stats_.warm_acquires() + 1);
         }
         self->Deliver(*std::move(sandbox), true, sandbox_timeout, std::move(done));
+        // Only now: a create started with the PATCH slowed it down (the server's CPU is shared).
+        self->Refill();
       });
 }
 
