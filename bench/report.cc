@@ -73,8 +73,9 @@ json EvaluateTargets(const std::vector<Scenario>& scenarios) {
   targets.push_back(Target("1 GiB download", "≥ 500 MB/s, bounded RSS",
                            FindMetric(scenarios, "files.osbd.download"), false, 500, true, "MB/s",
                            ""));
-  targets.push_back(Target("1 GiB of 76-character lines on stdout (agent and proxy)", "≥ 150 MB/s",
-                           FindMetric(scenarios, "streaming.curl"), false, 150, true, "MB/s", ""));
+  targets.push_back(Target("1 GiB of 76-character lines on stdout (agent and proxy)",
+                           "≥ 150 MB/s", FindMetric(scenarios, "streaming.curl"), false, 150, true,
+                           "MB/s", ""));
   targets.push_back(Target("warm-pool acquire", "≤ 2 ms",
                            FindMetric(scenarios, "warm_pool.acquire"), true, 2, false, "ms", ""));
   targets.push_back(Target("`osbctl run` (warm pool)", "≤ 30 ms",

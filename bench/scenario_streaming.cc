@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -106,13 +107,16 @@ Scenario Streaming(const BenchConfig& config, Observations& observed) {
   std::vector<StreamRun> via_curl;
   std::string curl_error;
   const std::string body = nlohmann::json{{"command", direct_work.command}}.dump();
+  // Only the stream's end is kept (tail), to see that it ended with the command's success.
+  const std::string curl_command = absl::StrCat(
+      "set -o pipefail; curl -sS -N --fail -H 'X-EXECD-ACCESS-TOKEN: ", sandbox->token,
+      "' -H 'Content-Type: application/json' --data-binary @- '", sandbox->execd_url,
+      "/command' <<'BODY' | tail -c 300\n", body, "\nBODY");
   for (int i = 0; i < runs; ++i) {
-    osb::ChildResult r = osb::RunToCompletion(
-        {"curl", "-sS", "-N", "-o", "/dev/null", "-w", "%{http_code}", "-H",
-         "X-EXECD-ACCESS-TOKEN: " + sandbox->token, "-H", "Content-Type: application/json",
-         "--data-binary", body, sandbox->execd_url + "/command"});
-    if (r.exit_code != 0 || r.out != "200") {
-      curl_error = absl::StrCat("curl exit ", r.exit_code, " ", r.out, r.err);
+    osb::ChildResult r = osb::RunToCompletion({"/bin/bash", "-c", curl_command});
+    if (r.exit_code != 0 || !absl::StrContains(r.out, R"("type":"execution_complete")")) {
+      curl_error = absl::StrCat("curl exit ", r.exit_code, ", stream ending '", r.out, "' ",
+                                r.err);
       continue;
     }
     via_curl.push_back({absl::ToDoubleSeconds(r.wall), direct_work.payload_bytes,

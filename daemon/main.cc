@@ -125,6 +125,19 @@ int main(int argc, char** argv) {
   if (domain.empty()) domain = file_defaults.domain.value_or("");
   if (api_key.empty()) api_key = file_defaults.api_key.value_or("");
   if (protocol.empty()) protocol = file_defaults.protocol.value_or("");
+  // A CA file that cannot be read would fail every https request later, one by one: refuse it
+  // before anything starts (an embedded runtime among them).
+  std::vector<std::pair<std::string, std::string>> ca_files = {
+      {"--ca-file", ca_file}, {"config ca_file", file_defaults.ca_file.value_or("")}};
+  for (const auto& [name, profile] : config->profiles) {
+    ca_files.emplace_back("config profile " + name + " ca_file", profile.ca_file.value_or(""));
+  }
+  for (const auto& [where, path] : ca_files) {
+    if (!path.empty() && ::access(path.c_str(), R_OK) != 0) {
+      spdlog::critical("{}: CA file {}: {}", where, path, std::strerror(errno));
+      return 2;
+    }
+  }
 
   // Until the server runs there is nothing to wind down: a signal ends osbd at once.
   std::atomic<bool> serving{false};
@@ -185,19 +198,6 @@ int main(int argc, char** argv) {
     }
     profiles.emplace(name, *std::move(profile_origin));
   }
-  // A CA file that cannot be read would fail every https request later, one by one.
-  std::vector<std::pair<std::string, const osb::daemon::Origin*>> named_origins = {
-      {"default connection", &origin}};
-  for (const auto& [name, profile_origin] : profiles) {
-    named_origins.emplace_back("profile " + name, &profile_origin);
-  }
-  for (const auto& [name, o] : named_origins) {
-    if (!o->ca_file.empty() && ::access(o->ca_file.c_str(), R_OK) != 0) {
-      spdlog::critical("{}: CA file {}: {}", name, o->ca_file, std::strerror(errno));
-      return 2;
-    }
-  }
-
   const std::string socket_dir = socket_path.substr(0, socket_path.rfind('/'));
   if (auto s = osb::MakeDirs(socket_dir, 0700); !s.ok()) {
     spdlog::critical("{}", std::string(s.message()));

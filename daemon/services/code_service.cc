@@ -152,19 +152,25 @@ class RunReactor final : public UpstreamStream<RunReactor, v1::CodeEvent> {
 
 namespace {
 
+// Whether a cancelled call abandons its execd request; not one that creates something (a context)
+// which an abandoned request could leave behind unknown.
+enum class WhenCancelled { kAbandon, kComplete };
+
 // A unary RPC that is one execd request: `fill` writes the response from execd's answer.
 grpc::ServerUnaryReactor* CallExecd(DaemonContext& context, UnaryCall* reactor,
                                     const grpc::ServerContextBase* call,
                                     const v1::Connection& connection,
                                     const std::string& sandbox_id, std::string method,
                                     std::string target, std::string body,
-                                    std::function<absl::Status(const HttpResult&)> fill) {
+                                    std::function<absl::Status(const HttpResult&)> fill,
+                                    WhenCancelled on_cancel = WhenCancelled::kAbandon) {
   WithSandboxExecd(context, reactor, connection, sandbox_id,
                    [&context, reactor, method = std::move(method), target = std::move(target),
-                    body = std::move(body),
-                    fill = std::move(fill)](const Origin&, const ExecdEndpoint& endpoint) {
-                     context.execd().Call(endpoint, method, target, body,
-                                          FinishFromExecd(reactor, fill));
+                    body = std::move(body), fill = std::move(fill),
+                    on_cancel](const Origin&, const ExecdEndpoint& endpoint) {
+                     const bool abandon = on_cancel == WhenCancelled::kAbandon;
+                     context.execd().Call(abandon ? endpoint : endpoint.Detached(), method,
+                                          target, body, FinishFromExecd(reactor, fill));
                    },
                    call);
   return reactor;
@@ -192,7 +198,8 @@ grpc::ServerUnaryReactor* CodeService::CreateContext(grpc::CallbackServerContext
   rest::CodeContextRequest create{.language = request->language()};
   if (!request->cwd().empty()) create.cwd = request->cwd();
   return CallExecd(context_, reactor, ctx, request->connection(), request->sandbox_id(), "POST",
-                   "/code/context", rest::ToJson(create).dump(), FillContext(response));
+                   "/code/context", rest::ToJson(create).dump(), FillContext(response),
+                   WhenCancelled::kComplete);
 }
 
 grpc::ServerUnaryReactor* CodeService::ListContexts(grpc::CallbackServerContext* ctx,

@@ -221,8 +221,9 @@ grpc::ServerUnaryReactor* CommandsService::CreateSession(grpc::CallbackServerCon
   WithSandboxExecd(context_, reactor, request->connection(), request->sandbox_id(),
                    [this, reactor, response, body = rest::ToJson(create).dump()](
                        const Origin&, const ExecdEndpoint& endpoint) {
+                     // Detached: a cancelled call must not leave a session no one knows of.
                      context_.execd().Call(
-                         endpoint, "POST", "/session", body,
+                         endpoint.Detached(), "POST", "/session", body,
                          FinishFromExecd(reactor, [response](const HttpResult& r) -> absl::Status {
                            auto j = nlohmann::json::parse(r.body, nullptr, false);
                            auto id = j.is_object() ? j.find("session_id") : j.end();

@@ -99,10 +99,12 @@ absl::StatusOr<Origin> DaemonContext::ResolveForSandbox(const opensandbox::v1::C
 
 void DaemonContext::WithExecd(const Origin& origin, const std::string& sandbox_id,
                               std::function<void(absl::StatusOr<ExecdEndpoint>)> done) {
-  // The calling request's timeout and cancellation go with the endpoint; none is cached.
+  // The calling request's timeout, cancellation and CAs go with the endpoint (the cache is keyed
+  // by protocol and authority only).
   auto for_this_call = [origin](ExecdEndpoint endpoint) {
     endpoint.request_timeout = origin.request_timeout;
     endpoint.cancel = origin.cancel;
+    endpoint.ca_file = origin.ca_file;
     return endpoint;
   };
   if (auto cached = endpoints_.Find(origin, sandbox_id); cached.has_value()) {

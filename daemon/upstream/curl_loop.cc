@@ -265,6 +265,13 @@ int CurlLoop::CloseSocket(void* loop_ptr, int fd) {
 }
 
 void CurlLoop::AddTransfer(TransferId id, HttpRequest request, HttpHandler handler) {
+  if (request.cancel != nullptr && !request.cancel->Track(this, id)) {
+    // Its call is gone: it never starts, and so is no upstream request in the statistics.
+    HttpResult refused;
+    refused.transport = absl::CancelledError("the call was cancelled");
+    if (handler.on_done) handler.on_done(std::move(refused));
+    return;
+  }
   auto t = std::make_unique<Transfer>();
   t->loop = this;
   t->id = id;
@@ -328,10 +335,6 @@ void CurlLoop::AddTransfer(TransferId id, HttpRequest request, HttpHandler handl
   }
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);
   Transfer* raw = t.get();
-  if (r.cancel != nullptr && !r.cancel->Track(this, id)) {
-    transfers_.emplace(id, std::move(t));
-    return FinishTransfer(raw, absl::CancelledError("the call was cancelled"));
-  }
   CURLMcode rc = curl_multi_add_handle(Multi(multi_), e);
   transfers_.emplace(id, std::move(t));
   if (rc != CURLM_OK) {

@@ -49,6 +49,14 @@ struct ExecdEndpoint {
   // The calling request's cancellation, set with request_timeout (Origin::cancel).
   std::shared_ptr<CancelToken> cancel;
   std::string ca_file;  // the origin's (Origin::ca_file)
+
+  // This endpoint for a request that must not end with its call: one that creates something
+  // (a session, a context) which an abandoned request could leave behind unknown.
+  ExecdEndpoint Detached() const {
+    ExecdEndpoint e = *this;
+    e.cancel = nullptr;
+    return e;
+  }
 };
 
 // Splits a domain as the official SDKs accept it ("host:port", "http://host:port",

@@ -63,11 +63,13 @@ void SetContentTypeAsideForTheRelay(const httplib::Request& req) {
   // The request is the server's own (not const); only its handler's view of it is.
   auto& headers = const_cast<httplib::Headers&>(req.headers);
   headers.erase(kRelayedContentType);  // never the client's
-  auto type = headers.find("Content-Type");
-  if (type == headers.end() || !req.is_multipart_form_data()) return;
-  std::string value = std::move(type->second);
-  headers.erase(type);
-  headers.emplace(kRelayedContentType, std::move(value));
+  if (!req.is_multipart_form_data()) return;
+  // Every Content-Type (names compare without case), so that httplib sees none left to parse.
+  auto [first, last] = headers.equal_range("Content-Type");
+  std::vector<std::string> values;
+  for (auto it = first; it != last; ++it) values.push_back(std::move(it->second));
+  headers.erase(first, last);
+  for (auto& value : values) headers.emplace(kRelayedContentType, std::move(value));
 }
 
 bool IsDroppedResponseHeader(absl::string_view name) {
@@ -114,8 +116,8 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, SnapshotManager& snapshots
     return httplib::Server::HandlerResponse::Unhandled;
   });
   server_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    // httplib refuses some requests itself (unknown methods, malformed multipart: no body written
-    // yet) without reading theirs, and this httplib keeps the connection: the client is told not
+    // httplib refuses some requests itself (unknown methods; no body written yet) without
+    // reading theirs, and this httplib keeps the connection: the client is told not
     // to reuse it.
     if (res.body.empty() && HasBody(req)) res.set_header("Connection", "close");
     if (res.body.empty() && res.status == 416) {
@@ -379,13 +381,16 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
   auto proxy_error = [&](const absl::Status& s) {
     ReplyError(res, 502, "SANDBOX::PROXY_ERROR", absl::StrCat("sandbox ", id, ": ", s.message()));
   };
-  // An upload: the agent answers only once its body has ended, so it may be gathered.
-  const bool multipart = req.has_header(kRelayedContentType);
+  // An upload to the agent: it answers only once the body has ended, so the body may be gathered.
+  // (A server of the sandbox's own may read a multipart body as it comes.)
+  const bool gather = port == kAgentPort && req.has_header(kRelayedContentType);
   std::optional<std::size_t> body_length = req.body.size();
   if (body_reader != nullptr) {
     std::size_t declared = 0;
     body_length.reset();  // chunked, unless the client declared a length that stays true
-    if (absl::SimpleAtoi(req.get_header_value("Content-Length"), &declared)) {
+    const bool chunked = absl::StrContains(
+        absl::AsciiStrToLower(req.get_header_value("Transfer-Encoding")), "chunked");
+    if (!chunked && absl::SimpleAtoi(req.get_header_value("Content-Length"), &declared)) {
       body_length = declared;
     }
   }
@@ -404,7 +409,7 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
   std::shared_ptr<AgentExchange> exchange = std::move(*opened);
   if (body_reader == nullptr) {
     (void)exchange->SendBody(req.body);
-  } else if (absl::Status relayed = RelayBody(*body_reader, multipart, *exchange); !relayed.ok()) {
+  } else if (absl::Status relayed = RelayBody(*body_reader, gather, *exchange); !relayed.ok()) {
     // The client's body broke off or is malformed: the agent must not see it as complete, so
     // the exchange is dropped unfinished.
     return ReplyError(res, 400, rest::kInvalidRequestBody, relayed.message());

@@ -407,7 +407,7 @@ TEST_F(OsbdFaultTest, AFilesCallsDeadlineIsItsExecdRequestsToo) {
   Abandoned r = AbandonHeldMakeDirectories(Ending::kDeadline);
   EXPECT_EQ(r.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << r.status.error_message();
   EXPECT_FALSE(r.forwarded) << "osbd kept its execd request open past the call's deadline";
-  EXPECT_FALSE(r.made) << "the abandoned request never reached execd";
+  EXPECT_FALSE(r.made) << "the abandoned request reached execd, which made the directory";
 }
 
 // A unary call the client cancels takes its upstream request with it: the held request is
@@ -416,7 +416,7 @@ TEST_F(OsbdFaultTest, ACancelledCallAbortsItsUpstreamRequest) {
   Abandoned r = AbandonHeldMakeDirectories(Ending::kCancel);
   EXPECT_EQ(r.status.error_code(), grpc::StatusCode::CANCELLED) << r.status.error_message();
   EXPECT_FALSE(r.forwarded) << "osbd kept the cancelled call's execd request open";
-  EXPECT_FALSE(r.made) << "the abandoned request never reached execd";
+  EXPECT_FALSE(r.made) << "the abandoned request reached execd, which made the directory";
 }
 
 TEST_F(OsbdFaultTest, IdleConnectionsTheServerClosedAreReplacedUnnoticed) {
