@@ -499,7 +499,28 @@ TEST_F(Lifecycle, DeleteIs204ThenGetIs404) {
 
 // --- Endpoint and proxy --------------------------------------------------------------------------
 
-class Endpoint : public RuntimeTest {};
+class Endpoint : public RuntimeTest {
+ protected:
+  // An HTTP client for a port of the sandbox through the runtime's proxy: the endpoint's
+  // host, its path (requests go to path + "/..."), and the headers it says to send.
+  struct ProxiedPort {
+    std::unique_ptr<httplib::Client> client;
+    std::string path;
+    httplib::Headers headers;
+  };
+  ProxiedPort Proxied(const std::string& sandbox_id, int port) {
+    ProxiedPort out;
+    auto endpoint = api_->Get(absl::StrCat("/v1/sandboxes/", sandbox_id, "/endpoints/", port));
+    EXPECT_TRUE(endpoint && endpoint->status == 200);
+    if (!endpoint || endpoint->status != 200) return out;
+    json e = ParseJson(endpoint->body);
+    const std::string url = e.value("endpoint", "");
+    out.path = url.substr(url.find('/'));
+    out.client = std::make_unique<httplib::Client>("http://" + url.substr(0, url.find('/')));
+    for (const auto& [k, v] : e["headers"].items()) out.headers.emplace(k, v.get<std::string>());
+    return out;
+  }
+};
 
 TEST_F(Endpoint, IsSchemelessProxyPathWithToken) {
   auto sandbox = CreateSandbox();
@@ -549,15 +570,11 @@ TEST_F(Endpoint, ProxyReachesAnyPortInsideTheSandbox) {
                      {{"background", true}});
   ASSERT_EQ(ExitCode(started), 0) << Describe(started);
 
-  auto endpoint = api_->Get("/v1/sandboxes/" + sandbox->id + "/endpoints/8080");
-  ASSERT_TRUE(endpoint);
-  ASSERT_EQ(endpoint->status, 200) << endpoint->body;
-  json e = ParseJson(endpoint->body);
-  const std::string url = e.value("endpoint", "");
-  const std::string path = url.substr(url.find('/'));
-  httplib::Client client("http://" + url.substr(0, url.find('/')));
-  httplib::Headers headers;
-  for (const auto& [k, v] : e["headers"].items()) headers.emplace(k, v.get<std::string>());
+  ProxiedPort proxied = Proxied(sandbox->id, 8080);
+  ASSERT_NE(proxied.client, nullptr);
+  httplib::Client& client = *proxied.client;
+  const std::string& path = proxied.path;
+  const httplib::Headers& headers = proxied.headers;
 
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   auto page = client.Get(path + "/index.html?x=1", headers);
@@ -607,14 +624,11 @@ TEST_F(Endpoint, ProxyPassesMultipartBodiesThroughUnchanged) {
                                    "EOF\nexec python3 /tmp/echo.py",
                      {{"background", true}});
   ASSERT_EQ(ExitCode(started), 0) << Describe(started);
-  auto endpoint = api_->Get("/v1/sandboxes/" + sandbox->id + "/endpoints/8091");
-  ASSERT_TRUE(endpoint);
-  json e = ParseJson(endpoint->body);
-  const std::string url = e.value("endpoint", "");
-  const std::string path = url.substr(url.find('/'));
-  httplib::Client client("http://" + url.substr(0, url.find('/')));
-  httplib::Headers headers;
-  for (const auto& [k, v] : e["headers"].items()) headers.emplace(k, v.get<std::string>());
+  ProxiedPort proxied = Proxied(sandbox->id, 8091);
+  ASSERT_NE(proxied.client, nullptr);
+  httplib::Client& client = *proxied.client;
+  const std::string& path = proxied.path;
+  httplib::Headers headers = proxied.headers;
   headers.emplace("X-Osb-Relayed-Content-Type", "text/plain");
 
   const std::string type = "multipart/form-data; boundary=b0undary";
