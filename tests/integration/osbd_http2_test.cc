@@ -87,7 +87,10 @@ class OsbdHttp2Test : public ::testing::Test {
     for (int attempt = 0; attempt < 5 && proxy_pid_ < 0; ++attempt) {
       port_ = FreePort();
       ASSERT_GT(port_, 0);
-      const pid_t pid = Spawn({nghttpx, absl::StrCat("--frontend=127.0.0.1,", port_),
+      // --conf=/dev/null: Debian's /etc/nghttpx/nghttpx.conf adds a frontend on port 3000, which
+      // two of these tests at once would both bind.
+      const pid_t pid = Spawn({nghttpx, "--conf=/dev/null",
+                               absl::StrCat("--frontend=127.0.0.1,", port_),
                                absl::StrCat("--backend=", backend[0], ",", backend[1]),
                                "--workers=1", "--accesslog-file=" + access_log_,
                                "--accesslog-format=$alpn $request $status",
@@ -108,7 +111,7 @@ class OsbdHttp2Test : public ::testing::Test {
 
   void TearDown() override {
     if (proxy_pid_ > 0) StopProcess(proxy_pid_, true);
-    PrintLogsIfFailed({proxy_log_, access_log_});
+    PrintLogsIfFailed({dir_.path() + "/nghttpx.out", proxy_log_, access_log_});
   }
 
   std::string Domain() const { return absl::StrCat("https://127.0.0.1:", port_); }
