@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include "daemon/convert.h"
-#include "daemon/services/unary_call.h"
 #include "daemon/warm_pools.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -12,7 +11,7 @@ namespace osb::daemon {
 namespace v1 = opensandbox::v1;
 using google::protobuf::util::TimeUtil;
 
-grpc::ServerUnaryReactor* DaemonService::GetVersion(grpc::CallbackServerContext* /*ctx*/,
+grpc::ServerUnaryReactor* DaemonService::GetVersion(grpc::CallbackServerContext* ctx,
                                                     const v1::GetVersionRequest*,
                                                     v1::GetVersionResponse* response) {
   const DaemonInfo& info = context_.info();
@@ -24,7 +23,7 @@ grpc::ServerUnaryReactor* DaemonService::GetVersion(grpc::CallbackServerContext*
       TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(info.started_at));
   response->set_pid(static_cast<int32_t>(::getpid()));
   response->set_state_dir(info.state_dir);
-  auto* reactor = new UnaryCall;
+  auto* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -67,19 +66,19 @@ v1::DaemonStats CollectDaemonStats(DaemonContext& context) {
   return stats;
 }
 
-grpc::ServerUnaryReactor* DaemonService::GetStats(grpc::CallbackServerContext* /*ctx*/,
+grpc::ServerUnaryReactor* DaemonService::GetStats(grpc::CallbackServerContext* ctx,
                                                   const v1::GetDaemonStatsRequest*,
                                                   v1::DaemonStats* response) {
   *response = CollectDaemonStats(context_);
-  auto* reactor = new UnaryCall;
+  auto* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 
-grpc::ServerUnaryReactor* DaemonService::Shutdown(grpc::CallbackServerContext* /*ctx*/,
+grpc::ServerUnaryReactor* DaemonService::Shutdown(grpc::CallbackServerContext* ctx,
                                                   const v1::ShutdownRequest* request,
                                                   v1::ShutdownResponse*) {
-  auto* reactor = new UnaryCall;
+  auto* reactor = ctx->DefaultReactor();
   if (request->stop_embedded_runtime()) {
     reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                                  "stop_embedded_runtime is not implemented yet"));

@@ -4,7 +4,6 @@
 
 #include "daemon/convert.h"
 #include "daemon/services/grpc_status.h"
-#include "daemon/services/unary_call.h"
 #include "daemon/warm_pools.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -15,8 +14,8 @@ using google::protobuf::util::TimeUtil;
 
 namespace {
 
-grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* /*ctx*/, const absl::Status& status) {
-  auto* reactor = new UnaryCall;
+grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, const absl::Status& status) {
+  auto* reactor = ctx->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }
@@ -79,7 +78,7 @@ grpc::ServerUnaryReactor* PoolsService::Acquire(grpc::CallbackServerContext* ctx
   const LeaseKeeper::Mode mode = request->lease() == v1::LEASE_MODE_RENEW_WHILE_ALIVE
                                      ? LeaseKeeper::Mode::kRenewWhileAlive
                                      : LeaseKeeper::Mode::kKillOnExit;
-  auto* reactor = new UnaryCall;
+  auto* reactor = ctx->DefaultReactor();
   DaemonContext& context = context_;
   pool->Acquire(request->policy(), timeout,
                 [reactor, response, holder, mode, timeout, pool,
@@ -105,7 +104,7 @@ grpc::ServerUnaryReactor* PoolsService::Release(grpc::CallbackServerContext* ctx
     return Answer(ctx, absl::InvalidArgumentError("sandbox_id is required"));
   }
   context_.leases().Forget(request->sandbox_id());
-  auto* reactor = new UnaryCall;
+  auto* reactor = ctx->DefaultReactor();
   pool->Release(request->sandbox_id(), request->reuse(),
                 [reactor, response](absl::StatusOr<bool> reused) {
                   if (reused.ok()) response->set_reused(*reused);

@@ -102,7 +102,7 @@ void WaitUntilSettled(DaemonContext& context, Origin origin, std::string id, abs
 grpc::ServerUnaryReactor* SandboxesService::Create(grpc::CallbackServerContext* ctx,
                                                    const v1::CreateSandboxRequest* request,
                                                    v1::Sandbox* response) {
-  auto* reactor = new UnaryCall;
+  auto* reactor = ctx->DefaultReactor();
   // Without the call's cancellation: a POST abandoned midway could leave a sandbox no one knows
   // of. A cancelled call is noticed once the sandbox exists, which is then deleted (provision.cc).
   auto origin = OriginOrFinish(context_.Resolve(request->connection(), ctx), reactor);
@@ -201,11 +201,10 @@ grpc::ServerUnaryReactor* SandboxesService::List(grpc::CallbackServerContext* ct
 grpc::ServerUnaryReactor* SandboxesService::Kill(grpc::CallbackServerContext* ctx,
                                                  const v1::KillSandboxRequest* request,
                                                  v1::KillSandboxResponse*) {
-  auto* reactor = new UnaryCall;
+  // A deletion runs to its end whatever becomes of the call (DaemonContext::DeleteSandbox).
+  auto* reactor = ctx->DefaultReactor();
   auto origin = OriginOrFinish(
-      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx,
-                                 reactor->cancel()),
-      reactor);
+      context_.ResolveForSandbox(request->connection(), request->sandbox_id(), ctx), reactor);
   if (!origin.has_value()) return reactor;
   context_.leases().Forget(request->sandbox_id());
   context_.pools().Forget(request->sandbox_id());

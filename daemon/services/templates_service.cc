@@ -1,7 +1,6 @@
 #include "daemon/services/templates_service.h"
 
 #include "daemon/services/grpc_status.h"
-#include "daemon/services/unary_call.h"
 #include "daemon/warm_pools.h"
 
 namespace osb::daemon {
@@ -11,8 +10,8 @@ namespace v1 = opensandbox::v1;
 namespace {
 
 // Finishes `ctx`'s call with `status` (OK once the response is filled).
-grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* /*ctx*/, const absl::Status& status) {
-  auto* reactor = new UnaryCall;
+grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, const absl::Status& status) {
+  auto* reactor = ctx->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }

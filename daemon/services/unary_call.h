@@ -1,6 +1,7 @@
-// The reactor of every unary RPC: it finishes like the default one and, when the client cancels
-// the call, cancels the upstream requests made for it (their Origin or ExecdEndpoint carries
-// cancel(), given to DaemonContext::Resolve).
+// The reactor of a unary RPC whose upstream requests end with the call: it finishes like the
+// default one and, when the client cancels the call, cancels the upstream requests made for it
+// (their Origin or ExecdEndpoint carries cancel(), given to DaemonContext::Resolve). RPCs that
+// make no upstream request, or only ones that must run to their end, keep the default reactor.
 //
 //   auto* reactor = new UnaryCall;  // deletes itself when the call is done
 //   auto origin = context.Resolve(request->connection(), ctx, reactor->cancel());
