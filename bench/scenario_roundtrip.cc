@@ -1,4 +1,7 @@
 // Scenario 2: command round trip in a live sandbox.
+#include <algorithm>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "bench/osbd_client.h"
@@ -9,23 +12,37 @@
 namespace osb::bench {
 namespace {
 
-// Runs `one` (returning true on success) `warmup` times unrecorded, then `n` times recorded.
-template <typename Fn>
-Samples TimeEach(int warmup, int n, std::string& error, Fn one) {
-  Samples s;
-  for (int i = 0; i < warmup + n; ++i) {
-    const absl::Time start = absl::Now();
-    if (!one(error)) continue;
-    if (i >= warmup) s.Add(absl::Now() - start);
+// One timed path of an interleaved comparison: its samples and the last error it met.
+struct Path {
+  Samples samples;
+  std::string error;
+};
+
+// Runs `paths` in alternating blocks of `kBlock` calls: `warmup` calls of each unrecorded, then
+// `n` recorded. Alternation gives every path the same machine (run one after the other, one path
+// met the tail of the previous scenario, the kernel still tearing down its sandboxes, and the
+// other did not); blocks keep each path's threads as warm as a caller's run of calls keeps them.
+template <typename... Fn>
+void TimeInterleaved(int warmup, int n, std::pair<Path*, Fn>... paths) {
+  constexpr int kBlock = 10;
+  auto block = [warmup](int first, int count, Path* path, auto& fn) {
+    for (int i = first; i < first + count; ++i) {
+      const absl::Time start = absl::Now();
+      if (fn(path->error) && i >= warmup) path->samples.Add(absl::Now() - start);
+    }
+  };
+  for (int first = 0; first < warmup + n; first += kBlock) {
+    const int count = std::min(kBlock, warmup + n - first);
+    (block(first, count, paths.first, paths.second), ...);
   }
-  return s;
 }
 
-Metric Result(const std::string& id, const std::string& name, const Samples& s,
-              const std::string& error) {
-  if (s.empty()) return ErrorMetric(id, name, error.empty() ? "no sample" : error);
-  Metric m = LatencyMetric(id, name, s);
-  if (!error.empty()) m.note = "some runs failed: " + error;
+Metric Result(const std::string& id, const std::string& name, const Path& path) {
+  if (path.samples.empty()) {
+    return ErrorMetric(id, name, path.error.empty() ? "no sample" : path.error);
+  }
+  Metric m = LatencyMetric(id, name, path.samples);
+  if (!path.error.empty()) m.note = "some runs failed: " + path.error;
   return m;
 }
 
@@ -45,38 +62,39 @@ Scenario CommandRoundTrip(const BenchConfig& config) {
   const int warmup = 20;
 
   OsbdClient osbd(ConnectOsbd(config.osbd_socket, false));
-  std::string osbd_error;
-  Samples via_osbd = TimeEach(warmup, n, osbd_error, [&](std::string& error) {
+  Path via_osbd, via_direct, bash;
+  auto run_osbd = [&](std::string& error) {
     auto r = osbd.Run(sandbox->id, "echo hi", {});
     if (r.ok() && r->exit_code == 0 && r->stdout_lines == 1) return true;
     error = r.ok() ? absl::StrCat("exit ", r->exit_code) : std::string(r.status().message());
     return false;
-  });
-  std::string direct_error;
-  Samples via_direct = TimeEach(warmup, n, direct_error, [&](std::string& error) {
+  };
+  auto run_direct = [&](std::string& error) {
     auto r = direct.Run(*sandbox, "echo hi", {});
     if (r.ok() && r->exit_code == 0 && r->stdout_lines == 1) return true;
     error = r.ok() ? absl::StrCat("exit ", r->exit_code) : std::string(r.status().message());
     return false;
-  });
-  std::string bash_error;
-  Samples bash = TimeEach(5, config.Pick(50, 300), bash_error, [&](std::string& error) {
+  };
+  TimeInterleaved(warmup, n, std::pair{&via_osbd, run_osbd}, std::pair{&via_direct, run_direct});
+  auto run_bash = [&](std::string& error) {
     osb::ChildResult r = osb::RunToCompletion({"/bin/bash", "-c", "echo hi"});
     if (r.exit_code == 0 && r.out == "hi\n") return true;
     error = absl::StrCat("exit ", r.exit_code);
     return false;
-  });
+  };
+  TimeInterleaved(5, config.Pick(50, 300), std::pair{&bash, run_bash});
   (void)direct.Delete(sandbox->id);
 
   scenario.metrics.push_back(
-      Result("roundtrip.osbd", "osbd (gRPC Commands.Run, raw stubs)", via_osbd, osbd_error));
+      Result("roundtrip.osbd", "osbd (gRPC Commands.Run, raw stubs)", via_osbd));
   scenario.metrics.push_back(Result("roundtrip.direct",
                                     "direct HTTP to the runtime's proxy (pooled keep-alive)",
-                                    via_direct, direct_error));
+                                    via_direct));
   scenario.metrics.push_back(
-      Result("roundtrip.bash_local", "local `bash -c 'echo hi'` (the floor)", bash, bash_error));
-  if (!via_osbd.empty() && !via_direct.empty()) {
-    const double overhead_us = (via_osbd.PercentileMs(0.5) - via_direct.PercentileMs(0.5)) * 1000;
+      Result("roundtrip.bash_local", "local `bash -c 'echo hi'` (the floor)", bash));
+  if (!via_osbd.samples.empty() && !via_direct.samples.empty()) {
+    const double overhead_us =
+        (via_osbd.samples.PercentileMs(0.5) - via_direct.samples.PercentileMs(0.5)) * 1000;
     Metric m = ValueMetric("roundtrip.osbd_overhead",
                            "osbd overhead per call (p50 osbd − p50 direct)", overhead_us, "µs");
     scenario.metrics.push_back(m);
