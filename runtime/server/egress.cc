@@ -15,69 +15,25 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "rest/error.h"
 #include "rest/sys/file_util.h"
 #include "rest/sys/unique_fd.h"
 
 namespace osb::runtime {
 namespace {
 
-absl::Status Bad(const std::string& what) {
-  return rest::MakeError(absl::StatusCode::kInvalidArgument, "SANDBOX::INVALID_PARAMETER",
-                         "networkPolicy: " + what);
-}
-
-absl::StatusOr<bool> Action(const nlohmann::json& value, const std::string& where) {
-  if (!value.is_string() || (value != "allow" && value != "deny")) {
-    return Bad(where + " must be \"allow\" or \"deny\"");
-  }
-  return value == "allow";
-}
-
-// Whether the network namespace seen by `pid` has a default route (/proc/<pid>/net/route shows
-// that namespace's table: destination 00000000).
-bool HasDefaultRoute(pid_t pid) {
-  auto table = ReadFile(absl::StrCat("/proc/", pid, "/net/route"));
-  if (!table.ok()) return false;
-  for (absl::string_view line : absl::StrSplit(*table, '\n')) {
-    std::vector<absl::string_view> fields = absl::StrSplit(line, '\t');
-    if (fields.size() > 1 && fields[1] == "00000000") return true;
-  }
-  return false;
-}
-
 }  // namespace
 
-absl::StatusOr<bool> EgressAllowed(const std::optional<nlohmann::json>& policy) {
-  if (!policy.has_value() || policy->is_null()) return false;
-  if (!policy->is_object()) return Bad("must be an object");
-  if (policy->empty()) return true;
-  bool allow = false;
-  if (auto d = policy->find("defaultAction"); d != policy->end()) {
-    auto a = Action(*d, "defaultAction");
-    if (!a.ok()) return a.status();
-    allow = *a;
-  }
-  if (auto egress = policy->find("egress"); egress != policy->end() && !egress->is_null()) {
-    if (!egress->is_array()) return Bad("egress must be an array of rules");
-    for (const auto& rule : *egress) {
-      if (!rule.is_object()) return Bad("each egress rule must be an object");
-      auto action = rule.find("action");
-      if (action == rule.end()) return Bad("each egress rule needs an action");
-      auto a = Action(*action, "an egress rule's action");
-      if (!a.ok()) return a.status();
-      if (*a != allow) {
-        return rest::MakeError(
-            absl::StatusCode::kUnimplemented, "SANDBOX::API_NOT_SUPPORTED",
-            absl::StrCat("networkPolicy: per-destination egress rules are not supported by "
-                         "osb-runtime, which applies defaultAction (",
-                         allow ? "allow" : "deny", ") to every destination; a rule that ",
-                         *a ? "allows" : "denies", " ", rule.value("target", "a target"),
-                         " would be ignored"));
-      }
+std::string DefaultRouteInterface(pid_t pid) {
+  auto table = ReadFile(absl::StrCat("/proc/", pid, "/net/route"));
+  if (!table.ok()) return "";
+  for (absl::string_view line : absl::StrSplit(*table, '\n')) {
+    // Iface Destination Gateway Flags RefCnt Use Metric Mask ...: destination and mask 0.
+    std::vector<absl::string_view> fields = absl::StrSplit(line, '\t');
+    if (fields.size() > 7 && fields[1] == "00000000" && fields[7] == "00000000") {
+      return std::string(fields[0]);
     }
   }
-  return allow;
+  return "";
 }
 
 std::string FindPasta() {
@@ -91,16 +47,21 @@ std::string FindPasta() {
 }
 
 absl::StatusOr<pid_t> StartEgress(const std::string& pasta, pid_t agent_pid,
-                                  const std::string& log_path, absl::Duration timeout) {
+                                  const std::string& log_path, bool by_name,
+                                  absl::Duration timeout) {
   // pasta joins the sandbox's user and network namespaces, which only their owner (this
   // runtime's user, root) may do, so it keeps root's id (--runas 0:0) instead of dropping to
   // nobody first; once joined it isolates itself (its own empty namespaces, no capabilities).
-  std::vector<std::string> args = {pasta,       "--foreground", "--quiet",   "--runas", "0:0",
-                                   "--config-net", "--no-map-gw", "-t",       "none",    "-u",
-                                   "none",      "-T",           "none",      "-U",      "none",
-                                   "-a",        "10.0.2.15",    "-n",        "24",      "-g",
-                                   "10.0.2.2",  "--dns-forward", kSandboxDns, "--stderr",
-                                   absl::StrCat(agent_pid)};
+  std::vector<std::string> args = {pasta, "--foreground", "--quiet", "--runas", "0:0",
+                                   "--config-net", "--no-map-gw", "-t", "none", "-u", "none",
+                                   "-T", "none", "-U", "none", "-a", "10.0.2.15", "-n", "24",
+                                   "-g", kSandboxGateway, "--stderr"};
+  if (by_name) {
+    args.push_back("--ipv4-only");
+  } else {
+    args.insert(args.end(), {"--dns-forward", kSandboxDns});
+  }
+  args.push_back(absl::StrCat(agent_pid));
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -126,7 +87,7 @@ absl::StatusOr<pid_t> StartEgress(const std::string& pasta, pid_t agent_pid,
     _exit(127);
   }
   const absl::Time deadline = absl::Now() + timeout;
-  while (!HasDefaultRoute(agent_pid)) {
+  while (DefaultRouteInterface(agent_pid).empty()) {
     int status = 0;
     const bool exited = ::waitpid(pid, &status, WNOHANG) == pid;
     if (exited || absl::Now() > deadline) {

@@ -5,39 +5,38 @@
 // loopback stays unreachable: no gateway mapping (--no-map-gw), no port forwarding in either
 // direction (-t/-u/-T/-U none).
 //
-//   auto allowed = EgressAllowed(request.network_policy);  // 400 / 501 for what cannot be honoured
-//   auto pasta = StartEgress(helper, agent_pid, log_path);  // once the agent runs
+// What may leave is the sandbox's EgressPolicy (egress_policy.h); a policy that decides by name
+// gets an IPv4-only helper without its DNS forwarder (the runtime's DNS filter answers instead).
+//
+//   auto pasta = StartEgress(helper, agent_pid, log_path, by_name);  // once the agent runs
 #pragma once
 
 #include <sys/types.h>
 
-#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "nlohmann/json.hpp"
 
 namespace osb::runtime {
 
 // The nameserver a sandbox with egress uses (forwarded by pasta to the host's first resolver).
 inline constexpr char kSandboxDns[] = "10.0.2.3";
+// The sandbox's gateway: pasta's side of its interface.
+inline constexpr char kSandboxGateway[] = "10.0.2.2";
 
-// Whether `policy` lets the sandbox out. No policy (absent or null): no (loopback only, the safe
-// default). An empty object: yes, as the official egress sidecar starts allow-all. Otherwise
-// `defaultAction` (default "deny"), which every egress rule must agree with: per-destination
-// rules are Unimplemented (SANDBOX::API_NOT_SUPPORTED), since osb-runtime cannot filter by
-// destination; members of the wrong type are InvalidArgument (SANDBOX::INVALID_PARAMETER).
-absl::StatusOr<bool> EgressAllowed(const std::optional<nlohmann::json>& policy);
+// The interface of the default route in the network namespace of `pid` ("" when it has none).
+std::string DefaultRouteInterface(pid_t pid);
 
 // The pasta binary on PATH (or in /usr/bin, /usr/sbin); "" when there is none.
 std::string FindPasta();
 
 // Starts pasta for the network namespace of `agent_pid` (host pid), logging to `log_path`, and
-// returns its pid (the caller's child, to reap) once the namespace has its default route.
+// returns its pid (the caller's child, to reap) once the namespace has its default route. With
+// `by_name`, IPv4 only and no DNS forwarder.
 // Unavailable when it exits or does not finish within `timeout` (it is killed then), with its log.
 absl::StatusOr<pid_t> StartEgress(const std::string& pasta, pid_t agent_pid,
-                                  const std::string& log_path,
+                                  const std::string& log_path, bool by_name,
                                   absl::Duration timeout = absl::Seconds(5));
 
 }  // namespace osb::runtime

@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
   std::string unix_socket, state_dir = DefaultStateDir(), api_key, api_key_file, ready_file;
   std::string agent_binary = osb::PathBesideSelf("osb-agent");
   std::string cgroup_root = "/sys/fs/cgroup";
-  std::string config_path;
+  std::string config_path, egress_dns;
   bool insecure = false;
   app.add_option("--listen", listen, "HOST:PORT to serve HTTP on (port 0: any free port)")
       ->capture_default_str();
@@ -96,6 +96,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--config", config_path,
                  "TOML config: [images] table, [storage] allowed_host_paths");
+  app.add_option("--egress-dns", egress_dns,
+                 "the DNS server (IP[:PORT]) behind egress rules by name (default: the first "
+                 "nameserver of /etc/resolv.conf)");
   app.add_option("--ready-file", ready_file,
                  "once serving, write {\"address\",\"pid\"} to this file (for supervisors)");
   app.set_version_flag("--version", "osb-runtime 0.1.0");
@@ -120,6 +123,7 @@ int main(int argc, char** argv) {
   options.agent_binary = agent_binary;
   options.ids = osb::runtime::DefaultIdMapping(kFirstSandboxId);
   options.cgroup_root = cgroup_root;
+  options.egress_dns = egress_dns;
   if (!config_path.empty()) {
     auto config = osb::runtime::LoadRuntimeConfig(config_path);
     if (!config.ok()) return Fail(config.status().message());
@@ -133,10 +137,11 @@ int main(int argc, char** argv) {
   const std::string egress = (*manager)->network_helper().empty()
                                  ? "unavailable (no pasta: install Debian's passt), sandboxes "
                                    "have loopback only"
-                                 : "through " + (*manager)->network_helper();
+                                 : "through " + (*manager)->network_helper() +
+                                       "; rules by name through the DNS filter, asking " +
+                                       (*manager)->egress_dns();
   std::fprintf(stderr, "osb-runtime: network egress: %s\n", egress.c_str());
-  std::fprintf(stderr,
-               "osb-runtime: not supported yet: ossfs volumes, per-destination egress rules\n");
+  std::fprintf(stderr, "osb-runtime: not supported yet: ossfs volumes\n");
 
   auto snapshots = osb::runtime::SnapshotManager::Start(state_dir, **manager);
   if (!snapshots.ok()) return Fail(snapshots.status().message());

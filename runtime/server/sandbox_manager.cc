@@ -28,7 +28,10 @@
 #include "runtime/common/host_base.h"
 #include "runtime/server/agent_exchange.h"
 #include "runtime/server/tracked_process.h"
+#include "runtime/server/dns_filter.h"
 #include "runtime/server/egress.h"
+#include "runtime/server/egress_policy.h"
+#include "runtime/server/egress_routes.h"
 #include "runtime/server/resource_limits.h"
 #include "runtime/server/volume_plan.h"
 
@@ -51,7 +54,7 @@ struct SandboxManager::Record {
   std::string dir;
   std::string socket_path;
   std::vector<std::string> delete_on_kill;  // pvc directories with deleteOnSandboxTermination
-  bool egress = false;                      // its networkPolicy lets it out (egress.h)
+  EgressPolicy egress_policy;               // what may leave (egress_policy.h)
   std::unique_ptr<TrackedProcess> network_helper;  // under the manager's mutex, as `agent`
   bool killing = false;
 
@@ -86,7 +89,8 @@ struct SandboxManager::Record {
   StoredSandbox ToStored() const {
     StoredSandbox s{ToSandbox(), access_token, AgentPid(),
                     agent != nullptr ? agent->start_ticks() : 0, delete_on_kill};
-    if (egress) {
+    s.network_policy = egress_policy.ToJson();
+    if (egress_policy.egress()) {
       s.egress_pid = network_helper != nullptr ? network_helper->pid() : 0;
       s.egress_start_ticks = network_helper != nullptr ? network_helper->start_ticks() : 0;
     }
@@ -121,7 +125,13 @@ struct SandboxManager::Record {
     r->message = s.status.message.value_or("");
     r->access_token = stored.access_token;
     r->delete_on_kill = stored.delete_on_kill;
-    r->egress = stored.egress_pid >= 0;
+    if (stored.network_policy.has_value()) {
+      auto policy = EgressPolicy::Parse(stored.network_policy);
+      if (!policy.ok()) return policy.status();
+      r->egress_policy = *std::move(policy);
+    } else if (stored.egress_pid >= 0) {  // a record from before policies were stored
+      r->egress_policy = EgressPolicy::AllowAll();
+    }
     r->dir = absl::StrCat(state_dir, "/sandboxes/", r->id);
     r->socket_path = r->dir + "/sock";
     return r;
@@ -220,6 +230,11 @@ absl::StatusOr<std::unique_ptr<SandboxManager>> SandboxManager::Start(RuntimeOpt
     }
   }
   m->pasta_ = FindPasta();
+  if (!m->pasta_.empty()) {
+    auto filter = DnsFilter::Start(m->options_.egress_dns);
+    if (!filter.ok()) return filter.status();
+    m->dns_filter_ = *std::move(filter);
+  }
   m->Restore();
   m->watcher_ = std::thread([raw = m.get()] { raw->Watch(); });
   return m;
@@ -260,9 +275,10 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   auto volumes = PlanVolumes(request.volumes.value_or(nlohmann::json()), volume_options);
   if (!volumes.ok()) return volumes.status();
 
-  auto egress = EgressAllowed(request.network_policy);
-  if (!egress.ok()) return egress.status();
-  if (*egress && pasta_.empty()) {
+  auto policy = EgressPolicy::Parse(request.network_policy);
+  if (!policy.ok()) return policy.status();
+  const bool egress = policy->egress();
+  if (egress && (pasta_.empty() || dns_filter_ == nullptr)) {
     return rest::MakeError(absl::StatusCode::kUnimplemented, "SANDBOX::API_NOT_SUPPORTED",
                            "network egress needs pasta (Debian package passt), which this host "
                            "does not have: sandboxes here have loopback only");
@@ -286,7 +302,7 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   auto record = std::make_shared<Record>();
   record->id = rest::NewUuid4();
   record->delete_on_kill = volumes->delete_on_kill;
-  record->egress = *egress;
+  record->egress_policy = *policy;
   record->created_at = absl::Now();
   record->last_transition = record->created_at;
   if (request.timeout_seconds.has_value()) {
@@ -306,7 +322,11 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   const bool from_table = rootfs.has_value();
   record->message = absl::StrCat(
       cgroups_->Enforcement(*limits), "; network: ",
-      *egress ? "egress through pasta" : "loopback only", "; image: ",
+      !egress             ? "loopback only"
+      : policy->by_name() ? absl::StrCat("egress through pasta, by name (default ",
+                                         policy->default_allow() ? "allow" : "deny", ")")
+                          : "egress through pasta",
+      "; image: ",
       from_table ? "rootfs " + images_->SourceOf(record->image_uri)
                  : (record->image_uri == "host" ? std::string("host base")
                                                 : absl::StrCat("host base (", record->image_uri,
@@ -344,13 +364,18 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   if (restore != nullptr) {
     if (auto s = CopyTree(restore->layer_dir, record->dir + "/upper"); !s.ok()) return fail(s);
   }
-  if (*egress) {
+  if (egress) {
     // The host base's resolv.conf is empty (no network); this sandbox's names resolve through
-    // pasta's forwarder. Written into the overlay's upper layer, so it is this sandbox's alone.
+    // pasta's forwarder, or the runtime's DNS filter when names decide. Written into the
+    // overlay's upper layer, so it is this sandbox's alone.
     const std::string etc = record->dir + "/upper/etc";
     const std::string resolv = etc + "/resolv.conf";
     if (::mkdir(etc.c_str(), 0755) != 0 || ::chown(etc.c_str(), ids.host_uid, ids.host_gid) != 0 ||
-        !WriteFileAtomic(resolv, absl::StrCat("nameserver ", kSandboxDns, "\n"), 0644).ok() ||
+        !WriteFileAtomic(resolv,
+                         absl::StrCat("nameserver ", policy->by_name() ? kFilterDns : kSandboxDns,
+                                      "\n"),
+                         0644)
+             .ok() ||
         ::chown(resolv.c_str(), ids.host_uid, ids.host_gid) != 0) {
       return fail(ErrnoStatus("write " + resolv, errno));
     }
@@ -400,7 +425,7 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   }
   // Recorded before it is Running, so that a runtime that dies now destroys it when it restarts.
   if (!Persist(*record)) return fail(absl::InternalError("cannot write the sandbox's record"));
-  if (record->egress) {
+  if (egress) {
     if (auto s = StartEgressFor(*record); !s.ok()) return fail(s);
   }
 
@@ -497,6 +522,7 @@ void SandboxManager::Destroy(Record& record) {
     record.frozen = false;
   }
   if (agent != nullptr) agent->Wait();
+  if (record.egress_policy.by_name() && dns_filter_ != nullptr) dns_filter_->Remove(record.id);
   std::unique_ptr<TrackedProcess> helper;
   {
     absl::MutexLock lock(&mu_);
@@ -713,7 +739,13 @@ absl::Status SandboxManager::StartEgressFor(Record& record) {
     absl::MutexLock lock(&mu_);
     agent_pid = record.AgentPid();
   }
-  auto pid = StartEgress(pasta_, agent_pid, record.dir + "/network.log");
+  const EgressPolicy& policy = record.egress_policy;
+  // Shut before the helper gives the namespace a way out, so nothing slips through meanwhile.
+  const bool routed = policy.by_name() && !policy.default_allow();
+  if (routed) {
+    if (auto s = EgressRoutes::Close(agent_pid); !s.ok()) return s;
+  }
+  auto pid = StartEgress(pasta_, agent_pid, record.dir + "/network.log", policy.by_name());
   if (!pid.ok()) return pid.status();
   auto helper = TrackedProcess::Launched(*pid);
   if (!helper.ok()) {
@@ -726,7 +758,20 @@ absl::Status SandboxManager::StartEgressFor(Record& record) {
     record.network_helper = std::move(*helper);
   }
   Persist(record);
-  return absl::OkStatus();
+  if (routed) {
+    if (auto s = EgressRoutes::OpenGateway(agent_pid); !s.ok()) return s;
+  }
+  return ServeNamesFor(record);
+}
+
+absl::Status SandboxManager::ServeNamesFor(Record& record) {
+  if (!record.egress_policy.by_name()) return absl::OkStatus();
+  pid_t agent_pid;
+  {
+    absl::MutexLock lock(&mu_);
+    agent_pid = record.AgentPid();
+  }
+  return dns_filter_->Add(record.id, agent_pid, record.egress_policy);
 }
 
 void SandboxManager::Restore() {
@@ -784,11 +829,10 @@ void SandboxManager::Restore() {
     } else if (r.state == "Paused") {
       r.frozen = has_freezer;
     }
-    if (r.egress && r.agent != nullptr && r.network_helper == nullptr) {
-      // The helper was killed while the runtime was down: the sandbox gets a new one.
-      if (auto s = StartEgressFor(r); !s.ok()) {
-        problems.push_back(absl::StrCat("sandbox ", r.id, ": no egress: ", s.message()));
-      }
+    if (r.egress_policy.egress() && r.agent != nullptr) {
+      // A helper killed while the runtime was down is replaced; names are answered again.
+      absl::Status s = r.network_helper == nullptr ? StartEgressFor(r) : ServeNamesFor(r);
+      if (!s.ok()) problems.push_back(absl::StrCat("sandbox ", r.id, ": no egress: ", s.message()));
     }
     if (r.state == "Running") ++running;
     if (r.state == "Paused") ++paused;

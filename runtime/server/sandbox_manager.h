@@ -23,6 +23,7 @@
 #include "runtime/server/agent_launcher.h"
 #include "runtime/server/cgroup_env.h"
 #include "runtime/server/cgroups.h"
+#include "runtime/server/dns_filter.h"
 #include "runtime/server/image_table.h"
 #include "runtime/server/sandbox_store.h"
 
@@ -36,6 +37,7 @@ struct RuntimeOptions {
   std::string cgroup_root = "/sys/fs/cgroup";
   std::vector<std::string> allowed_host_paths;  // for `host` volumes (runtime_config.h)
   std::map<std::string, std::string> images;    // the image table: image.uri → rootfs
+  std::string egress_dns;  // the DNS server behind egress rules (dns_filter.h); "": the host's
 };
 
 // What the proxy and the endpoint route need to reach a sandbox's agent.
@@ -119,6 +121,8 @@ class SandboxManager {
   const CgroupHost& cgroups() const { return *cgroups_; }
   // The network helper that gives sandboxes egress; "" when the host has none.
   const std::string& network_helper() const { return pasta_; }
+  // The DNS server behind egress rules by name; "" without egress.
+  std::string egress_dns() const { return dns_filter_ != nullptr ? dns_filter_->upstream() : ""; }
 
  private:
   struct Record;
@@ -134,6 +138,8 @@ class SandboxManager {
   // Starts the network helper of a sandbox whose policy allows egress. The caller holds
   // record.transition.
   absl::Status StartEgressFor(Record& record);
+  // Has the DNS filter answer for a sandbox whose policy decides by name (nothing for others).
+  absl::Status ServeNamesFor(Record& record);
   // Writes the record's current state to the store; false (and a line on stderr) if it failed.
   bool Persist(Record& record);
   std::shared_ptr<Record> Find(const std::string& id);
@@ -148,6 +154,7 @@ class SandboxManager {
   std::unique_ptr<SandboxStore> store_;
   std::unique_ptr<ImageTable> images_;
   std::string pasta_;  // the network helper for egress; "" when the host has none
+  std::unique_ptr<DnsFilter> dns_filter_;  // with pasta: for policies that decide by name
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Record>> records_ ABSL_GUARDED_BY(mu_);
   absl::Notification stop_;

@@ -1,34 +1,22 @@
 #include "runtime/server/sandbox_port.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
 #include <string>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/server/network_namespace.h"
 
 namespace osb::runtime {
 
 absl::StatusOr<UniqueFd> ConnectToSandboxPort(pid_t pid, int port) {
-  const std::string ns_path = absl::StrCat("/proc/", pid, "/ns/net");
-  UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!ns.valid()) {
-    return absl::NotFoundError(absl::StrCat("the sandbox's network namespace is gone (", ns_path,
-                                            ": ", std::strerror(errno), ")"));
-  }
   UniqueFd socket;
-  int setns_errno = 0, connect_errno = 0;
-  std::thread([&] {
-    if (::setns(ns.get(), CLONE_NEWNET) != 0) {
-      setns_errno = errno;
-      return;
-    }
+  int connect_errno = 0;
+  absl::Status entered = InNetworkNamespace(pid, [&] {
     socket.Reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!socket.valid()) {
       connect_errno = errno;
@@ -43,11 +31,10 @@ absl::StatusOr<UniqueFd> ConnectToSandboxPort(pid_t pid, int port) {
       connect_errno = errno;
       socket.Reset();
     }
-  }).join();
-  if (setns_errno != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("osb-runtime cannot enter the sandbox's network namespace to reach port ",
-                     port, " (", std::strerror(setns_errno), "; it needs root)"));
+  });
+  if (!entered.ok()) {
+    return absl::Status(entered.code(), absl::StrCat("cannot reach port ", port, ": ",
+                                                     entered.message()));
   }
   if (connect_errno == ECONNREFUSED) {
     return absl::UnavailableError(

@@ -1,8 +1,6 @@
 // Reaching a TCP port inside a sandbox: the sandbox has its own network namespace with loopback
-// only, so the runtime makes the connection from inside it. A short-lived thread enters the
-// namespace of the sandbox's agent (setns affects only the calling thread), creates the socket
-// there and connects to 127.0.0.1:<port>; the socket stays in that namespace when the thread
-// ends, and the caller uses it as any other.
+// only, so the runtime makes the connection from inside it (network_namespace.h): the socket is
+// created there, connects to 127.0.0.1:<port>, and the caller uses it as any other.
 #pragma once
 
 #include <sys/types.h>

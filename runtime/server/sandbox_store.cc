@@ -38,6 +38,9 @@ absl::StatusOr<StoredSandbox> Parse(const std::string& text) {
     s.egress_pid = egress->get<pid_t>();
     s.egress_start_ticks = j.value("egressStartTicks", uint64_t{0});
   }
+  if (auto policy = j.find("networkPolicy"); policy != j.end() && policy->is_object()) {
+    s.network_policy = *policy;
+  }
   if (auto dirs = j.find("deleteOnKill"); dirs != j.end()) {
     if (!dirs->is_array()) return absl::DataLossError("deleteOnKill is not an array");
     for (const auto& d : *dirs) {
@@ -58,6 +61,7 @@ absl::Status SandboxStore::Save(const StoredSandbox& s) const {
                       {"deleteOnKill", s.delete_on_kill},
                       {"egressPid", s.egress_pid},
                       {"egressStartTicks", s.egress_start_ticks}};
+  if (s.network_policy.has_value()) j["networkPolicy"] = *s.network_policy;
   return WriteFileAtomic(PathOf(s.sandbox.id), j.dump() + "\n", 0600,
                          Durability::kProcessCrash);
 }

@@ -12,9 +12,11 @@
 
 #include <cstdint>
 #include <string>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "nlohmann/json.hpp"
 #include "rest/lifecycle.h"
 
 namespace osb::runtime {
@@ -28,6 +30,8 @@ struct StoredSandbox {
   std::vector<std::string> delete_on_kill;  // volume directories its kill removes
   pid_t egress_pid = -1;  // its network helper (egress.h); -1 for a sandbox without egress
   uint64_t egress_start_ticks = 0;
+  // Its networkPolicy, normalized (egress_policy.h); absent in records of older runtimes.
+  std::optional<nlohmann::json> network_policy;
 };
 
 class SandboxStore {

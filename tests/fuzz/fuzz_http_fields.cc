@@ -1,7 +1,9 @@
 // The small parsers of request fields, on arbitrary bytes: request paths (NUL bytes, `../`),
-// Range headers, resource quantities and metadata labels. Properties: an accepted path is
-// absolute and NUL-free (`..` needs no check: the agent resolves paths inside the sandbox's own
-// root, where `/..` is `/`); an accepted range lies inside the file.
+// Range headers, resource quantities, metadata labels, and the DNS messages a sandbox sends to the
+// runtime's DNS filter. Properties: an accepted path is absolute and NUL-free (`..` needs no
+// check: the agent resolves paths inside the sandbox's own root, where `/..` is `/`); an accepted
+// range lies inside the file; an accepted DNS query's replies read back as answers to it, with
+// exactly the addresses put in.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -9,6 +11,7 @@
 
 #include "absl/strings/str_split.h"
 #include "runtime/agent/file_ops.h"
+#include "runtime/server/dns_message.h"
 #include "runtime/server/resource_limits.h"
 #include "rest/metadata_labels.h"
 #include "tests/fuzz/fuzz_check.h"
@@ -38,6 +41,25 @@ void CheckRange(std::string_view header, int64_t size) {
   OSB_FUZZ_CHECK((*range)->last < size);
 }
 
+void CheckDns(std::string_view packet) {
+  namespace dns = osb::runtime::dns;
+  (void)dns::FormatError(packet);
+  if (packet.size() >= 2) {
+    const auto id = static_cast<uint16_t>((static_cast<uint8_t>(packet[0]) << 8) |
+                                          static_cast<uint8_t>(packet[1]));
+    (void)dns::AnswerAddresses(packet, id);
+  }
+  auto query = dns::ParseQuery(packet);
+  if (!query.ok()) return;
+  OSB_FUZZ_CHECK(query->name.size() <= 253);
+  auto none = dns::AnswerAddresses(dns::Reply(*query, dns::Rcode::kNxDomain), query->id);
+  OSB_FUZZ_CHECK(none.ok() && none->empty());
+  in_addr a{};
+  a.s_addr = 0x0100007f;
+  auto some = dns::AnswerAddresses(dns::ReplyWithAddresses(*query, {a, a}, 60), query->id);
+  OSB_FUZZ_CHECK(some.ok() && some->size() == 2 && (*some)[1].s_addr == a.s_addr);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
@@ -46,6 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data) + 2, size - 2);
   CheckPath(text);
   CheckRange(text, file_size);
+  CheckDns(text);
   (void)osb::runtime::ParseMilliCpu(text);
   (void)osb::runtime::ParseBytes(text);
   const std::vector<std::string> kv = Fields(text, 2);

@@ -23,10 +23,13 @@ namespace osb::test {
 class RuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    runtime_ = RuntimeProcess::Start();
+    runtime_ = RuntimeProcess::Start(RuntimeArgs());
     ASSERT_NE(runtime_, nullptr);
     api_ = runtime_->Client();
   }
+
+  // Flags the runtime of this test starts with.
+  virtual std::vector<std::string> RuntimeArgs() { return {}; }
 
   static nlohmann::json CreateBody(std::vector<std::string> entrypoint = {"sleep", "infinity"}) {
     return {{"image", {{"uri", "host"}}}, {"entrypoint", entrypoint}};

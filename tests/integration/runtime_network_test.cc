@@ -1,21 +1,30 @@
 // A sandbox's network, seen from inside: loopback only by default and with defaultAction deny;
 // with egress allowed, the host's network is reachable through pasta but the host's loopback
-// services (the runtime's API among them) are not, and egress outlives a runtime restart.
+// services (the runtime's API among them) are not, and egress outlives a runtime restart. Egress
+// rules by name: a denied name does not resolve, and under defaultAction deny only the addresses
+// of allowed names are reachable. The runtime asks the test's own DNS server, which knows every
+// name under .test as the host's address.
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 
+#include <atomic>
 #include <cerrno>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "rest/sys/file_util.h"
+#include "rest/sys/unique_fd.h"
+#include "runtime/server/dns_message.h"
 #include "tests/integration/runtime_fixture.h"
 
 namespace osb::test {
@@ -63,13 +72,78 @@ class TinyServer {
   std::thread thread_;
 };
 
+// A DNS server on 127.0.0.1 (any port) in a thread of the test: A queries for names under .test
+// get `address`, other queries under .test an empty answer, any other name NXDOMAIN. Counts the
+// queries it saw.
+class TinyDns {
+ public:
+  explicit TinyDns(const std::string& address) {
+    ::inet_pton(AF_INET, address.c_str(), &address_);
+    socket_.Reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_in bound{};
+    bound.sin_family = AF_INET;
+    bound.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof bound;
+    if (::bind(socket_.get(), reinterpret_cast<sockaddr*>(&bound), sizeof bound) == 0 &&
+        ::getsockname(socket_.get(), reinterpret_cast<sockaddr*>(&bound), &size) == 0) {
+      port_ = ntohs(bound.sin_port);
+    }
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~TinyDns() {
+    stop_ = true;
+    thread_.join();
+  }
+  int port() const { return port_; }
+  int queries() const { return queries_; }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      pollfd p{socket_.get(), POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      char packet[1500];
+      sockaddr_in from{};
+      socklen_t size = sizeof from;
+      const ssize_t n = ::recvfrom(socket_.get(), packet, sizeof packet, 0,
+                                   reinterpret_cast<sockaddr*>(&from), &size);
+      if (n <= 0) continue;
+      auto query = runtime::dns::ParseQuery(std::string_view(packet, static_cast<size_t>(n)));
+      if (!query.ok()) continue;
+      ++queries_;
+      const bool known = query->name.size() > 5 &&
+                         query->name.compare(query->name.size() - 5, 5, ".test") == 0;
+      std::string answer =
+          !known ? runtime::dns::Reply(*query, runtime::dns::Rcode::kNxDomain)
+          : query->type == runtime::dns::kTypeA
+              ? runtime::dns::ReplyWithAddresses(*query, {address_}, 5)
+              : runtime::dns::Reply(*query, runtime::dns::Rcode::kNoError);
+      ::sendto(socket_.get(), answer.data(), answer.size(), 0,
+               reinterpret_cast<sockaddr*>(&from), size);
+    }
+  }
+
+  in_addr address_{};
+  UniqueFd socket_;
+  int port_ = -1;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> queries_{0};
+  std::thread thread_;
+};
+
 class Network : public RuntimeTest {
  protected:
   void SetUp() override {
     host_ = HostAddress();
     if (host_.empty()) GTEST_SKIP() << "this host has no non-loopback IPv4 address";
     if (FindPasta().empty()) GTEST_SKIP() << "pasta (passt) is not installed";
+    dns_ = std::make_unique<TinyDns>(host_);
+    ASSERT_GT(dns_->port(), 0);
     RuntimeTest::SetUp();
+  }
+
+  std::vector<std::string> RuntimeArgs() override {
+    return {"--egress-dns", absl::StrCat("127.0.0.1:", dns_->port())};
   }
 
   static std::string FindPasta() {
@@ -96,7 +170,19 @@ class Network : public RuntimeTest {
     return text.ok() ? ParseJson(*text).value("egressPid", -1) : -1;
   }
 
+  // What `getent hosts NAME` prints inside the sandbox: "ADDRESS NAME", or "unresolved".
+  static std::string Resolve(const SandboxHandle& sandbox, const std::string& name) {
+    CommandResult r = RunCommand(sandbox, "getent hosts " + name + " | tr -s ' ' || true");
+    const std::string out = Stdout(r);
+    return out.empty() ? "unresolved" : out;
+  }
+
+  std::string Url(const std::string& host, int port) {
+    return absl::StrCat("http://", host, ":", port, "/");
+  }
+
   std::string host_;
+  std::unique_ptr<TinyDns> dns_;
 };
 
 TEST_F(Network, EgressReachesTheHostNetworkButNeverItsLoopback) {
@@ -154,20 +240,93 @@ TEST_F(Network, WithoutEgressThereIsLoopbackOnly) {
   }
 }
 
-TEST_F(Network, PoliciesItCannotEnforceAreRefused) {
-  const json allow_pypi = {{"action", "allow"}, {"target", "pypi.org"}};
-  auto rules = api_->Post(
+TEST_F(Network, UnderDefaultDenyOnlyAllowedNamesResolveAndOnlyTheirAddressesAreReachable) {
+  TinyServer outside(host_, "outside");
+  auto created = api_->Post(
       "/v1/sandboxes",
-      WithPolicy({{"defaultAction", "deny"}, {"egress", json::array({allow_pypi})}}).dump(),
+      WithPolicy({{"defaultAction", "deny"},
+                  {"egress",
+                   {{{"action", "allow"}, {"target", "Allowed.TEST"}},
+                    {{"action", "deny"}, {"target", "no.wild.test"}},
+                    {{"action", "allow"}, {"target", "*.wild.test"}}}}})
+          .dump(),
       "application/json");
-  ASSERT_TRUE(rules);
-  EXPECT_EQ(rules->status, 501) << rules->body;
-  EXPECT_EQ(ErrorCode(rules->body), "SANDBOX::API_NOT_SUPPORTED");
-  EXPECT_THAT(rules->body, HasSubstr("pypi.org"));
-  auto bad = api_->Post("/v1/sandboxes", WithPolicy({{"defaultAction", "maybe"}}).dump(),
-                        "application/json");
-  ASSERT_TRUE(bad);
-  EXPECT_EQ(bad->status, 400) << bad->body;
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 202) << created->body;
+  EXPECT_THAT(ParseJson(created->body)["status"]["message"].get<std::string>(),
+              HasSubstr("egress through pasta, by name (default deny)"));
+  auto sandbox = ResolveAgent(*api_, ParseJson(created->body)["id"]);
+  ASSERT_TRUE(sandbox.has_value());
+  EXPECT_EQ(Stdout(RunCommand(*sandbox, "cat /etc/resolv.conf")), "nameserver 127.0.0.53");
+
+  // Before any allowed name led there, the address itself is unreachable.
+  EXPECT_THAT(Fetch(*sandbox, Url(host_, outside.port())), HasSubstr("curl failed"));
+  const int asked_before = dns_->queries();
+  for (const std::string name : {"denied.test", "wild.test", "no.wild.test", "example.com"}) {
+    EXPECT_EQ(Resolve(*sandbox, name), "unresolved") << name;
+  }
+  EXPECT_EQ(dns_->queries(), asked_before) << "a denied name reached the upstream server";
+  EXPECT_EQ(Resolve(*sandbox, "allowed.test"), host_ + " allowed.test");
+  EXPECT_EQ(Resolve(*sandbox, "a.b.wild.test"), host_ + " a.b.wild.test");
+  EXPECT_EQ(Fetch(*sandbox, Url("allowed.test", outside.port())), "outside");
+  // The address is now routed, by name or not; the host's loopback stays out of reach.
+  EXPECT_EQ(Fetch(*sandbox, Url(host_, outside.port())), "outside");
+  TinyServer loopback("127.0.0.1", "loopback-secret");
+  EXPECT_THAT(Fetch(*sandbox, Url("10.0.2.2", loopback.port())), HasSubstr("curl failed"));
+  // The sandbox cannot undo its routes (no CAP_NET_ADMIN), nor reach pasta's DNS forwarder.
+  CommandResult unroute = RunCommand(*sandbox, "ip route del 0.0.0.0/1 2>&1; echo rc=$?");
+  EXPECT_THAT(Stdout(unroute), HasSubstr("Operation not permitted")) << Describe(unroute);
+  CommandResult forwarder = RunCommand(
+      *sandbox, "python3 -c \"import socket; s = socket.socket(socket.AF_INET, "
+                "socket.SOCK_DGRAM); s.sendto(bytes(12), ('10.0.2.3', 53))\" 2>&1 | tail -n 1");
+  EXPECT_THAT(Stdout(forwarder), HasSubstr("Permission denied")) << Describe(forwarder);
+}
+
+TEST_F(Network, UnderDefaultAllowADeniedNameDoesNotResolve) {
+  TinyServer outside(host_, "outside");
+  const json deny = {{"action", "deny"}, {"target", "*.blocked.test"}};
+  auto sandbox = CreateSandbox(WithPolicy({{"defaultAction", "allow"}, {"egress", {deny}}}));
+  ASSERT_TRUE(sandbox.has_value());
+  EXPECT_EQ(Resolve(*sandbox, "x.blocked.test"), "unresolved");
+  EXPECT_EQ(Resolve(*sandbox, "open.test"), host_ + " open.test");
+  EXPECT_EQ(Fetch(*sandbox, Url("open.test", outside.port())), "outside");
+  EXPECT_EQ(Fetch(*sandbox, Url(host_, outside.port())), "outside");
+}
+
+TEST_F(Network, MalformedPoliciesAreRefusedWithAReason) {
+  const std::vector<std::pair<json, std::string>> cases = {
+      {{{"defaultAction", "maybe"}}, "defaultAction"},
+      {{{"defaultAction", "deny"}, {"egress", {{{"action", "allow"}, {"target", "10.0.0.1"}}}}},
+       "IP addresses"},
+      {{{"egress", {{{"action", "allow"}, {"target", "*"}}}}}, "not a host name"},
+      {{{"egress", {{{"action", "allow"}, {"target", "a..b"}}}}}, "not a host name"},
+      {{{"egress", {{{"action", "allow"}}}}}, "needs a target"},
+      {{{"egress", {{{"action", "allow"}, {"target", "x.io"}, {"port", 443}}}}}, "port"},
+      {{{"defaultAction", "deny"}, {"ingress", json::array()}}, "ingress"},
+  };
+  for (const auto& [policy, reason] : cases) {
+    auto r = api_->Post("/v1/sandboxes", WithPolicy(policy).dump(), "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << policy.dump() << " " << r->body;
+    EXPECT_EQ(ErrorCode(r->body), "SANDBOX::INVALID_PARAMETER") << r->body;
+    EXPECT_THAT(r->body, HasSubstr(reason)) << policy.dump();
+  }
+  auto list = api_->Get("/v1/sandboxes");
+  ASSERT_TRUE(list);
+  EXPECT_EQ(ParseJson(list->body)["pagination"]["totalItems"], 0) << "a refused create left one";
+}
+
+TEST_F(Network, RulesByNameOutliveARuntimeRestart) {
+  TinyServer outside(host_, "outside");
+  const json allow = {{"action", "allow"}, {"target", "allowed.test"}};
+  auto sandbox = CreateSandbox(WithPolicy({{"defaultAction", "deny"}, {"egress", {allow}}}));
+  ASSERT_TRUE(sandbox.has_value());
+  ASSERT_TRUE(runtime_->Restart());
+  api_ = runtime_->Client();
+  auto again = ResolveAgent(*api_, sandbox->id);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(Fetch(*again, Url("allowed.test", outside.port())), "outside");
+  EXPECT_EQ(Resolve(*again, "denied.test"), "unresolved");
 }
 
 TEST_F(Network, EgressOutlivesARuntimeRestart) {

@@ -40,11 +40,12 @@ def _about_a_directory(case, response) -> bool:
 
 def _asks_for_missing_feature(case, response) -> bool:
     """A create request that asks for what osb-runtime refuses rather than silently ignores: an
-    ossfs volume (runtime/server/volume_plan.cc), per-destination egress rules (egress.cc)."""
+    ossfs volume (runtime/server/volume_plan.cc), or egress on a host without pasta."""
     body = case.body
     if not isinstance(body, dict):
         return False
-    return bool(body.get("volumes")) or body.get("networkPolicy") is not None
+    without_pasta = "pasta" in str(_error_body(response).get("message", ""))
+    return bool(body.get("volumes")) or (body.get("networkPolicy") is not None and without_pasta)
 
 
 # (operation label, status, error code, extra condition on (case, response) or None, why it is
@@ -63,10 +64,10 @@ DOCUMENTED_5XX = [
     ("DELETE /files", 500, "RUNTIME_ERROR", _about_a_directory,
      "COMPAT.md 2.2: DELETE /files on a directory answers 500 (directories go through "
      "DELETE /directories)"),
-    # Lifecycle (specs/sandbox-lifecycle.yml) as osb-runtime serves it: ossfs volumes and
-    # per-destination egress rules are not implemented (README.md "Not yet").
+    # Lifecycle (specs/sandbox-lifecycle.yml) as osb-runtime serves it: ossfs volumes are not
+    # implemented (README.md "Not yet"), and egress needs pasta.
     ("POST /sandboxes", 501, "SANDBOX::API_NOT_SUPPORTED", _asks_for_missing_feature,
-     "a sandbox with an ossfs volume or with per-destination egress rules: not implemented "
+     "a sandbox with an ossfs volume, or with egress on a host without pasta: not implemented "
      "(README.md \"Not yet\")"),
 ]
 

@@ -1,0 +1,177 @@
+#include "runtime/server/egress_routes.h"
+
+#include <arpa/inet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "rest/sys/file_util.h"
+#include "runtime/server/egress.h"
+#include "runtime/server/network_namespace.h"
+
+namespace osb::runtime {
+namespace {
+
+struct Route {
+  in_addr destination{};
+  int prefix = 32;
+  unsigned char type = RTN_UNICAST;
+  unsigned char scope = RT_SCOPE_UNIVERSE;
+  const in_addr* gateway = nullptr;
+  int link = 0;  // 0: none
+};
+
+in_addr Address(const char* text) {
+  in_addr a{};
+  ::inet_pton(AF_INET, text, &a);
+  return a;
+}
+
+// A NETLINK_ROUTE socket; create it inside the namespace whose routes it changes.
+absl::StatusOr<UniqueFd> NetlinkSocket() {
+  UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+  if (!fd.valid()) return ErrnoStatus("netlink socket", errno);
+  timeval timeout{.tv_sec = 2, .tv_usec = 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  return fd;
+}
+
+void AddAttribute(nlmsghdr* h, unsigned short type, const void* data, size_t size) {
+  auto* attr = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(h) + NLMSG_ALIGN(h->nlmsg_len));
+  attr->rta_type = type;
+  attr->rta_len = static_cast<unsigned short>(RTA_LENGTH(size));
+  std::memcpy(RTA_DATA(attr), data, size);
+  h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(attr->rta_len);
+}
+
+// Adds (or replaces) `route` in the main table and waits for the kernel's answer.
+absl::Status AddRoute(int netlink, uint32_t seq, const Route& route) {
+  struct {
+    nlmsghdr header;
+    rtmsg message;
+    char attributes[64];
+  } request{};
+  request.header.nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg));
+  request.header.nlmsg_type = RTM_NEWROUTE;
+  request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+  request.header.nlmsg_seq = seq;
+  request.message.rtm_family = AF_INET;
+  request.message.rtm_dst_len = static_cast<unsigned char>(route.prefix);
+  request.message.rtm_table = RT_TABLE_MAIN;
+  request.message.rtm_protocol = RTPROT_STATIC;
+  request.message.rtm_scope = route.scope;
+  request.message.rtm_type = route.type;
+  AddAttribute(&request.header, RTA_DST, &route.destination, sizeof route.destination);
+  if (route.gateway != nullptr) {
+    AddAttribute(&request.header, RTA_GATEWAY, route.gateway, sizeof *route.gateway);
+  }
+  if (route.link != 0) {
+    const auto link = static_cast<uint32_t>(route.link);
+    AddAttribute(&request.header, RTA_OIF, &link, sizeof link);
+  }
+  char text[INET_ADDRSTRLEN] = "?";
+  ::inet_ntop(AF_INET, &route.destination, text, sizeof text);
+  const std::string what = absl::StrCat("route ", text, "/", route.prefix);
+  if (::send(netlink, &request, request.header.nlmsg_len, 0) < 0) {
+    return ErrnoStatus("add " + what, errno);
+  }
+  alignas(nlmsghdr) char answer[1024];
+  while (true) {
+    const ssize_t got = ::recv(netlink, answer, sizeof answer, 0);
+    if (got < 0) return ErrnoStatus("add " + what + ": no answer from the kernel", errno);
+    auto left = static_cast<unsigned>(got);
+    for (auto* h = reinterpret_cast<nlmsghdr*>(answer); NLMSG_OK(h, left);
+         h = NLMSG_NEXT(h, left)) {
+      if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR) continue;
+      const int error = -static_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
+      return error == 0 ? absl::OkStatus() : ErrnoStatus("add " + what, error);
+    }
+  }
+}
+
+// Runs `routes` in the agent's namespace, in order, stopping at the first failure.
+absl::Status AddRoutes(pid_t agent_pid, const std::vector<Route>& routes) {
+  absl::Status result;
+  absl::Status entered = InNetworkNamespace(agent_pid, [&] {
+    auto netlink = NetlinkSocket();
+    if (!netlink.ok()) {
+      result = netlink.status();
+      return;
+    }
+    uint32_t seq = 0;
+    for (const Route& r : routes) {
+      result = AddRoute(netlink->get(), ++seq, r);
+      if (!result.ok()) return;
+    }
+  });
+  return entered.ok() ? result : entered;
+}
+
+// The index of the helper's interface (that of the default route), or 0.
+int HelperLink(pid_t agent_pid) {
+  const std::string name = DefaultRouteInterface(agent_pid);
+  if (name.empty()) return 0;
+  int link = 0;
+  (void)InNetworkNamespace(agent_pid,
+                           [&] { link = static_cast<int>(::if_nametoindex(name.c_str())); });
+  return link;
+}
+
+}  // namespace
+
+absl::Status EgressRoutes::Close(pid_t agent_pid) {
+  std::vector<Route> routes(2);
+  routes[0].destination = Address("0.0.0.0");
+  routes[1].destination = Address("128.0.0.0");
+  for (Route& r : routes) {
+    r.prefix = 1;
+    r.type = RTN_PROHIBIT;
+  }
+  return AddRoutes(agent_pid, routes);
+}
+
+absl::Status EgressRoutes::OpenGateway(pid_t agent_pid) {
+  const int link = HelperLink(agent_pid);
+  if (link == 0) return absl::UnavailableError("the network helper's interface is not there");
+  // The gateway on its own first: the /25s below cover it, and routes via it need it on-link.
+  std::vector<Route> routes(3);
+  routes[0].destination = Address(kSandboxGateway);
+  routes[0].scope = RT_SCOPE_LINK;
+  routes[0].link = link;
+  routes[1].destination = Address("10.0.2.0");
+  routes[2].destination = Address("10.0.2.128");
+  for (int i : {1, 2}) {
+    routes[i].prefix = 25;
+    routes[i].type = RTN_PROHIBIT;
+  }
+  return AddRoutes(agent_pid, routes);
+}
+
+absl::StatusOr<EgressRoutes> EgressRoutes::Open(pid_t agent_pid) {
+  const int link = HelperLink(agent_pid);
+  if (link == 0) return absl::UnavailableError("the network helper's interface is not there");
+  absl::StatusOr<UniqueFd> netlink = absl::UnavailableError("not opened");
+  if (auto s = InNetworkNamespace(agent_pid, [&] { netlink = NetlinkSocket(); }); !s.ok()) {
+    return s;
+  }
+  if (!netlink.ok()) return netlink.status();
+  return EgressRoutes(*std::move(netlink), link);
+}
+
+absl::Status EgressRoutes::Allow(in_addr address) {
+  static const in_addr gateway = Address(kSandboxGateway);
+  Route route;
+  route.destination = address;
+  route.gateway = &gateway;
+  route.link = link_;
+  return AddRoute(netlink_.get(), ++seq_, route);
+}
+
+}  // namespace osb::runtime
