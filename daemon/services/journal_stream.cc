@@ -68,9 +68,12 @@ void JournalStream::WriteNextLocked() {
     current_ = *std::move(next.event);
     writing_ = true;
     // With more events waiting, gRPC may gather this one with the next into one socket write;
-    // the last one waiting goes out at once.
+    // the last one waiting goes out at once. Never the first message: that batch carries the
+    // response headers too, and with the hint it never completes (grpc/grpc#12975, #34231), so
+    // OnWriteDone never came and the stream hung.
     grpc::WriteOptions options;
-    if (next.more) options.set_buffer_hint();
+    if (next.more && wrote_) options.set_buffer_hint();
+    wrote_ = true;
     StartWrite(&current_, options);
   } else if (next.end.has_value()) {
     FinishLocked(*next.end);

@@ -45,6 +45,7 @@ class JournalStream final : public grpc::ServerWriteReactor<opensandbox::v1::Com
   std::optional<CommandJournal::SubscriptionId> subscription_ ABSL_GUARDED_BY(mu_);
   opensandbox::v1::CommandEvent current_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool wrote_ ABSL_GUARDED_BY(mu_) = false;  // a message (and with it the headers) went out
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   // Set when the call must end (client gone) while a write is in flight.
   std::optional<grpc::Status> finish_after_write_ ABSL_GUARDED_BY(mu_);
