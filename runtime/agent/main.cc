@@ -7,12 +7,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
 #include "rest/sys/file_util.h"
 #include "runtime/agent/agent_server.h"
 #include "runtime/agent/capability_bound.h"
@@ -31,11 +38,63 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
+// The configuration osb-runtime sends on `fd` (agent_launcher.h): {"args": [...], "env": [...]}.
+// Sets the environment and returns the arguments, after the program name; nullopt when the
+// runtime closed the pipe without sending any (a spare agent it no longer needs).
+absl::StatusOr<std::optional<std::vector<std::string>>> ReadConfig(int fd) {
+  std::string text;
+  char buffer[16384];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return osb::ErrnoStatus("read the configuration", errno);
+    if (n == 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  if (text.empty()) return std::nullopt;
+  auto config = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!config.is_object() || !config.value("args", nlohmann::json()).is_array() ||
+      !config.value("env", nlohmann::json()).is_array()) {
+    return absl::InvalidArgumentError("the configuration is not {\"args\", \"env\"}");
+  }
+  ::clearenv();
+  for (const auto& e : config["env"]) {
+    if (!e.is_string()) return absl::InvalidArgumentError("an environment entry is not a string");
+    ::putenv(::strdup(e.get<std::string>().c_str()));
+  }
+  std::vector<std::string> args;
+  for (const auto& a : config["args"]) {
+    if (!a.is_string()) return absl::InvalidArgumentError("an argument is not a string");
+    args.push_back(a.get<std::string>());
+  }
+  return args;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   osb::agent::Reaper::BlockSigchld();  // before any thread exists
   ::signal(SIGPIPE, SIG_IGN);
+
+  // Started as `osb-agent --config-fd N [ARGS]` (the runtime's way), the other arguments arrive
+  // on N, to follow ARGS.
+  std::vector<std::string> configured;
+  std::vector<char*> configured_argv;
+  if (argc >= 3 && std::string_view(argv[1]) == "--config-fd") {
+    int fd = -1;
+    if (!absl::SimpleAtoi(argv[2], &fd)) return Fail(absl::InvalidArgumentError("bad --config-fd"));
+    auto config = ReadConfig(fd);
+    if (!config.ok()) return Fail(config.status());
+    if (!config->has_value()) return 0;  // a spare the runtime did not use
+    configured = **std::move(config);
+    configured_argv.push_back(argv[0]);
+    for (int i = 3; i < argc; ++i) configured_argv.push_back(argv[i]);
+    for (auto& a : configured) configured_argv.push_back(a.data());
+    argc = static_cast<int>(configured_argv.size());
+    configured_argv.push_back(nullptr);
+    argv = configured_argv.data();
+  }
 
   CLI::App app{"osb-agent: the execd API inside one sandbox (started by osb-runtime only)"};
   osb::agent::SandboxRootSpec root;

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "nlohmann/json.hpp"
 #include "rest/sys/file_util.h"
 #include "rest/sys/unique_fd.h"
 
@@ -25,6 +26,7 @@ namespace {
 constexpr int kNamespaces =
     CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
 constexpr std::size_t kChildStack = 256 * 1024;
+constexpr int kConfigFd = 3;
 // From clone to exec is a few syscalls; this bounds a child that hangs on the way.
 constexpr absl::Duration kExecTimeout = absl::Seconds(10);
 
@@ -33,6 +35,7 @@ constexpr absl::Duration kExecTimeout = absl::Seconds(10);
 struct ChildArgs {
   int sync_fd;    // one byte arrives once the id maps are written
   int report_fd;  // receives errno if anything before exec fails
+  int config_fd;  // the agent's configuration arrives here (its fd 3)
   int agent_fd;
   int log_fd;
   int null_fd;
@@ -63,8 +66,13 @@ int ChildMain(void* arg) {
   // Its own session: the runtime's terminal and process group are not the sandbox's, so a ^C or
   // a hang-up meant for the runtime never reaches it (sandboxes outlive their runtime).
   if (::syscall(SYS_setsid) < 0) Report(a, errno);
+  // dup2 onto itself keeps O_CLOEXEC: the pipe would close at exec.
+  if (a->config_fd == kConfigFd ? ::fcntl(kConfigFd, F_SETFD, 0) < 0
+                                : ::dup2(a->config_fd, kConfigFd) < 0) {
+    Report(a, errno);
+  }
   // Nothing of the runtime's (its sockets, other sandboxes' files) may reach the sandbox.
-  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  ::syscall(SYS_close_range, kConfigFd + 1U, ~0U, CLOSE_RANGE_CLOEXEC);
   ::syscall(SYS_execveat, a->agent_fd, "", a->argv, a->envp, AT_EMPTY_PATH);
   Report(a, errno);
 }
@@ -86,42 +94,28 @@ IdMapping DefaultIdMapping(uid_t first_id) {
   return {::geteuid(), ::getegid(), 1};
 }
 
-absl::StatusOr<pid_t> LaunchAgent(const AgentLaunch& launch) {
-  UniqueFd agent(::open(launch.agent_binary.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!agent.valid()) return ErrnoStatus("open osb-agent " + launch.agent_binary, errno);
-  UniqueFd log(::open(launch.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-  if (!log.valid()) return ErrnoStatus("open " + launch.log_path, errno);
+absl::StatusOr<SpawnedAgent> SpawnAgent(const AgentSpawn& spawn) {
+  UniqueFd agent(::open(spawn.agent_binary.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!agent.valid()) return ErrnoStatus("open osb-agent " + spawn.agent_binary, errno);
+  UniqueFd log(::open(spawn.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!log.valid()) return ErrnoStatus("open " + spawn.log_path, errno);
   UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!null.valid()) return ErrnoStatus("open /dev/null", errno);
-  int sync[2], report[2];
+  int sync[2], report[2], config[2];
   if (::pipe2(sync, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
   UniqueFd sync_r(sync[0]), sync_w(sync[1]);
   if (::pipe2(report, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
   UniqueFd report_r(report[0]), report_w(report[1]);
+  if (::pipe2(config, O_CLOEXEC) != 0) return ErrnoStatus("pipe", errno);
+  UniqueFd config_r(config[0]), config_w(config[1]);
 
-  std::vector<std::string> args = {"osb-agent",        "--sandbox-dir", launch.sandbox_dir,
-                                   "--base",           launch.base_dir, "--socket",
-                                   launch.socket_path, "--hostname",    launch.hostname};
-  if (launch.cpus.has_value()) args.insert(args.end(), {"--cpus", absl::StrCat(*launch.cpus)});
-  if (launch.memory_bytes.has_value()) {
-    args.insert(args.end(), {"--memory-bytes", absl::StrCat(*launch.memory_bytes)});
-  }
-  if (!launch.bind_host_dirs) args.emplace_back("--no-host-dirs");
-  for (const VolumeMount& v : launch.volumes) {
-    args.insert(args.end(), {"--volume", EncodeVolumeMount(v)});
-  }
-  args.emplace_back("--");
-  args.insert(args.end(), launch.entrypoint.begin(), launch.entrypoint.end());
-  std::vector<char*> argv, envp;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env = launch.env;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
+  std::string arg0 = "osb-agent", arg1 = "--config-fd", arg2 = absl::StrCat(kConfigFd),
+              arg3 = "--sandbox-dir", arg4 = spawn.sandbox_dir;
+  char* argv[] = {arg0.data(), arg1.data(), arg2.data(), arg3.data(), arg4.data(), nullptr};
+  char* envp[] = {nullptr};
   const bool privileged = ::geteuid() == 0;
-  ChildArgs child{sync_r.get(), report_w.get(), agent.get(), log.get(),
-                  null.get(),   privileged,     argv.data(), envp.data()};
+  ChildArgs child{sync_r.get(), report_w.get(), config_r.get(), agent.get(), log.get(),
+                  null.get(),   privileged,     argv,           envp};
   void* stack = ::mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) return ErrnoStatus("mmap", errno);
@@ -132,13 +126,14 @@ absl::StatusOr<pid_t> LaunchAgent(const AgentLaunch& launch) {
   if (pid < 0) return ErrnoStatus("clone with new namespaces", clone_errno);
   sync_r.Reset();
   report_w.Reset();
+  config_r.Reset();
 
   auto abandon = [&](absl::Status s) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
     return s;
   };
-  const IdMapping& ids = launch.ids;
+  const IdMapping& ids = spawn.ids;
   if (!privileged) {
     if (auto s = WriteProcFile(pid, "setgroups", "deny"); !s.ok()) return abandon(s);
   }
@@ -152,8 +147,8 @@ absl::StatusOr<pid_t> LaunchAgent(const AgentLaunch& launch) {
       !s.ok()) {
     return abandon(s);
   }
-  if (launch.before_start) {
-    if (auto s = launch.before_start(pid); !s.ok()) return abandon(s);
+  if (spawn.before_start) {
+    if (auto s = spawn.before_start(pid); !s.ok()) return abandon(s);
   }
   char go = 1;
   if (::write(sync_w.get(), &go, 1) != 1) return abandon(ErrnoStatus("start the sandbox", errno));
@@ -179,7 +174,45 @@ absl::StatusOr<pid_t> LaunchAgent(const AgentLaunch& launch) {
     ::waitpid(pid, nullptr, 0);
     return ErrnoStatus("start osb-agent in the sandbox", child_errno);
   }
-  return pid;
+  return SpawnedAgent{pid, std::move(config_w)};
+}
+
+absl::Status ConfigureAgent(SpawnedAgent& agent, const AgentLaunch& launch) {
+  std::vector<std::string> args = {"--base", launch.base_dir, "--socket", launch.socket_path,
+                                   "--hostname", launch.hostname};
+  if (launch.cpus.has_value()) args.insert(args.end(), {"--cpus", absl::StrCat(*launch.cpus)});
+  if (launch.memory_bytes.has_value()) {
+    args.insert(args.end(), {"--memory-bytes", absl::StrCat(*launch.memory_bytes)});
+  }
+  if (!launch.bind_host_dirs) args.emplace_back("--no-host-dirs");
+  for (const VolumeMount& v : launch.volumes) {
+    args.insert(args.end(), {"--volume", EncodeVolumeMount(v)});
+  }
+  args.emplace_back("--");
+  args.insert(args.end(), launch.entrypoint.begin(), launch.entrypoint.end());
+  const std::string message = nlohmann::json{{"args", args}, {"env", launch.env}}.dump();
+  // The agent reads it whole before anything else; a pipe holds 64 KiB, a larger one waits.
+  for (size_t sent = 0; sent < message.size();) {
+    const ssize_t n = ::write(agent.config.get(), message.data() + sent, message.size() - sent);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus("configure osb-agent", errno);
+    sent += static_cast<size_t>(n);
+  }
+  agent.config.Reset();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<pid_t> LaunchAgent(const AgentLaunch& launch) {
+  AgentSpawn spawn{launch.agent_binary, launch.sandbox_dir, launch.log_path, launch.ids,
+                   launch.before_start};
+  auto agent = SpawnAgent(spawn);
+  if (!agent.ok()) return agent.status();
+  if (auto s = ConfigureAgent(*agent, launch); !s.ok()) {
+    ::kill(agent->pid, SIGKILL);
+    ::waitpid(agent->pid, nullptr, 0);
+    return s;
+  }
+  return agent->pid;
 }
 
 }  // namespace osb::runtime

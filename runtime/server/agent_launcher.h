@@ -2,6 +2,12 @@
 // namespaces, its user namespace mapping root to unprivileged host ids. The cgroup namespace is
 // made after `before_start` ran, so it is rooted at the sandbox's own cgroup. The agent then builds
 // the sandbox's root filesystem itself (runtime/agent/sandbox_root.h).
+//
+// In two steps, so that the slow one can happen before anyone waits for it: SpawnAgent makes the
+// namespaces, moves the agent into its cgroup and execs it (about 20 ms here: the cgroup move
+// waits for an RCU grace period, and the exec loads ~40 shared libraries); the agent then waits
+// for its configuration, which ConfigureAgent sends (its arguments and environment, as JSON on a
+// pipe). LaunchAgent does both at once.
 #pragma once
 
 #include <sys/types.h>
@@ -13,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "rest/sys/unique_fd.h"
 #include "runtime/common/volume_mount.h"
 
 namespace osb::runtime {
@@ -28,9 +35,26 @@ struct IdMapping {
 // (subordinate ids no host account uses); otherwise only its own uid and gid, one id each.
 IdMapping DefaultIdMapping(uid_t first_id);
 
+struct AgentSpawn {
+  std::string agent_binary;  // absolute path of osb-agent
+  std::string sandbox_dir;   // on its command line from the start: `ps` shows whose agent it is
+  std::string log_path;      // the agent's and entrypoint's stdout and stderr
+  IdMapping ids;
+  // Called with the agent's host pid while it is stopped before its first instruction of its
+  // own (its id maps are written, it waits on a pipe): the place to move it into its cgroup, so
+  // the agent and all it forks are limited from the start. An error abandons the launch.
+  std::function<absl::Status(pid_t)> before_start;
+};
+
+// An agent waiting for its configuration. Closing `config` unconfigured makes it exit.
+struct SpawnedAgent {
+  pid_t pid = -1;
+  UniqueFd config;
+};
+
 struct AgentLaunch {
   std::string agent_binary;  // absolute path of osb-agent
-  std::string sandbox_dir;   // upper/, work/, rootfs/ ready, owned by the mapped root
+  std::string sandbox_dir;   // upper/, work/, rootfs/ ready, owned by the mapped root (spawn's)
   std::string base_dir;       // the overlay's lower layer: the host base or an image's rootfs
   bool bind_host_dirs = true;  // the host base's /usr (and /bin, /lib...) are bound in; not for
                                // an image's rootfs, which has its own
@@ -44,15 +68,18 @@ struct AgentLaunch {
   std::optional<int64_t> memory_bytes;
   IdMapping ids;
   std::vector<VolumeMount> volumes;  // bound by the agent into the sandbox's root
-  // Called with the agent's host pid while it is stopped before its first instruction of its
-  // own (its id maps are written, it waits on a pipe): the place to move it into its cgroup, so
-  // the agent and all it forks are limited from the start. An error abandons the launch.
-  std::function<absl::Status(pid_t)> before_start;
+  std::function<absl::Status(pid_t)> before_start;  // as AgentSpawn's
 };
 
-// Clones and execs the agent. Returns its host pid once the exec has succeeded (the agent may
-// still fail later while building the root: it then exits, and its log says why). The caller is
-// the agent's parent and must reap it.
+// Clones and execs the agent. Returns once the exec has succeeded. The caller is the agent's
+// parent and must reap it.
+absl::StatusOr<SpawnedAgent> SpawnAgent(const AgentSpawn& spawn);
+
+// Sends the agent its sandbox (`launch`: all but the spawn's fields) and closes its pipe.
+absl::Status ConfigureAgent(SpawnedAgent& agent, const AgentLaunch& launch);
+
+// SpawnAgent and ConfigureAgent in one. Returns the agent's host pid (the agent may still fail
+// later while building the root: it then exits, and its log says why).
 absl::StatusOr<pid_t> LaunchAgent(const AgentLaunch& launch);
 
 }  // namespace osb::runtime

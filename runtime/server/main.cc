@@ -1,11 +1,13 @@
 // osb-runtime: a single-host OpenSandbox service. Sandboxes are osb-agent processes in Linux
 // namespaces; the lifecycle API is served over HTTP (and optionally a Unix socket).
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -66,6 +68,33 @@ absl::StatusOr<std::string> ResolveApiKey(const std::string& flag, const std::st
 
 }  // namespace
 
+namespace {
+
+// SIGTERM, SIGINT and SIGHUP end the runtime as they always did (sandboxes keep running), once
+// its spare agents, which belong to no sandbox, are gone with their cgroups and directories. The
+// handler only writes to a pipe; a thread does the rest.
+int stop_pipe[2] = {-1, -1};
+
+void StopOnSignals(osb::runtime::SandboxManager& manager) {
+  if (::pipe2(stop_pipe, O_CLOEXEC) != 0) return;
+  std::thread([&manager] {
+    unsigned char sig = 0;
+    while (::read(stop_pipe[0], &sig, 1) < 0 && errno == EINTR) {
+    }
+    manager.DiscardSpares();
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+  }).detach();
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    ::signal(sig, [](int s) {
+      const auto byte = static_cast<unsigned char>(s);
+      (void)!::write(stop_pipe[1], &byte, 1);
+    });
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   // Every open client connection holds a descriptor (and a thread): allow as many as the hard
@@ -81,6 +110,7 @@ int main(int argc, char** argv) {
   std::string agent_binary = osb::PathBesideSelf("osb-agent");
   std::string cgroup_root = "/sys/fs/cgroup";
   std::string config_path, egress_dns;
+  size_t spare_agents = 1;
   bool insecure = false;
   app.add_option("--listen", listen, "HOST:PORT to serve HTTP on (port 0: any free port)")
       ->capture_default_str();
@@ -99,6 +129,9 @@ int main(int argc, char** argv) {
   app.add_option("--egress-dns", egress_dns,
                  "the DNS server (IP[:PORT]) behind egress rules by name (default: the first "
                  "nameserver of /etc/resolv.conf)");
+  app.add_option("--spare-agents", spare_agents,
+                 "sandbox agents kept started ahead of need, so a create skips starting one")
+      ->capture_default_str();
   app.add_option("--ready-file", ready_file,
                  "once serving, write {\"address\",\"pid\"} to this file (for supervisors)");
   app.set_version_flag("--version", "osb-runtime 0.1.0");
@@ -124,6 +157,7 @@ int main(int argc, char** argv) {
   options.ids = osb::runtime::DefaultIdMapping(kFirstSandboxId);
   options.cgroup_root = cgroup_root;
   options.egress_dns = egress_dns;
+  options.spare_agents = spare_agents;
   if (!config_path.empty()) {
     auto config = osb::runtime::LoadRuntimeConfig(config_path);
     if (!config.ok()) return Fail(config.status().message());
@@ -132,6 +166,7 @@ int main(int argc, char** argv) {
   }
   auto manager = osb::runtime::SandboxManager::Start(options);
   if (!manager.ok()) return Fail(manager.status().message());
+  StopOnSignals(**manager);
   std::fprintf(stderr, "osb-runtime: resource limits and pause: %s\n",
                (*manager)->cgroups().Summary().c_str());
   const std::string egress = (*manager)->network_helper().empty()

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -138,6 +139,14 @@ struct SandboxManager::Record {
   }
 };
 
+struct SandboxManager::Spare {
+  std::string id;
+  std::string dir;
+  std::unique_ptr<SandboxCgroup> cgroup;  // none without cgroups
+  std::unique_ptr<TrackedProcess> agent;
+  SpawnedAgent spawned;  // its configuration pipe
+};
+
 namespace {
 
 // The official server's code for a renew it refuses (COMPAT.md §1.6).
@@ -237,13 +246,133 @@ absl::StatusOr<std::unique_ptr<SandboxManager>> SandboxManager::Start(RuntimeOpt
   }
   m->Restore();
   m->watcher_ = std::thread([raw = m.get()] { raw->Watch(); });
+  m->spare_maker_ = std::thread([raw = m.get()] { raw->MakeSpares(); });
   return m;
 }
 
 SandboxManager::~SandboxManager() {
+  DiscardSpares();
   stop_.Notify();
   if (watcher_.joinable()) watcher_.join();
 }
+
+absl::Status SandboxManager::MakeSandboxDir(const std::string& dir) {
+  const IdMapping& ids = options_.ids;
+  for (const char* sub : {"", "/upper", "/work", "/rootfs"}) {
+    std::string path = dir + sub;
+    if (::mkdir(path.c_str(), 0700) != 0) return ErrnoStatus("mkdir " + path, errno);
+    if (::chown(path.c_str(), ids.host_uid, ids.host_gid) != 0) {
+      return ErrnoStatus("chown " + path, errno);
+    }
+  }
+  if (::chmod((dir + "/upper").c_str(), 0755) != 0) return ErrnoStatus("chmod upper", errno);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<SandboxManager::Spare>> SandboxManager::SpawnSpare() {
+  auto spare = std::make_unique<Spare>();
+  spare->id = rest::NewUuid4();
+  spare->dir = absl::StrCat(options_.state_dir, "/sandboxes/", spare->id);
+  auto fail = [&](absl::Status s) {
+    Discard(*spare);
+    return s;
+  };
+  if (auto s = MakeSandboxDir(spare->dir); !s.ok()) return fail(s);
+  AgentSpawn spawn{options_.agent_binary, spare->dir, spare->dir + "/agent.log", options_.ids,
+                   nullptr};
+  if (cgroups_->usable()) {
+    auto cgroup = cgroups_->Create(spare->id);
+    if (!cgroup.ok()) return fail(cgroup.status());
+    spare->cgroup = std::move(*cgroup);
+    spawn.before_start = [cgroup = spare->cgroup.get()](pid_t pid) {
+      return cgroup->Attach(pid);
+    };
+  }
+  auto spawned = SpawnAgent(spawn);
+  if (!spawned.ok()) return fail(spawned.status());
+  auto agent = TrackedProcess::Launched(spawned->pid);
+  if (!agent.ok()) {
+    ::kill(spawned->pid, SIGKILL);
+    ::waitpid(spawned->pid, nullptr, 0);
+    return fail(agent.status());
+  }
+  spare->agent = std::move(*agent);
+  spare->spawned = *std::move(spawned);
+  return spare;
+}
+
+void SandboxManager::Discard(Spare& spare) {
+  if (spare.agent != nullptr) {
+    spare.agent->Kill();
+    spare.agent->Wait();
+    spare.agent.reset();
+  }
+  if (spare.cgroup != nullptr) (void)spare.cgroup->Remove();
+  spare.cgroup.reset();
+  if (!spare.dir.empty()) (void)RemoveTree(spare.dir);
+}
+
+std::unique_ptr<SandboxManager::Spare> SandboxManager::TakeSpare() {
+  while (true) {
+    std::unique_ptr<Spare> spare;
+    {
+      absl::MutexLock lock(&mu_);
+      if (spares_.empty()) return nullptr;
+      spare = std::move(spares_.back());
+      spares_.pop_back();
+    }
+    if (!spare->agent->Exited()) return spare;
+    Discard(*spare);  // killed from outside meanwhile: the next one, or none
+  }
+}
+
+void SandboxManager::MakeSpares() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto wanted = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return spares_stopping_ || (creating_ == 0 && spares_.size() < options_.spare_agents);
+      };
+      mu_.Await(absl::Condition(&wanted));
+      if (spares_stopping_) return;
+      spare_maker_busy_ = true;
+    }
+    auto spare = SpawnSpare();
+    bool discard = false;
+    {
+      absl::MutexLock lock(&mu_);
+      spare_maker_busy_ = false;
+      if (spare.ok() && !spares_stopping_) {
+        spares_.push_back(*std::move(spare));
+      } else {
+        discard = spare.ok();
+      }
+    }
+    if (discard) Discard(**spare);
+    if (!spare.ok()) {
+      std::fprintf(stderr, "osb-runtime: no spare agent (creates start one each): %s\n",
+                   std::string(spare.status().message()).c_str());
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&spares_stopping_), absl::Seconds(10));
+    }
+  }
+}
+
+void SandboxManager::DiscardSpares() {
+  std::vector<std::unique_ptr<Spare>> spares;
+  {
+    absl::MutexLock lock(&mu_);
+    spares_stopping_ = true;
+    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !spare_maker_busy_; };
+    mu_.Await(absl::Condition(&idle));
+    spares.swap(spares_);
+  }
+  for (auto& spare : spares) Discard(*spare);
+  std::call_once(spare_maker_joined_, [this] {
+    if (spare_maker_.joinable()) spare_maker_.join();
+  });
+}
+
 
 std::shared_ptr<SandboxManager::Record> SandboxManager::Find(const std::string& id) {
   absl::MutexLock lock(&mu_);
@@ -253,6 +382,14 @@ std::shared_ptr<SandboxManager::Record> SandboxManager::Find(const std::string& 
 
 absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRequest& request,
                                                      const LayerSource* restore) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++creating_;  // the spare maker waits meanwhile: it would compete for the CPU
+  }
+  absl::Cleanup created = [this] {
+    absl::MutexLock lock(&mu_);
+    --creating_;
+  };
   if (auto s = rest::ValidateCreateSandboxRequest(request); !s.ok()) {
     return rest::MakeError(absl::StatusCode::kInvalidArgument, rest::kInvalidParameter,
                            rest::StdView(s.message()));
@@ -299,8 +436,10 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
                            absl::StrCat("sandbox failed to start: ", s.message()));
   }
 
+  // A spare agent already has its namespaces, cgroup and process: it needs only its sandbox.
+  std::unique_ptr<Spare> spare = TakeSpare();
   auto record = std::make_shared<Record>();
-  record->id = rest::NewUuid4();
+  record->id = spare != nullptr ? spare->id : rest::NewUuid4();
   record->delete_on_kill = volumes->delete_on_kill;
   record->egress_policy = *policy;
   record->created_at = absl::Now();
@@ -351,15 +490,13 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
     absl::MutexLock lock(&mu_);
     records_[record->id] = record;
   }
-  for (const char* sub : {"", "/upper", "/work", "/rootfs"}) {
-    std::string path = record->dir + sub;
-    if (::mkdir(path.c_str(), 0700) != 0) return fail(ErrnoStatus("mkdir " + path, errno));
-    if (::chown(path.c_str(), ids.host_uid, ids.host_gid) != 0) {
-      return fail(ErrnoStatus("chown " + path, errno));
-    }
-  }
-  if (::chmod((record->dir + "/upper").c_str(), 0755) != 0) {
-    return fail(ErrnoStatus("chmod upper", errno));
+  if (spare != nullptr) {
+    // The record holds them now: a failure from here on destroys them with it.
+    absl::MutexLock lock(&mu_);
+    record->agent = std::move(spare->agent);
+    record->cgroup = std::move(spare->cgroup);
+  } else if (auto s = MakeSandboxDir(record->dir); !s.ok()) {
+    return fail(s);
   }
   if (restore != nullptr) {
     if (auto s = CopyTree(restore->layer_dir, record->dir + "/upper"); !s.ok()) return fail(s);
@@ -395,10 +532,15 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   for (const auto& [k, v] : request.env) launch.env.push_back(absl::StrCat(k, "=", v));
   launch.ids = ids;
   launch.volumes = volumes->mounts;
-  if (cgroups_->usable()) {
+  if (cgroups_->usable() && spare == nullptr) {
     auto cgroup = cgroups_->Create(record->id);
     if (!cgroup.ok()) return fail(cgroup.status());
     record->cgroup = std::move(*cgroup);
+    launch.before_start = [cgroup = record->cgroup.get()](pid_t pid) {
+      return cgroup->Attach(pid);
+    };
+  }
+  if (record->cgroup != nullptr) {
     // The agent's own threads come on top, so `pids` counts the sandbox's processes and threads.
     ResourceLimits effective = *limits;
     effective.pids += kAgentTasks;
@@ -407,19 +549,18 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
       launch.cpus = static_cast<double>(*effective.cpu_millicores) / 1000.0;
     }
     launch.memory_bytes = effective.memory_bytes;
-    launch.before_start = [cgroup = record->cgroup.get()](pid_t pid) {
-      return cgroup->Attach(pid);
-    };
   }
-  auto pid = LaunchAgent(launch);
-  if (!pid.ok()) return fail(pid.status());
-  auto agent = TrackedProcess::Launched(*pid);
-  if (!agent.ok()) {
-    ::kill(*pid, SIGKILL);
-    ::waitpid(*pid, nullptr, 0);
-    return fail(agent.status());
-  }
-  {
+  if (spare != nullptr) {
+    if (auto s = ConfigureAgent(spare->spawned, launch); !s.ok()) return fail(s);
+  } else {
+    auto pid = LaunchAgent(launch);
+    if (!pid.ok()) return fail(pid.status());
+    auto agent = TrackedProcess::Launched(*pid);
+    if (!agent.ok()) {
+      ::kill(*pid, SIGKILL);
+      ::waitpid(*pid, nullptr, 0);
+      return fail(agent.status());
+    }
     absl::MutexLock lock(&mu_);
     record->agent = std::move(*agent);
   }

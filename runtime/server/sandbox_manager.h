@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,9 @@ struct RuntimeOptions {
   std::vector<std::string> allowed_host_paths;  // for `host` volumes (runtime_config.h)
   std::map<std::string, std::string> images;    // the image table: image.uri → rootfs
   std::string egress_dns;  // the DNS server behind egress rules (dns_filter.h); "": the host's
+  // Agents spawned ahead of need (agent_launcher.h): a create takes one instead of waiting ~20 ms
+  // for the namespaces, the cgroup move and the exec. Refilled when no create is running.
+  size_t spare_agents = 1;
 };
 
 // What the proxy and the endpoint route need to reach a sandbox's agent.
@@ -67,7 +71,11 @@ class SandboxManager {
   // Prepares the state directory and the host base, takes back the sandboxes an earlier run left
   // (Restore), and starts the watcher (expiry, dead agents).
   static absl::StatusOr<std::unique_ptr<SandboxManager>> Start(RuntimeOptions options);
-  ~SandboxManager();  // stops the watcher; sandboxes keep running
+  ~SandboxManager();  // stops the watcher and discards the spare agents; sandboxes keep running
+
+  // Stops making spare agents and kills those waiting, with their cgroups and directories: what
+  // a runtime that is stopping leaves behind is its sandboxes only. Idempotent.
+  void DiscardSpares();
 
   // Validates, creates the sandbox's cgroup with its limits, launches the agent inside it and
   // waits until it answers /ping: the sandbox is Running when this returns. InvalidArgument for a
@@ -126,7 +134,16 @@ class SandboxManager {
 
  private:
   struct Record;
+  struct Spare;
   explicit SandboxManager(RuntimeOptions options);
+  // The spare maker's thread: keeps options_.spare_agents spares while no create runs.
+  void MakeSpares();
+  absl::StatusOr<std::unique_ptr<Spare>> SpawnSpare();
+  // A spare whose agent still waits, or nullptr.
+  std::unique_ptr<Spare> TakeSpare();
+  void Discard(Spare& spare);
+  // The sandbox's directory with upper/, work/ and rootfs/, owned by the sandbox's root.
+  absl::Status MakeSandboxDir(const std::string& dir);
   void Watch();
   // Re-adopts the sandboxes in the store whose agent still runs (a paused one stays paused);
   // those whose agent exited become Failed; those caught mid-create or mid-kill, and sandbox
@@ -159,6 +176,12 @@ class SandboxManager {
   std::map<std::string, std::shared_ptr<Record>> records_ ABSL_GUARDED_BY(mu_);
   absl::Notification stop_;
   std::thread watcher_;
+  std::vector<std::unique_ptr<Spare>> spares_ ABSL_GUARDED_BY(mu_);
+  int creating_ ABSL_GUARDED_BY(mu_) = 0;  // creates running now
+  bool spares_stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool spare_maker_busy_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread spare_maker_;
+  std::once_flag spare_maker_joined_;
 };
 
 }  // namespace osb::runtime

@@ -70,6 +70,7 @@ class RuntimeProcess {
   const std::string& address() const { return address_; }
   const std::string& api_key() const { return api_key_; }
   const std::string& state_dir() const { return state_dir_; }
+  pid_t pid() const { return pid_; }
   std::string log_path() const { return dir_.path() + "/runtime.log"; }  // its stdout and stderr
   // A client for the lifecycle API with the API key set.
   std::unique_ptr<httplib::Client> Client() const;

@@ -159,9 +159,12 @@ class Network : public RuntimeTest {
     return body;
   }
 
-  // The body curl got from `url` inside the sandbox, or "curl failed (N)".
-  static std::string Fetch(const SandboxHandle& sandbox, const std::string& url) {
-    CommandResult r = RunCommand(sandbox, "curl -s -m 3 " + url + " || echo curl failed $?");
+  // The body curl got from `url` inside the sandbox, or "curl failed (N)". A fetch meant to fail
+  // gets `seconds` 3 (what is refused fails at once; what is dropped waits that long); one meant
+  // to succeed the default, roomy for a loaded machine.
+  static std::string Fetch(const SandboxHandle& sandbox, const std::string& url, int seconds = 15) {
+    CommandResult r = RunCommand(
+        sandbox, absl::StrCat("curl -s -m ", seconds, " ", url, " || echo curl failed $?"));
     return Stdout(r);
   }
 
@@ -207,7 +210,7 @@ TEST_F(Network, EgressReachesTheHostNetworkButNeverItsLoopback) {
         absl::StrCat("http://127.0.0.1:", loopback.port(), "/"),
         absl::StrCat("http://10.0.2.2:", runtime_port, "/health"),
         absl::StrCat("http://127.0.0.1:", runtime_port, "/health")}) {
-    std::string got = Fetch(*sandbox, url);
+    std::string got = Fetch(*sandbox, url, 3);
     EXPECT_THAT(got, Not(HasSubstr("loopback-secret"))) << url;
     EXPECT_THAT(got, Not(HasSubstr("\"status\""))) << url;  // the runtime's /health answer
   }
@@ -230,7 +233,7 @@ TEST_F(Network, WithoutEgressThereIsLoopbackOnly) {
                                        {"egress", {{{"action", "deny"}, {"target", "x.io"}}}}})}) {
     auto sandbox = CreateSandbox(body);
     ASSERT_TRUE(sandbox.has_value());
-    EXPECT_THAT(Fetch(*sandbox, absl::StrCat("http://", host_, ":", outside.port(), "/")),
+    EXPECT_THAT(Fetch(*sandbox, absl::StrCat("http://", host_, ":", outside.port(), "/"), 3),
                 HasSubstr("curl failed"))
         << body.dump();
     CommandResult links =
@@ -260,7 +263,7 @@ TEST_F(Network, UnderDefaultDenyOnlyAllowedNamesResolveAndOnlyTheirAddressesAreR
   EXPECT_EQ(Stdout(RunCommand(*sandbox, "cat /etc/resolv.conf")), "nameserver 127.0.0.53");
 
   // Before any allowed name led there, the address itself is unreachable.
-  EXPECT_THAT(Fetch(*sandbox, Url(host_, outside.port())), HasSubstr("curl failed"));
+  EXPECT_THAT(Fetch(*sandbox, Url(host_, outside.port()), 3), HasSubstr("curl failed"));
   const int asked_before = dns_->queries();
   for (const std::string name : {"denied.test", "wild.test", "no.wild.test", "example.com"}) {
     EXPECT_EQ(Resolve(*sandbox, name), "unresolved") << name;
@@ -272,7 +275,7 @@ TEST_F(Network, UnderDefaultDenyOnlyAllowedNamesResolveAndOnlyTheirAddressesAreR
   // The address is now routed, by name or not; the host's loopback stays out of reach.
   EXPECT_EQ(Fetch(*sandbox, Url(host_, outside.port())), "outside");
   TinyServer loopback("127.0.0.1", "loopback-secret");
-  EXPECT_THAT(Fetch(*sandbox, Url("10.0.2.2", loopback.port())), HasSubstr("curl failed"));
+  EXPECT_THAT(Fetch(*sandbox, Url("10.0.2.2", loopback.port()), 3), HasSubstr("curl failed"));
   // The sandbox cannot undo its routes (no CAP_NET_ADMIN), nor reach pasta's DNS forwarder.
   CommandResult unroute = RunCommand(*sandbox, "ip route del 0.0.0.0/1 2>&1; echo rc=$?");
   EXPECT_THAT(Stdout(unroute), HasSubstr("Operation not permitted")) << Describe(unroute);
