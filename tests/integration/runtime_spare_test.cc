@@ -75,7 +75,8 @@ TEST_F(Spares, ASandboxMadeFromTheSpareIsLikeAnyOther) {
   ASSERT_TRUE(sandbox.has_value());
   EXPECT_EQ(sandbox->id, spare) << "the create did not take the spare";
 
-  CommandResult r = Run(*sandbox, "echo \"$GREETING\"; hostname; ps -e -o args= | grep -c spare-entr[y]");
+  CommandResult r =
+      Run(*sandbox, "echo \"$GREETING\"; hostname; ps -e -o args= | grep -c spare-entr[y]");
   EXPECT_EQ(Stdout(r), absl::StrCat("hello from the request\nosb-", spare.substr(0, 8), "\n1"))
       << Describe(r);
   auto metrics = AgentClient(*sandbox).Get("/metrics");
