@@ -87,6 +87,8 @@ int main(int argc, char** argv) {
     auto config = ReadConfig(fd);
     if (!config.ok()) return Fail(config.status());
     if (!config->has_value()) return 0;  // a spare the runtime did not use
+    // Configured: from now on the sandbox outlives the runtime (agent_launcher.cc set this).
+    ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     configured = **std::move(config);
     configured_argv.push_back(argv[0]);
     for (int i = 3; i < argc; ++i) configured_argv.push_back(argv[i]);

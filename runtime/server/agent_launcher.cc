@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +35,7 @@ constexpr absl::Duration kExecTimeout = absl::Seconds(10);
 // parent's other threads, so it must not allocate.
 struct ChildArgs {
   int sync_fd;    // one byte arrives once the id maps are written
+  int sync_w_fd;  // the parent's end, which the child closes so that the parent's exit is EOF
   int report_fd;  // receives errno if anything before exec fails
   int config_fd;  // the agent's configuration arrives here (its fd 3)
   int agent_fd;
@@ -51,8 +53,13 @@ struct ChildArgs {
 
 int ChildMain(void* arg) {
   const auto* a = static_cast<const ChildArgs*>(arg);
+  // Until the agent is configured it dies with the runtime thread that started it (the agent
+  // clears this then): a child stuck here would hold copies of every descriptor the runtime had,
+  // its listening socket and the sandboxes' DNS sockets among them.
+  ::syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  ::close(a->sync_w_fd);
   char go = 0;
-  if (::read(a->sync_fd, &go, 1) != 1) _exit(127);  // the parent gave up
+  if (::read(a->sync_fd, &go, 1) != 1) _exit(127);  // the parent gave up, or died
   if (::syscall(SYS_unshare, CLONE_NEWCGROUP) != 0) Report(a, errno);
   // Raw syscalls: glibc's wrappers broadcast the change to every thread it believes this
   // process has, which after a bare clone are the parent's threads; one of them that was being
@@ -114,8 +121,8 @@ absl::StatusOr<SpawnedAgent> SpawnAgent(const AgentSpawn& spawn) {
   char* argv[] = {arg0.data(), arg1.data(), arg2.data(), arg3.data(), arg4.data(), nullptr};
   char* envp[] = {nullptr};
   const bool privileged = ::geteuid() == 0;
-  ChildArgs child{sync_r.get(), report_w.get(), config_r.get(), agent.get(), log.get(),
-                  null.get(),   privileged,     argv,           envp};
+  ChildArgs child{sync_r.get(), sync_w.get(), report_w.get(), config_r.get(), agent.get(),
+                  log.get(),    null.get(),   privileged,     argv,           envp};
   void* stack = ::mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) return ErrnoStatus("mmap", errno);

@@ -7,7 +7,8 @@
 // namespaces, moves the agent into its cgroup and execs it (about 20 ms here: the cgroup move
 // waits for an RCU grace period, and the exec loads ~40 shared libraries); the agent then waits
 // for its configuration, which ConfigureAgent sends (its arguments and environment, as JSON on a
-// pipe). LaunchAgent does both at once.
+// pipe). LaunchAgent does both at once. Until it is configured, the agent dies with the runtime
+// thread that spawned it (PR_SET_PDEATHSIG): a spare never outlives its runtime.
 #pragma once
 
 #include <sys/types.h>

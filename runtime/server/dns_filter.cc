@@ -78,9 +78,17 @@ absl::StatusOr<std::unique_ptr<DnsFilter>> DnsFilter::Start(const std::string& u
   hints.ai_socktype = SOCK_DGRAM;
   addrinfo* found = nullptr;
   if (::getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the DNS server for egress rules must be an IP address with an optional port, not \"",
-        upstream.empty() ? host + " (from /etc/resolv.conf)" : upstream, "\""));
+    if (!upstream.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the DNS server for egress rules must be an IP address with an optional port, not \"",
+          upstream, "\""));
+    }
+    // The host's own configuration is not the user's mistake: say so and use the fallback.
+    std::fprintf(stderr,
+                 "osb-runtime: the first nameserver of /etc/resolv.conf (%s) is not an IP "
+                 "address; egress rules by name ask 127.0.0.1 (set --egress-dns)\n",
+                 host.c_str());
+    return Start("127.0.0.1");
   }
   sockaddr_storage address{};
   std::memcpy(&address, found->ai_addr, found->ai_addrlen);
@@ -128,10 +136,16 @@ absl::Status DnsFilter::Add(const std::string& id, pid_t agent_pid, const Egress
     address.sin_family = AF_INET;
     address.sin_port = htons(53);
     ::inet_pton(AF_INET, kFilterDns, &address.sin_addr);
-    if (::bind(sandbox->socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) !=
-        0) {
+    // The socket of a runtime that was just killed can outlive it for a moment (a child it was
+    // starting holds a copy until that child execs or exits): try again for a while.
+    const absl::Time deadline = absl::Now() + absl::Seconds(3);
+    while (::bind(sandbox->socket.get(), reinterpret_cast<sockaddr*>(&address),
+                  sizeof address) != 0) {
       bind_errno = errno;
+      if (bind_errno != EADDRINUSE || absl::Now() > deadline) return;
+      absl::SleepFor(absl::Milliseconds(20));
     }
+    bind_errno = 0;
   });
   if (!entered.ok()) return entered;
   if (bind_errno != 0) {

@@ -36,8 +36,9 @@ inline constexpr char kFilterDns[] = "127.0.0.53";
 
 class DnsFilter {
  public:
-  // `upstream`: "HOST" or "HOST:PORT" (IPv4; port 53 by default); "" for the first nameserver of
-  // /etc/resolv.conf (none: 127.0.0.1). InvalidArgument for an unusable address.
+  // `upstream`: an IP address, IPv4 with an optional ":PORT" (53 by default); "" for the first
+  // nameserver of /etc/resolv.conf (none, or not an address: 127.0.0.1). InvalidArgument for an
+  // unusable `upstream`.
   static absl::StatusOr<std::unique_ptr<DnsFilter>> Start(const std::string& upstream);
   ~DnsFilter();
 
