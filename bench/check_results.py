@@ -11,7 +11,7 @@ RUN = ["date", "mode", "build_type", "git_rev", "machine", "targets"]
 SCENARIOS = {
     "tti": [
         "tti.osbd.create", "tti.osbd.first_output", "tti.osbd.cycle",
-        "tti.direct.create", "tti.direct.first_output", "tti.direct.cycle",
+        "tti.direct.create", "tti.direct.first_output", "tti.direct.cycle", "tti.direct.delete",
         "tti.osbctl.cycle", "tti.curl.cycle",
         "tti.python.long_lived.first_output", "tti.python.long_lived.cycle",
         "tti.python.fresh_process.cycle",

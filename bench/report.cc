@@ -65,6 +65,8 @@ json EvaluateTargets(const std::vector<Scenario>& scenarios) {
                            "µs", ""));
   targets.push_back(Target("create (osb-runtime)", "≤ 15 ms",
                            FindMetric(scenarios, "tti.direct.create"), true, 15, false, "ms", ""));
+  targets.push_back(Target("delete (osb-runtime)", "≤ 10 ms",
+                           FindMetric(scenarios, "tti.direct.delete"), true, 10, false, "ms", ""));
   targets.push_back(Target("`echo` round trip", "≤ 2 ms", FindMetric(scenarios, "roundtrip.osbd"),
                            true, 2, false, "ms", ""));
   targets.push_back(Target("1 GiB upload", "≥ 500 MB/s, bounded RSS",

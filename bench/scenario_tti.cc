@@ -18,7 +18,7 @@ namespace osb::bench {
 namespace {
 
 struct CycleSamples {
-  Samples create, first_output, cycle;
+  Samples create, first_output, cycle, kill;
   std::string error;  // the last failure, if any
 };
 
@@ -34,6 +34,7 @@ void Cycle(CycleSamples& out, bool record, CreateFn create, RunFn run, KillFn ki
   const absl::Time created = absl::Now();
   std::optional<absl::Time> first;
   auto ran = run(*id, [&first] { first = absl::Now(); });
+  const absl::Time killing = absl::Now();
   absl::Status killed = kill(*id);
   const absl::Time end = absl::Now();
   if (!ran.ok() || ran->exit_code != 0 || !first.has_value()) {
@@ -49,6 +50,7 @@ void Cycle(CycleSamples& out, bool record, CreateFn create, RunFn run, KillFn ki
   out.create.Add(created - start);
   out.first_output.Add(*first - start);
   out.cycle.Add(end - start);
+  out.kill.Add(end - killing);
 }
 
 Metric Latency(const std::string& id, const std::string& name, const Samples& s,
@@ -164,6 +166,8 @@ Scenario TimeToInteractive(const BenchConfig& config) {
                                      via_direct.first_output, via_direct.error));
   scenario.metrics.push_back(Latency("tti.direct.cycle", direct_name + ": whole cycle",
                                      via_direct.cycle, via_direct.error));
+  scenario.metrics.push_back(Latency("tti.direct.delete", direct_name + ": delete (until 204)",
+                                     via_direct.kill, via_direct.error));
 
   std::string error;
   Samples osbctl = TimeFreshProcess(
