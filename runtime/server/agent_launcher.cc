@@ -209,17 +209,4 @@ absl::Status ConfigureAgent(SpawnedAgent& agent, const AgentLaunch& launch) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<pid_t> LaunchAgent(const AgentLaunch& launch) {
-  AgentSpawn spawn{launch.agent_binary, launch.sandbox_dir, launch.log_path, launch.ids,
-                   launch.before_start};
-  auto agent = SpawnAgent(spawn);
-  if (!agent.ok()) return agent.status();
-  if (auto s = ConfigureAgent(*agent, launch); !s.ok()) {
-    ::kill(agent->pid, SIGKILL);
-    ::waitpid(agent->pid, nullptr, 0);
-    return s;
-  }
-  return agent->pid;
-}
-
 }  // namespace osb::runtime

@@ -7,7 +7,7 @@
 // namespaces, moves the agent into its cgroup and execs it (about 20 ms here: the cgroup move
 // waits for an RCU grace period, and the exec loads ~40 shared libraries); the agent then waits
 // for its configuration, which ConfigureAgent sends (its arguments and environment, as JSON on a
-// pipe). LaunchAgent does both at once. Until it is configured, the agent dies with the runtime
+// pipe). Until it is configured, the agent dies with the runtime
 // thread that spawned it (PR_SET_PDEATHSIG): a spare never outlives its runtime.
 #pragma once
 
@@ -53,34 +53,27 @@ struct SpawnedAgent {
   UniqueFd config;
 };
 
+// What ConfigureAgent tells an agent: its sandbox. Its directory and log came with the spawn.
 struct AgentLaunch {
-  std::string agent_binary;  // absolute path of osb-agent
-  std::string sandbox_dir;   // upper/, work/, rootfs/ ready, owned by the mapped root (spawn's)
   std::string base_dir;       // the overlay's lower layer: the host base or an image's rootfs
   bool bind_host_dirs = true;  // the host base's /usr (and /bin, /lib...) are bound in; not for
                                // an image's rootfs, which has its own
   std::string socket_path;
   std::string hostname;
-  std::string log_path;  // the agent's and entrypoint's stdout and stderr
   std::vector<std::string> entrypoint;
   std::vector<std::string> env;  // KEY=VALUE, the sandbox's environment
   // Limits the runtime enforces, passed on for the agent's metrics.
   std::optional<double> cpus;
   std::optional<int64_t> memory_bytes;
-  IdMapping ids;
   std::vector<VolumeMount> volumes;  // bound by the agent into the sandbox's root
-  std::function<absl::Status(pid_t)> before_start;  // as AgentSpawn's
 };
 
 // Clones and execs the agent. Returns once the exec has succeeded. The caller is the agent's
 // parent and must reap it.
 absl::StatusOr<SpawnedAgent> SpawnAgent(const AgentSpawn& spawn);
 
-// Sends the agent its sandbox (`launch`: all but the spawn's fields) and closes its pipe.
+// Sends the agent its sandbox and closes its pipe. The agent may still fail later while building
+// the root: it then exits, and its log says why.
 absl::Status ConfigureAgent(SpawnedAgent& agent, const AgentLaunch& launch);
-
-// SpawnAgent and ConfigureAgent in one. Returns the agent's host pid (the agent may still fail
-// later while building the root: it then exits, and its log says why).
-absl::StatusOr<pid_t> LaunchAgent(const AgentLaunch& launch);
 
 }  // namespace osb::runtime

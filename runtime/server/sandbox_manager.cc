@@ -152,6 +152,14 @@ namespace {
 // The official server's code for a renew it refuses (COMPAT.md §1.6).
 constexpr std::string_view kInvalidExpiration = "DOCKER::INVALID_EXPIRATION";
 
+// A create that failed once accepted (SANDBOX::START_FAILED); a deadline stays a deadline.
+absl::Status StartFailed(const absl::Status& s) {
+  return rest::MakeError(
+      s.code() == absl::StatusCode::kDeadlineExceeded ? absl::StatusCode::kDeadlineExceeded
+                                                      : absl::StatusCode::kInternal,
+      rest::kSandboxStartFailed, absl::StrCat("sandbox failed to start: ", s.message()));
+}
+
 absl::Status NotFound(const std::string& id) {
   return rest::MakeError(absl::StatusCode::kNotFound, rest::kSandboxNotFound,
                          absl::StrCat("sandbox ", id, " not found"));
@@ -437,9 +445,15 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   }
 
   // A spare agent already has its namespaces, cgroup and process: it needs only its sandbox.
+  // Without one waiting, this create starts its own the same way.
   std::unique_ptr<Spare> spare = TakeSpare();
+  if (spare == nullptr) {
+    auto spawned = SpawnSpare();
+    if (!spawned.ok()) return StartFailed(spawned.status());
+    spare = *std::move(spawned);
+  }
   auto record = std::make_shared<Record>();
-  record->id = spare != nullptr ? spare->id : rest::NewUuid4();
+  record->id = spare->id;
   record->delete_on_kill = volumes->delete_on_kill;
   record->egress_policy = *policy;
   record->created_at = absl::Now();
@@ -481,22 +495,17 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
     Destroy(*record);
     absl::MutexLock lock(&mu_);
     records_.erase(record->id);
-    return rest::MakeError(
-        s.code() == absl::StatusCode::kDeadlineExceeded ? absl::StatusCode::kDeadlineExceeded
-                                                        : absl::StatusCode::kInternal,
-        rest::kSandboxStartFailed, absl::StrCat("sandbox failed to start: ", s.message()));
+    return StartFailed(s);
   };
   {
     absl::MutexLock lock(&mu_);
     records_[record->id] = record;
   }
-  if (spare != nullptr) {
+  {
     // The record holds them now: a failure from here on destroys them with it.
     absl::MutexLock lock(&mu_);
     record->agent = std::move(spare->agent);
     record->cgroup = std::move(spare->cgroup);
-  } else if (auto s = MakeSandboxDir(record->dir); !s.ok()) {
-    return fail(s);
   }
   if (restore != nullptr) {
     if (auto s = CopyTree(restore->layer_dir, record->dir + "/upper"); !s.ok()) return fail(s);
@@ -519,27 +528,15 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   }
 
   AgentLaunch launch;
-  launch.agent_binary = options_.agent_binary;
-  launch.sandbox_dir = record->dir;
   launch.base_dir = from_table ? **rootfs : base_dir_;
   launch.bind_host_dirs = !from_table;
   launch.socket_path = record->socket_path;
   launch.hostname = absl::StrCat("osb-", record->id.substr(0, 8));
-  launch.log_path = record->dir + "/agent.log";
   launch.entrypoint = record->entrypoint;
   launch.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
                 "LANG=C.UTF-8", "HOSTNAME=" + launch.hostname};
   for (const auto& [k, v] : request.env) launch.env.push_back(absl::StrCat(k, "=", v));
-  launch.ids = ids;
   launch.volumes = volumes->mounts;
-  if (cgroups_->usable() && spare == nullptr) {
-    auto cgroup = cgroups_->Create(record->id);
-    if (!cgroup.ok()) return fail(cgroup.status());
-    record->cgroup = std::move(*cgroup);
-    launch.before_start = [cgroup = record->cgroup.get()](pid_t pid) {
-      return cgroup->Attach(pid);
-    };
-  }
   if (record->cgroup != nullptr) {
     // The agent's own threads come on top, so `pids` counts the sandbox's processes and threads.
     ResourceLimits effective = *limits;
@@ -550,20 +547,7 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
     }
     launch.memory_bytes = effective.memory_bytes;
   }
-  if (spare != nullptr) {
-    if (auto s = ConfigureAgent(spare->spawned, launch); !s.ok()) return fail(s);
-  } else {
-    auto pid = LaunchAgent(launch);
-    if (!pid.ok()) return fail(pid.status());
-    auto agent = TrackedProcess::Launched(*pid);
-    if (!agent.ok()) {
-      ::kill(*pid, SIGKILL);
-      ::waitpid(*pid, nullptr, 0);
-      return fail(agent.status());
-    }
-    absl::MutexLock lock(&mu_);
-    record->agent = std::move(*agent);
-  }
+  if (auto s = ConfigureAgent(spare->spawned, launch); !s.ok()) return fail(s);
   // Recorded before it is Running, so that a runtime that dies now destroys it when it restarts.
   if (!Persist(*record)) return fail(absl::InternalError("cannot write the sandbox's record"));
   if (egress) {
@@ -581,7 +565,7 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
       exited = record->agent->Exited();
     }
     if (exited) {
-      auto log = ReadFile(launch.log_path);
+      auto log = ReadFile(record->dir + "/agent.log");
       return fail(absl::InternalError(
           absl::StrCat("osb-agent exited: ", log.ok() ? absl::StripAsciiWhitespace(*log) : "")));
     }

@@ -138,6 +138,8 @@ class SandboxManager {
   explicit SandboxManager(RuntimeOptions options);
   // The spare maker's thread: keeps options_.spare_agents spares while no create runs.
   void MakeSpares();
+  // An agent in a fresh sandbox directory, namespaces and cgroup, waiting for its sandbox: kept
+  // ahead of need by the spare maker, or started by a create that found none.
   absl::StatusOr<std::unique_ptr<Spare>> SpawnSpare();
   // A spare whose agent still waits, or nullptr.
   std::unique_ptr<Spare> TakeSpare();
