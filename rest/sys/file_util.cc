@@ -84,13 +84,17 @@ absl::Status WriteFileAtomic(const std::string& path, std::string_view contents,
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return ErrnoStatus(absl::StrCat("open ", path), errno);
+  return ReadToEnd(fd.get(), path);
+}
+
+absl::StatusOr<std::string> ReadToEnd(int fd, const std::string& what) {
   std::string out;
   char buf[65536];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus(absl::StrCat("read ", path), errno);
+      return ErrnoStatus(absl::StrCat("read ", what), errno);
     }
     if (n == 0) break;
     out.append(buf, static_cast<std::size_t>(n));

@@ -29,6 +29,9 @@ absl::Status WriteFileAtomic(const std::string& path, std::string_view contents,
 
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
+// Everything `fd` gives until its end (a pipe: until every writer closed it). Errors name `what`.
+absl::StatusOr<std::string> ReadToEnd(int fd, const std::string& what);
+
 // rm -rf that does not follow symlinks and does not cross into other mounts' contents beyond
 // what unlink/rmdir allow. A missing path is not an error.
 absl::Status RemoveTree(const std::string& path);

@@ -42,16 +42,10 @@ int Fail(const absl::Status& status) {
 // Sets the environment and returns the arguments, after the program name; nullopt when the
 // runtime closed the pipe without sending any (a spare agent it no longer needs).
 absl::StatusOr<std::optional<std::vector<std::string>>> ReadConfig(int fd) {
-  std::string text;
-  char buffer[16384];
-  while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return osb::ErrnoStatus("read the configuration", errno);
-    if (n == 0) break;
-    text.append(buffer, static_cast<size_t>(n));
-  }
+  auto read = osb::ReadToEnd(fd, "the configuration");
   ::close(fd);
+  if (!read.ok()) return read.status();
+  const std::string& text = *read;
   if (text.empty()) return std::nullopt;
   auto config = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!config.is_object() || !config.value("args", nlohmann::json()).is_array() ||
