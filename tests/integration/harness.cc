@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
@@ -43,13 +44,48 @@ bool WaitForFile(const std::string& path, absl::Duration timeout) {
   return false;
 }
 
+// Deletes every sandbox the runtime lists, until it lists none (a delete of a sandbox still
+// being created waits for the create).
 void KillAllSandboxes(httplib::Client& client) {
-  auto list = client.Get("/v1/sandboxes?pageSize=200");
-  if (!list || list->status != 200) return;
-  auto j = nlohmann::json::parse(list->body, nullptr, false);
-  if (!j.is_object()) return;
-  for (const auto& item : j.value("items", nlohmann::json::array())) {
-    client.Delete(absl::StrCat("/v1/sandboxes/", item.value("id", "")));
+  for (int round = 0; round < 5; ++round) {
+    auto list = client.Get("/v1/sandboxes?pageSize=200");
+    if (!list || list->status != 200) return;
+    auto j = nlohmann::json::parse(list->body, nullptr, false);
+    if (!j.is_object() || j.value("items", nlohmann::json::array()).empty()) return;
+    for (const auto& item : j["items"]) {
+      client.Delete(absl::StrCat("/v1/sandboxes/", item.value("id", "")));
+    }
+  }
+}
+
+// Sandboxes a stopped runtime leaves behind: one whose create was still on its way in when the
+// list above was taken, or that a runtime stopping mid-create left Pending (its next start would
+// destroy it; a test's runtime has none). Each agent is its sandbox's init, so killing it ends
+// everything inside; then its (empty) cgroups go. No test leaves processes behind.
+void SweepLeftoverSandboxes(const std::string& runtime_state_dir) {
+  const std::string sandboxes = runtime_state_dir + "/sandboxes/";
+  std::vector<pid_t> agents = ProcessesMatching("--sandbox-dir " + sandboxes);
+  for (pid_t pid : agents) {
+    std::cerr << "harness: killing a sandbox left behind (osb-agent pid " << pid << ")\n";
+    ::kill(pid, SIGKILL);
+  }
+  if (agents.empty()) return;
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  for (pid_t pid : agents) {
+    while (ProcessRunning(pid) && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+  }
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(sandboxes.c_str()), ::closedir);
+  while (dir != nullptr) {
+    dirent* e = ::readdir(dir.get());
+    if (e == nullptr) break;
+    if (e->d_name[0] == '.') continue;
+    for (const char* pattern : {"/sys/fs/cgroup/opensandbox/", "/sys/fs/cgroup/*/opensandbox/"}) {
+      glob_t found{};
+      if (::glob(absl::StrCat(pattern, e->d_name).c_str(), 0, nullptr, &found) == 0) {
+        for (size_t i = 0; i < found.gl_pathc; ++i) ::rmdir(found.gl_pathv[i]);
+      }
+      ::globfree(&found);
+    }
   }
 }
 
@@ -150,6 +186,7 @@ bool RuntimeProcess::Restart(const std::function<void()>& while_down) {
 RuntimeProcess::~RuntimeProcess() {
   if (!address_.empty()) KillAllSandboxes(*Client());
   StopProcess(pid_, /*is_child=*/true);
+  SweepLeftoverSandboxes(state_dir_);
   PrintLogsIfFailed({log_path()});
 }
 
@@ -201,10 +238,12 @@ bool Stack::RestartOsbd() {
 }
 
 Stack::~Stack() {
-  channel_.reset();
+  // osbd first, so that nothing creates sandboxes behind the cleanup (a pool refilling, a create
+  // a test left in flight).
+  StopOsbd();
   if (!runtime_address_.empty()) KillAllSandboxes(*RuntimeClient());
-  StopProcess(osbd_pid_, /*is_child=*/true);
   StopProcess(runtime_pid_, /*is_child=*/false);
+  SweepLeftoverSandboxes(dir_.path() + "/state/runtime");
   PrintLogsIfFailed({dir_.path() + "/osbd.log", dir_.path() + "/state/runtime/runtime.log"});
 }
 
