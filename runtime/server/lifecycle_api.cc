@@ -41,13 +41,15 @@ constexpr std::size_t kMaxProxiedErrorBody = 1 << 20;
 const std::regex kProxyPath(R"(^(/v1)?/sandboxes/[^/]+/proxy/\d+(/.*|$))");
 
 // Request headers the proxy never forwards: hop-by-hop, credentials meant for the runtime, the
-// sandbox token it consumes, and the pseudo-headers cpp-httplib adds.
+// sandbox token it consumes, the pseudo-headers cpp-httplib adds, and `Expect` (the runtime's
+// server has answered the 100-continue itself; the sandbox's 100 would reach the client as the
+// final answer).
 bool IsDroppedRequestHeader(absl::string_view name) {
   for (absl::string_view drop :
        {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
         "transfer-encoding", "upgrade", "host", "content-length", "authorization", "cookie",
         "open-sandbox-api-key", "x-execd-access-token", "remote_addr", "remote_port", "local_addr",
-        "local_port"}) {
+        "local_port", "expect"}) {
     if (absl::EqualsIgnoreCase(name, drop)) return true;
   }
   return false;

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "rest/sys/file_util.h"
 #include "tests/integration/runtime_fixture.h"
 #include "tests/integration/sandbox_http.h"
 
@@ -102,6 +103,23 @@ TEST_F(Files, LargeUploadIsStreamedNotHeldInMemory) {
   if (kMemoryBoundsHold) {
     EXPECT_LT(peak_kib, 48 * 1024) << "osb-agent peaked at " << peak_kib << " KiB";
   }
+}
+
+// curl sends `Expect: 100-continue` before a large body and waits for the 100. The runtime's
+// server gives it; were the header passed on, the agent's own 100 would reach curl as the answer.
+TEST_F(Files, UploadByCurlExpectingContinueGetsTheAgentsAnswer) {
+  TempDir dir;
+  const std::string local = dir.path() + "/two-mib";
+  ASSERT_TRUE(WriteFileAtomic(local, std::string(2 << 20, 'z'), 0644).ok());
+  ProcessResult curl = RunProcess(
+      {"/usr/bin/curl", "-sS", "-H", "Expect: 100-continue", "-H",
+       "X-EXECD-ACCESS-TOKEN: " + sandbox_.token, "-F",
+       R"(metadata={"path":"/tmp/by-curl"};type=application/json)", "-F", "file=@" + local,
+       "-o", "/dev/null", "-w", "%{http_code}",
+       absl::StrCat("http://", sandbox_.proxy_host, sandbox_.proxy_path, "/files/upload")});
+  EXPECT_EQ(curl.exit_code, 0) << curl.err;
+  EXPECT_EQ(curl.out, "200");
+  EXPECT_EQ(Info("/tmp/by-curl")["size"], 2 << 20);
 }
 
 TEST_F(Files, BadUploadsAreRefusedAndLeaveNothingBehind) {
