@@ -16,6 +16,7 @@
 #include "runtime/agent/foreground_command.h"
 #include "runtime/common/agent_tasks.h"
 #include "runtime/common/http_response.h"
+#include "runtime/common/raw_multipart.h"
 
 namespace osb::agent {
 
@@ -138,6 +139,7 @@ AgentServer::AgentServer(Reaper& reaper, SandboxLimits limits)
   }
   server_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
     IgnoreRangesInResponse(req);
+    if (req.path == "/files/upload") KeepMultipartBodyRaw(req);  // read by MultipartReader
     return httplib::Server::HandlerResponse::Unhandled;
   });
   server_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {

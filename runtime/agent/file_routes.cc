@@ -21,7 +21,9 @@
 #include "rest/sys/unique_fd.h"
 #include "runtime/agent/execd_reply.h"
 #include "runtime/agent/file_ops.h"
+#include "runtime/agent/multipart_reader.h"
 #include "runtime/common/http_response.h"
+#include "runtime/common/raw_multipart.h"
 
 namespace osb::agent {
 namespace {
@@ -264,7 +266,7 @@ void HandleDownload(const Request& req, Response& res) {
 // file part; several metadata parts may come before their files, which take them in order.
 class Upload {
  public:
-  bool OnPartHeader(const httplib::MultipartFormData& part) {
+  bool OnPartHeader(const MultipartPart& part) {
     if (!FinishPart()) return false;
     if (part.name == "metadata") {
       part_ = Part::kMetadata;
@@ -286,14 +288,14 @@ class Upload {
     return true;
   }
 
-  bool OnData(const char* data, std::size_t size) {
+  bool OnData(std::string_view data) {
     if (part_ == Part::kMetadata) {
-      if (metadata_text_.size() + size > kMaxMetadataPart) {
+      if (metadata_text_.size() + data.size() > kMaxMetadataPart) {
         return Fail(rest::kInvalidFileMetadata, "a metadata part is larger than 64 KiB");
       }
-      metadata_text_.append(data, size);
+      metadata_text_.append(data);
     } else if (part_ == Part::kFile) {
-      if (auto s = writer_->Append(std::string_view(data, size)); !s.ok()) return Fail(s);
+      if (auto s = writer_->Append(data); !s.ok()) return Fail(s);
     }
     return true;
   }
@@ -356,19 +358,28 @@ class Upload {
 };
 
 void HandleUpload(const Request& req, Response& res, const httplib::ContentReader& reader) {
-  if (!req.is_multipart_form_data()) {
-    return ReplyExecdError(res,
-                           rest::MakeError(absl::StatusCode::kInvalidArgument, rest::kInvalidFile,
-                                           "an upload must be multipart/form-data"));
+  // The body comes raw (KeepMultipartBodyRaw, from the server's pre-routing handler).
+  auto boundary = MultipartBoundary(RequestContentType(req));
+  if (!boundary.ok()) {
+    res.set_header("Connection", "close");  // the body was not read
+    return ReplyExecdError(
+        res, rest::MakeError(absl::StatusCode::kInvalidArgument, rest::kInvalidFile,
+                             absl::StrCat("an upload must be multipart/form-data: ",
+                                          boundary.status().message())));
   }
   Upload upload;
-  bool read =
-      reader([&](const httplib::MultipartFormData& part) { return upload.OnPartHeader(part); },
-             [&](const char* data, std::size_t size) { return upload.OnData(data, size); });
+  MultipartReader body(
+      *boundary, [&](const MultipartPart& part) { return upload.OnPartHeader(part); },
+      [&](std::string_view data) { return upload.OnData(data); });
+  bool read = reader(
+      [&](const char* data, std::size_t size) { return body.Feed(std::string_view(data, size)); });
   absl::Status status = upload.error();
-  if (status.ok() && !read) {
+  if (status.ok()) status = read ? body.Finish() : body.status();
+  if (status.ok() && !read) status = absl::InvalidArgumentError("the body broke off");
+  if (!status.ok() && rest::ErrorCodeOf(status).empty()) {
     status = rest::MakeError(absl::StatusCode::kInvalidArgument, rest::kInvalidFileContent,
-                             "the multipart body is malformed or truncated");
+                             absl::StrCat("the multipart body is malformed or truncated: ",
+                                          status.message()));
   }
   if (status.ok()) status = upload.Finish();
   if (!status.ok()) {

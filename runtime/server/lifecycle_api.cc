@@ -15,6 +15,7 @@
 #include "rest/string_views.h"
 #include "rest/time_util.h"
 #include "runtime/common/http_response.h"
+#include "runtime/common/raw_multipart.h"
 #include "runtime/server/agent_exchange.h"
 #include "runtime/server/elastic_task_queue.h"
 #include "runtime/server/sandbox_port.h"
@@ -55,25 +56,6 @@ bool IsDroppedRequestHeader(absl::string_view name) {
   return false;
 }
 
-// cpp-httplib parses a multipart/form-data body itself and hands a handler only its parts, but
-// only when the request says it is multipart. A proxied request's Content-Type is kept under this
-// name while httplib reads the body, so that the body reaches the sandbox byte for byte (and
-// without the cost of parsing it); the proxy sends it on as the Content-Type again.
-constexpr char kRelayedContentType[] = "X-Osb-Relayed-Content-Type";
-
-void SetContentTypeAsideForTheRelay(const httplib::Request& req) {
-  // The request is the server's own (not const); only its handler's view of it is.
-  auto& headers = const_cast<httplib::Headers&>(req.headers);
-  headers.erase(kRelayedContentType);  // never the client's
-  if (!req.is_multipart_form_data()) return;
-  // Every Content-Type (names compare without case), so that httplib sees none left to parse.
-  auto [first, last] = headers.equal_range("Content-Type");
-  std::vector<std::string> values;
-  for (auto it = first; it != last; ++it) values.push_back(std::move(it->second));
-  headers.erase(first, last);
-  for (auto& value : values) headers.emplace(kRelayedContentType, std::move(value));
-}
-
 bool IsDroppedResponseHeader(absl::string_view name) {
   for (absl::string_view drop : {"connection", "keep-alive", "transfer-encoding", "content-length",
                                  "content-type", "trailer", "upgrade"}) {
@@ -110,7 +92,7 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, SnapshotManager& snapshots
     // A request with a body is checked by its route's handler (Guard) instead: answered here,
     // its unread body would be taken for the next request on the connection.
     const bool proxied = std::regex_match(req.path, kProxyPath);
-    if (proxied) SetContentTypeAsideForTheRelay(req);
+    if (proxied) KeepMultipartBodyRaw(req);
     bool exempt = req.path == "/health" || proxied;
     if (!exempt && !HasBody(req) && !Authorized(req, res)) {
       return httplib::Server::HandlerResponse::Handled;
@@ -364,7 +346,7 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
 
   HeaderList headers;
   for (const auto& [k, v] : req.headers) {
-    if (absl::EqualsIgnoreCase(k, kRelayedContentType)) {
+    if (absl::EqualsIgnoreCase(k, kSetAsideContentType)) {
       headers.emplace_back("Content-Type", v);
     } else if (!IsDroppedRequestHeader(k)) {
       headers.emplace_back(k, v);
@@ -385,7 +367,7 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
   };
   // An upload to the agent: it answers only once the body has ended, so the body may be gathered.
   // (A server of the sandbox's own may read a multipart body as it comes.)
-  const bool gather = port == kAgentPort && req.has_header(kRelayedContentType);
+  const bool gather = port == kAgentPort && req.has_header(kSetAsideContentType);
   std::optional<std::size_t> body_length = req.body.size();
   if (body_reader != nullptr) {
     std::size_t declared = 0;
@@ -484,7 +466,7 @@ absl::Status LifecycleApi::RelayBody(const httplib::ContentReader& reader, bool 
   // kGatheredPiece, a syscall (and a chunk header) each.
   constexpr std::size_t kGatheredPiece = 64 * 1024;
   std::string gathered;
-  // Multipart bodies too come whole: SetContentTypeAsideForTheRelay.
+  // Multipart bodies too come whole: KeepMultipartBodyRaw.
   const bool read = reader([&](const char* data, std::size_t size) {
     if (!gather) {
       send(std::string_view(data, size));

@@ -3,7 +3,8 @@
 // runtime's DNS filter. Properties: an accepted path is absolute and NUL-free (`..` needs no
 // check: the agent resolves paths inside the sandbox's own root, where `/..` is `/`); an accepted
 // range lies inside the file; an accepted DNS query's replies read back as answers to it, with
-// exactly the addresses put in.
+// exactly the addresses put in; a multipart body reads the same (parts, content, or the error)
+// whole and cut in two anywhere.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "absl/strings/str_split.h"
 #include "runtime/agent/file_ops.h"
+#include "runtime/agent/multipart_reader.h"
 #include "runtime/server/dns_message.h"
 #include "runtime/server/resource_limits.h"
 #include "rest/metadata_labels.h"
@@ -60,6 +62,29 @@ void CheckDns(std::string_view packet) {
   OSB_FUZZ_CHECK(some.ok() && some->size() == 2 && (*some)[1].s_addr == a.s_addr);
 }
 
+// What a multipart reader with boundary "B" made of `body` fed in two pieces, cut at `cut`.
+std::string ReadMultipart(std::string_view body, std::size_t cut) {
+  std::string seen;
+  osb::agent::MultipartReader reader(
+      "B",
+      [&](const osb::agent::MultipartPart& p) {
+        seen += "\n[" + p.name + "|" + p.filename + "|" + p.content_type + "]\n";
+        return true;
+      },
+      [&](std::string_view data) {
+        seen.append(data);
+        return true;
+      });
+  const bool fed = reader.Feed(body.substr(0, cut)) && reader.Feed(body.substr(cut));
+  const absl::Status status = fed ? reader.Finish() : reader.status();
+  return seen + (status.ok() ? "\nOK" : "\nERROR " + std::string(status.message()));
+}
+
+void CheckMultipart(std::string_view body, std::size_t cut) {
+  (void)osb::agent::MultipartBoundary(body);
+  OSB_FUZZ_CHECK(ReadMultipart(body, body.size()) == ReadMultipart(body, cut % (body.size() + 1)));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
@@ -69,6 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   CheckPath(text);
   CheckRange(text, file_size);
   CheckDns(text);
+  CheckMultipart(text, static_cast<std::size_t>(data[0]) * 7 + data[1]);
   (void)osb::runtime::ParseMilliCpu(text);
   (void)osb::runtime::ParseBytes(text);
   const std::vector<std::string> kv = Fields(text, 2);
