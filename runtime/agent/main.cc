@@ -114,6 +114,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   root.bind_host_dirs = !no_host_dirs;
+  // Half the memory, as Docker sizes a tmpfs: a full /tmp is a write that fails with ENOSPC, not
+  // a sandbox whose memory is all tmpfs pages, where the OOM killer would take its processes
+  // (the agent, its init, included) without freeing any.
+  if (limits.memory_bytes.has_value()) root.tmp_bytes = *limits.memory_bytes / 2;
   for (const std::string& arg : volumes) {
     auto volume = osb::runtime::DecodeVolumeMount(arg);
     if (!volume.ok()) return Fail(volume.status());

@@ -155,7 +155,9 @@ absl::Status EnterSandboxRoot(const SandboxRootSpec& spec,
     return s;
   }
   if (auto s = MountDev(root + "/dev"); !s.ok()) return s;
-  if (auto s = Mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+  const std::string tmp_options =
+      spec.tmp_bytes.has_value() ? absl::StrCat("mode=1777,size=", *spec.tmp_bytes) : "mode=1777";
+  if (auto s = Mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmp_options.c_str());
       !s.ok()) {
     return s;
   }

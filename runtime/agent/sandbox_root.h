@@ -13,7 +13,9 @@
 // or the entrypoint is started.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,9 @@ struct SandboxRootSpec {
   bool bind_host_dirs = true;  // bind the host's /usr, /bin, /lib... read-only (host base only)
   std::string hostname;
   std::vector<runtime::VolumeMount> volumes;
+  // The size of /tmp, a tmpfs whose pages count against the sandbox's memory; nullopt: the
+  // kernel's default (half the host's memory).
+  std::optional<int64_t> tmp_bytes;
 };
 
 // Mounts everything under <sandbox_dir>/rootfs, calls `before_pivot` (the last moment host paths

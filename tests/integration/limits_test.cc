@@ -241,6 +241,21 @@ TEST_F(Limits, MemoryBombIsKilledAndTheSandboxKeepsServing) {
   EXPECT_EQ(Terminal(after), rest::kEventExecutionComplete);
 }
 
+// /tmp is a tmpfs, its pages the sandbox's memory, which no process owns: were it unbounded, a
+// full /tmp would leave the OOM killer nothing to free and it would kill the agent, the sandbox's
+// init. It holds half the memory limit, so filling it is a failed write.
+TEST_F(Limits, FillingTmpIsAFailedWriteAndTheSandboxKeepsServing) {
+  auto sandbox = Create(Body({{"memory", "128Mi"}}));
+  ASSERT_TRUE(sandbox.has_value());
+  const int64_t oom_before = cgroups_.OomKills(sandbox->id);
+  CommandResult fill = Run(*sandbox, "head -c 200M /dev/zero 2>&1 > /tmp/fill");
+  EXPECT_THAT(Stdout(fill), HasSubstr("No space left on device")) << Describe(fill);
+  EXPECT_EQ(cgroups_.OomKills(sandbox->id), oom_before);
+  CommandResult after = Run(*sandbox, "df -k --output=size /tmp | tail -1 | tr -d ' '; rm /tmp/fill");
+  EXPECT_EQ(Stdout(after), "65536") << Describe(after);
+  EXPECT_EQ(Terminal(after), rest::kEventExecutionComplete);
+}
+
 TEST_F(Limits, ForksStopAtThePidsLimit) {
   auto sandbox = Create(Body({{"pids", "64"}}));
   ASSERT_TRUE(sandbox.has_value());
