@@ -28,6 +28,8 @@ using Json = nlohmann::json;
 
 // The largest FileChunk (the proto's contract).
 constexpr std::size_t kChunkSize = 64 * 1024;
+// Client messages an upload holds before it reads more (each up to the client's chunk size).
+constexpr std::size_t kReadAhead = 2;
 // Chunks queued for a slow reader before osbd stops reading the download.
 constexpr std::size_t kHighWater = 64;
 constexpr std::size_t kLowWater = 16;
@@ -247,8 +249,9 @@ class ReadReactor final : public UpstreamStream<ReadReactor, v1::FileChunk> {
   uint64_t chunks_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-// Write: the header message starts an upload whose body is fed from the client's data messages,
-// one at a time: the next message is read only when execd has taken the previous one.
+// Write: the header message starts an upload whose body is fed from the client's data messages.
+// One message is read ahead while libcurl sends the one before it; no more (kReadAhead), so a
+// slow sandbox holds the client back instead of osbd's memory filling up.
 class WriteReactor final : public grpc::ServerReadReactor<v1::WriteFileRequest> {
  public:
   WriteReactor(DaemonContext& context, v1::WriteFileResponse* response)
@@ -277,10 +280,13 @@ class WriteReactor final : public grpc::ServerReadReactor<v1::WriteFileRequest> 
                                          "Write takes one header, as its first message"));
       } else {
         state_->bytes_received += static_cast<int64_t>(incoming_.data().size());
-        state_->pending = std::move(*incoming_.mutable_data());
-        state_->pending_sent = 0;
+        if (!incoming_.data().empty()) state_->queue.push_back(std::move(*incoming_.mutable_data()));
+        ReadMoreLocked();
       }
-      if (state_->transfer.has_value()) context_.loop().Resume(*state_->transfer);
+      if (state_->transfer.has_value() && state_->send_paused) {
+        state_->send_paused = false;
+        context_.loop().Resume(*state_->transfer);
+      }
     }
     // Outside the lock: a cached endpoint makes WithExecd call back at once, on this thread.
     if (upload.has_value()) StartUpload(*std::move(upload));
@@ -304,8 +310,10 @@ class WriteReactor final : public grpc::ServerReadReactor<v1::WriteFileRequest> 
   struct State {
     absl::Mutex mu;
     WriteReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
-    std::string pending ABSL_GUARDED_BY(mu);
-    std::size_t pending_sent ABSL_GUARDED_BY(mu) = 0;
+    // Messages received and not yet all handed to libcurl; of the first, front_sent bytes were.
+    std::deque<std::string> queue ABSL_GUARDED_BY(mu);
+    std::size_t front_sent ABSL_GUARDED_BY(mu) = 0;
+    bool send_paused ABSL_GUARDED_BY(mu) = false;  // the next message resumes the transfer
     bool eof ABSL_GUARDED_BY(mu) = false;
     int64_t bytes_received ABSL_GUARDED_BY(mu) = 0;
     std::optional<int64_t> expected_size;
@@ -370,23 +378,35 @@ class WriteReactor final : public grpc::ServerReadReactor<v1::WriteFileRequest> 
   static std::ptrdiff_t NextBytes(State& s, char* buf, std::size_t max) {
     absl::MutexLock lock(&s.mu);
     if (s.reactor == nullptr) return kSendAbort;
-    if (s.pending_sent < s.pending.size()) {
-      std::size_t n = std::min(max, s.pending.size() - s.pending_sent);
-      std::memcpy(buf, s.pending.data() + s.pending_sent, n);
-      s.pending_sent += n;
-      return static_cast<std::ptrdiff_t>(n);
+    std::size_t given = 0;
+    while (given < max && !s.queue.empty()) {
+      const std::string& front = s.queue.front();
+      const std::size_t n = std::min(max - given, front.size() - s.front_sent);
+      std::memcpy(buf + given, front.data() + s.front_sent, n);
+      given += n;
+      s.front_sent += n;
+      if (s.front_sent == front.size()) {
+        s.queue.pop_front();
+        s.front_sent = 0;
+      }
+    }
+    if (given > 0) {
+      s.reactor->ReadMoreLocked();
+      return static_cast<std::ptrdiff_t>(given);
     }
     if (s.eof) {
       // A short or long upload must not be committed: aborting leaves execd nothing to store.
       if (s.expected_size.has_value() && *s.expected_size != s.bytes_received) return kSendAbort;
       return 0;
     }
+    s.send_paused = true;
     s.reactor->ReadMoreLocked();
     return kSendPause;
   }
 
+  // Reads the client's next message unless one is being read, kReadAhead wait, or none will come.
   void ReadMoreLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_->mu) {
-    if (reading_ || finished_) return;
+    if (reading_ || finished_ || state_->eof || state_->queue.size() >= kReadAhead) return;
     reading_ = true;
     StartRead(&incoming_);
   }

@@ -20,6 +20,7 @@ constexpr long kMaxCachedConnections = 256;
 // HTTP/2 streams multiplexed on one connection (HTTPS origins that offer h2).
 constexpr long kMaxStreamsPerConnection = 100;
 constexpr int kMaxPollMs = 1000;
+constexpr long kStreamedUploadBuffer = 512 * 1024;
 
 CURLM* Multi(void* p) { return static_cast<CURLM*>(p); }
 
@@ -323,6 +324,8 @@ void CurlLoop::AddTransfer(TransferId id, HttpRequest request, HttpHandler handl
       curl_easy_setopt(e, CURLOPT_POST, 1L);
       curl_easy_setopt(e, CURLOPT_READFUNCTION, &Transfer::OnRead);
       curl_easy_setopt(e, CURLOPT_READDATA, t.get());
+      // A read (and a send, and a chunk) per client message of up to 256 KiB, not per 64 KiB.
+      curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, kStreamedUploadBuffer);
       t->header_list = curl_slist_append(t->header_list, "Transfer-Encoding: chunked");
     } else if (r.method == "POST" || !r.body.empty()) {
       curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
