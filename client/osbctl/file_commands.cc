@@ -70,6 +70,7 @@ int WriteFrom(v1::Files::Stub& files, grpc::ClientContext& call, const std::stri
   header.mutable_header()->set_mode(mode);
   bool sending = writer->Write(header);
   std::string buf(kChunk, '\0');
+  v1::WriteFileRequest data;  // one message, its buffer reused for every chunk
   bool local_failed = false;
   while (sending) {
     ssize_t n = ::read(fd, buf.data(), buf.size());
@@ -81,7 +82,6 @@ int WriteFrom(v1::Files::Stub& files, grpc::ClientContext& call, const std::stri
       break;
     }
     if (n == 0) break;
-    v1::WriteFileRequest data;
     data.set_data(buf.data(), static_cast<std::size_t>(n));
     sending = writer->Write(data);
     if (progress != nullptr) progress->Add(n);
