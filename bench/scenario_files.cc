@@ -78,8 +78,12 @@ Scenario FileTransfers(const BenchConfig& config) {
   const uint64_t size = static_cast<uint64_t>(config.Pick(64, 1024)) << 20;
   const int runs = config.Pick(1, 3);
   const std::string size_label = absl::StrCat(size >> 20, " MiB");
+  // /tmp, where the file goes, is a tmpfs of half the sandbox's memory: 2 GiB here, room for
+  // the largest file with some to spare.
+  opensandbox::SandboxSpec spec;
+  spec.resource = {{"cpu", "1"}, {"memory", "4Gi"}};
   auto sandbox = opensandbox::Sandbox::Create(
-      "host", {},
+      "host", spec,
       opensandbox::Options{}.set<opensandbox::SocketPathOption>(config.osbd_socket));
   if (!sandbox.ok()) {
     const std::string why(sandbox.status().message());
@@ -115,8 +119,8 @@ Scenario FileTransfers(const BenchConfig& config) {
       continue;
     }
     down.push_back(static_cast<double>(size) / 1e6 / read_seconds);
-    // /tmp is memory inside the sandbox, counted against its memory limit (2 GiB by default):
-    // the next upload must not find this copy still there.
+    // /tmp is memory inside the sandbox, counted against its memory limit: the next upload must
+    // not find this copy still there.
     (void)sandbox->files().DeleteFiles({"/tmp/bench.bin"});
   }
   const uint64_t peak_kib = rss.Stop();
