@@ -629,7 +629,7 @@ TEST_F(Endpoint, ProxyPassesMultipartBodiesThroughUnchanged) {
   httplib::Client& client = *proxied.client;
   const std::string& path = proxied.path;
   httplib::Headers headers = proxied.headers;
-  headers.emplace("X-Osb-Relayed-Content-Type", "text/plain");
+  headers.emplace("X-Osb-Multipart-Content-Type", "text/plain");
 
   const std::string type = "multipart/form-data; boundary=b0undary";
   const std::string body =
@@ -654,13 +654,13 @@ TEST_F(Endpoint, ProxyPassesMultipartBodiesThroughUnchanged) {
   EXPECT_EQ(echoed->body.substr(split + 2), body);
   EXPECT_THAT(seen_headers, HasSubstr("Content-Type: " + type + "\n"));
   EXPECT_THAT(seen_headers, HasSubstr("Content-Length: " + std::to_string(body.size()) + "\n"));
-  EXPECT_THAT(absl::AsciiStrToLower(seen_headers), Not(HasSubstr("x-osb-relayed")));
+  EXPECT_THAT(absl::AsciiStrToLower(seen_headers), Not(HasSubstr("x-osb-multipart")));
   int types = 0;
   for (std::size_t at = 0; (at = seen_headers.find("Content-Type:", at)) != std::string::npos;
        ++at) {
     ++types;
   }
-  EXPECT_EQ(types, 1) << "the client's X-Osb-Relayed-Content-Type became a second one";
+  EXPECT_EQ(types, 1) << "the client's X-Osb-Multipart-Content-Type became a second one";
 }
 
 // A WebSocket echo server on the sandbox's loopback (the Python standard library only).
