@@ -346,7 +346,10 @@ int main(int argc, char** argv) {
     return interrupted ? 130 : code;
   }
   if (*create || *run) {
-    const CreateFlags& flags = *create ? create_flags : run_flags;
+    CreateFlags& flags = *create ? create_flags : run_flags;
+    // A run's sandbox is tied to this process, as a pooled one is: a run cut short (kill -9
+    // included) still ends it. The kill at the end stays: it is done when osbctl returns.
+    if (*run && flags.lease_pid == 0) flags.lease_pid = static_cast<int>(::getpid());
     v1::Sandbox created;
     grpc::Status status;
     if (run_pool.empty()) {

@@ -527,6 +527,33 @@ TEST_F(OsbctlTest, ALeaseTiesTheSandboxToAProcess) {
   EXPECT_EQ(bad.exit_code, 2) << Describe(bad);
 }
 
+TEST_F(OsbctlTest, ARunCutShortStillEndsItsSandbox) {
+  const std::string log = stack_->dir() + "/run.log";
+  pid_t run = Spawn({BinDir() + "/osbctl", "--socket", stack_->socket_path(), "run", "--",
+                     "echo started; sleep 300"},
+                    log);
+  ASSERT_GT(run, 0);
+  auto client = stack_->RuntimeClient();
+  auto listed = [&]() -> std::size_t {
+    auto list = client->Get("/v1/sandboxes?state=Running");
+    if (!list || list->status != 200) return 0;
+    return nlohmann::json::parse(list->body).value("items", nlohmann::json::array()).size();
+  };
+  for (int i = 0; i < 300 && ReadFile(log).value_or("").find("started") == std::string::npos;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(listed(), 1u) << ReadFile(log).value_or("");
+  ::kill(run, SIGKILL);
+  ::waitpid(run, nullptr, 0);
+  std::size_t left = 1;
+  for (int i = 0; i < 50 && left != 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    left = listed();
+  }
+  EXPECT_EQ(left, 0u) << "the sandbox outlived the osbctl run that made it";
+}
+
 TEST_F(OsbctlTest, RunExitsZeroOnSuccess) {
   ProcessResult r = Run({"run", "--", "true"});
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
