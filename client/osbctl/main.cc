@@ -1,6 +1,7 @@
 // osbctl: the command line of OpenSandbox-C++. Talks to osbd over gRPC, starting it when no
 // daemon answers. Exit status: the remote command's for `run`; 0 on success otherwise;
 // 125 when osbctl, osbd or the sandbox service fails (as `docker run` does).
+#include <grpc/grpc.h>
 #include <grpcpp/client_context.h>
 #include <malloc.h>
 #include <signal.h>
@@ -148,9 +149,7 @@ int RunCommand(v1::Commands::Stub& commands, const std::string& sandbox_id,
   return exit_code.value_or(kToolFailure);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Osbctl(int argc, char** argv) {
   // A file streamed to or from a sandbox allocates and frees the same few chunk-sized buffers
   // (ours, gRPC's) over and over. With glibc's defaults the heap's top went back to the kernel
   // after each and was faulted in again: a third of an upload's time.
@@ -536,4 +535,16 @@ int main(int argc, char** argv) {
     return 0;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A reference to gRPC held to the end, so that it is never torn down: every call has ended and
+  // every line is written when Osbctl returns, and the process ends there, without joining
+  // gRPC's threads and freeing its state (a millisecond or more of a short command's life).
+  grpc_init();
+  const int code = Osbctl(argc, argv);
+  std::fflush(nullptr);
+  std::_Exit(code);
 }
