@@ -373,13 +373,17 @@ void HandleUpload(const Request& req, Response& res, const httplib::ContentReade
       [&](std::string_view data) { return upload.OnData(data); });
   bool read = reader(
       [&](const char* data, std::size_t size) { return body.Feed(std::string_view(data, size)); });
+  // The upload's own error first (a file that cannot be written keeps its errno's status); the
+  // body's framing only when the files had none.
   absl::Status status = upload.error();
-  if (status.ok()) status = read ? body.Finish() : body.status();
-  if (status.ok() && !read) status = absl::InvalidArgumentError("the body broke off");
-  if (!status.ok() && rest::ErrorCodeOf(status).empty()) {
-    status = rest::MakeError(absl::StatusCode::kInvalidArgument, rest::kInvalidFileContent,
-                             absl::StrCat("the multipart body is malformed or truncated: ",
-                                          status.message()));
+  if (status.ok()) {
+    absl::Status framing = read ? body.Finish() : body.status();
+    if (framing.ok() && !read) framing = absl::InvalidArgumentError("the body broke off");
+    if (!framing.ok()) {
+      status = rest::MakeError(absl::StatusCode::kInvalidArgument, rest::kInvalidFileContent,
+                               absl::StrCat("the multipart body is malformed or truncated: ",
+                                            framing.message()));
+    }
   }
   if (status.ok()) status = upload.Finish();
   if (!status.ok()) {

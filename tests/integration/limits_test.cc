@@ -256,6 +256,22 @@ TEST_F(Limits, FillingTmpIsAFailedWriteAndTheSandboxKeepsServing) {
   EXPECT_EQ(Terminal(after), rest::kEventExecutionComplete);
 }
 
+// The same through the files API: the upload fails with the disk's own error (not as a malformed
+// body), and leaves no partial file.
+TEST_F(Limits, AnUploadLargerThanTmpFailsWithNoSpaceAndLeavesNothing) {
+  auto sandbox = Create(Body({{"memory", "128Mi"}}));
+  ASSERT_TRUE(sandbox.has_value());
+  AgentClient agent(*sandbox);
+  auto r = agent.Upload({{"metadata", R"({"path":"/tmp/big"})", "", "application/json"},
+                         {"file", std::string(96 << 20, 'z'), "big", "application/octet-stream"}});
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->status, 200);
+  EXPECT_THAT(r->body, HasSubstr("No space left on device"));
+  EXPECT_THAT(r->body, Not(HasSubstr("INVALID_FILE_CONTENT")));
+  CommandResult after = Run(*sandbox, "ls -A /tmp | wc -l");
+  EXPECT_EQ(Stdout(after), "0") << Describe(after);
+}
+
 TEST_F(Limits, ForksStopAtThePidsLimit) {
   auto sandbox = Create(Body({{"pids", "64"}}));
   ASSERT_TRUE(sandbox.has_value());
