@@ -36,8 +36,10 @@ bool IEquals(std::string_view a, std::string_view b) {
 
 using Parameters = std::vector<std::pair<std::string, std::string>>;
 
-// `; key=value; key="quoted \" value"` after a media type or disposition type (RFC 7231 §3.1.1.1,
-// RFC 6266 §4.1). Keys are lower-cased.
+// `; key=value; key="quoted value"` after a media type or disposition type. Keys are lower-cased.
+// A quoted value ends at the next quote, with no backslash escapes: browsers and the SDKs'
+// HTTP libraries write a form's names and filenames as HTML does (a quote as %22, a backslash as
+// itself: `filename="C:\dir\a.txt"`).
 absl::StatusOr<Parameters> ParseParameters(std::string_view s) {
   Parameters out;
   std::size_t i = 0;
@@ -58,19 +60,12 @@ absl::StatusOr<Parameters> ParseParameters(std::string_view s) {
     while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
     std::string value;
     if (i < s.size() && s[i] == '"') {
-      bool closed = false;
-      for (++i; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 1 < s.size()) {
-          value.push_back(s[++i]);
-        } else if (s[i] == '"') {
-          closed = true;
-          ++i;
-          break;
-        } else {
-          value.push_back(s[i]);
-        }
+      const std::size_t close = s.find('"', i + 1);
+      if (close == std::string_view::npos) {
+        return Malformed(absl::StrCat("the quoted value of ", key, " is not closed"));
       }
-      if (!closed) return Malformed(absl::StrCat("the quoted value of ", key, " is not closed"));
+      value = std::string(s.substr(i + 1, close - i - 1));
+      i = close + 1;
     } else {
       std::size_t end = s.find(';', i);
       value = std::string(Trim(s.substr(i, end == std::string_view::npos ? end : end - i)));
@@ -231,7 +226,12 @@ std::size_t MultipartReader::Step(std::size_t pos) {
     case State::kHeaders: {
       // From the boundary line's CRLF: header lines, then an empty line.
       const std::size_t end = Search(buf, "\r\n\r\n", pos);
-      if ((end == std::string_view::npos ? left : end - pos) > kMaxPartHeaders) {
+      // Unended, the last 3 bytes may be the start of the empty line, not headers: the limit
+      // must not depend on where the body was cut.
+      const std::size_t headers = end != std::string_view::npos ? end - pos
+                                  : left > 3                    ? left - 3
+                                                                : 0;
+      if (headers > kMaxPartHeaders) {
         return Fail(Malformed(absl::StrCat("a part's headers are larger than ",
                                            kMaxPartHeaders / 1024, " KiB")));
       }

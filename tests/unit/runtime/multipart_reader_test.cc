@@ -48,7 +48,7 @@ const std::string kUpload =
     "\r\n"
     "{\"path\":\"/tmp/a\"}\r\n"
     "--XyZ\r\n"
-    "content-disposition: form-data; name=file; filename=\"a \\\"b\\\".bin\"\r\n"
+    "content-disposition: form-data; name=file; filename=\"C:\\dir\\a.bin\"\r\n"
     "\r\n"
     "line one\r\nx--XyZ, not after a CRLF\r\n-\r\n--Xy\r\n"
     "--XyZ--\r\n"
@@ -59,7 +59,7 @@ TEST(MultipartReader, ReadsPartsWholeAndInPiecesOfAnySize) {
     Seen seen = Read(kUpload, piece);
     ASSERT_TRUE(seen.status.ok()) << "pieces of " << piece << ": " << seen.status;
     EXPECT_EQ(seen.parts, (std::vector<std::string>{"metadata|metadata|application/json",
-                                                    "file|a \"b\".bin|"}))
+                                                    "file|C:\\dir\\a.bin|"}))
         << "pieces of " << piece;
     EXPECT_EQ(seen.contents,
               (std::vector<std::string>{
@@ -107,6 +107,33 @@ TEST(MultipartReader, MalformedPartsAreRefusedWithTheReason) {
       Seen seen = Read(c.body, piece);
       EXPECT_TRUE(absl::IsInvalidArgument(seen.status)) << c.body << ": " << seen.status;
       EXPECT_THAT(seen.status.message(), HasSubstr(c.why)) << c.body;
+    }
+  }
+}
+
+// Feeds `body` in two pieces, cut at `cut`.
+absl::Status ReadCut(const std::string& body, std::size_t cut) {
+  MultipartReader reader(
+      "XyZ", [](const MultipartPart&) { return true; }, [](std::string_view) { return true; });
+  if (!reader.Feed(std::string_view(body).substr(0, cut)) ||
+      !reader.Feed(std::string_view(body).substr(cut))) {
+    return reader.status();
+  }
+  return reader.Finish();
+}
+
+TEST(MultipartReader, TheHeaderLimitHoldsWhereverTheBodyIsCut) {
+  const std::string disposition = "Content-Disposition: form-data; name=a\r\nX: ";
+  for (int extra : {-2, -1, 0, 1, 2}) {
+    // Counted: the boundary line's CRLF and the header lines up to the empty line.
+    const std::size_t filler = MultipartReader::kMaxPartHeaders - 2 - disposition.size() + extra;
+    const std::string body =
+        "--XyZ\r\n" + disposition + std::string(filler, 'h') + "\r\n\r\nx\r\n--XyZ--";
+    const bool fits = extra <= 0;
+    EXPECT_EQ(ReadCut(body, body.size()).ok(), fits) << extra;
+    const std::size_t blank = body.find("\r\n\r\n");
+    for (std::size_t cut = blank - 4; cut <= blank + 4; ++cut) {
+      EXPECT_EQ(ReadCut(body, cut).ok(), fits) << "extra " << extra << ", cut at " << cut;
     }
   }
 }
