@@ -254,8 +254,9 @@ class ReadReactor final : public UpstreamStream<ReadReactor, v1::FileChunk> {
 // slow sandbox holds the client back instead of osbd's memory filling up.
 class WriteReactor final : public grpc::ServerReadReactor<v1::WriteFileRequest> {
  public:
-  WriteReactor(DaemonContext& context, v1::WriteFileResponse* response)
-      : context_(context), response_(response), state_(std::make_shared<State>()) {
+  WriteReactor(DaemonContext& context, grpc::CallbackServerContext* ctx,
+               v1::WriteFileResponse* response)
+      : context_(context), ctx_(ctx), response_(response), state_(std::make_shared<State>()) {
     state_->reactor = this;
     reading_ = true;
     StartRead(&incoming_);
@@ -273,8 +274,10 @@ class WriteReactor final : public grpc::ServerReadReactor<v1::WriteFileRequest> 
         }
         header_seen_ = true;
         upload = PrepareUpload(incoming_.header());
-      } else if (!ok) {  // the client has sent everything
+      } else if (!ok) {
+        // The client has sent everything, or it cancelled: then what it sent is not the file.
         state_->eof = true;
+        if (ctx_->IsCancelled()) state_->aborted = true;
       } else if (incoming_.has_header()) {
         return FinishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                          "Write takes one header, as its first message"));
@@ -294,6 +297,7 @@ class WriteReactor final : public grpc::ServerReadReactor<v1::WriteFileRequest> 
 
   void OnCancel() override {
     absl::MutexLock lock(&state_->mu);
+    state_->aborted = true;
     if (state_->transfer.has_value()) context_.loop().Cancel(*state_->transfer);
   }
 
@@ -315,6 +319,7 @@ class WriteReactor final : public grpc::ServerReadReactor<v1::WriteFileRequest> 
     std::size_t front_sent ABSL_GUARDED_BY(mu) = 0;
     bool send_paused ABSL_GUARDED_BY(mu) = false;  // the next message resumes the transfer
     bool eof ABSL_GUARDED_BY(mu) = false;
+    bool aborted ABSL_GUARDED_BY(mu) = false;  // the client cancelled: execd must store nothing
     int64_t bytes_received ABSL_GUARDED_BY(mu) = 0;
     std::optional<int64_t> expected_size;
     std::optional<CurlLoop::TransferId> transfer ABSL_GUARDED_BY(mu);
@@ -377,7 +382,7 @@ class WriteReactor final : public grpc::ServerReadReactor<v1::WriteFileRequest> 
   // The upload's next bytes, on the loop thread.
   static std::ptrdiff_t NextBytes(State& s, char* buf, std::size_t max) {
     absl::MutexLock lock(&s.mu);
-    if (s.reactor == nullptr) return kSendAbort;
+    if (s.reactor == nullptr || s.aborted) return kSendAbort;
     std::size_t given = 0;
     while (given < max && !s.queue.empty()) {
       const std::string& front = s.queue.front();
@@ -431,6 +436,7 @@ class WriteReactor final : public grpc::ServerReadReactor<v1::WriteFileRequest> 
   }
 
   DaemonContext& context_;
+  grpc::CallbackServerContext* ctx_;
   v1::WriteFileResponse* response_;
   std::shared_ptr<State> state_;
   v1::WriteFileRequest incoming_;
@@ -449,8 +455,8 @@ grpc::ServerWriteReactor<v1::FileChunk>* FilesService::Read(grpc::CallbackServer
 }
 
 grpc::ServerReadReactor<v1::WriteFileRequest>* FilesService::Write(
-    grpc::CallbackServerContext*, v1::WriteFileResponse* response) {
-  return new WriteReactor(context_, response);
+    grpc::CallbackServerContext* ctx, v1::WriteFileResponse* response) {
+  return new WriteReactor(context_, ctx, response);
 }
 
 grpc::ServerUnaryReactor* FilesService::GetInfo(grpc::CallbackServerContext* ctx,

@@ -201,6 +201,34 @@ TEST_F(OsbdFiles, AShortWriteIsRefusedAndNothingIsStored) {
   EXPECT_EQ(Read("/tmp/after").data, "ok");
 }
 
+// A client that cancels its Write (osbctl does, when its input fails half way) must not leave the
+// part it sent stored as the whole file, however the cancellation and the end of its messages
+// reach osbd.
+TEST_F(OsbdFiles, ACancelledWriteStoresNothing) {
+  for (int i = 0; i < 10; ++i) {
+    const std::string path = absl::StrCat("/tmp/cancelled-", i);
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::WriteFileResponse response;
+    auto writer = files_->Write(&ctx, &response);
+    v1::WriteFileRequest header;
+    header.mutable_header()->set_sandbox_id(id_);
+    header.mutable_header()->set_path(path);
+    ASSERT_TRUE(writer->Write(header));
+    v1::WriteFileRequest data;
+    data.set_data(std::string(64 * 1024, 'c'));
+    for (int chunk = 0; chunk < 4; ++chunk) ASSERT_TRUE(writer->Write(data));
+    ctx.TryCancel();
+    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
+    grpc::Status s;
+    for (int poll = 0; poll < 10; ++poll) {  // an upload that was to fail has failed by now
+      absl::SleepFor(absl::Milliseconds(20));
+      Info({path}, &s);
+    }
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << path << " was stored";
+  }
+}
+
 TEST_F(OsbdFiles, DirectoriesListSearchMoveReplaceDelete) {
   {
     grpc::ClientContext ctx;
