@@ -18,6 +18,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client/src/daemon_channel.h"
@@ -293,7 +294,9 @@ int Osbctl(int argc, char** argv) {
   osb::cli::SetResultFormat(format);
 
   // Ctrl-C and SIGTERM cancel the call in flight; `run` then still kills its sandbox.
-  sigset_t stop_signals;
+  // Static, as the call state below: the signal thread that uses them outlives this function
+  // (main ends the process with _Exit, after it returns).
+  static sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
@@ -317,11 +320,11 @@ int Osbctl(int argc, char** argv) {
   auto commands = v1::Commands::NewStub(*channel);
   auto pools = v1::Pools::NewStub(*channel);
 
-  grpc::ClientContext call;  // the long call a signal cancels
-  std::atomic<bool> interrupted{false};
+  static grpc::ClientContext call;  // the long call a signal cancels
+  static std::atomic<bool> interrupted{false};
   // A second call a signal cancels as well (run's command stream), while it exists.
-  absl::Mutex second_call_mu;
-  grpc::ClientContext* second_call = nullptr;
+  static absl::Mutex second_call_mu;
+  static grpc::ClientContext* second_call = nullptr;
   std::thread([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
@@ -330,6 +333,18 @@ int Osbctl(int argc, char** argv) {
     absl::MutexLock lock(&second_call_mu);
     if (second_call != nullptr) second_call->TryCancel();
   }).detach();
+  // Makes `ctx` the second call while `fn` runs.
+  auto as_second_call = [&](grpc::ClientContext& ctx, const auto& fn) {
+    {
+      absl::MutexLock lock(&second_call_mu);
+      if (interrupted) ctx.TryCancel();
+      second_call = &ctx;
+    }
+    auto result = fn();
+    absl::MutexLock lock(&second_call_mu);
+    second_call = nullptr;
+    return result;
+  };
 
   if (file_commands.Chosen()) return file_commands.Run(*channel, call);
   if (preset_commands.Chosen()) return preset_commands.Run(*channel, call);
@@ -346,12 +361,27 @@ int Osbctl(int argc, char** argv) {
   }
   if (*create || *run) {
     CreateFlags& flags = *create ? create_flags : run_flags;
-    // A run's sandbox is tied to this process, as a pooled one is: a run cut short (kill -9
-    // included) still ends it. The kill at the end stays: it is done when osbctl returns.
-    if (*run && flags.lease_pid == 0) flags.lease_pid = static_cast<int>(::getpid());
     v1::Sandbox created;
     grpc::Status status;
-    if (run_pool.empty()) {
+    if (*run && run_pool.empty() && flags.lease_pid == 0) {
+      // A run's sandbox is tied to this process, as a pooled one is: a run cut short (kill -9
+      // included) still ends it. The kill at the end stays: it is done when osbctl returns.
+      // Where osbd cannot watch this process (another user's, or of another pid namespace),
+      // the run goes on without the lease.
+      flags.lease_pid = static_cast<int>(::getpid());
+      grpc::ClientContext leased_call;
+      status = as_second_call(leased_call, [&] {
+        return sandboxes->Create(&leased_call, CreateRequest(flags), &created);
+      });
+      const bool lease_refused =
+          (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+           status.error_code() == grpc::StatusCode::PERMISSION_DENIED) &&
+          absl::StrContains(status.error_message(), "lease_pid");
+      if (lease_refused && !interrupted) {
+        flags.lease_pid = 0;
+        status = sandboxes->Create(&call, CreateRequest(flags), &created);
+      }
+    } else if (run_pool.empty()) {
       status = sandboxes->Create(&call, CreateRequest(flags), &created);
     } else {
       // Tied to this process: a run cut short (kill -9 included) still ends its sandbox.
@@ -370,16 +400,9 @@ int Osbctl(int argc, char** argv) {
       return 0;
     }
     grpc::ClientContext run_call;
-    {
-      absl::MutexLock lock(&second_call_mu);
-      if (interrupted) run_call.TryCancel();
-      second_call = &run_call;
-    }
-    int code = RunCommand(*commands, created.id(), osb::cli::CommandLine(run_args), run_call);
-    {
-      absl::MutexLock lock(&second_call_mu);
-      second_call = nullptr;
-    }
+    int code = as_second_call(run_call, [&] {
+      return RunCommand(*commands, created.id(), osb::cli::CommandLine(run_args), run_call);
+    });
     grpc::ClientContext kill_call;
     grpc::Status kill_status;
     if (run_pool.empty()) {

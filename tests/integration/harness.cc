@@ -82,7 +82,12 @@ void SweepLeftoverSandboxes(const std::string& runtime_state_dir) {
     for (const char* pattern : {"/sys/fs/cgroup/opensandbox/", "/sys/fs/cgroup/*/opensandbox/"}) {
       glob_t found{};
       if (::glob(absl::StrCat(pattern, e->d_name).c_str(), 0, nullptr, &found) == 0) {
-        for (size_t i = 0; i < found.gl_pathc; ++i) ::rmdir(found.gl_pathv[i]);
+        for (size_t i = 0; i < found.gl_pathc; ++i) {
+          // Busy for a moment after its last process died, as the runtime also finds.
+          while (::rmdir(found.gl_pathv[i]) != 0 && errno == EBUSY && absl::Now() < deadline) {
+            absl::SleepFor(absl::Milliseconds(10));
+          }
+        }
       }
       ::globfree(&found);
     }
