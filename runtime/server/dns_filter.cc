@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "rest/sys/file_util.h"
 #include "runtime/server/dns_message.h"
@@ -54,6 +55,14 @@ struct DnsFilter::Sandbox {
   std::optional<EgressRoutes> routes;  // when it denies by default
   int waiting = 0;                     // the loop's
   std::set<in_addr_t> routed;          // the loop's
+};
+
+struct DnsFilter::PolicyChange {
+  std::string id;
+  EgressPolicy policy;
+  absl::Status result;
+  bool in_force = false;
+  absl::Notification applied;
 };
 
 struct DnsFilter::Pending {
@@ -176,16 +185,67 @@ void DnsFilter::Remove(const std::string& id) {
   (void)!::write(wake_.get(), &one, sizeof one);
 }
 
+absl::Status DnsFilter::SetPolicy(const std::string& id, const EgressPolicy& policy,
+                                  bool* applied) {
+  *applied = false;
+  auto change = std::make_shared<PolicyChange>();
+  change->id = id;
+  change->policy = policy;
+  {
+    absl::MutexLock lock(&mu_);
+    if (sandboxes_.count(id) == 0) {
+      return absl::NotFoundError(absl::StrCat("the DNS filter does not serve sandbox ", id));
+    }
+    changes_.push_back(change);
+  }
+  const uint64_t one = 1;
+  (void)!::write(wake_.get(), &one, sizeof one);
+  if (!change->applied.WaitForNotificationWithTimeout(absl::Seconds(10))) {
+    return absl::DeadlineExceededError("the DNS filter did not take the new policy in time");
+  }
+  *applied = change->in_force;
+  return change->result;
+}
+
+// On the loop.
+void DnsFilter::Apply(const std::vector<std::shared_ptr<Sandbox>>& served, PolicyChange& change) {
+  for (const auto& sandbox : served) {
+    if (sandbox->id != change.id) continue;
+    sandbox->policy = change.policy;
+    change.in_force = true;
+    if (sandbox->routes.has_value()) {
+      // Every route the namespace lists (some made before a restart of the runtime): a failure
+      // leaves some, which the next change lists again.
+      change.result = sandbox->routes->ForgetAll();
+      sandbox->routed.clear();
+    }
+    change.applied.Notify();
+    return;
+  }
+  change.result = absl::NotFoundError(absl::StrCat("sandbox ", change.id, " is gone"));
+  change.applied.Notify();
+}
+
 void DnsFilter::Loop() {
   std::vector<std::shared_ptr<Sandbox>> served;
+  std::vector<std::shared_ptr<PolicyChange>> changes;
   std::vector<pollfd> fds;
   while (true) {
     served.clear();
+    changes.clear();
     {
       absl::MutexLock lock(&mu_);
-      if (stopping_) return;
+      changes.swap(changes_);
+      if (stopping_) {
+        for (const auto& c : changes) {
+          c->result = absl::UnavailableError("osb-runtime is stopping");
+          c->applied.Notify();
+        }
+        return;
+      }
       for (const auto& [id, sandbox] : sandboxes_) served.push_back(sandbox);
     }
+    for (const auto& c : changes) Apply(served, *c);
     fds.clear();
     fds.push_back(pollfd{wake_.get(), POLLIN, 0});
     for (const auto& s : served) fds.push_back(pollfd{s->socket.get(), POLLIN, 0});
@@ -287,12 +347,14 @@ void DnsFilter::Finish(Pending& p) {
   --sandbox.waiting;
   const ssize_t n = ::recv(p.upstream.get(), answer, sizeof answer, 0);
   std::string reply;
-  if (n <= 0) {
+  if (!sandbox.policy.Allows(p.query.name)) {
+    reply = dns::Reply(p.query, dns::Rcode::kNxDomain);  // denied while it was being asked
+  } else if (n <= 0) {
     reply = dns::Reply(p.query, dns::Rcode::kServFail);  // refused by the upstream host
   } else {
     reply.assign(answer, static_cast<size_t>(n));
   }
-  if (n > 0 && sandbox.routes.has_value()) {
+  if (n > 0 && sandbox.routes.has_value() && sandbox.policy.Allows(p.query.name)) {
     // Routed before the sandbox learns the addresses, so its connection finds its way; an answer
     // whose addresses cannot be routed would only mislead, so it becomes SERVFAIL.
     auto addresses = dns::AnswerAddresses(reply, p.query.id);

@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -47,6 +48,13 @@ class DnsFilter {
   absl::Status Add(const std::string& id, pid_t agent_pid, const EgressPolicy& policy);
   // Stops answering `id` (nothing when it was not served).
   void Remove(const std::string& id);
+  // Answers `id` by `policy` from now on (the egress API changed its rules; the default action
+  // stays). When it denies by default, the routes to the addresses its names resolved to go as
+  // well: a name still allowed routes its addresses again when next resolved, one no longer
+  // allowed does not. Returns once it applies, with `*applied` set; an error with `*applied`
+  // true is a route that could not be removed (the address stays reachable); NotFound when `id`
+  // is not served.
+  absl::Status SetPolicy(const std::string& id, const EgressPolicy& policy, bool* applied);
 
   // The upstream server, for the runtime's banner.
   std::string upstream() const;
@@ -54,6 +62,8 @@ class DnsFilter {
  private:
   struct Sandbox;
   struct Pending;
+  struct PolicyChange;
+  void Apply(const std::vector<std::shared_ptr<Sandbox>>& served, PolicyChange& change);
   DnsFilter(sockaddr_storage upstream, socklen_t upstream_size, UniqueFd wake);
   void Loop();
   void Serve(const std::shared_ptr<Sandbox>& sandbox);
@@ -66,6 +76,7 @@ class DnsFilter {
   UniqueFd wake_;  // an eventfd: the sandboxes changed, or the filter stops
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Sandbox>> sandboxes_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<PolicyChange>> changes_ ABSL_GUARDED_BY(mu_);  // for the loop
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::map<int, std::unique_ptr<Pending>> pending_;  // by upstream socket; the loop's own
   std::thread loop_;

@@ -1,5 +1,7 @@
 #include "runtime/server/egress_policy.h"
 
+#include <set>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -108,12 +110,52 @@ bool EgressPolicy::Allows(std::string_view name) const {
   return default_allow_;
 }
 
+nlohmann::json EgressPolicy::RuleJson(const Rule& rule) {
+  return {{"action", rule.allow ? "allow" : "deny"}, {"target", rule.target}};
+}
+
 nlohmann::json EgressPolicy::ToJson() const {
   nlohmann::json rules = nlohmann::json::array();
-  for (const Rule& r : rules_) {
-    rules.push_back({{"action", r.allow ? "allow" : "deny"}, {"target", r.target}});
-  }
+  for (const Rule& r : rules_) rules.push_back(RuleJson(r));
   return {{"defaultAction", default_allow_ ? "allow" : "deny"}, {"egress", rules}};
+}
+
+absl::StatusOr<EgressPolicy> EgressPolicy::WithRules(const nlohmann::json& rules) const {
+  if (!rules.is_array() || rules.empty()) return Bad("the rules must be an array of at least one");
+  // Parsed as a policy of their own: the same checks, the same normalized targets.
+  auto incoming = Parse(nlohmann::json{{"egress", rules}});
+  if (!incoming.ok()) return incoming.status();
+  nlohmann::json merged = nlohmann::json::array();
+  std::set<std::string> targets;
+  for (const Rule& r : incoming->rules_) {
+    if (targets.insert(r.target).second) merged.push_back(RuleJson(r));
+  }
+  for (const Rule& r : rules_) {
+    if (targets.count(r.target) == 0) merged.push_back(RuleJson(r));
+  }
+  return Parse(nlohmann::json{{"defaultAction", default_allow_ ? "allow" : "deny"},
+                              {"egress", std::move(merged)}});
+}
+
+absl::StatusOr<EgressPolicy> EgressPolicy::WithoutTargets(const nlohmann::json& targets) const {
+  if (!targets.is_array() || targets.empty()) {
+    return Bad("the targets must be an array of at least one");
+  }
+  nlohmann::json as_rules = nlohmann::json::array();
+  for (const nlohmann::json& t : targets) {
+    if (!t.is_string()) return Bad("each target must be a string");
+    as_rules.push_back({{"action", "deny"}, {"target", t}});
+  }
+  auto named = Parse(nlohmann::json{{"egress", as_rules}});
+  if (!named.ok()) return named.status();
+  std::set<std::string> gone;
+  for (const Rule& r : named->rules_) gone.insert(r.target);
+  nlohmann::json kept = nlohmann::json::array();
+  for (const Rule& r : rules_) {
+    if (gone.count(r.target) == 0) kept.push_back(RuleJson(r));
+  }
+  return Parse(nlohmann::json{{"defaultAction", default_allow_ ? "allow" : "deny"},
+                              {"egress", std::move(kept)}});
 }
 
 }  // namespace osb::runtime

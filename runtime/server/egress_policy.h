@@ -45,11 +45,20 @@ class EgressPolicy {
   // The normalized policy, which Parse reads back to the same policy.
   nlohmann::json ToJson() const;
 
+  // The egress API's changes (the official sidecar's /policy). WithRules: `rules` (a PATCH body:
+  // an array of at least one rule) merged in: they come first, the first of a target wins, and
+  // the rules they name a target of go. WithoutTargets: the rules for `targets` (a DELETE body:
+  // an array of at least one target) removed; targets without a rule are ignored. The default
+  // action stays. InvalidArgument for a malformed body.
+  absl::StatusOr<EgressPolicy> WithRules(const nlohmann::json& rules) const;
+  absl::StatusOr<EgressPolicy> WithoutTargets(const nlohmann::json& targets) const;
+
  private:
   struct Rule {
     bool allow;
     std::string target;  // lower case; "*.example.com" for a wildcard
   };
+  static nlohmann::json RuleJson(const Rule& rule);
   bool default_allow_ = false;
   bool has_allow_rule_ = false;
   bool by_name_ = false;

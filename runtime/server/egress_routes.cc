@@ -51,16 +51,18 @@ void AddAttribute(nlmsghdr* h, unsigned short type, const void* data, size_t siz
   h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(attr->rta_len);
 }
 
-// Adds (or replaces) `route` in the main table and waits for the kernel's answer.
-absl::Status AddRoute(int netlink, uint32_t seq, const Route& route) {
+// Adds (or replaces) `route` in the main table, or deletes it (`add` false; a route that is not
+// there is no error), and waits for the kernel's answer.
+absl::Status ChangeRoute(int netlink, uint32_t seq, const Route& route, bool add = true) {
   struct {
     nlmsghdr header;
     rtmsg message;
     char attributes[64];
   } request{};
   request.header.nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg));
-  request.header.nlmsg_type = RTM_NEWROUTE;
-  request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+  request.header.nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+  request.header.nlmsg_flags =
+      NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
   request.header.nlmsg_seq = seq;
   request.message.rtm_family = AF_INET;
   request.message.rtm_dst_len = static_cast<unsigned char>(route.prefix);
@@ -78,22 +80,31 @@ absl::Status AddRoute(int netlink, uint32_t seq, const Route& route) {
   }
   char text[INET_ADDRSTRLEN] = "?";
   ::inet_ntop(AF_INET, &route.destination, text, sizeof text);
-  const std::string what = absl::StrCat("route ", text, "/", route.prefix);
-  if (::send(netlink, &request, request.header.nlmsg_len, 0) < 0) {
-    return ErrnoStatus("add " + what, errno);
-  }
+  const std::string what = absl::StrCat(add ? "add" : "delete", " route ", text, "/", route.prefix);
+  if (::send(netlink, &request, request.header.nlmsg_len, 0) < 0) return ErrnoStatus(what, errno);
   alignas(nlmsghdr) char answer[1024];
   while (true) {
     const ssize_t got = ::recv(netlink, answer, sizeof answer, 0);
-    if (got < 0) return ErrnoStatus("add " + what + ": no answer from the kernel", errno);
+    if (got < 0) return ErrnoStatus(what + ": no answer from the kernel", errno);
     auto left = static_cast<unsigned>(got);
     for (auto* h = reinterpret_cast<nlmsghdr*>(answer); NLMSG_OK(h, left);
          h = NLMSG_NEXT(h, left)) {
       if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR) continue;
       const int error = -static_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
-      return error == 0 ? absl::OkStatus() : ErrnoStatus("add " + what, error);
+      if (error == 0 || (!add && error == ESRCH)) return absl::OkStatus();
+      return ErrnoStatus(what, error);
     }
   }
+}
+
+// `address` alone, via the gateway on the helper's interface `link`: a route of EgressRoutes.
+Route HostRouteViaGateway(in_addr address, int link) {
+  static const in_addr gateway = Address(kSandboxGateway);
+  Route route;
+  route.destination = address;
+  route.gateway = &gateway;
+  route.link = link;
+  return route;
 }
 
 // Runs `routes` in the agent's namespace, in order, stopping at the first failure.
@@ -107,7 +118,7 @@ absl::Status AddRoutes(pid_t agent_pid, const std::vector<Route>& routes) {
     }
     uint32_t seq = 0;
     for (const Route& r : routes) {
-      result = AddRoute(netlink->get(), ++seq, r);
+      result = ChangeRoute(netlink->get(), ++seq, r);
       if (!result.ok()) return;
     }
   });
@@ -166,12 +177,68 @@ absl::StatusOr<EgressRoutes> EgressRoutes::Open(pid_t agent_pid) {
 }
 
 absl::Status EgressRoutes::Allow(in_addr address) {
+  return ChangeRoute(netlink_.get(), ++seq_, HostRouteViaGateway(address, link_));
+}
+
+absl::Status EgressRoutes::ForgetAll() {
   static const in_addr gateway = Address(kSandboxGateway);
-  Route route;
-  route.destination = address;
-  route.gateway = &gateway;
-  route.link = link_;
-  return AddRoute(netlink_.get(), ++seq_, route);
+  struct {
+    nlmsghdr header;
+    rtmsg message;
+  } request{};
+  request.header.nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg));
+  request.header.nlmsg_type = RTM_GETROUTE;
+  request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  request.header.nlmsg_seq = ++seq_;
+  request.message.rtm_family = AF_INET;
+  if (::send(netlink_.get(), &request, request.header.nlmsg_len, 0) < 0) {
+    return ErrnoStatus("list routes", errno);
+  }
+  std::vector<in_addr> routed;
+  alignas(nlmsghdr) char answer[16384];
+  for (bool done = false; !done;) {
+    const ssize_t got = ::recv(netlink_.get(), answer, sizeof answer, 0);
+    if (got < 0) return ErrnoStatus("list routes: no answer from the kernel", errno);
+    auto left = static_cast<unsigned>(got);
+    for (auto* h = reinterpret_cast<nlmsghdr*>(answer); NLMSG_OK(h, left);
+         h = NLMSG_NEXT(h, left)) {
+      if (h->nlmsg_seq != request.header.nlmsg_seq) continue;
+      if (h->nlmsg_type == NLMSG_DONE) {
+        done = true;
+        break;
+      }
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        return ErrnoStatus("list routes", -static_cast<nlmsgerr*>(NLMSG_DATA(h))->error);
+      }
+      if (h->nlmsg_type != RTM_NEWROUTE) continue;
+      auto* route = static_cast<rtmsg*>(NLMSG_DATA(h));
+      if (route->rtm_table != RT_TABLE_MAIN || route->rtm_dst_len != 32 ||
+          route->rtm_type != RTN_UNICAST) {
+        continue;
+      }
+      in_addr destination{}, via{};
+      bool has_destination = false, has_via = false;
+      int size = static_cast<int>(RTM_PAYLOAD(h));
+      for (auto* a = RTM_RTA(route); RTA_OK(a, size); a = RTA_NEXT(a, size)) {
+        if (RTA_PAYLOAD(a) != sizeof(in_addr)) continue;
+        if (a->rta_type == RTA_DST) {
+          std::memcpy(&destination, RTA_DATA(a), sizeof destination);
+          has_destination = true;
+        } else if (a->rta_type == RTA_GATEWAY) {
+          std::memcpy(&via, RTA_DATA(a), sizeof via);
+          has_via = true;
+        }
+      }
+      if (has_destination && has_via && via.s_addr == gateway.s_addr) {
+        routed.push_back(destination);
+      }
+    }
+  }
+  for (const in_addr& address : routed) {
+    const Route route = HostRouteViaGateway(address, link_);
+    if (auto s = ChangeRoute(netlink_.get(), ++seq_, route, /*add=*/false); !s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace osb::runtime

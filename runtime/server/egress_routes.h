@@ -31,6 +31,9 @@ class EgressRoutes {
 
   // Routes `address` via the gateway (replacing a route it had). Thread-compatible.
   absl::Status Allow(in_addr address);
+  // Removes every route Allow made, as the kernel lists them (those of the runtime before a
+  // restart included). Thread-compatible.
+  absl::Status ForgetAll();
 
  private:
   EgressRoutes(UniqueFd netlink, int link) : netlink_(std::move(netlink)), link_(link) {}

@@ -38,6 +38,9 @@ constexpr absl::Duration kThreadIdleExit = absl::Seconds(30);
 constexpr std::size_t kKeepAliveRequests = 100000;
 constexpr time_t kKeepAliveSeconds = 60;
 constexpr int kAgentPort = 44772;
+// The official egress sidecar's port: its /policy API is the runtime's own (EgressApi).
+constexpr int kEgressPort = 18080;
+constexpr std::size_t kMaxEgressBody = 1 << 20;
 constexpr std::size_t kMaxProxiedErrorBody = 1 << 20;
 const std::regex kProxyPath(R"(^(/v1)?/sandboxes/[^/]+/proxy/\d+(/.*|$))");
 
@@ -339,6 +342,7 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
     return ReplyError(res, 409, rest::kSandboxNotRunning,
                       absl::StrCat("sandbox ", id, " is ", agent->state));
   }
+  if (port == kEgressPort) return EgressApi(id, req, res, body_reader);
   // The part of the raw target after /proxy/{port}, query included.
   std::string marker = absl::StrCat("/proxy/", req.matches[2].str());
   std::string target = req.target.substr(req.target.find(marker) + marker.size());
@@ -454,6 +458,40 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
   } else {
     res.set_chunked_content_provider(content_type, pump);
   }
+}
+
+void LifecycleApi::EgressApi(const std::string& id, const httplib::Request& req,
+                             httplib::Response& res, const httplib::ContentReader* body_reader) {
+  const std::string marker = absl::StrCat("/proxy/", kEgressPort);
+  const std::string path = req.path.substr(req.path.find(marker) + marker.size());
+  if (path != "/policy") {
+    return ReplyError(res, 501, "SANDBOX::API_NOT_SUPPORTED",
+                      "osb-runtime serves the egress API's /policy only (no credential vault)");
+  }
+  absl::StatusOr<nlohmann::json> answer;
+  if (req.method == "GET") {
+    answer = sandboxes_.EgressStatus(id);
+  } else if (req.method == "PATCH" || req.method == "DELETE") {
+    std::string body = req.body;
+    if (body_reader != nullptr) {
+      const bool read = (*body_reader)([&](const char* data, std::size_t size) {
+        body.append(data, size);
+        return body.size() <= kMaxEgressBody;
+      });
+      if (!read || body.size() > kMaxEgressBody) {
+        res.set_header("Connection", "close");  // the rest of it was not read
+        return ReplyBadParameter(res, "the body is truncated or larger than 1 MiB");
+      }
+    }
+    auto parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_discarded()) return ReplyBadParameter(res, "the body is not valid JSON");
+    answer = sandboxes_.ChangeEgress(id, req.method == "DELETE", parsed);
+  } else {
+    return ReplyError(res, 405, "SANDBOX::METHOD_NOT_ALLOWED",
+                      req.method + " /policy: GET, PATCH and DELETE are its methods");
+  }
+  if (!answer.ok()) return ReplyError(res, answer.status());
+  ReplyJson(res, 200, *answer);
 }
 
 absl::Status LifecycleApi::RelayBody(const httplib::ContentReader& reader, bool gather,

@@ -37,6 +37,9 @@ class LifecycleApi {
   // `body_reader` is set for requests whose body is streamed on (POST, PUT, PATCH with one).
   void Proxy(const httplib::Request& req, httplib::Response& res,
              const httplib::ContentReader* body_reader);
+  // Port 18080 of a sandbox: the egress API's /policy, answered by the runtime itself.
+  void EgressApi(const std::string& id, const httplib::Request& req, httplib::Response& res,
+                 const httplib::ContentReader* body_reader);
   // Streams the request body to `exchange`; `gather` sends it in larger pieces (for bodies the
   // other side reads whole before it answers).
   absl::Status RelayBody(const httplib::ContentReader& reader, bool gather,

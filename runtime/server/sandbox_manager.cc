@@ -56,6 +56,9 @@ struct SandboxManager::Record {
   std::string socket_path;
   std::vector<std::string> delete_on_kill;  // pvc directories with deleteOnSandboxTermination
   EgressPolicy egress_policy;               // what may leave (egress_policy.h)
+  // Its names resolve through the DNS filter: decided at create (the policy's rules disagreed
+  // with its default), whatever the egress API makes of the rules later.
+  bool names_filtered = false;
   std::unique_ptr<TrackedProcess> network_helper;  // under the manager's mutex, as `agent`
   bool killing = false;
 
@@ -67,6 +70,10 @@ struct SandboxManager::Record {
   absl::Mutex transition;
   std::unique_ptr<SandboxCgroup> cgroup ABSL_GUARDED_BY(transition);  // none without cgroups
   bool frozen ABSL_GUARDED_BY(transition) = false;
+
+  // Whether it has a network helper: it had egress at create (rules changed later through the
+  // egress API may leave nothing allowed, its helper stays).
+  bool HasEgress() const { return egress_policy.egress() || names_filtered; }
 
   // The agent's host pid; -1 before it was launched and after it was destroyed.
   pid_t AgentPid() const { return agent != nullptr ? agent->pid() : -1; }
@@ -91,7 +98,8 @@ struct SandboxManager::Record {
     StoredSandbox s{ToSandbox(), access_token, AgentPid(),
                     agent != nullptr ? agent->start_ticks() : 0, delete_on_kill};
     s.network_policy = egress_policy.ToJson();
-    if (egress_policy.egress()) {
+    s.egress_by_name = names_filtered;
+    if (HasEgress()) {
       s.egress_pid = network_helper != nullptr ? network_helper->pid() : 0;
       s.egress_start_ticks = network_helper != nullptr ? network_helper->start_ticks() : 0;
     }
@@ -133,6 +141,8 @@ struct SandboxManager::Record {
     } else if (stored.egress_pid >= 0) {  // a record from before policies were stored
       r->egress_policy = EgressPolicy::AllowAll();
     }
+    // (Records from before the flag: the policy, unchanged since create, says.)
+    r->names_filtered = stored.egress_by_name || r->egress_policy.by_name();
     r->dir = absl::StrCat(state_dir, "/sandboxes/", r->id);
     r->socket_path = r->dir + "/sock";
     return r;
@@ -456,6 +466,7 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
   record->id = spare->id;
   record->delete_on_kill = volumes->delete_on_kill;
   record->egress_policy = *policy;
+  record->names_filtered = policy->by_name();
   record->created_at = absl::Now();
   record->last_transition = record->created_at;
   if (request.timeout_seconds.has_value()) {
@@ -647,7 +658,7 @@ void SandboxManager::Destroy(Record& record) {
     record.frozen = false;
   }
   if (agent != nullptr) agent->Wait();
-  if (record.egress_policy.by_name() && dns_filter_ != nullptr) dns_filter_->Remove(record.id);
+  if (record.names_filtered && dns_filter_ != nullptr) dns_filter_->Remove(record.id);
   std::unique_ptr<TrackedProcess> helper;
   {
     absl::MutexLock lock(&mu_);
@@ -858,6 +869,69 @@ bool SandboxManager::Persist(Record& record) {
   return true;
 }
 
+absl::StatusOr<nlohmann::json> SandboxManager::EgressStatus(const std::string& id) {
+  std::shared_ptr<Record> record = Find(id);
+  if (record == nullptr) return NotFound(id);
+  absl::MutexLock lock(&mu_);
+  if (record->killing) return NotFound(id);
+  const EgressPolicy& policy = record->egress_policy;
+  nlohmann::json status = {{"status", "ok"},
+                           {"mode", policy.default_allow() ? "allow_all" : "deny_all"},
+                           {"policy", policy.ToJson()}};
+  if (record->names_filtered) {
+    // By name through the DNS filter; under deny, by the sandbox's routes as well.
+    status["enforcementMode"] = policy.default_allow() ? "dns" : "dns+route";
+  } else {
+    status["enforcementMode"] = record->HasEgress() ? "none" : "loopback";
+    status["reason"] =
+        record->HasEgress()
+            ? "created without egress rules: everything may leave, and the policy is fixed"
+            : "created without egress: loopback only, and the policy is fixed";
+  }
+  return status;
+}
+
+absl::StatusOr<nlohmann::json> SandboxManager::ChangeEgress(const std::string& id, bool remove,
+                                                            const nlohmann::json& body) {
+  std::shared_ptr<Record> record = Find(id);
+  if (record == nullptr) return NotFound(id);
+  {
+    absl::MutexLock transition(&record->transition);
+    EgressPolicy current;
+    {
+      absl::MutexLock lock(&mu_);
+      if (record->killing) return NotFound(id);
+      if (!record->names_filtered) {
+        return rest::MakeError(
+            absl::StatusCode::kFailedPrecondition, "SANDBOX::API_NOT_SUPPORTED",
+            absl::StrCat("sandbox ", id, " was created without egress rules, so its names do not "
+                         "resolve through osb-runtime's DNS filter: its policy is fixed (create "
+                         "it with rules to change them later)"));
+      }
+      current = record->egress_policy;
+    }
+    auto changed = remove ? current.WithoutTargets(body) : current.WithRules(body);
+    if (!changed.ok()) return changed.status();
+    if (dns_filter_ == nullptr) return Unsupported("egress rules by name");
+    bool applied = false;
+    absl::Status s = dns_filter_->SetPolicy(id, *changed, &applied);
+    if (applied) {
+      {
+        absl::MutexLock lock(&mu_);
+        record->egress_policy = *std::move(changed);
+      }
+      Persist(*record);
+    }
+    if (!s.ok()) {
+      return rest::MakeError(absl::StatusCode::kInternal, "SANDBOX::EGRESS_FAILED",
+                             absl::StrCat(applied ? "the new egress policy is in force, but "
+                                                  : "the new egress policy could not be applied: ",
+                                          s.message()));
+    }
+  }
+  return EgressStatus(id);
+}
+
 absl::Status SandboxManager::StartEgressFor(Record& record) {
   pid_t agent_pid;
   {
@@ -866,11 +940,11 @@ absl::Status SandboxManager::StartEgressFor(Record& record) {
   }
   const EgressPolicy& policy = record.egress_policy;
   // Shut before the helper gives the namespace a way out, so nothing slips through meanwhile.
-  const bool routed = policy.by_name() && !policy.default_allow();
+  const bool routed = record.names_filtered && !policy.default_allow();
   if (routed) {
     if (auto s = EgressRoutes::Close(agent_pid); !s.ok()) return s;
   }
-  auto pid = StartEgress(pasta_, agent_pid, record.dir + "/network.log", policy.by_name());
+  auto pid = StartEgress(pasta_, agent_pid, record.dir + "/network.log", record.names_filtered);
   if (!pid.ok()) return pid.status();
   auto helper = TrackedProcess::Launched(*pid);
   if (!helper.ok()) {
@@ -890,7 +964,7 @@ absl::Status SandboxManager::StartEgressFor(Record& record) {
 }
 
 absl::Status SandboxManager::ServeNamesFor(Record& record) {
-  if (!record.egress_policy.by_name()) return absl::OkStatus();
+  if (!record.names_filtered) return absl::OkStatus();
   pid_t agent_pid;
   {
     absl::MutexLock lock(&mu_);
@@ -954,7 +1028,7 @@ void SandboxManager::Restore() {
     } else if (r.state == "Paused") {
       r.frozen = has_freezer;
     }
-    if (r.egress_policy.egress() && r.agent != nullptr) {
+    if (r.HasEgress() && r.agent != nullptr) {
       // A helper killed while the runtime was down is replaced; names are answered again.
       absl::Status s = r.network_helper == nullptr ? StartEgressFor(r) : ServeNamesFor(r);
       if (!s.ok()) problems.push_back(absl::StrCat("sandbox ", r.id, ": no egress: ", s.message()));

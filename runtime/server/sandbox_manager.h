@@ -125,6 +125,18 @@ class SandboxManager {
 
   absl::StatusOr<AgentTarget> Agent(const std::string& id);
 
+  // The egress API, which osb-runtime answers itself at port 18080 of a sandbox's endpoint, as
+  // the official egress sidecar does: the policy in force (PolicyStatusResponse). NotFound for
+  // an unknown id.
+  absl::StatusOr<nlohmann::json> EgressStatus(const std::string& id);
+  // PATCH /policy (`remove` false: `body`'s rules merged in, EgressPolicy::WithRules) or DELETE
+  // /policy (`body`'s targets removed); in force, through the DNS filter, on return, and kept in
+  // the sandbox's record. FailedPrecondition (409) for a sandbox whose names do not resolve
+  // through the filter (created without rules: its policy is fixed); InvalidArgument for a
+  // malformed body, nothing changed.
+  absl::StatusOr<nlohmann::json> ChangeEgress(const std::string& id, bool remove,
+                                              const nlohmann::json& body);
+
   // The cgroups this runtime found at start, for its banner.
   const CgroupHost& cgroups() const { return *cgroups_; }
   // The network helper that gives sandboxes egress; "" when the host has none.

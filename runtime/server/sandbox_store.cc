@@ -41,6 +41,7 @@ absl::StatusOr<StoredSandbox> Parse(const std::string& text) {
   if (auto policy = j.find("networkPolicy"); policy != j.end() && policy->is_object()) {
     s.network_policy = *policy;
   }
+  s.egress_by_name = j.value("egressByName", false);
   if (auto dirs = j.find("deleteOnKill"); dirs != j.end()) {
     if (!dirs->is_array()) return absl::DataLossError("deleteOnKill is not an array");
     for (const auto& d : *dirs) {
@@ -62,6 +63,7 @@ absl::Status SandboxStore::Save(const StoredSandbox& s) const {
                       {"egressPid", s.egress_pid},
                       {"egressStartTicks", s.egress_start_ticks}};
   if (s.network_policy.has_value()) j["networkPolicy"] = *s.network_policy;
+  if (s.egress_by_name) j["egressByName"] = true;
   return WriteFileAtomic(PathOf(s.sandbox.id), j.dump() + "\n", 0600,
                          Durability::kProcessCrash);
 }

@@ -32,6 +32,9 @@ struct StoredSandbox {
   uint64_t egress_start_ticks = 0;
   // Its networkPolicy, normalized (egress_policy.h); absent in records of older runtimes.
   std::optional<nlohmann::json> network_policy;
+  // Its names resolve through the runtime's DNS filter (decided at create: rules changed later
+  // through the egress API do not change where the sandbox asks).
+  bool egress_by_name = false;
 };
 
 class SandboxStore {

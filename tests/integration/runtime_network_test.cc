@@ -296,6 +296,113 @@ TEST_F(Network, UnderDefaultAllowADeniedNameDoesNotResolve) {
   EXPECT_EQ(Fetch(*sandbox, Url(host_, outside.port())), "outside");
 }
 
+// The official egress sidecar's API, which osb-runtime answers itself at port 18080 of the
+// sandbox's endpoint, where the SDKs' get_egress_policy, patch_egress_rules and
+// delete_egress_rules send it.
+TEST_F(Network, TheEgressApiChangesRulesByNameWhileTheSandboxRuns) {
+  TinyServer outside(host_, "outside");
+  const json allow = {{"action", "allow"}, {"target", "allowed.test"}};
+  auto sandbox = CreateSandbox(WithPolicy({{"defaultAction", "deny"}, {"egress", {allow}}}));
+  ASSERT_TRUE(sandbox.has_value());
+  httplib::Client egress("http://" + sandbox->proxy_host);
+  egress.set_default_headers({{"X-EXECD-ACCESS-TOKEN", sandbox->token}});
+  egress.set_read_timeout(30, 0);
+  const std::string policy = absl::StrCat("/sandboxes/", sandbox->id, "/proxy/18080/policy");
+  auto got = egress.Get(policy);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->status, 200) << got->body;
+  EXPECT_EQ(ParseJson(got->body),
+            json({{"status", "ok"},
+                  {"mode", "deny_all"},
+                  {"enforcementMode", "dns+route"},
+                  {"policy", {{"defaultAction", "deny"}, {"egress", {allow}}}}}));
+  EXPECT_EQ(Fetch(*sandbox, Url("allowed.test", outside.port())), "outside");
+
+  // Patched rules come first: allowed.test is denied, and the address it led to is no longer
+  // routed; new.test is allowed.
+  const json patch = {{{"action", "deny"}, {"target", "allowed.test"}},
+                      {{"action", "allow"}, {"target", "new.test"}}};
+  auto patched = egress.Patch(policy, patch.dump(), "application/json");
+  ASSERT_TRUE(patched);
+  ASSERT_EQ(patched->status, 200) << patched->body;
+  EXPECT_EQ(ParseJson(patched->body)["policy"]["egress"], patch);
+  EXPECT_EQ(Resolve(*sandbox, "allowed.test"), "unresolved");
+  EXPECT_THAT(Fetch(*sandbox, Url(host_, outside.port()), 3), HasSubstr("curl failed"));
+  EXPECT_EQ(Fetch(*sandbox, Url("new.test", outside.port())), "outside");
+
+  const json targets = {"new.test", "never.there"};
+  auto deleted = egress.Delete(policy, targets.dump(), "application/json");
+  ASSERT_TRUE(deleted);
+  ASSERT_EQ(deleted->status, 200) << deleted->body;
+  EXPECT_EQ(Resolve(*sandbox, "new.test"), "unresolved");
+  EXPECT_THAT(Fetch(*sandbox, Url(host_, outside.port()), 3), HasSubstr("curl failed"));
+
+  // Bad bodies change nothing.
+  for (const std::string& bad : {std::string("[]"), std::string("{"),
+                                 json({{{"action", "allow"}, {"target", "10.0.0.1"}}}).dump()}) {
+    auto r = egress.Patch(policy, bad, "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << bad << " " << r->body;
+  }
+  auto other = egress.Get(absl::StrCat("/sandboxes/", sandbox->id, "/proxy/18080/credentials"));
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 501);
+
+  // The rules in force are kept in the sandbox's record: a restarted runtime has them.
+  ASSERT_TRUE(runtime_->Restart());
+  api_ = runtime_->Client();
+  auto again = ResolveAgent(*api_, sandbox->id);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(Resolve(*again, "new.test"), "unresolved");
+  httplib::Client restarted("http://" + again->proxy_host);
+  restarted.set_default_headers({{"X-EXECD-ACCESS-TOKEN", again->token}});
+  auto kept = restarted.Get(policy);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(ParseJson(kept->body)["policy"],
+            json({{"defaultAction", "deny"},
+                  {"egress", {{{"action", "deny"}, {"target", "allowed.test"}}}}}));
+  auto readded = restarted.Patch(policy, json({allow}).dump(), "application/json");
+  ASSERT_TRUE(readded);
+  ASSERT_EQ(readded->status, 200) << readded->body;
+  EXPECT_EQ(Fetch(*again, Url("allowed.test", outside.port())), "outside");
+  // A route made before a restart goes too, when a change after it denies its name.
+  ASSERT_TRUE(runtime_->Restart());
+  api_ = runtime_->Client();
+  auto third = ResolveAgent(*api_, sandbox->id);
+  ASSERT_TRUE(third.has_value());
+  httplib::Client last("http://" + third->proxy_host);
+  last.set_default_headers({{"X-EXECD-ACCESS-TOKEN", third->token}});
+  auto removed = last.Delete(policy, json({"allowed.test"}).dump(), "application/json");
+  ASSERT_TRUE(removed);
+  ASSERT_EQ(removed->status, 200) << removed->body;
+  EXPECT_THAT(Fetch(*third, Url(host_, outside.port()), 3), HasSubstr("curl failed"));
+}
+
+TEST_F(Network, TheEgressPolicyOfASandboxCreatedWithoutRulesIsFixed) {
+  auto sandbox = CreateSandbox(WithPolicy(json::object()));  // allow-all
+  ASSERT_TRUE(sandbox.has_value());
+  httplib::Client egress("http://" + sandbox->proxy_host);
+  egress.set_default_headers({{"X-EXECD-ACCESS-TOKEN", sandbox->token}});
+  const std::string policy = absl::StrCat("/sandboxes/", sandbox->id, "/proxy/18080/policy");
+  auto got = egress.Get(policy);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->status, 200) << got->body;
+  json status = ParseJson(got->body);
+  EXPECT_EQ(status["mode"], "allow_all");
+  EXPECT_EQ(status["enforcementMode"], "none");
+  EXPECT_THAT(status["reason"].get<std::string>(), HasSubstr("fixed"));
+  const json deny = {{"action", "deny"}, {"target", "x.test"}};
+  auto patched = egress.Patch(policy, json({deny}).dump(), "application/json");
+  ASSERT_TRUE(patched);
+  EXPECT_EQ(patched->status, 409) << patched->body;
+  EXPECT_THAT(patched->body, HasSubstr("created without egress rules"));
+  // The token is required, as on every port of the proxy.
+  httplib::Client anonymous("http://" + sandbox->proxy_host);
+  auto refused = anonymous.Get(policy);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+}
+
 TEST_F(Network, MalformedPoliciesAreRefusedWithAReason) {
   const std::vector<std::pair<json, std::string>> cases = {
       {{{"defaultAction", "maybe"}}, "defaultAction"},

@@ -77,5 +77,48 @@ TEST(EgressPolicy, RefusesMalformedPolicies) {
   }
 }
 
+TEST(EgressPolicy, PatchedRulesComeFirstTheFirstOfATargetWinsAndTheDefaultStays) {
+  EgressPolicy p = Parsed({{"defaultAction", "deny"},
+                           {"egress",
+                            {{{"action", "allow"}, {"target", "pypi.org"}},
+                             {{"action", "allow"}, {"target", "example.com"}}}}});
+  auto patched = p.WithRules({{{"action", "deny"}, {"target", "Example.com."}},
+                              {{"action", "allow"}, {"target", "example.com"}},
+                              {{"action", "allow"}, {"target", "*.github.com"}}});
+  ASSERT_TRUE(patched.ok()) << patched.status();
+  EXPECT_EQ(patched->ToJson(),
+            json({{"defaultAction", "deny"},
+                  {"egress",
+                   {{{"action", "deny"}, {"target", "example.com"}},
+                    {{"action", "allow"}, {"target", "*.github.com"}},
+                    {{"action", "allow"}, {"target", "pypi.org"}}}}}));
+  EXPECT_FALSE(patched->Allows("example.com"));
+  EXPECT_TRUE(patched->Allows("api.github.com"));
+  // Malformed patches change nothing and say why.
+  for (const json& bad : {json::array(), json::object(), json({{{"action", "allow"}}}),
+                          json({{{"action", "allow"}, {"target", "10.0.0.1"}}})}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(p.WithRules(bad).status())) << bad.dump();
+  }
+}
+
+TEST(EgressPolicy, DeletedTargetsGoAndUnknownOnesAreIgnored) {
+  EgressPolicy p = Parsed({{"defaultAction", "allow"},
+                           {"egress",
+                            {{{"action", "deny"}, {"target", "bad.example.com"}},
+                             {{"action", "deny"}, {"target", "*.blocked.org"}}}}});
+  auto removed = p.WithoutTargets({"BAD.example.com", "never.there"});
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  const json kept = {{"action", "deny"}, {"target", "*.blocked.org"}};
+  EXPECT_EQ(removed->ToJson(), json({{"defaultAction", "allow"}, {"egress", {kept}}}));
+  EXPECT_TRUE(removed->Allows("bad.example.com"));
+  auto all = removed->WithoutTargets({"*.blocked.org"});
+  ASSERT_TRUE(all.ok());
+  EXPECT_FALSE(all->by_name());
+  EXPECT_TRUE(all->Allows("x.blocked.org"));
+  for (const json& bad : {json::array(), json("a.com"), json({1}), json({"not a name!"})}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(p.WithoutTargets(bad).status())) << bad.dump();
+  }
+}
+
 }  // namespace
 }  // namespace osb::runtime
