@@ -31,6 +31,7 @@ namespace {
 
 constexpr int kMaxWaiting = 64;       // queries of one sandbox waiting for the upstream server
 constexpr size_t kMaxRouted = 4096;     // addresses routed for one sandbox
+constexpr size_t kMaxNamesPerAddress = 16;  // names kept for one routed address
 constexpr absl::Duration kUpstreamTimeout = absl::Seconds(4);
 
 // The first nameserver of /etc/resolv.conf, or "127.0.0.1".
@@ -55,6 +56,9 @@ struct DnsFilter::Sandbox {
   std::optional<EgressRoutes> routes;  // when it denies by default
   int waiting = 0;                     // the loop's
   std::set<in_addr_t> routed;          // the loop's
+  // The names each routed address was an answer for (at most kMaxNamesPerAddress), so that a
+  // policy change keeps the routes of names still allowed. The loop's.
+  std::map<in_addr_t, std::set<std::string>> names_of;
 };
 
 struct DnsFilter::PolicyChange {
@@ -193,6 +197,7 @@ absl::Status DnsFilter::SetPolicy(const std::string& id, const EgressPolicy& pol
   change->policy = policy;
   {
     absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::UnavailableError("osb-runtime is stopping");
     if (sandboxes_.count(id) == 0) {
       return absl::NotFoundError(absl::StrCat("the DNS filter does not serve sandbox ", id));
     }
@@ -201,8 +206,16 @@ absl::Status DnsFilter::SetPolicy(const std::string& id, const EgressPolicy& pol
   const uint64_t one = 1;
   (void)!::write(wake_.get(), &one, sizeof one);
   if (!change->applied.WaitForNotificationWithTimeout(absl::Seconds(10))) {
-    return absl::DeadlineExceededError("the DNS filter did not take the new policy in time");
+    // Still queued: taken back, so it is surely not applied. Taken by the loop meanwhile: it is
+    // being applied, which ends.
+    absl::MutexLock lock(&mu_);
+    auto queued = std::find(changes_.begin(), changes_.end(), change);
+    if (queued != changes_.end()) {
+      changes_.erase(queued);
+      return absl::DeadlineExceededError("the DNS filter did not take the new policy in time");
+    }
   }
+  change->applied.WaitForNotification();
   *applied = change->in_force;
   return change->result;
 }
@@ -214,10 +227,23 @@ void DnsFilter::Apply(const std::vector<std::shared_ptr<Sandbox>>& served, Polic
     sandbox->policy = change.policy;
     change.in_force = true;
     if (sandbox->routes.has_value()) {
-      // Every route the namespace lists (some made before a restart of the runtime): a failure
-      // leaves some, which the next change lists again.
-      change.result = sandbox->routes->ForgetAll();
-      sandbox->routed.clear();
+      // The routes of addresses an allowed name still leads to stay (live connections go on);
+      // every other route the namespace lists goes, those made before a restart of the runtime
+      // included. A failure leaves some, which the next change lists again.
+      std::set<in_addr_t> keep;
+      for (const auto& [address, names] : sandbox->names_of) {
+        for (const std::string& name : names) {
+          if (sandbox->policy.Allows(name)) {
+            keep.insert(address);
+            break;
+          }
+        }
+      }
+      change.result = sandbox->routes->ForgetAllBut(keep);
+      sandbox->routed = keep;
+      for (auto it = sandbox->names_of.begin(); it != sandbox->names_of.end();) {
+        it = keep.count(it->first) != 0 ? std::next(it) : sandbox->names_of.erase(it);
+      }
     }
     change.applied.Notify();
     return;
@@ -361,14 +387,17 @@ void DnsFilter::Finish(Pending& p) {
     absl::Status routed = addresses.status();
     if (addresses.ok()) {
       for (const in_addr& a : *addresses) {
-        if (sandbox.routed.count(a.s_addr) != 0) continue;
-        if (sandbox.routed.size() >= kMaxRouted) {
-          routed = absl::ResourceExhaustedError("too many addresses routed for this sandbox");
-          break;
+        if (sandbox.routed.count(a.s_addr) == 0) {
+          if (sandbox.routed.size() >= kMaxRouted) {
+            routed = absl::ResourceExhaustedError("too many addresses routed for this sandbox");
+            break;
+          }
+          routed = sandbox.routes->Allow(a);
+          if (!routed.ok()) break;
+          sandbox.routed.insert(a.s_addr);
         }
-        routed = sandbox.routes->Allow(a);
-        if (!routed.ok()) break;
-        sandbox.routed.insert(a.s_addr);
+        std::set<std::string>& names = sandbox.names_of[a.s_addr];
+        if (names.size() < kMaxNamesPerAddress) names.insert(p.query.name);
       }
     }
     if (!routed.ok()) {

@@ -49,11 +49,10 @@ class DnsFilter {
   // Stops answering `id` (nothing when it was not served).
   void Remove(const std::string& id);
   // Answers `id` by `policy` from now on (the egress API changed its rules; the default action
-  // stays). When it denies by default, the routes to the addresses its names resolved to go as
-  // well: a name still allowed routes its addresses again when next resolved, one no longer
-  // allowed does not. Returns once it applies, with `*applied` set; an error with `*applied`
-  // true is a route that could not be removed (the address stays reachable); NotFound when `id`
-  // is not served.
+  // stays). When it denies by default, the routes to addresses no allowed name led to go as
+  // well (those an allowed name led to stay, so live connections go on). Returns once it
+  // applies, with `*applied` set: an error with `*applied` true is a route that could not be
+  // removed (its address stays reachable); NotFound when `id` is not served.
   absl::Status SetPolicy(const std::string& id, const EgressPolicy& policy, bool* applied);
 
   // The upstream server, for the runtime's banner.

@@ -180,7 +180,7 @@ absl::Status EgressRoutes::Allow(in_addr address) {
   return ChangeRoute(netlink_.get(), ++seq_, HostRouteViaGateway(address, link_));
 }
 
-absl::Status EgressRoutes::ForgetAll() {
+absl::Status EgressRoutes::ForgetAllBut(const std::set<in_addr_t>& keep) {
   static const in_addr gateway = Address(kSandboxGateway);
   struct {
     nlmsghdr header;
@@ -204,6 +204,10 @@ absl::Status EgressRoutes::ForgetAll() {
          h = NLMSG_NEXT(h, left)) {
       if (h->nlmsg_seq != request.header.nlmsg_seq) continue;
       if (h->nlmsg_type == NLMSG_DONE) {
+        // Its payload is the dump's error, when it ended with one.
+        if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)) && *static_cast<int*>(NLMSG_DATA(h)) < 0) {
+          return ErrnoStatus("list routes", -*static_cast<int*>(NLMSG_DATA(h)));
+        }
         done = true;
         break;
       }
@@ -229,7 +233,8 @@ absl::Status EgressRoutes::ForgetAll() {
           has_via = true;
         }
       }
-      if (has_destination && has_via && via.s_addr == gateway.s_addr) {
+      if (has_destination && has_via && via.s_addr == gateway.s_addr &&
+          keep.count(destination.s_addr) == 0) {
         routed.push_back(destination);
       }
     }

@@ -17,6 +17,8 @@
 #include <netinet/in.h>
 #include <sys/types.h>
 
+#include <set>
+
 #include "absl/status/statusor.h"
 #include "rest/sys/unique_fd.h"
 
@@ -32,8 +34,8 @@ class EgressRoutes {
   // Routes `address` via the gateway (replacing a route it had). Thread-compatible.
   absl::Status Allow(in_addr address);
   // Removes every route Allow made, as the kernel lists them (those of the runtime before a
-  // restart included). Thread-compatible.
-  absl::Status ForgetAll();
+  // restart included), except those to `keep`. Thread-compatible.
+  absl::Status ForgetAllBut(const std::set<in_addr_t>& keep);
 
  private:
   EgressRoutes(UniqueFd netlink, int link) : netlink_(std::move(netlink)), link_(link) {}

@@ -172,6 +172,7 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, SnapshotManager& snapshots
   server_.Post(proxy_route, proxy);
   server_.Put(proxy_route, proxy);
   server_.Patch(proxy_route, proxy);
+  server_.Delete(proxy_route, proxy_body);  // a DELETE with a body (the egress API's) streams too
   server_.Delete(proxy_route, proxy);
   server_.Options(proxy_route, proxy);
 
@@ -328,21 +329,29 @@ void LifecycleApi::GetEndpoint(const httplib::Request& req, httplib::Response& r
 void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
                          const httplib::ContentReader* body_reader) {
   const std::string id = req.matches[1];
+  // An answer before the body was read ends the connection: what is left of the body would be
+  // taken for the next request on it.
+  auto refuse = [&](auto&&... reply) {
+    if (body_reader != nullptr) res.set_header("Connection", "close");
+    ReplyError(res, reply...);
+  };
   int port = 0;
   if (!absl::SimpleAtoi(req.matches[2].str(), &port) || port < 1 || port > 65535) {
-    return ReplyBadParameter(res, "port must be an integer between 1 and 65535");
+    return refuse(400, rest::kInvalidParameter, "port must be an integer between 1 and 65535");
   }
   auto agent = sandboxes_.Agent(id);
-  if (!agent.ok()) return ReplyError(res, agent.status());
+  if (!agent.ok()) return refuse(agent.status());
   if (req.get_header_value("X-EXECD-ACCESS-TOKEN") != agent->access_token) {
-    return ReplyError(res, 401, rest::kUnauthorized,
-                      "missing or wrong X-EXECD-ACCESS-TOKEN: use the headers of the endpoint");
+    return refuse(401, rest::kUnauthorized,
+                  "missing or wrong X-EXECD-ACCESS-TOKEN: use the headers of the endpoint");
   }
-  if (agent->state != "Running") {
-    return ReplyError(res, 409, rest::kSandboxNotRunning,
-                      absl::StrCat("sandbox ", id, " is ", agent->state));
+  const bool egress_api = port == kEgressPort && agent->egress_api;
+  // The egress API needs none of the sandbox's processes: a paused sandbox answers it too.
+  if (agent->state != "Running" && !(egress_api && agent->state == "Paused")) {
+    return refuse(409, rest::kSandboxNotRunning,
+                  absl::StrCat("sandbox ", id, " is ", agent->state));
   }
-  if (port == kEgressPort) return EgressApi(id, req, res, body_reader);
+  if (egress_api) return EgressApi(id, req.matches[3].str(), req, res, body_reader);
   // The part of the raw target after /proxy/{port}, query included.
   std::string marker = absl::StrCat("/proxy/", req.matches[2].str());
   std::string target = req.target.substr(req.target.find(marker) + marker.size());
@@ -460,13 +469,16 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
   }
 }
 
-void LifecycleApi::EgressApi(const std::string& id, const httplib::Request& req,
-                             httplib::Response& res, const httplib::ContentReader* body_reader) {
-  const std::string marker = absl::StrCat("/proxy/", kEgressPort);
-  const std::string path = req.path.substr(req.path.find(marker) + marker.size());
+void LifecycleApi::EgressApi(const std::string& id, const std::string& path,
+                             const httplib::Request& req, httplib::Response& res,
+                             const httplib::ContentReader* body_reader) {
+  auto refuse = [&](int status, std::string_view code, absl::string_view message) {
+    if (body_reader != nullptr) res.set_header("Connection", "close");  // its body is unread
+    ReplyError(res, status, code, message);
+  };
   if (path != "/policy") {
-    return ReplyError(res, 501, "SANDBOX::API_NOT_SUPPORTED",
-                      "osb-runtime serves the egress API's /policy only (no credential vault)");
+    return refuse(501, "SANDBOX::API_NOT_SUPPORTED",
+                  "osb-runtime serves the egress API's /policy only (no credential vault)");
   }
   absl::StatusOr<nlohmann::json> answer;
   if (req.method == "GET") {
@@ -487,8 +499,8 @@ void LifecycleApi::EgressApi(const std::string& id, const httplib::Request& req,
     if (parsed.is_discarded()) return ReplyBadParameter(res, "the body is not valid JSON");
     answer = sandboxes_.ChangeEgress(id, req.method == "DELETE", parsed);
   } else {
-    return ReplyError(res, 405, "SANDBOX::METHOD_NOT_ALLOWED",
-                      req.method + " /policy: GET, PATCH and DELETE are its methods");
+    return refuse(405, "SANDBOX::METHOD_NOT_ALLOWED",
+                  req.method + " /policy: GET, PATCH and DELETE are its methods");
   }
   if (!answer.ok()) return ReplyError(res, answer.status());
   ReplyJson(res, 200, *answer);

@@ -38,8 +38,8 @@ class LifecycleApi {
   void Proxy(const httplib::Request& req, httplib::Response& res,
              const httplib::ContentReader* body_reader);
   // Port 18080 of a sandbox: the egress API's /policy, answered by the runtime itself.
-  void EgressApi(const std::string& id, const httplib::Request& req, httplib::Response& res,
-                 const httplib::ContentReader* body_reader);
+  void EgressApi(const std::string& id, const std::string& path, const httplib::Request& req,
+                 httplib::Response& res, const httplib::ContentReader* body_reader);
   // Streams the request body to `exchange`; `gather` sends it in larger pieces (for bodies the
   // other side reads whole before it answers).
   absl::Status RelayBody(const httplib::ContentReader& reader, bool gather,

@@ -830,7 +830,7 @@ absl::StatusOr<AgentTarget> SandboxManager::Agent(const std::string& id) {
   if (record == nullptr) return NotFound(id);
   absl::MutexLock lock(&mu_);
   return AgentTarget{record->socket_path, record->access_token, record->state,
-                     record->AgentPid()};
+                     record->AgentPid(), record->HasEgress()};
 }
 
 absl::Status SandboxManager::CaptureLayer(const std::string& id, const std::string& dest) {
@@ -869,49 +869,51 @@ bool SandboxManager::Persist(Record& record) {
   return true;
 }
 
+nlohmann::json SandboxManager::EgressStatusLocked(const Record& record) {
+  const EgressPolicy& policy = record.egress_policy;
+  nlohmann::json status = {{"status", "ok"},
+                           {"mode", policy.default_allow() ? "allow_all" : "deny_all"},
+                           {"policy", policy.ToJson()}};
+  if (record.names_filtered) {
+    // By name through the DNS filter; under deny, by the sandbox's routes as well.
+    status["enforcementMode"] = policy.default_allow() ? "dns" : "dns+route";
+  } else {
+    status["enforcementMode"] = "none";
+    status["reason"] =
+        "created without egress rules: everything may leave, and the policy is fixed";
+  }
+  return status;
+}
+
 absl::StatusOr<nlohmann::json> SandboxManager::EgressStatus(const std::string& id) {
   std::shared_ptr<Record> record = Find(id);
   if (record == nullptr) return NotFound(id);
   absl::MutexLock lock(&mu_);
   if (record->killing) return NotFound(id);
-  const EgressPolicy& policy = record->egress_policy;
-  nlohmann::json status = {{"status", "ok"},
-                           {"mode", policy.default_allow() ? "allow_all" : "deny_all"},
-                           {"policy", policy.ToJson()}};
-  if (record->names_filtered) {
-    // By name through the DNS filter; under deny, by the sandbox's routes as well.
-    status["enforcementMode"] = policy.default_allow() ? "dns" : "dns+route";
-  } else {
-    status["enforcementMode"] = record->HasEgress() ? "none" : "loopback";
-    status["reason"] =
-        record->HasEgress()
-            ? "created without egress rules: everything may leave, and the policy is fixed"
-            : "created without egress: loopback only, and the policy is fixed";
-  }
-  return status;
+  return EgressStatusLocked(*record);
 }
 
 absl::StatusOr<nlohmann::json> SandboxManager::ChangeEgress(const std::string& id, bool remove,
                                                             const nlohmann::json& body) {
   std::shared_ptr<Record> record = Find(id);
   if (record == nullptr) return NotFound(id);
+  absl::MutexLock transition(&record->transition);
+  EgressPolicy current;
   {
-    absl::MutexLock transition(&record->transition);
-    EgressPolicy current;
-    {
-      absl::MutexLock lock(&mu_);
-      if (record->killing) return NotFound(id);
-      if (!record->names_filtered) {
-        return rest::MakeError(
-            absl::StatusCode::kFailedPrecondition, "SANDBOX::API_NOT_SUPPORTED",
-            absl::StrCat("sandbox ", id, " was created without egress rules, so its names do not "
-                         "resolve through osb-runtime's DNS filter: its policy is fixed (create "
-                         "it with rules to change them later)"));
-      }
-      current = record->egress_policy;
+    absl::MutexLock lock(&mu_);
+    if (record->killing) return NotFound(id);
+    if (!record->names_filtered) {
+      return rest::MakeError(
+          absl::StatusCode::kFailedPrecondition, "SANDBOX::API_NOT_SUPPORTED",
+          absl::StrCat("sandbox ", id, " was created without egress rules, so its names do not "
+                       "resolve through osb-runtime's DNS filter: its policy is fixed (create "
+                       "it with rules to change them later)"));
     }
-    auto changed = remove ? current.WithoutTargets(body) : current.WithRules(body);
-    if (!changed.ok()) return changed.status();
+    current = record->egress_policy;
+  }
+  auto changed = remove ? current.WithoutTargets(body) : current.WithRules(body);
+  if (!changed.ok()) return changed.status();
+  if (changed->ToJson() != current.ToJson()) {  // a change that changes nothing leaves all be
     if (dns_filter_ == nullptr) return Unsupported("egress rules by name");
     bool applied = false;
     absl::Status s = dns_filter_->SetPolicy(id, *changed, &applied);
@@ -920,7 +922,9 @@ absl::StatusOr<nlohmann::json> SandboxManager::ChangeEgress(const std::string& i
         absl::MutexLock lock(&mu_);
         record->egress_policy = *std::move(changed);
       }
-      Persist(*record);
+      if (!Persist(*record) && s.ok()) {
+        s = absl::InternalError("it could not be saved: a restart of the runtime would undo it");
+      }
     }
     if (!s.ok()) {
       return rest::MakeError(absl::StatusCode::kInternal, "SANDBOX::EGRESS_FAILED",
@@ -929,7 +933,8 @@ absl::StatusOr<nlohmann::json> SandboxManager::ChangeEgress(const std::string& i
                                           s.message()));
     }
   }
-  return EgressStatus(id);
+  absl::MutexLock lock(&mu_);
+  return EgressStatusLocked(*record);
 }
 
 absl::Status SandboxManager::StartEgressFor(Record& record) {

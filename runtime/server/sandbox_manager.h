@@ -50,6 +50,10 @@ struct AgentTarget {
   std::string access_token;
   std::string state;
   pid_t agent_pid = -1;  // host pid: its network namespace is the sandbox's
+  // Port 18080 is the egress API's (SandboxManager::EgressStatus), not the sandbox's own: it was
+  // created with a network policy that lets something out, as the official server starts its
+  // egress sidecar.
+  bool egress_api = false;
 };
 
 // A snapshot's layer a new sandbox starts from (snapshot_manager.h), and what it defaults to.
@@ -147,6 +151,7 @@ class SandboxManager {
  private:
   struct Record;
   struct Spare;
+  static nlohmann::json EgressStatusLocked(const Record& record);
   explicit SandboxManager(RuntimeOptions options);
   // The spare maker's thread: keeps options_.spare_agents spares while no create runs.
   void MakeSpares();

@@ -41,7 +41,9 @@ absl::StatusOr<StoredSandbox> Parse(const std::string& text) {
   if (auto policy = j.find("networkPolicy"); policy != j.end() && policy->is_object()) {
     s.network_policy = *policy;
   }
-  s.egress_by_name = j.value("egressByName", false);
+  if (auto by_name = j.find("egressByName"); by_name != j.end() && by_name->is_boolean()) {
+    s.egress_by_name = by_name->get<bool>();
+  }
   if (auto dirs = j.find("deleteOnKill"); dirs != j.end()) {
     if (!dirs->is_array()) return absl::DataLossError("deleteOnKill is not an array");
     for (const auto& d : *dirs) {

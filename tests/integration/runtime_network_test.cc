@@ -317,15 +317,25 @@ TEST_F(Network, TheEgressApiChangesRulesByNameWhileTheSandboxRuns) {
                   {"enforcementMode", "dns+route"},
                   {"policy", {{"defaultAction", "deny"}, {"egress", {allow}}}}}));
   EXPECT_EQ(Fetch(*sandbox, Url("allowed.test", outside.port())), "outside");
+  // A change that leaves allowed.test allowed keeps the route it led to (a live connection to it
+  // would go on), a change that changes nothing too.
+  const json other = {{"action", "allow"}, {"target", "other.test"}};
+  auto added = egress.Patch(policy, json({other}).dump(), "application/json");
+  ASSERT_TRUE(added);
+  ASSERT_EQ(added->status, 200) << added->body;
+  auto none = egress.Delete(policy, json({"never.there"}).dump(), "application/json");
+  ASSERT_TRUE(none);
+  ASSERT_EQ(none->status, 200) << none->body;
+  EXPECT_EQ(Fetch(*sandbox, Url(host_, outside.port())), "outside");
 
   // Patched rules come first: allowed.test is denied, and the address it led to is no longer
-  // routed; new.test is allowed.
+  // routed (other.test led there too, but was never resolved); new.test is allowed.
   const json patch = {{{"action", "deny"}, {"target", "allowed.test"}},
                       {{"action", "allow"}, {"target", "new.test"}}};
   auto patched = egress.Patch(policy, patch.dump(), "application/json");
   ASSERT_TRUE(patched);
   ASSERT_EQ(patched->status, 200) << patched->body;
-  EXPECT_EQ(ParseJson(patched->body)["policy"]["egress"], patch);
+  EXPECT_EQ(ParseJson(patched->body)["policy"]["egress"], json({patch[0], patch[1], other}));
   EXPECT_EQ(Resolve(*sandbox, "allowed.test"), "unresolved");
   EXPECT_THAT(Fetch(*sandbox, Url(host_, outside.port()), 3), HasSubstr("curl failed"));
   EXPECT_EQ(Fetch(*sandbox, Url("new.test", outside.port())), "outside");
@@ -344,9 +354,9 @@ TEST_F(Network, TheEgressApiChangesRulesByNameWhileTheSandboxRuns) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 400) << bad << " " << r->body;
   }
-  auto other = egress.Get(absl::StrCat("/sandboxes/", sandbox->id, "/proxy/18080/credentials"));
-  ASSERT_TRUE(other);
-  EXPECT_EQ(other->status, 501);
+  auto vault = egress.Get(absl::StrCat("/sandboxes/", sandbox->id, "/proxy/18080/credentials"));
+  ASSERT_TRUE(vault);
+  EXPECT_EQ(vault->status, 501);
 
   // The rules in force are kept in the sandbox's record: a restarted runtime has them.
   ASSERT_TRUE(runtime_->Restart());
@@ -360,7 +370,7 @@ TEST_F(Network, TheEgressApiChangesRulesByNameWhileTheSandboxRuns) {
   ASSERT_TRUE(kept);
   EXPECT_EQ(ParseJson(kept->body)["policy"],
             json({{"defaultAction", "deny"},
-                  {"egress", {{{"action", "deny"}, {"target", "allowed.test"}}}}}));
+                  {"egress", {{{"action", "deny"}, {"target", "allowed.test"}}, other}}}));
   auto readded = restarted.Patch(policy, json({allow}).dump(), "application/json");
   ASSERT_TRUE(readded);
   ASSERT_EQ(readded->status, 200) << readded->body;
@@ -401,6 +411,35 @@ TEST_F(Network, TheEgressPolicyOfASandboxCreatedWithoutRulesIsFixed) {
   auto refused = anonymous.Get(policy);
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 401);
+  // A paused sandbox answers it too: it needs none of the sandbox's processes.
+  auto paused = api_->Post("/v1/sandboxes/" + sandbox->id + "/pause", "", "application/json");
+  ASSERT_TRUE(paused);
+  ASSERT_EQ(paused->status, 202) << paused->body;
+  auto while_paused = egress.Get(policy);
+  ASSERT_TRUE(while_paused);
+  EXPECT_EQ(while_paused->status, 200) << while_paused->body;
+}
+
+// Without a network policy that lets anything out there is no egress API: port 18080 is the
+// sandbox's own, as any other.
+TEST_F(Network, WithoutEgressPort18080IsTheSandboxsOwn) {
+  auto sandbox = CreateSandbox();
+  ASSERT_TRUE(sandbox.has_value());
+  CommandResult started = RunCommand(
+      *sandbox, "cd /tmp && echo own > policy && python3 -m http.server 18080 --bind 127.0.0.1",
+      {{"background", true}});
+  ASSERT_EQ(ExitCode(started), 0) << Describe(started);
+  httplib::Client client("http://" + sandbox->proxy_host);
+  client.set_default_headers({{"X-EXECD-ACCESS-TOKEN", sandbox->token}});
+  const std::string path = absl::StrCat("/sandboxes/", sandbox->id, "/proxy/18080/policy");
+  auto r = client.Get(path);
+  for (int i = 0; i < 100 && (!r || r->status != 200); ++i) {  // until the server listens
+    absl::SleepFor(absl::Milliseconds(100));
+    r = client.Get(path);
+  }
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "own\n");
 }
 
 TEST_F(Network, MalformedPoliciesAreRefusedWithAReason) {
