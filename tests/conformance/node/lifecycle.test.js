@@ -2,6 +2,7 @@
 // resources, getInfo, list with filters, renew, pause and resume, endpoints, kill, and unknown
 // ids (COMPAT.md §1, §3.2).
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { after, afterEach, before, test } from 'node:test';
 
 import {
@@ -255,4 +256,29 @@ test('useServerProxy mode', async () => {
   await sbx.files.writeFiles([{ path: '/tmp/proxied.txt', data: 'through the proxy\n' }]);
   const run = await sbx.commands.run('cat /tmp/proxied.txt');
   assert.deepEqual(texts(run.logs.stdout), ['through the proxy']);
+});
+
+// osb-runtime answers the egress sidecar's /policy at port 18080 of the sandbox's endpoint.
+const hasPasta = ['/usr/bin/pasta', '/usr/sbin/pasta'].some((p) => existsSync(p));
+
+test('egress rules change while the sandbox runs', { skip: !hasPasta && 'no pasta' }, async () => {
+  const sbx = await runtime.create({
+    networkPolicy: { defaultAction: 'deny', egress: [{ action: 'allow', target: 'pypi.org' }] },
+  });
+  const policy = await sbx.getEgressPolicy();
+  assert.equal(policy.defaultAction, 'deny');
+  assert.deepEqual(policy.egress, [{ action: 'allow', target: 'pypi.org' }]);
+  await sbx.patchEgressRules([
+    { action: 'allow', target: '*.github.com' },
+    { action: 'deny', target: 'pypi.org' },
+    { action: 'allow', target: 'pypi.org' },
+  ]);
+  assert.deepEqual((await sbx.getEgressPolicy()).egress, [
+    { action: 'allow', target: '*.github.com' },
+    { action: 'deny', target: 'pypi.org' },
+  ]);
+  await sbx.deleteEgressRules(['pypi.org', 'never.there']);
+  assert.deepEqual((await sbx.getEgressPolicy()).egress, [
+    { action: 'allow', target: '*.github.com' },
+  ]);
 });
