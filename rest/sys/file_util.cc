@@ -61,16 +61,9 @@ absl::Status WriteFileAtomic(const std::string& path, std::string_view contents,
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd.valid()) return ErrnoStatus(absl::StrCat("create ", tmp), errno);
   if (::fchmod(fd.get(), mode) != 0) return ErrnoStatus(absl::StrCat("chmod ", tmp), errno);
-  std::string_view rest = contents;
-  while (!rest.empty()) {
-    ssize_t n = ::write(fd.get(), rest.data(), rest.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::unlink(tmp.c_str());
-      return ErrnoStatus(absl::StrCat("write ", tmp), err);
-    }
-    rest.remove_prefix(static_cast<std::size_t>(n));
+  if (auto s = WriteAll(fd.get(), contents, tmp); !s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
   }
   if ((durability == Durability::kPowerLoss && ::fsync(fd.get()) != 0) ||
       ::rename(tmp.c_str(), path.c_str()) != 0) {
@@ -85,6 +78,18 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return ErrnoStatus(absl::StrCat("open ", path), errno);
   return ReadToEnd(fd.get(), path);
+}
+
+absl::Status WriteAll(int fd, std::string_view bytes, const std::string& what) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(absl::StrCat("write ", what), errno);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> ReadToEnd(int fd, const std::string& what) {

@@ -32,6 +32,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 // Everything `fd` gives until its end (a pipe: until every writer closed it). Errors name `what`.
 absl::StatusOr<std::string> ReadToEnd(int fd, const std::string& what);
 
+// Writes all of `bytes` to `fd`, after short writes and signals. Errors name `what`.
+absl::Status WriteAll(int fd, std::string_view bytes, const std::string& what);
+
 // rm -rf that does not follow symlinks and does not cross into other mounts' contents beyond
 // what unlink/rmdir allow. A missing path is not an error.
 absl::Status RemoveTree(const std::string& path);

@@ -191,18 +191,6 @@ absl::Status RequireDirectory(const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(absl::StrCat("write ", path), errno);
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return absl::OkStatus();
-}
-
 // A new hidden file beside `target`, for writing a replacement of it.
 absl::StatusOr<std::pair<std::string, UniqueFd>> CreateTempBeside(const std::string& target,
                                                                   mode_t mode) {

@@ -199,14 +199,9 @@ absl::Status ConfigureAgent(SpawnedAgent& agent, const AgentLaunch& launch) {
   args.insert(args.end(), launch.entrypoint.begin(), launch.entrypoint.end());
   const std::string message = nlohmann::json{{"args", args}, {"env", launch.env}}.dump();
   // The agent reads it whole before anything else; a pipe holds 64 KiB, a larger one waits.
-  for (size_t sent = 0; sent < message.size();) {
-    const ssize_t n = ::write(agent.config.get(), message.data() + sent, message.size() - sent);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus("configure osb-agent", errno);
-    sent += static_cast<size_t>(n);
-  }
+  absl::Status written = WriteAll(agent.config.get(), message, "osb-agent's configuration");
   agent.config.Reset();
-  return absl::OkStatus();
+  return written;
 }
 
 }  // namespace osb::runtime
