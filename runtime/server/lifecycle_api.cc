@@ -71,6 +71,16 @@ void ReplyBadParameter(httplib::Response& res, absl::string_view message) {
   ReplyError(res, 400, rest::kInvalidParameter, message);
 }
 
+// ReplyError for a request whose streamed body (`body_reader`, when set) was not read: the
+// connection ends with the answer, or what is left of the body would be taken for the next
+// request on it.
+template <typename... Reply>
+void ReplyBeforeBody(httplib::Response& res, const httplib::ContentReader* body_reader,
+                     Reply&&... reply) {
+  if (body_reader != nullptr) res.set_header("Connection", "close");
+  ReplyError(res, std::forward<Reply>(reply)...);
+}
+
 }  // namespace
 
 LifecycleApi::LifecycleApi(SandboxManager& sandboxes, SnapshotManager& snapshots,
@@ -329,11 +339,8 @@ void LifecycleApi::GetEndpoint(const httplib::Request& req, httplib::Response& r
 void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
                          const httplib::ContentReader* body_reader) {
   const std::string id = req.matches[1];
-  // An answer before the body was read ends the connection: what is left of the body would be
-  // taken for the next request on it.
   auto refuse = [&](auto&&... reply) {
-    if (body_reader != nullptr) res.set_header("Connection", "close");
-    ReplyError(res, reply...);
+    ReplyBeforeBody(res, body_reader, std::forward<decltype(reply)>(reply)...);
   };
   int port = 0;
   if (!absl::SimpleAtoi(req.matches[2].str(), &port) || port < 1 || port > 65535) {
@@ -472,9 +479,8 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
 void LifecycleApi::EgressApi(const std::string& id, const std::string& path,
                              const httplib::Request& req, httplib::Response& res,
                              const httplib::ContentReader* body_reader) {
-  auto refuse = [&](int status, std::string_view code, absl::string_view message) {
-    if (body_reader != nullptr) res.set_header("Connection", "close");  // its body is unread
-    ReplyError(res, status, code, message);
+  auto refuse = [&](auto&&... reply) {
+    ReplyBeforeBody(res, body_reader, std::forward<decltype(reply)>(reply)...);
   };
   if (path != "/policy") {
     return refuse(501, "SANDBOX::API_NOT_SUPPORTED",
@@ -490,9 +496,8 @@ void LifecycleApi::EgressApi(const std::string& id, const std::string& path,
         body.append(data, size);
         return body.size() <= kMaxEgressBody;
       });
-      if (!read || body.size() > kMaxEgressBody) {
-        res.set_header("Connection", "close");  // the rest of it was not read
-        return ReplyBadParameter(res, "the body is truncated or larger than 1 MiB");
+      if (!read || body.size() > kMaxEgressBody) {  // the rest of it was not read
+        return refuse(400, rest::kInvalidParameter, "the body is truncated or larger than 1 MiB");
       }
     }
     auto parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
