@@ -373,14 +373,15 @@ void DnsFilter::Finish(Pending& p) {
   --sandbox.waiting;
   const ssize_t n = ::recv(p.upstream.get(), answer, sizeof answer, 0);
   std::string reply;
-  if (!sandbox.policy.Allows(p.query.name)) {
+  const bool allowed = sandbox.policy.Allows(p.query.name);  // the policy may have changed since
+  if (!allowed) {
     reply = dns::Reply(p.query, dns::Rcode::kNxDomain);  // denied while it was being asked
   } else if (n <= 0) {
     reply = dns::Reply(p.query, dns::Rcode::kServFail);  // refused by the upstream host
   } else {
     reply.assign(answer, static_cast<size_t>(n));
   }
-  if (n > 0 && sandbox.routes.has_value() && sandbox.policy.Allows(p.query.name)) {
+  if (allowed && n > 0 && sandbox.routes.has_value()) {
     // Routed before the sandbox learns the addresses, so its connection finds its way; an answer
     // whose addresses cannot be routed would only mislead, so it becomes SERVFAIL.
     auto addresses = dns::AnswerAddresses(reply, p.query.id);

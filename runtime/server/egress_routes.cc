@@ -97,12 +97,17 @@ absl::Status ChangeRoute(int netlink, uint32_t seq, const Route& route, bool add
   }
 }
 
+// The helper's gateway, the one way out of a sandbox whose routes are closed.
+const in_addr& Gateway() {
+  static const in_addr gateway = Address(kSandboxGateway);
+  return gateway;
+}
+
 // `address` alone, via the gateway on the helper's interface `link`: a route of EgressRoutes.
 Route HostRouteViaGateway(in_addr address, int link) {
-  static const in_addr gateway = Address(kSandboxGateway);
   Route route;
   route.destination = address;
-  route.gateway = &gateway;
+  route.gateway = &Gateway();
   route.link = link;
   return route;
 }
@@ -153,7 +158,7 @@ absl::Status EgressRoutes::OpenGateway(pid_t agent_pid) {
   if (link == 0) return absl::UnavailableError("the network helper's interface is not there");
   // The gateway on its own first: the /25s below cover it, and routes via it need it on-link.
   std::vector<Route> routes(3);
-  routes[0].destination = Address(kSandboxGateway);
+  routes[0].destination = Gateway();
   routes[0].scope = RT_SCOPE_LINK;
   routes[0].link = link;
   routes[1].destination = Address("10.0.2.0");
@@ -181,7 +186,6 @@ absl::Status EgressRoutes::Allow(in_addr address) {
 }
 
 absl::Status EgressRoutes::ForgetAllBut(const std::set<in_addr_t>& keep) {
-  static const in_addr gateway = Address(kSandboxGateway);
   struct {
     nlmsghdr header;
     rtmsg message;
@@ -233,7 +237,7 @@ absl::Status EgressRoutes::ForgetAllBut(const std::set<in_addr_t>& keep) {
           has_via = true;
         }
       }
-      if (has_destination && has_via && via.s_addr == gateway.s_addr &&
+      if (has_destination && has_via && via.s_addr == Gateway().s_addr &&
           keep.count(destination.s_addr) == 0) {
         routed.push_back(destination);
       }
