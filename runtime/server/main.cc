@@ -66,10 +66,6 @@ absl::StatusOr<std::string> ResolveApiKey(const std::string& flag, const std::st
   return key;
 }
 
-}  // namespace
-
-namespace {
-
 // SIGTERM, SIGINT and SIGHUP end the runtime as they always did (sandboxes keep running), once
 // its spare agents, which belong to no sandbox, are gone with their cgroups and directories. The
 // handler only writes to a pipe; a thread does the rest.

@@ -391,7 +391,6 @@ void SandboxManager::DiscardSpares() {
   });
 }
 
-
 std::shared_ptr<SandboxManager::Record> SandboxManager::Find(const std::string& id) {
   absl::MutexLock lock(&mu_);
   auto it = records_.find(id);
@@ -444,15 +443,9 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
                                 : request.image.has_value() ? request.image->uri
                                                             : "";
   std::optional<absl::StatusOr<std::string>> rootfs = images_->Rootfs(image_uri);
-  if (rootfs.has_value() && !rootfs->ok()) {
-    return rest::MakeError(absl::StatusCode::kInternal, rest::kSandboxStartFailed,
-                           absl::StrCat("sandbox failed to start: ", rootfs->status().message()));
-  }
+  if (rootfs.has_value() && !rootfs->ok()) return StartFailed(rootfs->status());
   // Last: the request is accepted, and only now do its pvc directories come to be.
-  if (auto s = PrepareVolumes(*volumes, volume_options); !s.ok()) {
-    return rest::MakeError(absl::StatusCode::kInternal, rest::kSandboxStartFailed,
-                           absl::StrCat("sandbox failed to start: ", s.message()));
-  }
+  if (auto s = PrepareVolumes(*volumes, volume_options); !s.ok()) return StartFailed(s);
 
   // A spare agent already has its namespaces, cgroup and process: it needs only its sandbox.
   // Without one waiting, this create starts its own the same way.
