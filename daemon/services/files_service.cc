@@ -283,7 +283,9 @@ class WriteReactor final : public grpc::ServerReadReactor<v1::WriteFileRequest> 
                                          "Write takes one header, as its first message"));
       } else {
         state_->bytes_received += static_cast<int64_t>(incoming_.data().size());
-        if (!incoming_.data().empty()) state_->queue.push_back(std::move(*incoming_.mutable_data()));
+        if (!incoming_.data().empty()) {
+          state_->queue.push_back(std::move(*incoming_.mutable_data()));
+        }
         ReadMoreLocked();
       }
       if (state_->transfer.has_value() && state_->send_paused) {

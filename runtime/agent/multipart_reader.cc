@@ -215,11 +215,11 @@ std::size_t MultipartReader::Step(std::size_t pos) {
       }
       std::size_t i = pos;
       while (i < buf.size() && (buf[i] == ' ' || buf[i] == '\t')) ++i;
-      if (i - pos > kMaxPadding) return Fail(Malformed("a boundary line goes on after the boundary"));
-      if (buf.size() - i < 2) return pos;
-      if (buf.substr(i, 2) != "\r\n") {
+      const bool line_ended = buf.size() - i >= 2;
+      if (i - pos > kMaxPadding || (line_ended && buf.substr(i, 2) != "\r\n")) {
         return Fail(Malformed("a boundary line goes on after the boundary"));
       }
+      if (!line_ended) return pos;
       state_ = State::kHeaders;
       return i;  // the CRLF stays: the header block is searched from it
     }

@@ -251,7 +251,8 @@ TEST_F(Limits, FillingTmpIsAFailedWriteAndTheSandboxKeepsServing) {
   CommandResult fill = Run(*sandbox, "head -c 200M /dev/zero 2>&1 > /tmp/fill");
   EXPECT_THAT(Stdout(fill), HasSubstr("No space left on device")) << Describe(fill);
   EXPECT_EQ(cgroups_.OomKills(sandbox->id), oom_before);
-  CommandResult after = Run(*sandbox, "df -k --output=size /tmp | tail -1 | tr -d ' '; rm /tmp/fill");
+  CommandResult after =
+      Run(*sandbox, "df -k --output=size /tmp | tail -1 | tr -d ' '; rm /tmp/fill");
   EXPECT_EQ(Stdout(after), "65536") << Describe(after);
   EXPECT_EQ(Terminal(after), rest::kEventExecutionComplete);
 }
