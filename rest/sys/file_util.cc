@@ -58,7 +58,9 @@ absl::Status MakeDirs(const std::string& path, mode_t mode) {
 absl::Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_t mode,
                              Durability durability) {
   std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  // O_NOFOLLOW: a symlink planted under the temporary name (in a directory a sandbox writes) is
+  // an error, never a way to write elsewhere.
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
   if (!fd.valid()) return ErrnoStatus(absl::StrCat("create ", tmp), errno);
   if (::fchmod(fd.get(), mode) != 0) return ErrnoStatus(absl::StrCat("chmod ", tmp), errno);
   if (auto s = WriteAll(fd.get(), contents, tmp); !s.ok()) {

@@ -518,16 +518,25 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
     // The host base's resolv.conf is empty (no network); this sandbox's names resolve through
     // pasta's forwarder, or the runtime's DNS filter when names decide. Written into the
     // overlay's upper layer, so it is this sandbox's alone.
+    // A restored layer may bring its own etc/ (its sandbox wrote there): a directory is used, a
+    // symlink the sandbox made is refused, as this root process would write where it leads.
     const std::string etc = record->dir + "/upper/etc";
     const std::string resolv = etc + "/resolv.conf";
-    if (::mkdir(etc.c_str(), 0755) != 0 || ::chown(etc.c_str(), ids.host_uid, ids.host_gid) != 0 ||
-        !WriteFileAtomic(resolv,
-                         absl::StrCat("nameserver ", policy->by_name() ? kFilterDns : kSandboxDns,
-                                      "\n"),
-                         0644)
-             .ok() ||
-        ::chown(resolv.c_str(), ids.host_uid, ids.host_gid) != 0) {
-      return fail(ErrnoStatus("write " + resolv, errno));
+    struct stat st {};
+    if (::mkdir(etc.c_str(), 0755) == 0) {
+      if (::chown(etc.c_str(), ids.host_uid, ids.host_gid) != 0) {
+        return fail(ErrnoStatus("chown " + etc, errno));
+      }
+    } else if (errno != EEXIST) {
+      return fail(ErrnoStatus("mkdir " + etc, errno));
+    } else if (::lstat(etc.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return fail(absl::FailedPreconditionError("the snapshot's /etc is not a directory"));
+    }
+    const std::string nameserver =
+        absl::StrCat("nameserver ", policy->by_name() ? kFilterDns : kSandboxDns, "\n");
+    if (auto s = WriteFileAtomic(resolv, nameserver, 0644); !s.ok()) return fail(s);
+    if (::chown(resolv.c_str(), ids.host_uid, ids.host_gid) != 0) {
+      return fail(ErrnoStatus("chown " + resolv, errno));
     }
   }
 

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -11,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
+#include "rest/sys/file_util.h"
 #include "tests/integration/runtime_fixture.h"
 
 namespace osb::test {
@@ -98,6 +100,36 @@ TEST_F(Snapshots, CaptureRestoresFilesAndDeletionsIntoANewSandbox) {
   // The restored sandbox's changes are its own.
   Run(*restored, "echo v2 > /opt/app/conf");
   EXPECT_EQ(Stdout(Run(sandbox_, "cat /opt/app/conf")), "v1");
+}
+
+// A sandbox with egress gets its own /etc/resolv.conf, written into its layer: a restored layer
+// with an /etc of its own keeps it, and one whose /etc the sandbox made a symlink is refused,
+// nothing written where it leads.
+TEST_F(Snapshots, RestoringWithEgressWritesResolvConfIntoTheLayerOnly) {
+  if (::access("/usr/bin/pasta", X_OK) != 0) GTEST_SKIP() << "egress needs pasta (passt)";
+  CommandResult changed = Run(sandbox_, "echo mine > /etc/motd && echo done");
+  ASSERT_EQ(Stdout(changed), "done") << Describe(changed);
+  const std::string id = ReadySnapshot();
+  ASSERT_FALSE(id.empty());
+  auto restored = CreateSandbox(json{{"snapshotId", id}, {"networkPolicy", json::object()}});
+  ASSERT_TRUE(restored.has_value());
+  CommandResult seen = Run(*restored, "cat /etc/motd; grep -c nameserver /etc/resolv.conf");
+  EXPECT_EQ(Stdout(seen), "mine\n1") << Describe(seen);
+
+  TempDir outside;
+  CommandResult swapped =
+      Run(sandbox_, absl::StrCat("rm -rf /etc && ln -s ", outside.path(), " /etc && echo done"));
+  ASSERT_EQ(Stdout(swapped), "done") << Describe(swapped);
+  const std::string linked = ReadySnapshot();
+  ASSERT_FALSE(linked.empty());
+  auto refused = api_->Post(
+      "/v1/sandboxes",
+      json({{"snapshotId", linked}, {"networkPolicy", json::object()}, {"timeout", 600}}).dump(),
+      "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 500) << refused->body;
+  EXPECT_THAT(refused->body, HasSubstr("/etc is not a directory"));
+  EXPECT_FALSE(ReadFile(outside.path() + "/resolv.conf").ok()) << "written through the symlink";
 }
 
 TEST_F(Snapshots, DeleteRemovesItAndItsLayer) {
