@@ -8,6 +8,7 @@
 #include <string>
 
 #include "rest/execd.h"
+#include "runtime/common/http_server.h"
 #include "runtime/agent/bash_sessions.h"
 #include "runtime/agent/code_contexts.h"
 #include "runtime/agent/command_registry.h"
@@ -43,7 +44,7 @@ class AgentServer {
   BashSessions sessions_;
   CodeContexts contexts_;
   MetricsSampler metrics_;
-  httplib::Server server_;
+  runtime::HttpServer server_;
 };
 
 }  // namespace osb::agent

@@ -422,13 +422,13 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
   if (auto s = exchange->FinishRequest(); !s.ok()) return proxy_error(s);
   if (exchange->status() == 101) {
     if (!wants_upgrade) return proxy_error(absl::DataLossError("protocol switched unasked"));
-    auto client = ClientSocketOf(req.remote_addr, req.remote_port, req.local_port);
-    if (!client.ok()) return proxy_error(client.status());
+    ServedConnection* client = CurrentConnection();
     std::string head = "HTTP/1.1 101 Switching Protocols\r\n";
     for (const auto& [k, v] : exchange->headers()) absl::StrAppend(&head, k, ": ", v, "\r\n");
     auto [upstream, early_bytes] = std::move(*exchange).Release();
     absl::StrAppend(&head, "\r\n", early_bytes);
-    Tunnel(*client, upstream.get(), head);
+    const std::string client_early_bytes = client->TakeOver();
+    Tunnel(client->fd(), upstream.get(), head, client_early_bytes);
     res.status = 101;  // already sent; the connection is shut down and the server closes it
     return;
   }

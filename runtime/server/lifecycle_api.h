@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "runtime/common/http_server.h"
 #include "runtime/server/agent_exchange.h"
 #include "runtime/server/sandbox_manager.h"
 #include "runtime/server/snapshot_manager.h"
@@ -48,7 +49,7 @@ class LifecycleApi {
   SandboxManager& sandboxes_;
   SnapshotManager& snapshots_;
   std::string api_key_;
-  httplib::Server server_;
+  HttpServer server_;
 };
 
 }  // namespace osb::runtime
