@@ -13,7 +13,7 @@ packages=(
   libcurl4-openssl-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   # libraries the design adds
   libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libyaml-cpp-dev
-  libseccomp-dev libsystemd-dev libbenchmark-dev
+  libseccomp-dev libsystemd-dev libbenchmark-dev libssl-dev
   # runtime: namespaces, user-mode networking, process tools used by tests
   passt uidmap iproute2 procps util-linux curl ca-certificates
   # tests: a static bash is the whole of the tiny image rootfs runtime_images_test makes

@@ -109,6 +109,14 @@ nlohmann::json ToJson(const CreateSessionRequest& r) {
   return j;
 }
 
+absl::StatusOr<CreatePtyRequest> ParseCreatePtyRequest(const nlohmann::json& j) {
+  OSB_REST_RETURN_IF_ERROR(ExpectObject(j, "create pty session request"));
+  std::optional<std::string> cwd, command;
+  OSB_REST_RETURN_IF_ERROR(ReadString(j, "", "cwd", &cwd));
+  OSB_REST_RETURN_IF_ERROR(ReadString(j, "", "command", &command));
+  return CreatePtyRequest{.cwd = cwd.value_or(""), .command = command.value_or("")};
+}
+
 absl::StatusOr<SessionRunRequest> ParseSessionRunRequest(const nlohmann::json& j) {
   OSB_REST_RETURN_IF_ERROR(ExpectObject(j, "session run request"));
   SessionRunRequest r;

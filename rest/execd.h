@@ -43,6 +43,14 @@ struct CreateSessionRequest {
 absl::StatusOr<CreateSessionRequest> ParseCreateSessionRequest(const nlohmann::json& j);
 nlohmann::json ToJson(const CreateSessionRequest& r);
 
+// POST /pty (the body is optional: none is an empty request).
+struct CreatePtyRequest {
+  std::string cwd;      // empty: `/`
+  std::string command;  // empty: an interactive shell
+};
+// InvalidArgument for a body that is not an object or a field that is not a string.
+absl::StatusOr<CreatePtyRequest> ParseCreatePtyRequest(const nlohmann::json& j);
+
 // POST /session/{id}/run.
 struct SessionRunRequest {
   std::string command;  // required, non-empty

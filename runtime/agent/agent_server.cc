@@ -14,6 +14,7 @@
 #include "runtime/agent/execd_reply.h"
 #include "runtime/agent/file_routes.h"
 #include "runtime/agent/foreground_command.h"
+#include "runtime/agent/pty_socket.h"
 #include "runtime/common/agent_tasks.h"
 #include "runtime/common/http_response.h"
 #include "runtime/common/raw_multipart.h"
@@ -60,6 +61,7 @@ AgentServer::AgentServer(Reaper& reaper, SandboxLimits limits)
       commands_(reaper),
       sessions_(reaper),
       contexts_(reaper),
+      ptys_(reaper),
       metrics_(limits) {
   server_.new_task_queue = [] { return new httplib::ThreadPool(kAgentWorkerThreads); };
   server_.Get("/ping", [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
@@ -128,15 +130,28 @@ AgentServer::AgentServer(Reaper& reaper, SandboxLimits limits)
     HandleInterruptCode(req, res);
   });
   AddFileRoutes(server_);
-  auto not_built = [](const httplib::Request& req, httplib::Response& res) {
-    ReplyError(res, 501, rest::kNotSupported,
-               req.method + " " + req.path + " is not implemented by osb-agent yet");
-  };
-  for (const char* path : {"/pty", "/pty/.*"}) {
-    server_.Get(path, not_built);
-    server_.Post(path, not_built);
-    server_.Delete(path, not_built);
-  }
+  server_.Post("/pty", [this](const httplib::Request& req, httplib::Response& res) {
+    HandleCreatePty(req, res);
+  });
+  server_.Get("/pty/([^/]+)", [this](const httplib::Request& req, httplib::Response& res) {
+    auto session = ptys_.Get(req.matches[1].str());
+    if (!session.ok()) {
+      return ReplyError(res, 404, rest::kContextNotFound, session.status().message());
+    }
+    PtySession::Status status = (*session)->GetStatus();
+    ReplyJson(res, 200,
+              {{"session_id", (*session)->id()},
+               {"running", status.running},
+               {"output_offset", status.output_offset}});
+  });
+  server_.Delete("/pty/([^/]+)", [this](const httplib::Request& req, httplib::Response& res) {
+    absl::Status s = ptys_.Delete(req.matches[1].str());
+    if (!s.ok()) return ReplyError(res, 404, rest::kContextNotFound, s.message());
+    res.status = 200;
+  });
+  server_.Get("/pty/([^/]+)/ws", [this](const httplib::Request& req, httplib::Response& res) {
+    ServePtySocket(ptys_, req, res);
+  });
   server_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
     IgnoreRangesInResponse(req);
     if (req.path == "/files/upload") KeepMultipartBodyRaw(req);  // read by MultipartReader
@@ -252,6 +267,22 @@ void AgentServer::HandleCreateSession(const httplib::Request& req, httplib::Resp
   auto id = sessions_.Create(request.cwd);
   if (!id.ok()) return ReplyExecdError(res, id.status());
   ReplyJson(res, 200, {{"session_id", *id}});
+}
+
+void AgentServer::HandleCreatePty(const httplib::Request& req, httplib::Response& res) {
+  rest::CreatePtyRequest request;
+  if (!req.body.empty()) {  // the body is optional
+    auto body = ParseJsonBody(req);
+    if (!body.ok()) return ReplyError(res, 400, rest::kInvalidRequestBody, body.status().message());
+    auto parsed = rest::ParseCreatePtyRequest(*body);
+    if (!parsed.ok()) {
+      return ReplyError(res, 400, rest::kInvalidRequestBody, parsed.status().message());
+    }
+    request = *std::move(parsed);
+  }
+  auto id = ptys_.Create(request.cwd, request.command);
+  if (!id.ok()) return ReplyExecdError(res, id.status());
+  ReplyJson(res, 201, {{"session_id", *id}});
 }
 
 void AgentServer::HandleRunInSession(const httplib::Request& req, httplib::Response& res) {

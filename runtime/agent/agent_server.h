@@ -1,6 +1,6 @@
 // The execd API served by osb-agent inside its sandbox (COMPAT.md §2): GET /ping, commands
 // (foreground and background, status, logs, interrupt), bash sessions, code contexts, files and
-// metrics. The routes not built yet (pty) answer 501 NOT_SUPPORTED.
+// metrics, PTY sessions over WebSocket.
 #pragma once
 
 #include <httplib.h>
@@ -12,6 +12,7 @@
 #include "runtime/agent/bash_sessions.h"
 #include "runtime/agent/code_contexts.h"
 #include "runtime/agent/command_registry.h"
+#include "runtime/agent/pty_sessions.h"
 #include "runtime/agent/reaper.h"
 #include "runtime/agent/sandbox_metrics.h"
 
@@ -32,6 +33,7 @@ class AgentServer {
   void HandleStatus(const httplib::Request& req, httplib::Response& res);
   void HandleLogs(const httplib::Request& req, httplib::Response& res);
   void HandleCreateSession(const httplib::Request& req, httplib::Response& res);
+  void HandleCreatePty(const httplib::Request& req, httplib::Response& res);
   void HandleRunInSession(const httplib::Request& req, httplib::Response& res);
   void HandleMetricsWatch(httplib::Response& res);
   void HandleCreateContext(const httplib::Request& req, httplib::Response& res);
@@ -43,6 +45,7 @@ class AgentServer {
   CommandRegistry commands_;
   BashSessions sessions_;
   CodeContexts contexts_;
+  PtySessions ptys_;
   MetricsSampler metrics_;
   runtime::HttpServer server_;
 };

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -55,7 +56,7 @@ absl::StatusOr<SpawnedShell> SpawnShell(Reaper& reaper, const rest::RunCommandRe
   std::string command = request.command;
   char bash[] = "/bin/bash";
   char dash_c[] = "-c";
-  char* argv[] = {bash, dash_c, command.data(), nullptr};
+  char* argv[] = {bash, command.empty() ? nullptr : dash_c, command.data(), nullptr};
   const char* cwd = request.cwd.has_value() ? request.cwd->c_str() : nullptr;
   const long uid = request.uid.value_or(-1);
   const long gid = request.gid.value_or(-1);
@@ -86,6 +87,7 @@ absl::StatusOr<SpawnedShell> SpawnShell(Reaper& reaper, const rest::RunCommandRe
     for (int i = 0; i < kFdCount; ++i) {
       if (lifted[i] >= 0 && ::dup2(lifted[i], targets[i]) < 0) fail(errno);
     }
+    if (stdio.terminal && ::ioctl(0, TIOCSCTTY, 0) != 0) fail(errno);
     report_to = report_target;
     ::fcntl(report_to, F_SETFD, FD_CLOEXEC);
     // Nothing of the agent's (client connections, listeners, other commands' pipes) may leak

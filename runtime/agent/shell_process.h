@@ -1,7 +1,8 @@
-// Starting one `bash -c <command>` of execd's POST /command, foreground or background: the
-// request's cwd, envs (on top of the agent's environment and the sandbox's env file,
-// env_file.h; nothing else carries over between commands), gid and uid, in a new session so that the command and everything it starts form one
-// process group that can be signalled together.
+// Starting one `bash -c <command>` of execd's POST /command, foreground or background (or, for
+// an empty command, a `bash` reading its stdin: a PTY session's shell): the request's cwd, envs
+// (on top of the agent's environment and the sandbox's env file, env_file.h; nothing else carries
+// over between commands), gid and uid, in a new session so that the command and everything it
+// starts form one process group that can be signalled together.
 #pragma once
 
 #include <sys/types.h>
@@ -22,6 +23,9 @@ struct ShellStdio {
   int err = -1;
   int fd3 = -1;  // both or neither
   int fd4 = -1;
+  // in, out and err are a terminal's slave side, which becomes the command's controlling terminal
+  // (a PTY session's shell).
+  bool terminal = false;
 };
 
 struct SpawnedShell {

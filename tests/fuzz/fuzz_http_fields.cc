@@ -3,8 +3,8 @@
 // runtime's DNS filter. Properties: an accepted path is absolute and NUL-free (`..` needs no
 // check: the agent resolves paths inside the sandbox's own root, where `/..` is `/`); an accepted
 // range lies inside the file; an accepted DNS query's replies read back as answers to it, with
-// exactly the addresses put in; a multipart body reads the same (parts, content, or the error)
-// whole and cut in two anywhere.
+// exactly the addresses put in; a multipart body, and a client's WebSocket frames, read the same
+// (parts and content, messages, or the error) whole and cut in two anywhere.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "runtime/agent/file_ops.h"
 #include "runtime/agent/multipart_reader.h"
+#include "runtime/common/websocket.h"
 #include "runtime/server/dns_message.h"
 #include "runtime/server/resource_limits.h"
 #include "rest/metadata_labels.h"
@@ -85,6 +86,28 @@ void CheckMultipart(std::string_view body, std::size_t cut) {
   OSB_FUZZ_CHECK(ReadMultipart(body, body.size()) == ReadMultipart(body, cut % (body.size() + 1)));
 }
 
+// The messages a WebSocket reader of a client's frames made of `bytes` fed in two pieces.
+std::string ReadWebSocket(std::string_view bytes, std::size_t cut) {
+  osb::websocket::MessageReader reader(/*from_client=*/true, /*max_message=*/4096);
+  std::string seen;
+  for (std::string_view piece : {bytes.substr(0, cut), bytes.substr(cut)}) {
+    reader.Append(piece);
+    for (;;) {
+      auto message = reader.Next();
+      if (!message.ok()) return seen + "\nERROR " + std::string(message.status().message());
+      if (!message->has_value()) break;
+      seen += "\n[" + std::to_string(static_cast<int>((*message)->opcode)) + "]";
+      seen += (*message)->payload;
+    }
+  }
+  return seen;
+}
+
+void CheckWebSocket(std::string_view bytes, std::size_t cut) {
+  OSB_FUZZ_CHECK(ReadWebSocket(bytes, bytes.size()) ==
+                 ReadWebSocket(bytes, cut % (bytes.size() + 1)));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
@@ -95,6 +118,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   CheckRange(text, file_size);
   CheckDns(text);
   CheckMultipart(text, static_cast<std::size_t>(data[0]) * 7 + data[1]);
+  CheckWebSocket(text, static_cast<std::size_t>(data[1]) * 3 + data[0]);
   (void)osb::runtime::ParseMilliCpu(text);
   (void)osb::runtime::ParseBytes(text);
   const std::vector<std::string> kv = Fields(text, 2);

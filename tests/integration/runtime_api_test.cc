@@ -1,13 +1,9 @@
 // osb-runtime's lifecycle API seen from outside, over HTTP only, as an OpenSandbox SDK sees it:
 // authentication and request ids, error answers, create/get/list/delete, and the endpoint that
 // leads through the runtime's proxy to a sandbox's agent.
-#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <memory>
 #include <optional>
@@ -23,6 +19,7 @@
 #include "nlohmann/json.hpp"
 #include "rest/ids.h"
 #include "rest/time_util.h"
+#include "tests/integration/raw_connection.h"
 #include "tests/integration/runtime_fixture.h"
 #include "tests/integration/sandbox_http.h"
 
@@ -37,70 +34,6 @@ using ::testing::Not;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
 using json = nlohmann::json;
-
-// "host:port" split.
-std::pair<std::string, int> SplitHostPort(const std::string& address) {
-  const std::size_t colon = address.rfind(':');
-  return {address.substr(0, colon), std::stoi(address.substr(colon + 1))};
-}
-
-// One TCP connection written and read byte for byte, for what an HTTP client library would hide.
-class RawConnection {
- public:
-  RawConnection(const std::string& host, int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
-    timeval timeout{.tv_sec = 10, .tv_usec = 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    ok_ = fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~RawConnection() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  bool ok() const { return ok_; }
-  void Send(const std::string& bytes) { (void)!::send(fd_, bytes.data(), bytes.size(), 0); }
-  // The next `n` bytes, or fewer when the connection ends first.
-  std::string Read(std::size_t n) {
-    while (buffer_.size() < n && Fill()) {
-    }
-    std::string bytes = buffer_.substr(0, n);
-    buffer_.erase(0, bytes.size());
-    return bytes;
-  }
-  // The next response's status line and headers (its body is read and dropped); "" at the end.
-  std::string ReadResponseHead() {
-    std::size_t end;
-    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
-      if (!Fill()) return "";
-    }
-    std::string head = buffer_.substr(0, end + 4);
-    buffer_.erase(0, end + 4);
-    std::size_t length = 0;
-    std::smatch m;
-    if (std::regex_search(head, m, std::regex("Content-Length: (\\d+)", std::regex::icase))) {
-      length = std::stoul(m[1]);
-    }
-    while (buffer_.size() < length && Fill()) {
-    }
-    buffer_.erase(0, std::min(length, buffer_.size()));
-    return head;
-  }
-
- private:
-  bool Fill() {
-    char chunk[4096];
-    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-    if (n <= 0) return false;
-    buffer_.append(chunk, static_cast<std::size_t>(n));
-    return true;
-  }
-
-  int fd_;
-  bool ok_ = false;
-  std::string buffer_;
-};
 
 const char kUuidPattern[] = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 

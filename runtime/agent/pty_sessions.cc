@@ -1,0 +1,58 @@
+#include "runtime/agent/pty_sessions.h"
+
+#include <sys/stat.h>
+
+#include "absl/strings/str_cat.h"
+#include "rest/ids.h"
+#include "runtime/agent/file_ops.h"
+
+namespace osb::agent {
+namespace {
+
+absl::Status SessionNotFound(const std::string& id) {
+  return absl::NotFoundError(absl::StrCat("pty session ", id, " not found"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> PtySessions::Create(const std::string& cwd,
+                                                const std::string& command) {
+  std::string dir;
+  if (!cwd.empty()) {
+    auto path = RequestPath(cwd);
+    if (!path.ok()) return path.status();
+    struct stat st {};
+    if (::stat(path->c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+      return absl::InvalidArgumentError(absl::StrCat("cwd ", *path, " is not a directory"));
+    }
+    if (auto s = MakeDirectories(*path, rest::Permission{}); !s.ok()) return s;
+    dir = *std::move(path);
+  }
+  std::string id = rest::NewHexId();
+  auto session = std::make_shared<PtySession>(reaper_, id, std::move(dir), command);
+  absl::MutexLock lock(&mu_);
+  sessions_.emplace(id, std::move(session));
+  return id;
+}
+
+absl::StatusOr<std::shared_ptr<PtySession>> PtySessions::Get(const std::string& id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return SessionNotFound(id);
+  return it->second;
+}
+
+absl::Status PtySessions::Delete(const std::string& id) {
+  std::shared_ptr<PtySession> session;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return SessionNotFound(id);
+    session = std::move(it->second);
+    sessions_.erase(it);
+  }
+  session->Close();
+  return absl::OkStatus();
+}
+
+}  // namespace osb::agent

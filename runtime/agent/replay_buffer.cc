@@ -1,0 +1,40 @@
+#include "runtime/agent/replay_buffer.h"
+
+#include <algorithm>
+
+namespace osb::agent {
+
+ReplayBuffer::ReplayBuffer(std::size_t capacity) : ring_(capacity, '\0') {}
+
+void ReplayBuffer::Append(std::string_view bytes) {
+  const std::size_t capacity = ring_.size();
+  if (bytes.size() > capacity) {  // only the newest `capacity` bytes can stay
+    total_ += static_cast<int64_t>(bytes.size() - capacity);
+    bytes.remove_prefix(bytes.size() - capacity);
+  }
+  while (!bytes.empty()) {
+    const std::size_t at = static_cast<std::size_t>(total_ % static_cast<int64_t>(capacity));
+    const std::size_t n = std::min(bytes.size(), capacity - at);
+    ring_.replace(at, n, bytes.substr(0, n));
+    bytes.remove_prefix(n);
+    total_ += static_cast<int64_t>(n);
+  }
+}
+
+ReplayBuffer::Since ReplayBuffer::From(int64_t offset) const {
+  const auto capacity = static_cast<int64_t>(ring_.size());
+  const int64_t oldest = std::max<int64_t>(0, total_ - capacity);
+  offset = std::max(offset, oldest);
+  if (offset >= total_) return {total_, ""};
+  Since since{offset, ""};
+  since.bytes.reserve(static_cast<std::size_t>(total_ - offset));
+  for (int64_t at = offset; at < total_;) {
+    const int64_t in_ring = at % capacity;
+    const int64_t n = std::min(total_ - at, capacity - in_ring);
+    since.bytes.append(ring_, static_cast<std::size_t>(in_ring), static_cast<std::size_t>(n));
+    at += n;
+  }
+  return since;
+}
+
+}  // namespace osb::agent
