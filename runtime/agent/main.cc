@@ -108,7 +108,10 @@ int main(int argc, char** argv) {
   app.add_flag("--no-host-dirs", no_host_dirs,
                "the base is an image's rootfs: do not bind the host's /usr, /bin, /lib...");
   std::vector<std::string> volumes;
-  app.add_option("--volume", volumes, "a bind mount, ro|rw:TARGET:SOURCE (repeatable)");
+  // One value per --volume: else CLI11 (2.1) lets the last one's values run on past `--`, and an
+  // entrypoint's own options ("bash -c ...") become unexpected arguments.
+  app.add_option("--volume", volumes, "a bind mount, ro|rw:TARGET:SOURCE (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("entrypoint", entrypoint, "the sandbox's entrypoint")->required();
   app.set_version_flag("--version", "osb-agent 0.1.0");
   CLI11_PARSE(app, argc, argv);
