@@ -2,6 +2,7 @@
 #include "client/src/daemon_connection.h"
 #include "client/src/lazy_daemon.h"
 #include "client/src/proto_convert.h"
+#include "opensandbox/async.h"
 #include "opensandbox/batch.h"
 
 namespace opensandbox {
@@ -116,6 +117,13 @@ absl::StatusOr<std::vector<BatchJobResult>> BatchRunner::Run(const BatchTarget& 
                     [&results](const BatchJobResult& r) { results.push_back(r); });
   if (!status.ok()) return status;
   return results;
+}
+
+std::future<absl::StatusOr<std::vector<BatchJobResult>>> BatchRunner::RunAsync(
+    BatchTarget target, std::vector<BatchJob> jobs, BatchOptions options) {
+  return internal::RunAsync(
+      [self = *this, target = std::move(target), jobs = std::move(jobs),
+       options = std::move(options)]() mutable { return self.Run(target, jobs, options); });
 }
 
 }  // namespace opensandbox

@@ -176,4 +176,31 @@ absl::Status Codes::Interrupt(const std::string& context_id) {
   return daemon_->Call(daemon_->code(), &v1::Code::Stub::Interrupt, request).status();
 }
 
+std::future<absl::StatusOr<CodeContext>> Codes::CreateContextAsync(std::string language,
+                                                                   std::string working_directory) {
+  return internal::RunAsync([self = *this, language = std::move(language),
+                             working_directory = std::move(working_directory)]() mutable {
+    return self.CreateContext(language, working_directory);
+  });
+}
+
+std::future<absl::StatusOr<std::vector<CodeContext>>> Codes::ListContextsAsync(
+    std::string language) {
+  return internal::RunAsync([self = *this, language = std::move(language)]() mutable {
+    return self.ListContexts(language);
+  });
+}
+
+std::future<absl::Status> Codes::DeleteContextAsync(std::string context_id) {
+  return internal::RunAsync([self = *this, context_id = std::move(context_id)]() mutable {
+    return self.DeleteContext(context_id);
+  });
+}
+
+std::future<absl::Status> Codes::InterruptAsync(std::string context_id) {
+  return internal::RunAsync([self = *this, context_id = std::move(context_id)]() mutable {
+    return self.Interrupt(context_id);
+  });
+}
+
 }  // namespace opensandbox

@@ -123,4 +123,57 @@ absl::Status Commands::DeleteSession(const std::string& session_id) {
   return daemon_->Call(daemon_->commands(), &v1::Commands::Stub::DeleteSession, request).status();
 }
 
+std::future<absl::StatusOr<Execution>> Commands::AttachAsync(std::string command_id,
+                                                             std::uint64_t after_seq,
+                                                             ExecutionHandlers handlers) {
+  return internal::RunAsync([self = *this, command_id = std::move(command_id), after_seq,
+                             handlers = std::move(handlers)]() mutable {
+    return self.Attach(command_id, after_seq, handlers);
+  });
+}
+
+std::future<absl::Status> Commands::InterruptAsync(std::string command_id) {
+  return internal::RunAsync([self = *this, command_id = std::move(command_id)]() mutable {
+    return self.Interrupt(command_id);
+  });
+}
+
+std::future<absl::StatusOr<CommandStatus>> Commands::GetStatusAsync(std::string command_id) {
+  return internal::RunAsync([self = *this, command_id = std::move(command_id)]() mutable {
+    return self.GetStatus(command_id);
+  });
+}
+
+std::future<absl::StatusOr<CommandLogs>> Commands::GetLogsAsync(std::string command_id,
+                                                                std::int64_t cursor) {
+  return internal::RunAsync([self = *this, command_id = std::move(command_id), cursor]() mutable {
+    return self.GetLogs(command_id, cursor);
+  });
+}
+
+std::future<absl::StatusOr<std::string>> Commands::CreateSessionAsync(
+    std::string working_directory) {
+  return internal::RunAsync(
+      [self = *this, working_directory = std::move(working_directory)]() mutable {
+        return self.CreateSession(working_directory);
+      });
+}
+
+std::future<absl::StatusOr<Execution>> Commands::RunInSessionAsync(std::string session_id,
+                                                                   std::string command,
+                                                                   SessionRunOptions options,
+                                                                   ExecutionHandlers handlers) {
+  return internal::RunAsync([self = *this, session_id = std::move(session_id),
+                             command = std::move(command), options = std::move(options),
+                             handlers = std::move(handlers)]() mutable {
+    return self.RunInSession(session_id, command, options, handlers);
+  });
+}
+
+std::future<absl::Status> Commands::DeleteSessionAsync(std::string session_id) {
+  return internal::RunAsync([self = *this, session_id = std::move(session_id)]() mutable {
+    return self.DeleteSession(session_id);
+  });
+}
+
 }  // namespace opensandbox

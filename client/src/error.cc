@@ -39,6 +39,11 @@ bool IsReadyTimeout(const absl::Status& status) {
          GetErrorDetails(status).code == "OSBD::READY_TIMEOUT";
 }
 
+bool IsUnhealthy(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kFailedPrecondition &&
+         GetErrorDetails(status).code == "OSBD::SANDBOX_UNHEALTHY";
+}
+
 namespace internal {
 
 void AttachDetails(const std::string& serialized_details, absl::Status& status) {

@@ -263,4 +263,70 @@ absl::StatusOr<std::map<std::string, std::int64_t>> Files::ReplaceContents(
   return counts;
 }
 
+std::future<absl::Status> Files::WriteFilesAsync(std::vector<WriteEntry> entries) {
+  return internal::RunAsync(
+      [self = *this, entries = std::move(entries)]() mutable { return self.WriteFiles(entries); });
+}
+
+std::future<absl::StatusOr<std::map<std::string, FileInfo>>> Files::GetInfoAsync(
+    std::vector<std::string> paths) {
+  return internal::RunAsync(
+      [self = *this, paths = std::move(paths)]() mutable { return self.GetInfo(paths); });
+}
+
+std::future<absl::StatusOr<std::vector<FileInfo>>> Files::ListDirectoryAsync(
+    std::string path, std::optional<std::uint32_t> depth) {
+  return internal::RunAsync(
+      [self = *this, path = std::move(path), depth = std::move(depth)]() mutable {
+        return self.ListDirectory(path, depth);
+      });
+}
+
+std::future<absl::StatusOr<std::vector<FileInfo>>> Files::SearchAsync(std::string path,
+                                                                      std::string pattern) {
+  return internal::RunAsync(
+      [self = *this, path = std::move(path), pattern = std::move(pattern)]() mutable {
+        return self.Search(path, pattern);
+      });
+}
+
+std::future<absl::Status> Files::CreateDirectoriesAsync(std::vector<std::string> paths,
+                                                        FilePermission permission) {
+  return internal::RunAsync(
+      [self = *this, paths = std::move(paths), permission = std::move(permission)]() mutable {
+        return self.CreateDirectories(paths, permission);
+      });
+}
+
+std::future<absl::Status> Files::DeleteFilesAsync(std::vector<std::string> paths) {
+  return internal::RunAsync(
+      [self = *this, paths = std::move(paths)]() mutable { return self.DeleteFiles(paths); });
+}
+
+std::future<absl::Status> Files::DeleteDirectoriesAsync(std::vector<std::string> paths) {
+  return internal::RunAsync(
+      [self = *this, paths = std::move(paths)]() mutable { return self.DeleteDirectories(paths); });
+}
+
+std::future<absl::Status> Files::MoveAsync(std::string source, std::string destination) {
+  return internal::RunAsync(
+      [self = *this, source = std::move(source), destination = std::move(destination)]() mutable {
+        return self.Move(source, destination);
+      });
+}
+
+std::future<absl::Status> Files::SetPermissionsAsync(std::string path, FilePermission permission) {
+  return internal::RunAsync(
+      [self = *this, path = std::move(path), permission = std::move(permission)]() mutable {
+        return self.SetPermissions(path, permission);
+      });
+}
+
+std::future<absl::StatusOr<std::map<std::string, std::int64_t>>> Files::ReplaceContentsAsync(
+    std::vector<ContentReplacement> replacements) {
+  return internal::RunAsync([self = *this, replacements = std::move(replacements)]() mutable {
+    return self.ReplaceContents(replacements);
+  });
+}
+
 }  // namespace opensandbox

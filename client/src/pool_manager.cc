@@ -1,6 +1,7 @@
 #include "client/src/daemon_connection.h"
 #include "client/src/lazy_daemon.h"
 #include "client/src/proto_convert.h"
+#include "opensandbox/async.h"
 #include "opensandbox/pools.h"
 
 namespace opensandbox {
@@ -125,6 +126,25 @@ absl::StatusOr<bool> PoolManager::Release(const std::string& name, const Sandbox
   auto released = (*daemon)->Call((*daemon)->pools(), &v1::Pools::Stub::Release, request);
   if (!released.ok()) return released.status();
   return released->reused();
+}
+
+std::future<absl::StatusOr<Sandbox>> PoolManager::AcquireAsync(std::string name,
+                                                               AcquireOptions options) {
+  return internal::RunAsync(
+      [self = *this, name = std::move(name), options = std::move(options)]() mutable {
+        return self.Acquire(name, options);
+      });
+}
+
+std::future<absl::StatusOr<bool>> PoolManager::ReleaseAsync(std::string name, Sandbox sandbox,
+                                                            bool reuse) {
+  return internal::RunAsync([self = *this, name = std::move(name), sandbox = std::move(sandbox),
+                             reuse]() mutable { return self.Release(name, sandbox, reuse); });
+}
+
+std::future<absl::StatusOr<PoolStats>> PoolManager::GetStatsAsync(std::string name) {
+  return internal::RunAsync(
+      [self = *this, name = std::move(name)]() mutable { return self.GetStats(name); });
 }
 
 }  // namespace opensandbox

@@ -181,6 +181,34 @@ absl::StatusOr<v1::CreateSandboxRequest> CreateRequestFromSpec(const std::string
   if (spec.ready_timeout.has_value()) {
     *r.mutable_ready_timeout() = DurationToProto(*spec.ready_timeout);
   }
+  if (spec.health_check.has_value()) {
+    const HealthCheck& check = *spec.health_check;
+    if (!check.command.empty() && check.http_port != 0) {
+      return absl::InvalidArgumentError(
+          "health_check: set at most one of command and http_port");
+    }
+    if (check.http_port < 0 || check.http_port > 65535) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("health_check.http_port ", check.http_port, " is not in 1..65535"));
+    }
+    v1::HealthCheck* out = r.mutable_health_check();
+    if (check.polling_interval.has_value()) {
+      *out->mutable_polling_interval() = DurationToProto(*check.polling_interval);
+    }
+    if (check.initial_delay > absl::ZeroDuration()) {
+      *out->mutable_initial_delay() = DurationToProto(check.initial_delay);
+    }
+    if (!check.command.empty()) {
+      out->mutable_command()->set_command(check.command);
+      *out->mutable_command()->mutable_timeout() = DurationToProto(check.command_timeout);
+    } else if (check.http_port != 0) {
+      out->mutable_http()->set_port(static_cast<std::uint32_t>(check.http_port));
+      out->mutable_http()->set_path(check.http_path);
+      for (int status : check.expected_status) {
+        out->mutable_http()->add_expected_status(static_cast<std::uint32_t>(status));
+      }
+    }
+  }
   r.set_skip_health_check(spec.skip_health_check);
   if (spec.lease != Lease::kNone) {
     r.set_lease(LeaseModeOf(spec.lease));
@@ -192,6 +220,10 @@ absl::StatusOr<v1::CreateSandboxRequest> CreateRequestFromSpec(const std::string
 absl::StatusOr<v1::Template> TemplateFromSpec(const std::string& name,
                                               const std::string& description,
                                               const std::string& image, const SandboxSpec& spec) {
+  if (spec.health_check.has_value()) {
+    return absl::InvalidArgumentError(
+        "a template keeps no health check: give it to Sandbox::Create instead");
+  }
   SandboxSpec own = spec;
   own.template_name.clear();
   own.lease = Lease::kNone;

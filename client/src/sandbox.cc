@@ -114,4 +114,50 @@ void Sandbox::Close() {
   files_.daemon_.reset();
 }
 
+std::future<absl::StatusOr<Sandbox>> Sandbox::ConnectAsync(std::string sandbox_id,
+                                                           Options options) {
+  return internal::RunAsync([sandbox_id = std::move(sandbox_id), options = std::move(options)]() {
+    return Connect(sandbox_id, options);
+  });
+}
+
+std::future<absl::StatusOr<Sandbox>> Sandbox::ResumeAsync(std::string sandbox_id, Options options,
+                                                          absl::Duration ready_timeout) {
+  return internal::RunAsync(
+      [sandbox_id = std::move(sandbox_id), options = std::move(options), ready_timeout]() {
+        return Resume(sandbox_id, options, ready_timeout);
+      });
+}
+
+std::future<absl::StatusOr<SandboxInfo>> Sandbox::GetInfoAsync() const {
+  return internal::RunAsync([self = *this]() { return self.GetInfo(); });
+}
+
+std::future<absl::StatusOr<Endpoint>> Sandbox::GetEndpointAsync(int port) const {
+  return internal::RunAsync([self = *this, port]() { return self.GetEndpoint(port); });
+}
+
+std::future<absl::StatusOr<SandboxMetrics>> Sandbox::GetMetricsAsync() const {
+  return internal::RunAsync([self = *this]() { return self.GetMetrics(); });
+}
+
+std::future<absl::StatusOr<absl::Time>> Sandbox::RenewAsync(absl::Duration timeout) {
+  return internal::RunAsync([self = *this, timeout]() mutable { return self.Renew(timeout); });
+}
+
+std::future<absl::StatusOr<SnapshotInfo>> Sandbox::CreateSnapshotAsync(std::string name,
+                                                                       bool wait) {
+  return internal::RunAsync([self = *this, name = std::move(name), wait]() mutable {
+    return self.CreateSnapshot(name, wait);
+  });
+}
+
+std::future<absl::Status> Sandbox::PauseAsync() {
+  return internal::RunAsync([self = *this]() mutable { return self.Pause(); });
+}
+
+std::future<bool> Sandbox::IsHealthyAsync() {
+  return internal::RunAsync([self = *this]() mutable { return self.IsHealthy(); });
+}
+
 }  // namespace opensandbox

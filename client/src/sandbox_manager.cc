@@ -127,4 +127,67 @@ absl::Status SandboxManager::DeleteSnapshot(const std::string& snapshot_id) {
       .status();
 }
 
+std::future<absl::StatusOr<SandboxInfo>> SandboxManager::GetAsync(std::string sandbox_id) {
+  return internal::RunAsync([self = *this, sandbox_id = std::move(sandbox_id)]() mutable {
+    return self.Get(sandbox_id);
+  });
+}
+
+std::future<absl::Status> SandboxManager::PauseAsync(std::string sandbox_id) {
+  return internal::RunAsync([self = *this, sandbox_id = std::move(sandbox_id)]() mutable {
+    return self.Pause(sandbox_id);
+  });
+}
+
+std::future<absl::Status> SandboxManager::ResumeAsync(std::string sandbox_id,
+                                                      absl::Duration ready_timeout) {
+  return internal::RunAsync(
+      [self = *this, sandbox_id = std::move(sandbox_id), ready_timeout]() mutable {
+        return self.Resume(sandbox_id, ready_timeout);
+      });
+}
+
+std::future<absl::StatusOr<absl::Time>> SandboxManager::RenewAsync(std::string sandbox_id,
+                                                                   absl::Duration timeout) {
+  return internal::RunAsync([self = *this, sandbox_id = std::move(sandbox_id), timeout]() mutable {
+    return self.Renew(sandbox_id, timeout);
+  });
+}
+
+std::future<absl::StatusOr<SandboxInfo>> SandboxManager::PatchMetadataAsync(
+    std::string sandbox_id, std::map<std::string, std::string> upsert,
+    std::vector<std::string> remove) {
+  return internal::RunAsync([self = *this, sandbox_id = std::move(sandbox_id),
+                             upsert = std::move(upsert), remove = std::move(remove)]() mutable {
+    return self.PatchMetadata(sandbox_id, upsert, remove);
+  });
+}
+
+std::future<absl::StatusOr<SnapshotInfo>> SandboxManager::CreateSnapshotAsync(
+    std::string sandbox_id, std::string name, bool wait) {
+  return internal::RunAsync(
+      [self = *this, sandbox_id = std::move(sandbox_id), name = std::move(name), wait]() mutable {
+        return self.CreateSnapshot(sandbox_id, name, wait);
+      });
+}
+
+std::future<absl::StatusOr<SnapshotInfo>> SandboxManager::GetSnapshotAsync(
+    std::string snapshot_id) {
+  return internal::RunAsync([self = *this, snapshot_id = std::move(snapshot_id)]() mutable {
+    return self.GetSnapshot(snapshot_id);
+  });
+}
+
+std::future<absl::StatusOr<SnapshotPage>> SandboxManager::ListSnapshotsAsync(
+    SnapshotFilter filter) {
+  return internal::RunAsync(
+      [self = *this, filter = std::move(filter)]() mutable { return self.ListSnapshots(filter); });
+}
+
+std::future<absl::Status> SandboxManager::DeleteSnapshotAsync(std::string snapshot_id) {
+  return internal::RunAsync([self = *this, snapshot_id = std::move(snapshot_id)]() mutable {
+    return self.DeleteSnapshot(snapshot_id);
+  });
+}
+
 }  // namespace opensandbox

@@ -1,6 +1,7 @@
 #include "client/src/daemon_connection.h"
 #include "client/src/lazy_daemon.h"
 #include "client/src/proto_convert.h"
+#include "opensandbox/async.h"
 #include "opensandbox/templates.h"
 
 namespace opensandbox {
@@ -64,6 +65,24 @@ absl::Status TemplateManager::Delete(const std::string& name) {
   v1::DeleteTemplateRequest request;
   request.set_name(name);
   return (*daemon)->Call((*daemon)->templates(), &v1::Templates::Stub::Delete, request).status();
+}
+
+std::future<absl::StatusOr<std::vector<SandboxTemplate>>> TemplateManager::ListAsync() {
+  return internal::RunAsync([self = *this]() mutable { return self.List(); });
+}
+
+std::future<absl::StatusOr<SandboxTemplate>> TemplateManager::GetAsync(std::string name) {
+  return internal::RunAsync(
+      [self = *this, name = std::move(name)]() mutable { return self.Get(name); });
+}
+
+std::future<absl::StatusOr<SandboxTemplate>> TemplateManager::DefineAsync(SandboxTemplate t) {
+  return internal::RunAsync([self = *this, t = std::move(t)]() mutable { return self.Define(t); });
+}
+
+std::future<absl::Status> TemplateManager::DeleteAsync(std::string name) {
+  return internal::RunAsync(
+      [self = *this, name = std::move(name)]() mutable { return self.Delete(name); });
 }
 
 }  // namespace opensandbox

@@ -11,8 +11,10 @@ namespace {
 
 constexpr absl::Duration kFirstPollInterval = absl::Milliseconds(2);
 constexpr absl::Duration kMaxPollInterval = absl::Milliseconds(200);
-// The ErrorInfo reason common.proto promises for a sandbox that did not become ready in time.
+// The ErrorInfo reasons common.proto promises for a sandbox that did not become ready in time,
+// and for one that failed (Failed or Terminated) while it was waited for.
 constexpr char kReadyTimeout[] = "OSBD::READY_TIMEOUT";
+constexpr char kSandboxUnhealthy[] = "OSBD::SANDBOX_UNHEALTHY";
 
 class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
  public:
@@ -32,7 +34,8 @@ class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
     const std::string& state = sandbox_.status.state;
     if (state == "Running") return ResolveEndpoint();
     if (state == "Failed" || state == "Terminated") {
-      return done_(absl::FailedPreconditionError(
+      return done_(rest::MakeError(
+          absl::StatusCode::kFailedPrecondition, kSandboxUnhealthy,
           absl::StrCat("sandbox ", sandbox_.id, " is ", state, ": ",
                        sandbox_.status.message.value_or(sandbox_.status.reason.value_or("")))));
     }

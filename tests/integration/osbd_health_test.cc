@@ -1,14 +1,21 @@
 // Health checks on create and resume: osbd returns a sandbox only once its probe passes (a command
 // exiting 0, an HTTP GET to a port inside it), gives up at the ready timeout with the last probe
-// error and deletes the sandbox, and refuses a malformed probe.
+// error and deletes the sandbox, and refuses a malformed probe; a sandbox that fails while it is
+// awaited is reported unhealthy.
 #include <grpcpp/client_context.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/time_util.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "tests/integration/osbd_process.h"
 #include "tests/integration/osbd_fixture.h"
 
 namespace osb::test {
@@ -136,6 +143,64 @@ TEST_F(OsbdHealthTest, ResumeProbesToo) {
   grpc::Status status = sandboxes_->Resume(&ctx, request, &resumed);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(resumed.sandbox().status().state(), "Running");
+}
+
+// A lifecycle service whose new sandbox is Pending at first and then Failed, as a service reports
+// one whose entrypoint died: osbd stops waiting at once, says the sandbox is unhealthy (with the
+// service's reason), and deletes it.
+TEST(OsbdUnhealthyTest, ASandboxThatFailsWhileAwaitedIsUnhealthyAndDeleted) {
+  auto sandbox_json = [](const char* state) {
+    return absl::StrCat(R"({"id":"sb-1","image":{"uri":"debian"},"entrypoint":["sleep"],)",
+                        R"("metadata":{},"createdAt":"2026-01-01T00:00:00Z","status":{"state":")",
+                        state, R"(","reason":"ENTRYPOINT_EXITED","message":"it exited 1"}})");
+  };
+  std::atomic<int> deletes = 0;
+  httplib::Server upstream;
+  upstream.Post("/v1/sandboxes", [&](const httplib::Request&, httplib::Response& res) {
+    res.status = 202;
+    res.set_content(sandbox_json("Pending"), "application/json");
+  });
+  upstream.Get("/v1/sandboxes/sb-1", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(sandbox_json("Failed"), "application/json");
+  });
+  upstream.Delete("/v1/sandboxes/sb-1", [&](const httplib::Request&, httplib::Response& res) {
+    ++deletes;
+    res.status = 204;
+  });
+  const int port = upstream.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread serving([&] { upstream.listen_after_bind(); });
+  auto osbd = OsbdProcess::Start(absl::StrCat("127.0.0.1:", port), "key");
+  ASSERT_NE(osbd, nullptr);
+  auto sandboxes = v1::Sandboxes::NewStub(osbd->channel());
+
+  grpc::Status status;
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::CreateSandboxRequest request;
+    request.set_image("debian");
+    v1::Sandbox sandbox;
+    status = sandboxes->Create(&ctx, request, &sandbox);
+  }
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_NE(status.error_message().find("Failed: it exited 1"), std::string::npos)
+      << status.error_message();
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details())) << "no google.rpc.Status";
+  ASSERT_GE(details.details_size(), 1);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(details.details(0).UnpackTo(&info)) << details.details(0).type_url();
+  EXPECT_EQ(info.reason(), "OSBD::SANDBOX_UNHEALTHY");
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (deletes == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(deletes, 1) << "the failed sandbox is deleted";
+  // The client's channel goes before osbd stops: with it (and a call's context) alive, gRPC 1.51
+  // holds osbd's shutdown until the grace period ends.
+  sandboxes.reset();
+  osbd.reset();
+  upstream.stop();
+  serving.join();
 }
 
 }  // namespace

@@ -422,6 +422,195 @@ TEST_F(SdkTest, AsyncFormsRunConcurrently) {
   EXPECT_EQ(manager.List({.metadata = {{"async", "yes"}}})->total_items, 1);
 }
 
+// Every call's XxxAsync twin gives what the call gives, on a thread of its own.
+TEST_F(SdkTest, EveryCallHasAnAsyncTwin) {
+  SandboxSpec spec;
+  spec.metadata = {{"twin", "async"}};
+  Sandbox sandbox = NewSandbox(spec);
+  auto connected = Sandbox::ConnectAsync(sandbox.id(), options_).get();
+  ASSERT_TRUE(connected.ok()) << connected.status();
+  EXPECT_EQ(connected->GetInfoAsync().get()->id, sandbox.id());
+  EXPECT_EQ(sandbox.GetEndpointAsync(44772).get().status().code(), absl::StatusCode::kOk);
+  EXPECT_GT(sandbox.GetMetricsAsync().get()->memory_total_mib, 0);
+  auto expiry = sandbox.RenewAsync(absl::Minutes(30)).get();
+  ASSERT_TRUE(expiry.ok()) << expiry.status();
+  EXPECT_GT(*expiry, absl::Now() + absl::Minutes(29));
+  EXPECT_TRUE(sandbox.IsHealthyAsync().get());
+
+  auto& files = sandbox.files();
+  ASSERT_TRUE(files.CreateDirectoriesAsync({"/w/in"}, {.mode = 0700}).get().ok());
+  ASSERT_TRUE(files
+                  .WriteFilesAsync(
+                      {{"/w/in/a.txt", "alpha alpha", {}}, {"/w/in/b.log", "beta", {.mode = 0600}}})
+                  .get()
+                  .ok());
+  auto info = files.GetInfoAsync({"/w/in/b.log"}).get();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->at("/w/in/b.log").mode, 0600u);
+  EXPECT_EQ(files.ListDirectoryAsync("/w/in").get()->size(), 2u);
+  EXPECT_EQ(files.SearchAsync("/w", "*.log").get()->size(), 1u);
+  EXPECT_EQ(
+      files.ReplaceContentsAsync({{"/w/in/a.txt", "alpha", "omega"}}).get()->at("/w/in/a.txt"), 2);
+  ASSERT_TRUE(files.MoveAsync("/w/in/a.txt", "/w/a.txt").get().ok());
+  ASSERT_TRUE(files.SetPermissionsAsync("/w/a.txt", {.mode = 0640}).get().ok());
+  EXPECT_EQ(files.GetInfo({"/w/a.txt"})->at("/w/a.txt").mode, 0640u);
+  EXPECT_EQ(*files.ReadFile("/w/a.txt"), "omega omega");
+  ASSERT_TRUE(files.DeleteFilesAsync({"/w/a.txt"}).get().ok());
+  ASSERT_TRUE(files.DeleteDirectoriesAsync({"/w"}).get().ok());
+  EXPECT_EQ(files.GetInfo({"/w"}).status().code(), absl::StatusCode::kNotFound);
+
+  auto& commands = sandbox.commands();
+  auto background = commands.Run("echo hi; sleep 30", {.background = true});
+  ASSERT_TRUE(background.ok()) << background.status();
+  absl::StatusOr<opensandbox::CommandLogs> logs;
+  for (int i = 0; i < 100; ++i) {  // until its first line is logged
+    logs = commands.GetLogsAsync(background->id).get();
+    if (!logs.ok() || !logs->data.empty()) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(logs.ok()) << logs.status();
+  EXPECT_EQ(logs->data, "hi\n");
+  EXPECT_TRUE(commands.GetStatusAsync(background->id).get()->running);
+  ASSERT_TRUE(commands.InterruptAsync(background->id).get().ok());
+  auto session = commands.CreateSessionAsync("/tmp").get();
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto in_session = commands.RunInSessionAsync(*session, "pwd").get();
+  ASSERT_TRUE(in_session.ok()) << in_session.status();
+  EXPECT_THAT(Texts(in_session->logs.stdout_lines), ElementsAre("/tmp"));
+  ASSERT_TRUE(commands.DeleteSessionAsync(*session).get().ok());
+  auto ran = commands.Run("echo replayed");
+  ASSERT_TRUE(ran.ok()) << ran.status();
+  auto attached = commands.AttachAsync(ran->id).get();
+  ASSERT_TRUE(attached.ok()) << attached.status();
+  EXPECT_THAT(Texts(attached->logs.stdout_lines), ElementsAre("replayed"));
+
+  auto context = sandbox.codes().CreateContextAsync("python").get();
+  ASSERT_TRUE(context.ok()) << context.status();
+  EXPECT_EQ(sandbox.codes().ListContextsAsync("python").get()->size(), 1u);
+  ASSERT_TRUE(sandbox.codes().InterruptAsync(context->id).get().ok());
+  ASSERT_TRUE(sandbox.codes().DeleteContextAsync(context->id).get().ok());
+
+  SandboxManager manager(options_);
+  EXPECT_EQ(manager.GetAsync(sandbox.id()).get()->metadata.at("twin"), "async");
+  EXPECT_EQ(manager.PatchMetadataAsync(sandbox.id(), {{"more", "yes"}}).get()->metadata.size(), 2u);
+  EXPECT_GT(*manager.RenewAsync(sandbox.id(), absl::Minutes(20)).get(), absl::Now());
+  ASSERT_TRUE(sandbox.PauseAsync().get().ok());
+  EXPECT_EQ(manager.GetAsync(sandbox.id()).get()->status.state, "Paused");
+  ASSERT_TRUE(manager.ResumeAsync(sandbox.id()).get().ok());
+  ASSERT_TRUE(manager.PauseAsync(sandbox.id()).get().ok());
+  auto resumed = Sandbox::ResumeAsync(sandbox.id(), options_).get();
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_TRUE(resumed->IsHealthy());
+
+  opensandbox::TemplateManager templates(options_);
+  opensandbox::SandboxTemplate t{.name = "twin", .image = "debian"};
+  ASSERT_TRUE(templates.DefineAsync(t).get().ok());
+  EXPECT_EQ(templates.GetAsync("twin").get()->image, "debian");
+  EXPECT_EQ(templates.ListAsync().get()->size(), 1u);
+  ASSERT_TRUE(templates.DeleteAsync("twin").get().ok());
+  EXPECT_EQ(templates.GetAsync("twin").get().status().code(), absl::StatusCode::kNotFound);
+}
+
+// Connect finds a live sandbox; Close leaves it running and makes the handle refuse calls.
+TEST_F(SdkTest, ConnectFindsASandboxAndCloseLeavesItRunning) {
+  Sandbox created = NewSandbox();
+  auto connected = Sandbox::Connect(created.id(), options_);
+  ASSERT_TRUE(connected.ok()) << connected.status();
+  ASSERT_TRUE(connected->files().WriteFile("/tmp/shared", "from the second handle").ok());
+  EXPECT_EQ(*created.files().ReadFile("/tmp/shared"), "from the second handle");
+  connected->Close();
+  EXPECT_EQ(connected->GetInfo().status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(connected->files().ReadFile("/tmp/shared").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  auto info = created.GetInfo();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->status.state, "Running");
+}
+
+// The create options a spec carries reach the sandbox: its entrypoint runs, its limits hold,
+// a named volume outlives it for the next sandbox that claims it.
+TEST_F(SdkTest, CreateOptionsReachTheSandbox) {
+  SandboxSpec spec;
+  spec.entrypoint = {"bash", "-c", "echo started > /tmp/entry; exec sleep infinity"};
+  spec.resource = {{"cpu", "500m"}, {"memory", "256Mi"}};
+  spec.extensions = {{"tier", "gold"}};
+  spec.volumes = {{.name = "cache", .mount_path = "/cache", .claim_name = "sdk-cache"}};
+  Sandbox sandbox = NewSandbox(spec);
+  auto info = sandbox.GetInfo();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->entrypoint, spec.entrypoint);
+  absl::StatusOr<std::string> entry;
+  for (int i = 0; i < 100; ++i) {  // the entrypoint starts alongside the agent
+    entry = sandbox.files().ReadFile("/tmp/entry");
+    if (entry.ok()) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(entry.value_or(""), "started\n");
+  auto metrics = sandbox.GetMetrics();
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_DOUBLE_EQ(metrics->cpu_count, 0.5);
+  EXPECT_DOUBLE_EQ(metrics->memory_total_mib, 256);
+  ASSERT_TRUE(sandbox.files().WriteFile("/cache/kept", "for later").ok());
+  ASSERT_TRUE(sandbox.Kill().ok());
+
+  SandboxSpec next;
+  next.volumes = spec.volumes;
+  Sandbox later = NewSandbox(next);
+  EXPECT_EQ(later.files().ReadFile("/cache/kept").value_or(""), "for later");
+}
+
+// A health check decides when Create returns; one that never passes ends in a ready timeout
+// (and no sandbox); skip_health_check returns at once.
+TEST_F(SdkTest, HealthChecksDecideWhenCreateReturns) {
+  SandboxSpec spec;
+  spec.entrypoint = {"bash", "-c", "sleep 1; touch /tmp/ready; exec sleep infinity"};
+  spec.health_check = opensandbox::HealthCheck{.command = "test -f /tmp/ready",
+                                               .polling_interval = absl::Milliseconds(50)};
+  Sandbox ready = NewSandbox(spec);
+  auto check = ready.commands().Run("test -f /tmp/ready");
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_EQ(check->exit_code, 0) << "Create returned before the probe passed";
+
+  SandboxSpec never;
+  never.metadata = {{"probe", "never"}};
+  never.health_check = opensandbox::HealthCheck{.http_port = 8999};
+  never.ready_timeout = absl::Seconds(2);
+  auto failed = Sandbox::Create("debian", never, options_);
+  EXPECT_TRUE(opensandbox::IsReadyTimeout(failed.status())) << failed.status();
+  SandboxManager manager(options_);
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (manager.List({.metadata = {{"probe", "never"}}})->total_items != 0 &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(manager.List({.metadata = {{"probe", "never"}}})->total_items, 0);
+
+  SandboxSpec skip;
+  skip.skip_health_check = true;
+  auto skipped = Sandbox::Create("debian", skip, options_);
+  ASSERT_TRUE(skipped.ok()) << skipped.status();
+  EXPECT_FALSE(skipped->id().empty());
+}
+
+// Pages of the manager's list: sizes, totals, and the next page.
+TEST_F(SdkTest, ListPagesThroughSandboxes) {
+  SandboxSpec spec;
+  spec.metadata = {{"paged", "yes"}};
+  for (int i = 0; i < 3; ++i) NewSandbox(spec);
+  SandboxManager manager(options_);
+  auto first = manager.List({.metadata = {{"paged", "yes"}}, .page = 1, .page_size = 2});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->sandboxes.size(), 2u);
+  EXPECT_EQ(first->total_items, 3);
+  EXPECT_EQ(first->total_pages, 2);
+  EXPECT_TRUE(first->has_next_page);
+  auto second = manager.List({.metadata = {{"paged", "yes"}}, .page = 2, .page_size = 2});
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_EQ(second->sandboxes.size(), 1u);
+  EXPECT_FALSE(second->has_next_page);
+  for (const auto& s : first->sandboxes) EXPECT_NE(s.id, second->sandboxes[0].id);
+}
+
 TEST_F(SdkTest, TemplatesAndWarmPools) {
   opensandbox::TemplateManager templates(options_);
   opensandbox::SandboxTemplate t{.name = "sdk-worker", .description = "for the SDK test",

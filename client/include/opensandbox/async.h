@@ -1,6 +1,7 @@
-// The SDK's asynchronous forms: each XxxAsync method starts the call on a thread of its own and
-// returns a std::future of what Xxx returns, so many sandboxes can be created, used and killed
-// at once from one thread:
+// The SDK's asynchronous forms: every call that waits on osbd has an XxxAsync twin (the streaming
+// ReadFileTo and WriteFileFrom, which work on the caller's streams, excepted), which starts the
+// call on a thread of its own and returns a std::future of what Xxx returns, so many sandboxes
+// can be created, used and killed at once from one thread:
 //
 //   std::vector<std::future<absl::StatusOr<opensandbox::Sandbox>>> creating;
 //   for (int i = 0; i < 8; ++i) creating.push_back(opensandbox::Sandbox::CreateAsync("debian"));

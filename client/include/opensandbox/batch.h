@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -117,6 +118,9 @@ class BatchRunner {
   absl::StatusOr<std::vector<BatchJobResult>> Run(const BatchTarget& target,
                                                   const std::vector<BatchJob>& jobs,
                                                   const BatchOptions& options = {});
+  std::future<absl::StatusOr<std::vector<BatchJobResult>>> RunAsync(BatchTarget target,
+                                                                    std::vector<BatchJob> jobs,
+                                                                    BatchOptions options = {});
 
  private:
   std::shared_ptr<internal::LazyDaemon> daemon_;

@@ -68,11 +68,16 @@ class Codes {
   // start (node missing from the image, say).
   absl::StatusOr<CodeContext> CreateContext(const std::string& language,
                                             const std::string& working_directory = "");
+  std::future<absl::StatusOr<CodeContext>> CreateContextAsync(std::string language,
+                                                              std::string working_directory = "");
   // Every context, or those of one language, oldest first.
   absl::StatusOr<std::vector<CodeContext>> ListContexts(const std::string& language = "");
+  std::future<absl::StatusOr<std::vector<CodeContext>>> ListContextsAsync(
+      std::string language = "");
   absl::StatusOr<CodeContext> GetContext(const std::string& context_id);  // kNotFound
   // Ends the context's interpreter (a cell running in it ends with ContextExited).
   absl::Status DeleteContext(const std::string& context_id);
+  std::future<absl::Status> DeleteContextAsync(std::string context_id);
   absl::Status DeleteContexts(const std::string& language);
 
   // Runs a cell and returns when it ended. A cell that raised is not an error: the
@@ -88,6 +93,7 @@ class Codes {
   // Interrupts the cell running in the context (KeyboardInterrupt in Python); nothing when none
   // runs.
   absl::Status Interrupt(const std::string& context_id);
+  std::future<absl::Status> InterruptAsync(std::string context_id);
 
  private:
   friend class Sandbox;

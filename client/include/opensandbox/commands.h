@@ -43,20 +43,28 @@ class Commands {
   // events after `after_seq` were already dropped.
   absl::StatusOr<Execution> Attach(const std::string& command_id, std::uint64_t after_seq = 0,
                                    const ExecutionHandlers& handlers = {});
+  std::future<absl::StatusOr<Execution>> AttachAsync(std::string command_id,
+                                                     std::uint64_t after_seq = 0,
+                                                     ExecutionHandlers handlers = {});
 
   // Sends SIGTERM to the command's process group (SIGKILL 3 s later). Fails when the command
   // is not running.
   absl::Status Interrupt(const std::string& command_id);
+  std::future<absl::Status> InterruptAsync(std::string command_id);
 
   absl::StatusOr<CommandStatus> GetStatus(const std::string& command_id);
+  std::future<absl::StatusOr<CommandStatus>> GetStatusAsync(std::string command_id);
 
   // Reads a background command's combined output from byte `cursor` (0: the start); read on
   // from CommandLogs::next_cursor. kInvalidArgument for a foreground command.
   absl::StatusOr<CommandLogs> GetLogs(const std::string& command_id, std::int64_t cursor = 0);
+  std::future<absl::StatusOr<CommandLogs>> GetLogsAsync(std::string command_id,
+                                                        std::int64_t cursor = 0);
 
   // Starts a bash session whose `cd` and exported variables persist between runs; returns its
   // id. `working_directory` empty: execd's.
   absl::StatusOr<std::string> CreateSession(const std::string& working_directory = "");
+  std::future<absl::StatusOr<std::string>> CreateSessionAsync(std::string working_directory = "");
 
   // Runs `command` in a session; stdout and stderr arrive merged as stdout. A run that hits
   // its timeout ends with an ExecutionError and no exit code.
@@ -64,9 +72,14 @@ class Commands {
                                          const std::string& command,
                                          const SessionRunOptions& options = {},
                                          const ExecutionHandlers& handlers = {});
+  std::future<absl::StatusOr<Execution>> RunInSessionAsync(std::string session_id,
+                                                           std::string command,
+                                                           SessionRunOptions options = {},
+                                                           ExecutionHandlers handlers = {});
 
   // Ends a session and its shell. kNotFound for an unknown session.
   absl::Status DeleteSession(const std::string& session_id);
+  std::future<absl::Status> DeleteSessionAsync(std::string session_id);
 
   // Environment variables every later Run of this object adds (a run's own `envs` win).
   void SetEnv(std::map<std::string, std::string> env) { default_env_ = std::move(env); }

@@ -4,7 +4,8 @@
 // code osbd answered with: kNotFound (no such sandbox, file or command), kUnauthenticated (a bad
 // API key), kResourceExhausted (rate limited; see retry_after), kDeadlineExceeded (among others,
 // a sandbox that did not become ready: IsReadyTimeout), kInvalidArgument, kFailedPrecondition
-// (e.g. pausing a paused sandbox), kUnavailable (osbd or the service cannot be reached).
+// (e.g. pausing a paused sandbox; a sandbox that failed while it was awaited: IsUnhealthy),
+// kUnavailable (osbd or the service cannot be reached).
 //
 //   auto info = sandbox.GetInfo();
 //   if (!info.ok()) {
@@ -41,5 +42,9 @@ ErrorDetails GetErrorDetails(const absl::Status& status);
 
 // Whether `status` says that a sandbox did not become ready within its ready timeout.
 bool IsReadyTimeout(const absl::Status& status);
+
+// Whether `status` says that a sandbox failed (its state Failed or Terminated) while Create or
+// Resume waited for it to become ready: the official SDKs' unhealthy sandbox.
+bool IsUnhealthy(const absl::Status& status);
 
 }  // namespace opensandbox

@@ -52,38 +52,53 @@ class Files {
 
   // Writes each entry in turn; stops at the first failure.
   absl::Status WriteFiles(const std::vector<WriteEntry>& entries);
+  std::future<absl::Status> WriteFilesAsync(std::vector<WriteEntry> entries);
 
   // Metadata of each path, keyed by the path as given. kNotFound when one does not exist.
   absl::StatusOr<std::map<std::string, FileInfo>> GetInfo(const std::vector<std::string>& paths);
+  std::future<absl::StatusOr<std::map<std::string, FileInfo>>> GetInfoAsync(
+      std::vector<std::string> paths);
 
   // The entries under `path`, parents before children, `depth` levels deep (unset: 1).
   absl::StatusOr<std::vector<FileInfo>> ListDirectory(const std::string& path,
                                                       std::optional<std::uint32_t> depth = {});
+  std::future<absl::StatusOr<std::vector<FileInfo>>> ListDirectoryAsync(
+      std::string path, std::optional<std::uint32_t> depth = {});
 
   // Files (not directories) under `path`, recursively, whose base name matches the glob.
   absl::StatusOr<std::vector<FileInfo>> Search(const std::string& path,
                                                const std::string& pattern);
+  std::future<absl::StatusOr<std::vector<FileInfo>>> SearchAsync(std::string path,
+                                                                 std::string pattern);
 
   // `mkdir -p` of each path, then `permission` applied to each.
   absl::Status CreateDirectories(const std::vector<std::string>& paths,
                                  const FilePermission& permission = {});
+  std::future<absl::Status> CreateDirectoriesAsync(std::vector<std::string> paths,
+                                                   FilePermission permission = {});
 
   // Deletes files; missing ones are ignored.
   absl::Status DeleteFiles(const std::vector<std::string>& paths);
+  std::future<absl::Status> DeleteFilesAsync(std::vector<std::string> paths);
 
   // Deletes directories with everything under them.
   absl::Status DeleteDirectories(const std::vector<std::string>& paths);
+  std::future<absl::Status> DeleteDirectoriesAsync(std::vector<std::string> paths);
 
   // Renames, creating the destination's parents; kFailedPrecondition or kAlreadyExists when
   // the destination exists.
   absl::Status Move(const std::string& source, const std::string& destination);
+  std::future<absl::Status> MoveAsync(std::string source, std::string destination);
 
   absl::Status SetPermissions(const std::string& path, const FilePermission& permission);
+  std::future<absl::Status> SetPermissionsAsync(std::string path, FilePermission permission);
 
   // Replaces every occurrence in each file, keeping its mode; returns the number of
   // replacements made per path.
   absl::StatusOr<std::map<std::string, std::int64_t>> ReplaceContents(
       const std::vector<ContentReplacement>& replacements);
+  std::future<absl::StatusOr<std::map<std::string, std::int64_t>>> ReplaceContentsAsync(
+      std::vector<ContentReplacement> replacements);
 
  private:
   friend class Sandbox;

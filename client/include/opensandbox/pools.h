@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,12 +72,16 @@ class PoolManager {
   absl::Status Delete(const std::string& name, bool keep_idle = false);
   absl::StatusOr<std::vector<PoolSpec>> List();
   absl::StatusOr<PoolStats> GetStats(const std::string& name);
+  std::future<absl::StatusOr<PoolStats>> GetStatsAsync(std::string name);
   // A ready sandbox from the pool; it is the caller's from now on.
   absl::StatusOr<Sandbox> Acquire(const std::string& name, const AcquireOptions& options = {});
+  std::future<absl::StatusOr<Sandbox>> AcquireAsync(std::string name, AcquireOptions options = {});
   // Kills the sandbox, or with `reuse` returns it to the idle set (when there is room and it is
   // still running; the caller vouches it is clean). Returns whether it was reused.
   absl::StatusOr<bool> Release(const std::string& name, const Sandbox& sandbox,
                                bool reuse = false);
+  std::future<absl::StatusOr<bool>> ReleaseAsync(std::string name, Sandbox sandbox,
+                                                 bool reuse = false);
 
  private:
   std::shared_ptr<internal::LazyDaemon> daemon_;

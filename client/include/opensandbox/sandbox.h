@@ -41,11 +41,16 @@ class Sandbox {
 
   // A handle on an existing sandbox. kNotFound when there is none with this id.
   static absl::StatusOr<Sandbox> Connect(const std::string& sandbox_id, Options options = {});
+  static std::future<absl::StatusOr<Sandbox>> ConnectAsync(std::string sandbox_id,
+                                                           Options options = {});
 
   // Resumes a paused sandbox and returns a handle once it answers again. kFailedPrecondition
   // when it is not paused.
   static absl::StatusOr<Sandbox> Resume(const std::string& sandbox_id, Options options = {},
                                         absl::Duration ready_timeout = absl::Seconds(30));
+  static std::future<absl::StatusOr<Sandbox>> ResumeAsync(
+      std::string sandbox_id, Options options = {},
+      absl::Duration ready_timeout = absl::Seconds(30));
 
   const std::string& id() const { return id_; }
   Commands& commands() { return commands_; }
@@ -53,24 +58,32 @@ class Sandbox {
   Files& files() { return files_; }
 
   absl::StatusOr<SandboxInfo> GetInfo() const;
+  std::future<absl::StatusOr<SandboxInfo>> GetInfoAsync() const;
   // How to reach `port` (1 to 65535) inside the sandbox.
   absl::StatusOr<Endpoint> GetEndpoint(int port) const;
+  std::future<absl::StatusOr<Endpoint>> GetEndpointAsync(int port) const;
   // CPU and memory use (sampled over about half a second).
   absl::StatusOr<SandboxMetrics> GetMetrics() const;
+  std::future<absl::StatusOr<SandboxMetrics>> GetMetricsAsync() const;
   // Moves the expiry to now + `timeout`; returns the new expiry. kFailedPrecondition for a
   // manual-cleanup sandbox.
   absl::StatusOr<absl::Time> Renew(absl::Duration timeout);
+  std::future<absl::StatusOr<absl::Time>> RenewAsync(absl::Duration timeout);
   // Captures the sandbox's files (everything it changed on top of its image); by default waits
   // until the snapshot is Ready (or Failed: check status.state). SandboxSpec::snapshot_id starts
   // new sandboxes from it. kFailedPrecondition unless the sandbox is Running.
   absl::StatusOr<SnapshotInfo> CreateSnapshot(const std::string& name = "", bool wait = true);
+  std::future<absl::StatusOr<SnapshotInfo>> CreateSnapshotAsync(std::string name = "",
+                                                                bool wait = true);
   // Freezes every process of the sandbox; resume it with Sandbox::Resume(id()).
   absl::Status Pause();
+  std::future<absl::Status> PauseAsync();
   // Deletes the sandbox and everything in it.
   absl::Status Kill();
   std::future<absl::Status> KillAsync();
   // Whether the sandbox is Running and runs a command.
   bool IsHealthy();
+  std::future<bool> IsHealthyAsync();
   // Drops this handle's reference to osbd's connection; the sandbox keeps running. Later calls
   // on this handle fail with kFailedPrecondition.
   void Close();

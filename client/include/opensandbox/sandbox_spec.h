@@ -55,6 +55,25 @@ enum class Lease {
   kRenewWhileAlive,
 };
 
+// How Create decides that a Running sandbox is ready (the official SDKs' health check). With
+// neither `command` nor `http_port` the probe is execd's GET /ping, as in every official SDK.
+// The probe is repeated until it passes or SandboxSpec::ready_timeout ends the wait
+// (kDeadlineExceeded, IsReadyTimeout; the sandbox is then deleted).
+struct HealthCheck {
+  // Ready when this shell command exits 0, each run limited to `command_timeout`.
+  std::string command;
+  absl::Duration command_timeout = absl::Seconds(5);
+  // Ready when an HTTP GET of `http_path` on this port inside the sandbox answers one of
+  // `expected_status` (empty: any 2xx). Exclusive with `command`.
+  int http_port = 0;
+  std::string http_path = "/";
+  std::vector<int> expected_status;
+  // Pause between probes. Unset: from 2 ms doubling up to 200 ms.
+  std::optional<absl::Duration> polling_interval;
+  // Wait after Running before the first probe.
+  absl::Duration initial_delay = absl::ZeroDuration();
+};
+
 // Parameters of Sandbox::Create. Every field is optional.
 struct SandboxSpec {
   // Main process, [executable, args...]. Empty: ["tail", "-f", "/dev/null"].
@@ -80,6 +99,8 @@ struct SandboxSpec {
   std::string template_name;
   // Limit of the wait until the sandbox answers. Unset: 30 s.
   std::optional<absl::Duration> ready_timeout;
+  // How readiness is probed. Unset: execd's GET /ping.
+  std::optional<HealthCheck> health_check;
   // Return as soon as the service accepted the request; the sandbox may still be Pending.
   bool skip_health_check = false;
   // Tie the sandbox to `lease_pid` (a process of the caller's user; 0: this process).

@@ -8,6 +8,7 @@
 //   auto sandbox = opensandbox::Sandbox::Create("", {.template_name = "python"});
 #pragma once
 
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,12 +45,16 @@ class TemplateManager {
 
   // All templates, sorted by name.
   absl::StatusOr<std::vector<SandboxTemplate>> List();
+  std::future<absl::StatusOr<std::vector<SandboxTemplate>>> ListAsync();
   // kNotFound when there is none by that name.
   absl::StatusOr<SandboxTemplate> Get(const std::string& name);
+  std::future<absl::StatusOr<SandboxTemplate>> GetAsync(std::string name);
   // Creates or replaces; returns it as stored. kInvalidArgument for a bad name or parameters.
   absl::StatusOr<SandboxTemplate> Define(const SandboxTemplate& t);
+  std::future<absl::StatusOr<SandboxTemplate>> DefineAsync(SandboxTemplate t);
   // kNotFound when there is none; kFailedPrecondition while a pool uses it.
   absl::Status Delete(const std::string& name);
+  std::future<absl::Status> DeleteAsync(std::string name);
 
  private:
   std::shared_ptr<internal::LazyDaemon> daemon_;

@@ -98,6 +98,48 @@ TEST_F(SdkTest, CreateSendsTheSpecAndTheConnection) {
   EXPECT_EQ(sent.connection().request_timeout().seconds(), 7);
 }
 
+TEST_F(SdkTest, AHealthCheckTravelsWithCreate) {
+  SandboxSpec spec;
+  spec.health_check = opensandbox::HealthCheck{.http_port = 8080,
+                                               .http_path = "/healthz",
+                                               .expected_status = {200, 204},
+                                               .polling_interval = absl::Milliseconds(250),
+                                               .initial_delay = absl::Seconds(1)};
+  spec.ready_timeout = absl::Seconds(40);
+  ASSERT_TRUE(Sandbox::Create("debian", spec, options()).ok());
+  {
+    absl::MutexLock lock(&daemon_.state().mu);
+    const v1::HealthCheck& sent = daemon_.state().last_create.health_check();
+    EXPECT_EQ(sent.http().port(), 8080u);
+    EXPECT_EQ(sent.http().path(), "/healthz");
+    EXPECT_THAT(sent.http().expected_status(), ElementsAre(200u, 204u));
+    EXPECT_FALSE(sent.has_command());
+    EXPECT_EQ(sent.polling_interval().nanos(), 250'000'000);
+    EXPECT_EQ(sent.initial_delay().seconds(), 1);
+    EXPECT_EQ(daemon_.state().last_create.ready_timeout().seconds(), 40);
+  }
+
+  spec.health_check = opensandbox::HealthCheck{.command = "test -f /ready",
+                                               .command_timeout = absl::Seconds(2)};
+  ASSERT_TRUE(Sandbox::Create("debian", spec, options()).ok());
+  {
+    absl::MutexLock lock(&daemon_.state().mu);
+    const v1::HealthCheck& sent = daemon_.state().last_create.health_check();
+    EXPECT_EQ(sent.command().command(), "test -f /ready");
+    EXPECT_EQ(sent.command().timeout().seconds(), 2);
+    EXPECT_FALSE(sent.has_http());
+    EXPECT_FALSE(sent.has_polling_interval());
+  }
+
+  // A command and a port at once, or a port out of range, are refused before osbd hears of it.
+  spec.health_check->http_port = 80;
+  EXPECT_EQ(Sandbox::Create("debian", spec, options()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  spec.health_check = opensandbox::HealthCheck{.http_port = 70000};
+  EXPECT_EQ(Sandbox::Create("debian", spec, options()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(SdkTest, TheConnectionComesFromTheEnvironmentWhenNoOptionSaysOtherwise) {
   ::setenv("OPEN_SANDBOX_DOMAIN", "env.example.com", 1);
   ::setenv("OPEN_SANDBOX_API_KEY", "env-key", 1);
@@ -180,6 +222,22 @@ TEST_F(SdkTest, AReadyTimeoutIsRecognised) {
   auto sandbox = Sandbox::Create("debian", {}, options());
   EXPECT_TRUE(IsReadyTimeout(sandbox.status())) << sandbox.status();
   EXPECT_EQ(GetErrorDetails(absl::OkStatus()).code, "");
+}
+
+TEST_F(SdkTest, AnUnhealthySandboxIsRecognised) {
+  google::rpc::ErrorInfo info;
+  info.set_reason("OSBD::SANDBOX_UNHEALTHY");
+  google::rpc::Status details;
+  details.add_details()->PackFrom(info);
+  {
+    absl::MutexLock lock(&daemon_.state().mu);
+    daemon_.state().error = grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                         "sandbox sb-1 is Failed", details.SerializeAsString());
+  }
+  auto sandbox = Sandbox::Create("debian", {}, options());
+  EXPECT_TRUE(IsUnhealthy(sandbox.status())) << sandbox.status();
+  EXPECT_FALSE(IsReadyTimeout(sandbox.status()));
+  EXPECT_FALSE(IsUnhealthy(absl::FailedPreconditionError("sandbox sb-1 is Paused")));
 }
 
 TEST_F(SdkTest, RunCallsTheHandlersInOrderAndSumsUpTheExecution) {
