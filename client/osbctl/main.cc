@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -27,8 +26,10 @@
 #include "client/osbctl/completion.h"
 #include "client/osbctl/config_file.h"
 #include "client/osbctl/file_commands.h"
+#include "client/osbctl/key_value_flags.h"
 #include "client/osbctl/output.h"
 #include "client/osbctl/preset_commands.h"
+#include "client/osbctl/sandbox_commands.h"
 #include "client/osbctl/snapshot_commands.h"
 #include "client/osbctl/shell_quote.h"
 #include "google/protobuf/util/time_util.h"
@@ -53,7 +54,9 @@ struct CreateFlags {
   std::string snapshot;  // instead of the image
   int64_t timeout_seconds = 0;  // 0: the daemon's default (600 s)
   bool manual_cleanup = false;
-  std::vector<std::string> env;
+  std::vector<std::string> env, metadata, resources;  // KEY=VALUE each
+  std::string network_default;  // allow or deny; empty: no network policy unless rules
+  std::vector<std::string> egress_rules;  // allow=HOST or deny=HOST, first match wins
   int lease_pid = 0;  // 0: no lease
   bool renew_while_alive = false;
 };
@@ -65,6 +68,17 @@ void AddCreateFlags(CLI::App* cmd, CreateFlags& f) {
   cmd->add_option("--timeout", f.timeout_seconds, "seconds until the sandbox expires (≥ 60)");
   cmd->add_flag("--manual-cleanup", f.manual_cleanup, "no expiry: the sandbox lives until killed");
   cmd->add_option("-e,--env", f.env, "KEY=VALUE in the sandbox's environment (repeatable)");
+  cmd->add_option("-m,--metadata", f.metadata, "KEY=VALUE label, for list --metadata (repeatable)");
+  cmd->add_option("--resource", f.resources,
+                  "resource limit: cpu=500m, memory=512Mi, gpu=1 (repeatable; default cpu=1, "
+                  "memory=2Gi)");
+  cmd->add_option("--network-default", f.network_default,
+                  "outbound traffic that no --egress-rule matches: allow or deny (with rules "
+                  "only: deny)")
+      ->check(CLI::IsMember({"allow", "deny"}));
+  cmd->add_option("--egress-rule", f.egress_rules,
+                  "allow=HOST or deny=HOST (*.example.com for a domain's hosts); repeatable, the "
+                  "first match wins");
   cmd->add_option("--lease-pid", f.lease_pid,
                   "kill the sandbox when this process exits (e.g. $$, your shell)")
       ->check(CLI::Range(1, INT_MAX));
@@ -72,37 +86,67 @@ void AddCreateFlags(CLI::App* cmd, CreateFlags& f) {
                 "with --lease-pid: also renew the sandbox's expiry while that process lives");
 }
 
-v1::CreateSandboxRequest CreateRequest(const CreateFlags& f) {
-  v1::CreateSandboxRequest r;
+// "allow" or "deny" as a NetworkAction; NETWORK_ACTION_UNSPECIFIED for anything else.
+v1::NetworkAction ParseNetworkAction(const std::string& name) {
+  if (name == "allow") return v1::NETWORK_ACTION_ALLOW;
+  if (name == "deny") return v1::NETWORK_ACTION_DENY;
+  return v1::NETWORK_ACTION_UNSPECIFIED;
+}
+
+// The request `f` describes, into `r`; false (with one line on stderr) for a malformed value.
+bool BuildCreateRequest(const CreateFlags& f, v1::CreateSandboxRequest* r) {
   if (f.snapshot.empty()) {
-    r.set_image(f.image);
+    r->set_image(f.image);
   } else {
-    r.set_snapshot_id(f.snapshot);
+    r->set_snapshot_id(f.snapshot);
   }
-  r.set_manual_cleanup(f.manual_cleanup);
-  if (f.timeout_seconds > 0) *r.mutable_timeout() = TimeUtil::SecondsToDuration(f.timeout_seconds);
+  r->set_manual_cleanup(f.manual_cleanup);
+  if (f.timeout_seconds > 0) {
+    *r->mutable_timeout() = TimeUtil::SecondsToDuration(f.timeout_seconds);
+  }
   if (f.lease_pid > 0) {
-    r.set_lease(f.renew_while_alive ? v1::LEASE_MODE_RENEW_WHILE_ALIVE
-                                    : v1::LEASE_MODE_KILL_ON_EXIT);
-    r.set_lease_pid(f.lease_pid);
+    r->set_lease(f.renew_while_alive ? v1::LEASE_MODE_RENEW_WHILE_ALIVE
+                                     : v1::LEASE_MODE_KILL_ON_EXIT);
+    r->set_lease_pid(f.lease_pid);
   }
-  for (const auto& kv : f.env) {
-    std::size_t eq = kv.find('=');
-    (*r.mutable_env())[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
+  if (!osb::cli::ParseKeyValues(f.env, "--env", r->mutable_env()) ||
+      !osb::cli::ParseKeyValues(f.metadata, "--metadata", r->mutable_metadata()) ||
+      !osb::cli::ParseKeyValues(f.resources, "--resource", r->mutable_resource_limits())) {
+    return false;
   }
-  return r;
+  if (f.network_default.empty() && f.egress_rules.empty()) return true;
+  v1::NetworkPolicy* policy = r->mutable_network_policy();
+  // With rules and no default the sidecar denies the rest; saying so keeps the request explicit.
+  policy->set_default_action(ParseNetworkAction(f.network_default.empty() ? "deny"
+                                                                          : f.network_default));
+  for (const auto& rule : f.egress_rules) {
+    const std::size_t eq = rule.find('=');
+    const v1::NetworkAction action =
+        ParseNetworkAction(eq == std::string::npos ? "" : rule.substr(0, eq));
+    if (action == v1::NETWORK_ACTION_UNSPECIFIED || eq + 1 == rule.size()) {
+      std::fprintf(stderr, "osbctl: --egress-rule %s: expected allow=HOST or deny=HOST\n",
+                   rule.c_str());
+      return false;
+    }
+    v1::NetworkRule* added = policy->add_egress();
+    added->set_action(action);
+    added->set_target(rule.substr(eq + 1));
+  }
+  return true;
 }
 
 // Streams the command's output to our stdout and stderr as it arrives, in a bash session when
-// `session_id` is not empty; returns its exit status.
+// `session_id` is not empty; returns its exit status. A `background` command is only started:
+// its id goes to stdout, for `command logs|status|interrupt`.
 int RunCommand(v1::Commands::Stub& commands, const std::string& sandbox_id,
                const std::string& command, grpc::ClientContext& ctx,
-               const std::string& session_id = "") {
+               const std::string& session_id = "", bool background = false) {
   std::unique_ptr<grpc::ClientReader<v1::CommandEvent>> reader;
   if (session_id.empty()) {
     v1::RunCommandRequest request;
     request.set_sandbox_id(sandbox_id);
     request.set_command(command);
+    request.set_background(background);
     reader = commands.Run(&ctx, request);
   } else {
     v1::RunInSessionRequest request;
@@ -115,6 +159,9 @@ int RunCommand(v1::Commands::Stub& commands, const std::string& sandbox_id,
   std::optional<int> exit_code;
   while (reader->Read(&event)) {
     switch (event.kind_case()) {
+      case v1::CommandEvent::kStarted:
+        if (background) std::printf("%s\n", event.started().command_id().c_str());
+        break;
       case v1::CommandEvent::kStdout:
       case v1::CommandEvent::kStderr: {
         const std::string& line =
@@ -148,6 +195,16 @@ int RunCommand(v1::Commands::Stub& commands, const std::string& sandbox_id,
   grpc::Status status = reader->Finish();
   if (!status.ok()) return Fail(status, "command");
   return exit_code.value_or(kToolFailure);
+}
+
+// Makes every flag of `app` and its subcommands take one value per occurrence (`-e A=1 -e B=2`).
+// CLI11 (2.1) lets a repeatable flag take the words after it, and then runs on past `--` too:
+// `run -e A=1 -- bash -c X` failed with "-c not expected".
+void OneValuePerFlag(CLI::App& app) {
+  for (CLI::Option* option : app.get_options()) {
+    if (option->nonpositional()) option->allow_extra_args(false);
+  }
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) OneValuePerFlag(*sub);
 }
 
 int Osbctl(int argc, char** argv) {
@@ -193,49 +250,20 @@ int Osbctl(int argc, char** argv) {
       ->excludes("--timeout")
       ->excludes("--manual-cleanup")
       ->excludes("--env")
+      ->excludes("--metadata")
+      ->excludes("--resource")
+      ->excludes("--network-default")
+      ->excludes("--egress-rule")
       ->excludes("--lease-pid")
       ->excludes("--renew-while-alive");
   run->add_option("command", run_args, "the command (after --): one argument is a shell line")
       ->required();
 
-  CLI::App* sandbox = app.add_subcommand("sandbox", "manage sandboxes");
-  sandbox->require_subcommand(1);
+  osb::cli::SandboxCommands sandbox_commands(app);
   CreateFlags create_flags = defaults;
-  CLI::App* create = sandbox->add_subcommand("create", "create a sandbox and print its id");
+  CLI::App* create =
+      sandbox_commands.sandbox_app()->add_subcommand("create", "create a sandbox and print its id");
   AddCreateFlags(create, create_flags);
-  std::string sandbox_id;
-  CLI::App* get = sandbox->add_subcommand("get", "print a sandbox as JSON");
-  get->add_option("id", sandbox_id, "sandbox id")->required();
-  CLI::App* kill = sandbox->add_subcommand("kill", "kill a sandbox");
-  kill->add_option("id", sandbox_id, "sandbox id")->required();
-  std::vector<std::string> list_states;
-  CLI::App* list = sandbox->add_subcommand("list", "list sandboxes as JSON");
-  list->add_option("--state", list_states, "only these states (repeatable, OR)");
-  CLI::App* pause = sandbox->add_subcommand("pause", "pause a sandbox (freeze its processes)");
-  pause->add_option("id", sandbox_id, "sandbox id")->required();
-  CLI::App* resume = sandbox->add_subcommand("resume", "resume a paused sandbox");
-  resume->add_option("id", sandbox_id, "sandbox id")->required();
-  int64_t renew_seconds = 0;
-  CLI::App* renew = sandbox->add_subcommand("renew", "move a sandbox's expiry; prints the new one");
-  renew->add_option("id", sandbox_id, "sandbox id")->required();
-  renew->add_option("--timeout", renew_seconds, "seconds from now")
-      ->required()
-      ->check(CLI::Range(int64_t{1}, int64_t{366} * 24 * 3600));
-  uint32_t endpoint_port = 0;
-  CLI::App* endpoint =
-      sandbox->add_subcommand("endpoint", "print how to reach a port of a sandbox, as JSON");
-  endpoint->add_option("id", sandbox_id, "sandbox id")->required();
-  endpoint->add_option("port", endpoint_port, "port inside the sandbox")
-      ->required()
-      ->check(CLI::Range(1, 65535));
-  bool watch_metrics = false;
-  CLI::App* metrics =
-      sandbox->add_subcommand("metrics", "print the sandbox's CPU and memory use as JSON");
-  metrics->add_option("id", sandbox_id, "sandbox id")->required();
-  metrics->add_flag("--watch", watch_metrics, "print a sample every second until interrupted");
-  CLI::App* health = sandbox->add_subcommand(
-      "health", "exit 0 when the sandbox is Running and runs a command, else 1 with the reason");
-  health->add_option("id", sandbox_id, "sandbox id")->required();
 
   osb::cli::FileCommands file_commands(app);
   osb::cli::PresetCommands preset_commands(app);
@@ -249,6 +277,9 @@ int Osbctl(int argc, char** argv) {
   command_run
       ->add_option("command", command_args, "the command (after --): one argument is a shell line")
       ->required();
+  bool command_background = false;
+  command_run->add_flag("--background", command_background,
+                        "start it detached and print its id (output: `command logs`)");
   std::string batch_file;
   CLI::App* command_batch = file_commands.command_app()->add_subcommand(
       "batch", "run the jobs of a JSON or YAML file; prints each result as a JSON line");
@@ -277,6 +308,7 @@ int Osbctl(int argc, char** argv) {
   CLI::App* daemon_stop = daemon->add_subcommand("stop", "stop osbd (sandboxes keep running)");
   CLI::App* daemon_stats =
       daemon->add_subcommand("stats", "print osbd's per-call counts, latencies and gauges as JSON");
+  OneValuePerFlag(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -292,6 +324,14 @@ int Osbctl(int argc, char** argv) {
   osb::cli::ResultFormat format = osb::cli::ResultFormat::kJson;
   osb::cli::ParseResultFormat(output_format, &format);
   osb::cli::SetResultFormat(format);
+
+  // Malformed flag values are usage errors, reported before osbd is started or called.
+  v1::CreateSandboxRequest create_request;
+  if ((*create || *run) &&
+      !BuildCreateRequest(*create ? create_flags : run_flags, &create_request)) {
+    return 2;
+  }
+  if (!sandbox_commands.Prepare()) return 2;
 
   // Ctrl-C and SIGTERM cancel the call in flight; `run` then still kills its sandbox.
   // Static, as the call state below: the signal thread that uses them outlives this function
@@ -356,33 +396,34 @@ int Osbctl(int argc, char** argv) {
   if (*command_batch) return osb::cli::RunBatchFile(*commands, call, batch_file);
   if (*command_run || *session_run) {
     int code = RunCommand(*commands, command_sandbox, osb::cli::CommandLine(command_args), call,
-                          command_session);
+                          command_session, command_background);
     return interrupted ? 130 : code;
   }
   if (*create || *run) {
-    CreateFlags& flags = *create ? create_flags : run_flags;
     v1::Sandbox created;
     grpc::Status status;
-    if (*run && run_pool.empty() && flags.lease_pid == 0) {
+    if (*run && run_pool.empty() && create_request.lease_pid() == 0) {
       // A run's sandbox is tied to this process, as a pooled one is: a run cut short (kill -9
       // included) still ends it. The kill at the end stays: it is done when osbctl returns.
       // Where osbd cannot watch this process (another user's, or of another pid namespace),
       // the run goes on without the lease.
-      flags.lease_pid = static_cast<int>(::getpid());
+      create_request.set_lease(v1::LEASE_MODE_KILL_ON_EXIT);
+      create_request.set_lease_pid(static_cast<int32_t>(::getpid()));
       grpc::ClientContext leased_call;
       status = as_second_call(leased_call, [&] {
-        return sandboxes->Create(&leased_call, CreateRequest(flags), &created);
+        return sandboxes->Create(&leased_call, create_request, &created);
       });
       const bool lease_refused =
           (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
            status.error_code() == grpc::StatusCode::PERMISSION_DENIED) &&
           absl::StrContains(status.error_message(), "lease_pid");
       if (lease_refused && !interrupted) {
-        flags.lease_pid = 0;
-        status = sandboxes->Create(&call, CreateRequest(flags), &created);
+        create_request.clear_lease();
+        create_request.clear_lease_pid();
+        status = sandboxes->Create(&call, create_request, &created);
       }
     } else if (run_pool.empty()) {
-      status = sandboxes->Create(&call, CreateRequest(flags), &created);
+      status = sandboxes->Create(&call, create_request, &created);
     } else {
       // Tied to this process: a run cut short (kill -9 included) still ends its sandbox.
       v1::AcquireSandboxRequest acquire;
@@ -420,120 +461,7 @@ int Osbctl(int argc, char** argv) {
     if (!kill_status.ok()) Fail(kill_status, "kill sandbox " + created.id());
     return interrupted ? 130 : code;
   }
-  if (*metrics && !watch_metrics) {
-    v1::GetSandboxMetricsRequest request;
-    request.set_sandbox_id(sandbox_id);
-    v1::SandboxMetrics found;
-    grpc::Status status = sandboxes->GetMetrics(&call, request, &found);
-    if (!status.ok()) return Fail(status, "sandbox metrics");
-    PrintJson(found);
-    return 0;
-  }
-  if (*metrics) {
-    v1::WatchSandboxMetricsRequest request;
-    request.set_sandbox_id(sandbox_id);
-    auto reader = sandboxes->WatchMetrics(&call, request);
-    v1::SandboxMetrics sample;
-    while (reader->Read(&sample)) {
-      PrintJson(sample);
-      std::fflush(stdout);
-    }
-    grpc::Status status = reader->Finish();
-    if (interrupted || status.ok()) return 0;  // Ctrl-C is how a watch ends
-    return Fail(status, "sandbox metrics");
-  }
-  if (*health) {
-    v1::GetSandboxRequest request;
-    request.set_sandbox_id(sandbox_id);
-    v1::Sandbox found;
-    grpc::Status status = sandboxes->Get(&call, request, &found);
-    if (!status.ok()) return Fail(status, "sandbox health");
-    if (found.status().state() != "Running") {
-      std::printf("unhealthy: the sandbox is %s\n", found.status().state().c_str());
-      return 1;
-    }
-    grpc::ClientContext probe;
-    probe.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    v1::RunCommandRequest probe_run;
-    probe_run.set_sandbox_id(sandbox_id);
-    probe_run.set_command("true");
-    auto reader = commands->Run(&probe, probe_run);
-    v1::CommandEvent event;
-    bool completed = false;
-    while (reader->Read(&event)) completed = completed || event.has_completed();
-    status = reader->Finish();
-    if (!status.ok() || !completed) {
-      std::printf("unhealthy: it does not run commands (%s)\n",
-                  status.ok() ? "the probe failed" : status.error_message().c_str());
-      return 1;
-    }
-    std::printf("healthy\n");
-    return 0;
-  }
-  if (*get) {
-    v1::GetSandboxRequest request;
-    request.set_sandbox_id(sandbox_id);
-    v1::Sandbox found;
-    grpc::Status status = sandboxes->Get(&call, request, &found);
-    if (!status.ok()) return Fail(status, "get sandbox");
-    PrintJson(found);
-    return 0;
-  }
-  if (*kill) {
-    v1::KillSandboxRequest request;
-    request.set_sandbox_id(sandbox_id);
-    v1::KillSandboxResponse killed;
-    grpc::Status status = sandboxes->Kill(&call, request, &killed);
-    if (!status.ok()) return Fail(status, "kill sandbox");
-    return 0;
-  }
-  if (*list) {
-    v1::ListSandboxesRequest request;
-    for (const auto& state : list_states) request.add_states(state);
-    request.set_page_size(200);
-    v1::ListSandboxesResponse found;
-    grpc::Status status = sandboxes->List(&call, request, &found);
-    if (!status.ok()) return Fail(status, "list sandboxes");
-    PrintJson(found);
-    return 0;
-  }
-  if (*renew) {
-    v1::RenewSandboxRequest request;
-    request.set_sandbox_id(sandbox_id);
-    request.mutable_timeout()->set_seconds(renew_seconds);
-    v1::RenewSandboxResponse renewed;
-    grpc::Status status = sandboxes->Renew(&call, request, &renewed);
-    if (!status.ok()) return Fail(status, "renew sandbox");
-    std::printf("%s\n", TimeUtil::ToString(renewed.expires_at()).c_str());
-    return 0;
-  }
-  if (*endpoint) {
-    v1::GetEndpointRequest request;
-    request.set_sandbox_id(sandbox_id);
-    request.set_port(endpoint_port);
-    v1::Endpoint found;
-    grpc::Status status = sandboxes->GetEndpoint(&call, request, &found);
-    if (!status.ok()) return Fail(status, "sandbox endpoint");
-    PrintJson(found);
-    return 0;
-  }
-  if (*pause) {
-    v1::PauseSandboxRequest request;
-    request.set_sandbox_id(sandbox_id);
-    request.set_wait(true);
-    v1::PauseSandboxResponse paused;
-    grpc::Status status = sandboxes->Pause(&call, request, &paused);
-    if (!status.ok()) return Fail(status, "pause sandbox");
-    return 0;
-  }
-  if (*resume) {
-    v1::ResumeSandboxRequest request;
-    request.set_sandbox_id(sandbox_id);
-    v1::ResumeSandboxResponse resumed;
-    grpc::Status status = sandboxes->Resume(&call, request, &resumed);
-    if (!status.ok()) return Fail(status, "resume sandbox");
-    return 0;
-  }
+  if (sandbox_commands.Chosen()) return sandbox_commands.Run(*channel, call, interrupted);
   auto daemon_stub = v1::Daemon::NewStub(*channel);
   if (*daemon_status) {
     v1::GetVersionRequest request;

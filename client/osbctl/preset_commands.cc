@@ -2,30 +2,14 @@
 
 #include <cstdio>
 
+#include "client/osbctl/key_value_flags.h"
 #include "client/osbctl/output.h"
 #include "opensandbox/v1/pools.grpc.pb.h"
 #include "opensandbox/v1/templates.grpc.pb.h"
 
 namespace osb::cli {
-namespace {
 
 namespace v1 = opensandbox::v1;
-
-// "K=V" items into `map`; false (with a message) for an item without '='.
-template <typename Map>
-bool ParsePairs(const std::vector<std::string>& items, const char* flag, Map* map) {
-  for (const auto& item : items) {
-    const std::size_t eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      std::fprintf(stderr, "osbctl: %s %s: expected KEY=VALUE\n", flag, item.c_str());
-      return false;
-    }
-    (*map)[item.substr(0, eq)] = item.substr(eq + 1);
-  }
-  return true;
-}
-
-}  // namespace
 
 PresetCommands::PresetCommands(CLI::App& app) {
   template_ = app.add_subcommand("template", "named presets of sandbox parameters, kept by osbd");
@@ -81,7 +65,7 @@ int PresetCommands::RunTemplate(const std::shared_ptr<grpc::Channel>& channel,
   if (*template_list_) {
     v1::ListTemplatesResponse response;
     grpc::Status s = templates->List(&call, v1::ListTemplatesRequest(), &response);
-    return s.ok() ? PrintJson(response) : Fail(s, "list templates");
+    return s.ok() ? PrintList(response) : Fail(s, "list templates");
   }
   if (*template_get_) {
     v1::GetTemplateRequest request;
@@ -98,9 +82,9 @@ int PresetCommands::RunTemplate(const std::shared_ptr<grpc::Channel>& channel,
     t->set_image(image_);
     if (timeout_seconds_ > 0) t->mutable_timeout()->set_seconds(timeout_seconds_);
     t->set_manual_cleanup(manual_cleanup_);
-    if (!ParsePairs(env_, "--env", t->mutable_env()) ||
-        !ParsePairs(metadata_, "--metadata", t->mutable_metadata()) ||
-        !ParsePairs(resources_, "--resource", t->mutable_resource_limits())) {
+    if (!ParseKeyValues(env_, "--env", t->mutable_env()) ||
+        !ParseKeyValues(metadata_, "--metadata", t->mutable_metadata()) ||
+        !ParseKeyValues(resources_, "--resource", t->mutable_resource_limits())) {
       return 2;
     }
     v1::Template response;
@@ -130,7 +114,7 @@ int PresetCommands::RunPool(const std::shared_ptr<grpc::Channel>& channel,
   if (*pool_list_) {
     v1::ListPoolsResponse response;
     grpc::Status s = pools->List(&call, v1::ListPoolsRequest(), &response);
-    return s.ok() ? PrintJson(response) : Fail(s, "list pools");
+    return s.ok() ? PrintList(response) : Fail(s, "list pools");
   }
   if (*pool_stats_) {
     v1::GetPoolStatsRequest request;

@@ -43,8 +43,12 @@ void Progress::Draw() {
   if (seconds > 0) {
     absl::StrAppendFormat(&line, "  %.1f MB/s", static_cast<double>(done_) / seconds / 1e6);
   }
-  // Clear what a longer earlier line left behind.
-  line += "\x1b[K";
+  // Blanks over what a longer earlier line left behind with spaces, not the erase-line escape:
+  // osbctl writes no escape sequences at all, so NO_COLOR users, dumb terminals and script(1)
+  // logs see plain text.
+  const std::size_t width = line.size();
+  if (width < drawn_width_) line.append(drawn_width_ - width, ' ');
+  drawn_width_ = width;
   std::fputs(line.c_str(), stderr);
   std::fflush(stderr);
 }

@@ -4,6 +4,7 @@
 //   report.txt  12.0 MiB / 48.0 MiB  25%  96.1 MB/s
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -29,6 +30,7 @@ class Progress {
   std::string label_;
   int64_t total_;
   int64_t done_ = 0;
+  std::size_t drawn_width_ = 0;  // of the line drawn last, its leading '\r' included
   bool shown_;
   absl::Time started_, last_draw_ = absl::InfinitePast();
 };

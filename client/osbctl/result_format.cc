@@ -1,8 +1,11 @@
 #include "client/osbctl/result_format.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -77,6 +80,16 @@ const nlohmann::ordered_json* FirstList(const nlohmann::ordered_json& j) {
   return nullptr;
 }
 
+// A whole-number field of `j`, 0 when absent; proto JSON writes 64-bit ones as strings.
+int64_t Count(const nlohmann::ordered_json& j, const char* key) {
+  if (!j.contains(key)) return 0;
+  const nlohmann::ordered_json& value = j[key];
+  if (value.is_number_integer()) return value.get<int64_t>();
+  int64_t n = 0;
+  if (value.is_string()) (void)absl::SimpleAtoi(value.get<std::string>(), &n);
+  return n;
+}
+
 }  // namespace
 
 bool ParseResultFormat(const std::string& name, ResultFormat* format) {
@@ -116,7 +129,14 @@ std::string FormatResult(const nlohmann::ordered_json& result, ResultFormat form
           }
           rows.push_back(std::move(cells));
         }
-        return Table(header, rows);
+        std::string out = Table(header, rows);
+        // A page of a list says where it sits, or a reader takes the page for the whole.
+        if (result.contains("pagination") && result["pagination"].is_object()) {
+          const nlohmann::ordered_json& page = result["pagination"];
+          absl::StrAppend(&out, "page ", Count(page, "page"), " of ", Count(page, "total_pages"),
+                          " (", Count(page, "total_items"), " items)\n");
+        }
+        return out;
       }
       std::vector<std::vector<std::string>> rows;
       for (const auto& [key, value] : result.items()) {

@@ -63,7 +63,7 @@ int SnapshotCommands::Run(const std::shared_ptr<grpc::Channel>& channel,
     v1::ListSnapshotsResponse list;
     grpc::Status status = sandboxes->ListSnapshots(&call, request, &list);
     if (!status.ok()) return Fail(status, "list snapshots");
-    return PrintJson(list);
+    return PrintList(list);
   }
   v1::DeleteSnapshotRequest request;
   request.set_snapshot_id(snapshot_id_);

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,37 @@ class OsbctlTest : public ::testing::Test {
     return Osbctl(args);
   }
 
+  // Run, with `input` on osbctl's stdin (RunProcess gives it /dev/null).
+  ProcessResult RunWithInput(const std::string& input, std::vector<std::string> args) {
+    TempDir dir;
+    const std::string stdin_path = dir.path() + "/stdin";
+    EXPECT_TRUE(WriteFileAtomic(stdin_path, input, 0600).ok());
+    args.insert(args.begin(),
+                {"/bin/sh", "-c", "exec /usr/bin/timeout -k 10 180 \"$0\" \"$@\" < \"$STDIN_FILE\"",
+                 BinDir() + "/osbctl", "--socket", stack_->socket_path()});
+    return RunProcess(args, {"STDIN_FILE=" + stdin_path,
+                             "XDG_CONFIG_HOME=/nonexistent/osbctl-test-config"});
+  }
+
+  // `sandbox create flags...`: the new sandbox's id, or "" (with a test failure).
+  std::string NewSandbox(std::vector<std::string> flags = {}) {
+    flags.insert(flags.begin(), {"sandbox", "create"});
+    ProcessResult created = Run(flags);
+    EXPECT_EQ(created.exit_code, 0) << Describe(created);
+    return created.exit_code == 0 ? std::string(absl::StripTrailingAsciiWhitespace(created.out))
+                                  : "";
+  }
+
+  // `-o raw args...` as JSON (null, with a test failure, when it does not exit 0 with JSON).
+  nlohmann::json RunJson(std::vector<std::string> args) {
+    args.insert(args.begin(), {"-o", "raw"});
+    ProcessResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 0) << Describe(r);
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << Describe(r);
+    return j.is_discarded() ? nlohmann::json() : j;
+  }
+
   std::unique_ptr<Stack> stack_;
 };
 
@@ -113,6 +145,14 @@ TEST_F(OsbctlTest, RunPassesOutputAndExitStatus) {
   EXPECT_EQ(r.exit_code, 3) << Describe(r);
   EXPECT_EQ(r.out, "out\n") << Describe(r);
   EXPECT_TRUE(absl::StrContains(r.err, "err")) << Describe(r);
+}
+
+// Each -e takes one value, and the words after `--` are the command's, options included.
+TEST_F(OsbctlTest, RepeatedFlagsStopAtTheCommand) {
+  ProcessResult r =
+      Run({"run", "-e", "A=1", "-e", "B=2", "--", "sh", "-c", "echo $A$B", "-x"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out, "12\n") << Describe(r);
 }
 
 TEST_F(OsbctlTest, FilesGoInAndComeOut) {
@@ -674,6 +714,319 @@ TEST_F(OsbctlTest, DaemonStatusAndStop) {
   ProcessResult stop_again = Run({"daemon", "stop"});
   EXPECT_EQ(stop_again.exit_code, 0) << Describe(stop_again);
   EXPECT_TRUE(absl::StrContains(stop_again.err, "not running")) << Describe(stop_again);
+}
+
+TEST_F(OsbctlTest, FileWriteStoresStdinAndMvMovesIt) {
+  const std::string id = NewSandbox();
+  ASSERT_FALSE(id.empty());
+  ProcessResult wrote =
+      RunWithInput("hello\n", {"file", "write", id, "/work/w.txt", "--mode", "640"});
+  ASSERT_EQ(wrote.exit_code, 0) << Describe(wrote);
+  EXPECT_EQ(wrote.out, "") << Describe(wrote);
+  EXPECT_EQ(Run({"file", "cat", id, "/work/w.txt"}).out, "hello\n");
+  nlohmann::json info = RunJson({"file", "info", id, "/work/w.txt"});
+  EXPECT_EQ(info["infos"]["/work/w.txt"].value("mode", 0), 0640) << info.dump();
+
+  ProcessResult moved = Run({"file", "mv", id, "/work/w.txt", "/work/moved.txt"});
+  EXPECT_EQ(moved.exit_code, 0) << Describe(moved);
+  EXPECT_EQ(Run({"file", "cat", id, "/work/moved.txt"}).out, "hello\n");
+  ProcessResult old = Run({"file", "cat", id, "/work/w.txt"});
+  EXPECT_EQ(old.exit_code, 125) << Describe(old);
+  EXPECT_TRUE(absl::StrContains(old.err, "NOT_FOUND")) << Describe(old);
+  ProcessResult missing = Run({"file", "mv", id, "/work/none", "/work/x"});
+  EXPECT_EQ(missing.exit_code, 125) << Describe(missing);
+  EXPECT_TRUE(absl::StrContains(missing.err, "NOT_FOUND")) << Describe(missing);
+  ProcessResult bad_mode = RunWithInput("x", {"file", "write", id, "/work/y", "--mode", "rw"});
+  EXPECT_EQ(bad_mode.exit_code, 2) << Describe(bad_mode);
+}
+
+TEST_F(OsbctlTest, FileInfoChmodSearchAndRmdir) {
+  const std::string id = NewSandbox();
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(Run({"file", "mkdir", id, "/work/tree/sub"}).exit_code, 0);
+  for (const char* path : {"/work/tree/a.py", "/work/tree/b.txt", "/work/tree/sub/c.py"}) {
+    ProcessResult wrote = RunWithInput("x\n", {"file", "write", id, path});
+    ASSERT_EQ(wrote.exit_code, 0) << path << Describe(wrote);
+  }
+
+  nlohmann::json info = RunJson({"file", "info", id, "/work/tree/a.py", "/work/tree/sub"});
+  EXPECT_EQ(info["infos"]["/work/tree/a.py"].value("type", ""), "FILE_TYPE_FILE") << info.dump();
+  EXPECT_EQ(info["infos"]["/work/tree/a.py"].value("size", ""), "2") << info.dump();
+  EXPECT_EQ(info["infos"]["/work/tree/sub"].value("type", ""), "FILE_TYPE_DIRECTORY")
+      << info.dump();
+
+  ProcessResult chmod = Run({"file", "chmod", id, "/work/tree/a.py", "--mode", "600"});
+  EXPECT_EQ(chmod.exit_code, 0) << Describe(chmod);
+  info = RunJson({"file", "info", id, "/work/tree/a.py"});
+  EXPECT_EQ(info["infos"]["/work/tree/a.py"].value("mode", 0), 0600) << info.dump();
+  EXPECT_EQ(Run({"file", "chmod", id, "/work/tree/a.py", "--mode", "999"}).exit_code, 2);
+
+  nlohmann::json found = RunJson({"file", "search", id, "/work/tree", "--pattern", "*.py"});
+  std::vector<std::string> paths;
+  for (const auto& file : found.value("files", nlohmann::json::array())) {
+    paths.push_back(file.value("path", ""));
+  }
+  std::sort(paths.begin(), paths.end());
+  EXPECT_EQ(paths, (std::vector<std::string>{"/work/tree/a.py", "/work/tree/sub/c.py"}))
+      << found.dump();
+
+  ProcessResult rmdir = Run({"file", "rmdir", id, "/work/tree"});
+  EXPECT_EQ(rmdir.exit_code, 0) << Describe(rmdir);
+  ProcessResult gone = Run({"file", "info", id, "/work/tree"});
+  EXPECT_EQ(gone.exit_code, 125) << Describe(gone);
+  EXPECT_TRUE(absl::StrContains(gone.err, "NOT_FOUND")) << Describe(gone);
+}
+
+TEST_F(OsbctlTest, BackgroundCommandLogsResumeAtTheCursorAndInterruptStopsIt) {
+  const std::string id = NewSandbox();
+  ASSERT_FALSE(id.empty());
+  ProcessResult started = Run(
+      {"command", "run", "--background", id, "--", "printf 'first\\nsecond\\n'; sleep 300"});
+  ASSERT_EQ(started.exit_code, 0) << Describe(started);
+  const std::string command_id(absl::StripTrailingAsciiWhitespace(started.out));
+  ASSERT_EQ(command_id.size(), 32u) << "only the command's id: " << Describe(started);
+
+  ProcessResult logs;
+  for (int i = 0; i < 100; ++i) {
+    logs = Run({"command", "logs", id, command_id});
+    if (logs.out == "first\nsecond\n") break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(logs.exit_code, 0) << Describe(logs);
+  EXPECT_EQ(logs.out, "first\nsecond\n") << Describe(logs);
+  EXPECT_EQ(logs.err, "osbctl: next cursor 13\n") << Describe(logs);
+  ProcessResult rest = Run({"command", "logs", id, command_id, "--cursor", "6"});
+  EXPECT_EQ(rest.exit_code, 0) << Describe(rest);
+  EXPECT_EQ(rest.out, "second\n") << Describe(rest);
+  EXPECT_EQ(rest.err, "osbctl: next cursor 13\n") << Describe(rest);
+  EXPECT_EQ(RunJson({"command", "status", id, command_id}).value("running", false), true);
+
+  ProcessResult interrupted = Run({"command", "interrupt", id, command_id});
+  EXPECT_EQ(interrupted.exit_code, 0) << Describe(interrupted);
+  nlohmann::json status;
+  for (int i = 0; i < 100; ++i) {
+    status = RunJson({"command", "status", id, command_id});
+    if (!status.value("running", false)) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_FALSE(status.value("running", false)) << status.dump();
+  EXPECT_EQ(status.value("exit_code", 0), -1) << "killed by a signal: " << status.dump();
+  ProcessResult unknown = Run({"command", "logs", id, "0123456789abcdef0123456789abcdef"});
+  EXPECT_EQ(unknown.exit_code, 125) << Describe(unknown);
+}
+
+TEST_F(OsbctlTest, MetricsWatchStopsAfterCountSamples) {
+  const std::string id = NewSandbox();
+  ASSERT_FALSE(id.empty());
+  ProcessResult watched = Run({"-o", "raw", "sandbox", "metrics", id, "--watch", "--count", "2"});
+  EXPECT_EQ(watched.exit_code, 0) << Describe(watched);
+  EXPECT_EQ(watched.err, "") << Describe(watched);
+  std::vector<std::string> lines =
+      absl::StrSplit(absl::StripTrailingAsciiWhitespace(watched.out), '\n');
+  ASSERT_EQ(lines.size(), 2u) << Describe(watched);
+  for (const auto& line : lines) {
+    auto sample = nlohmann::json::parse(line, nullptr, false);
+    EXPECT_TRUE(sample.is_object() && sample.contains("cpu_count")) << line;
+  }
+  EXPECT_EQ(Run({"sandbox", "metrics", id, "--count", "2"}).exit_code, 2) << "needs --watch";
+  EXPECT_EQ(Run({"sandbox", "metrics", id, "--watch", "--count", "0"}).exit_code, 2);
+}
+
+TEST_F(OsbctlTest, PoolListShowsEachPoolAndItsTemplate) {
+  EXPECT_EQ(RunJson({"pool", "list"}), (nlohmann::json{{"pools", nlohmann::json::array()}}))
+      << "no pools: an empty list, not {}";
+  ASSERT_EQ(Run({"template", "define", "quiet", "--image", "host"}).exit_code, 0);
+  ASSERT_EQ(Run({"pool", "define", "idle", "--template", "quiet", "--min-idle", "0"}).exit_code,
+            0);
+  nlohmann::json listed = RunJson({"pool", "list"});
+  ASSERT_EQ(listed.value("pools", nlohmann::json::array()).size(), 1u) << listed.dump();
+  EXPECT_EQ(listed["pools"][0].value("name", ""), "idle") << listed.dump();
+  EXPECT_EQ(listed["pools"][0].value("template", ""), "quiet") << listed.dump();
+  ProcessResult table = Run({"-o", "table", "pool", "list"});
+  EXPECT_TRUE(absl::StartsWith(table.out, "name ")) << table.out;
+  EXPECT_TRUE(absl::StrContains(table.out, "\nidle ")) << table.out;
+  EXPECT_EQ(Run({"pool", "delete", "idle"}).exit_code, 0);
+  EXPECT_EQ(Run({"template", "delete", "quiet"}).exit_code, 0);
+}
+
+TEST_F(OsbctlTest, SandboxListFiltersByMetadataAndPages) {
+  const std::string older = NewSandbox({"-m", "team=ml", "-m", "tier=gold"});
+  const std::string newer = NewSandbox({"--metadata", "team=web"});
+  ASSERT_FALSE(older.empty());
+  ASSERT_FALSE(newer.empty());
+  auto ids = [](const nlohmann::json& page) {
+    std::vector<std::string> out;
+    for (const auto& s : page.value("sandboxes", nlohmann::json::array())) {
+      out.push_back(s.value("id", ""));
+    }
+    return out;
+  };
+  using Ids = std::vector<std::string>;
+
+  nlohmann::json ml = RunJson({"sandbox", "list", "--metadata", "team=ml"});
+  EXPECT_EQ(ids(ml), Ids{older}) << ml.dump();
+  nlohmann::json none = RunJson({"sandbox", "list", "-m", "team=ml", "-m", "tier=silver"});
+  EXPECT_EQ(none["sandboxes"], nlohmann::json::array()) << "pairs AND: " << none.dump();
+  EXPECT_EQ(none["pagination"], (nlohmann::json{{"page", 1},
+                                                {"page_size", 200},
+                                                {"total_items", "0"},
+                                                {"total_pages", 0},
+                                                {"has_next_page", false}}))
+      << "every pagination field, zeros included: " << none.dump();
+
+  nlohmann::json first = RunJson({"sandbox", "list", "--page-size", "1"});
+  EXPECT_EQ(ids(first), Ids{newer}) << "newest first: " << first.dump();
+  EXPECT_EQ(first["pagination"], (nlohmann::json{{"page", 1},
+                                                 {"page_size", 1},
+                                                 {"total_items", "2"},
+                                                 {"total_pages", 2},
+                                                 {"has_next_page", true}}))
+      << first.dump();
+  nlohmann::json second = RunJson({"sandbox", "list", "--page-size", "1", "--page", "2"});
+  EXPECT_EQ(ids(second), Ids{older}) << second.dump();
+  EXPECT_EQ(second["pagination"].value("has_next_page", true), false) << second.dump();
+  ProcessResult table = Run({"-o", "table", "sandbox", "list", "--page-size", "1"});
+  EXPECT_TRUE(absl::EndsWith(table.out, "\npage 1 of 2 (2 items)\n")) << table.out;
+
+  ProcessResult bad = Run({"sandbox", "list", "--metadata", "team"});
+  EXPECT_EQ(bad.exit_code, 2) << Describe(bad);
+  EXPECT_EQ(bad.err, "osbctl: --metadata team: expected KEY=VALUE\n") << Describe(bad);
+  EXPECT_EQ(bad.out, "") << Describe(bad);
+  EXPECT_EQ(Run({"sandbox", "list", "--page-size", "201"}).exit_code, 2);
+  EXPECT_EQ(Run({"sandbox", "list", "--page", "0"}).exit_code, 2);
+}
+
+TEST_F(OsbctlTest, SandboxCreateSetsResourcesMetadataAndEnv) {
+  const std::string id = NewSandbox({"--resource", "cpu=500m", "--resource", "memory=256Mi", "-m",
+                                     "team=ml", "--metadata", "tier=gold", "-e", "GREETING=hi"});
+  ASSERT_FALSE(id.empty());
+  nlohmann::json got = RunJson({"sandbox", "get", id});
+  EXPECT_EQ(got["metadata"], (nlohmann::json{{"team", "ml"}, {"tier", "gold"}})) << got.dump();
+  // A Sandbox has no limits field: osb-runtime's status message names the limits it was given.
+  const std::string message = got["status"].value("message", "");
+  EXPECT_TRUE(absl::StrContains(message, "cpu 500m")) << message;
+  EXPECT_TRUE(absl::StrContains(message, "memory 256Mi")) << message;
+  EXPECT_EQ(Run({"command", "run", id, "--", "echo $GREETING"}).out, "hi\n");
+
+  struct Bad {
+    std::vector<std::string> flags;
+    std::string says;
+  };
+  for (const Bad& bad : std::vector<Bad>{
+           {{"--metadata", "team"}, "osbctl: --metadata team: expected KEY=VALUE\n"},
+           {{"--resource", "=1"}, "osbctl: --resource =1: expected KEY=VALUE\n"},
+           {{"-e", "GREETING"}, "osbctl: --env GREETING: expected KEY=VALUE\n"},
+           {{"--egress-rule", "pypi.org"},
+            "osbctl: --egress-rule pypi.org: expected allow=HOST or deny=HOST\n"},
+           {{"--egress-rule", "allow="},
+            "osbctl: --egress-rule allow=: expected allow=HOST or deny=HOST\n"}}) {
+    std::vector<std::string> args = {"sandbox", "create"};
+    args.insert(args.end(), bad.flags.begin(), bad.flags.end());
+    ProcessResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 2) << bad.flags[1] << Describe(r);
+    EXPECT_EQ(r.err, bad.says) << Describe(r);
+    EXPECT_EQ(r.out, "") << Describe(r);
+  }
+  ProcessResult bad_run = Run({"run", "--metadata", "team", "--", "true"});
+  EXPECT_EQ(bad_run.exit_code, 2) << Describe(bad_run);
+  EXPECT_EQ(RunJson({"sandbox", "list"})["pagination"].value("total_items", ""), "1")
+      << "a usage error creates no sandbox";
+}
+
+TEST_F(OsbctlTest, SandboxCreateSetsAnEgressPolicy) {
+  ProcessResult created = Run({"sandbox", "create", "--egress-rule", "allow=pypi.org",
+                               "--egress-rule", "deny=*.example.com"});
+  if (created.exit_code == 125 && absl::StrContains(created.err, "needs pasta")) {
+    GTEST_SKIP() << "osb-runtime has no egress on this host: " << created.err;
+  }
+  ASSERT_EQ(created.exit_code, 0) << Describe(created);
+  const std::string id(absl::StripTrailingAsciiWhitespace(created.out));
+  // A Sandbox has no policy field: osb-runtime's status message says which one it applied.
+  EXPECT_TRUE(absl::StrContains(RunJson({"sandbox", "get", id})["status"].value("message", ""),
+                                "by name (default deny)"))
+      << "rules alone deny the rest";
+  const std::string open =
+      NewSandbox({"--network-default", "allow", "--egress-rule", "deny=example.com"});
+  ASSERT_FALSE(open.empty());
+  EXPECT_TRUE(absl::StrContains(RunJson({"sandbox", "get", open})["status"].value("message", ""),
+                                "by name (default allow)"));
+  EXPECT_EQ(Run({"sandbox", "create", "--network-default", "sometimes"}).exit_code, 2);
+}
+
+TEST_F(OsbctlTest, ARemoteFailureIsOneLineWithItsCodeAndRequestId) {
+  ProcessResult r = Run({"sandbox", "get", "no-such-sandbox"});
+  EXPECT_EQ(r.exit_code, 125) << Describe(r);
+  EXPECT_EQ(r.out, "") << Describe(r);
+  EXPECT_TRUE(std::regex_match(r.err, std::regex("osbctl: get sandbox: SANDBOX::NOT_FOUND: [^\n]* "
+                                                  "\\(request id [0-9a-f-]{8,}\\) "
+                                                  "\\(NOT_FOUND\\)\n")))
+      << r.err;
+  // The same for a streamed call, whose failure comes from execd.
+  const std::string id = NewSandbox();
+  ASSERT_FALSE(id.empty());
+  ProcessResult cat = Run({"file", "cat", id, "/no/such/file"});
+  EXPECT_EQ(cat.exit_code, 125) << Describe(cat);
+  EXPECT_TRUE(std::regex_match(cat.err, std::regex("osbctl: read /no/such/file: [A-Z_:]+: [^\n]* "
+                                                   "\\(request id [0-9a-f-]{8,}\\) "
+                                                   "\\(NOT_FOUND\\)\n")))
+      << cat.err;
+}
+
+TEST_F(OsbctlTest, WithNoColorNothingPrintsAnEscapeByte) {
+  const std::string id = NewSandbox();
+  ASSERT_FALSE(id.empty());
+  TempDir dir;
+  const std::string local = dir.path() + "/data.bin";
+  ASSERT_TRUE(WriteFileAtomic(local, std::string(3 << 20, 'x'), 0600).ok());
+  // On a terminal (script(1) gives osbctl a pty), where the progress line redraws itself.
+  const std::string osbctl = absl::StrCat(BinDir(), "/osbctl --socket ", stack_->socket_path());
+  ProcessResult on_tty = RunProcess(
+      {"/usr/bin/script", "-qec",
+       absl::StrCat(osbctl, " file upload ", id, " ", local, " /tmp/data.bin; ", osbctl,
+                    " -o table sandbox list; ", osbctl, " sandbox get no-such-sandbox"),
+       "/dev/null"},
+      {"NO_COLOR=1", "XDG_CONFIG_HOME=/nonexistent/osbctl-test-config"});
+  EXPECT_TRUE(absl::StrContains(on_tty.out, "3.0 MiB / 3.0 MiB  100%")) << Describe(on_tty);
+  EXPECT_TRUE(absl::StrContains(on_tty.out, "\n" + id + " ")) << Describe(on_tty);
+  EXPECT_TRUE(absl::StrContains(on_tty.out, "(NOT_FOUND)")) << Describe(on_tty);
+  EXPECT_EQ(on_tty.out.find('\x1b'), std::string::npos) << Describe(on_tty);
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"sandbox", "create", "--help"}, {"sandbox", "list", "--page", "x"}}) {
+    ProcessResult r = Osbctl(args, {"NO_COLOR=1"});
+    EXPECT_EQ((r.out + r.err).find('\x1b'), std::string::npos) << Describe(r);
+  }
+}
+
+// Every command path of osbctl's tree ("osbctl", "osbctl sandbox", "osbctl sandbox create", ...),
+// read from the completion script, which osbctl generates from the tree itself.
+std::vector<std::string> CommandPaths() {
+  ProcessResult script = Osbctl({"completion", "bash"});
+  EXPECT_EQ(script.exit_code, 0) << Describe(script);
+  std::vector<std::string> paths;
+  for (absl::string_view line : absl::StrSplit(script.out, '\n')) {
+    if (!absl::ConsumePrefix(&line, "  [\"")) continue;
+    const std::size_t end = line.find("\"]=");
+    if (end != absl::string_view::npos) paths.emplace_back(line.substr(0, end));
+  }
+  return paths;
+}
+
+TEST(OsbctlHelp, EveryCommandPrintsItsOwnUsageAndExitsZero) {
+  const std::vector<std::string> paths = CommandPaths();
+  for (const char* leaf : {"osbctl sandbox list", "osbctl file chmod", "osbctl command logs",
+                           "osbctl command session run", "osbctl pool list", "osbctl run"}) {
+    EXPECT_NE(std::find(paths.begin(), paths.end(), leaf), paths.end()) << leaf;
+  }
+  for (const std::string& path : paths) {
+    std::vector<std::string> args = absl::StrSplit(path, ' ');
+    args.erase(args.begin());  // "osbctl"
+    args.push_back("--help");
+    ProcessResult r = Osbctl(args);
+    EXPECT_EQ(r.exit_code, 0) << path << "\n" << Describe(r);
+    const std::string usage = absl::StrCat("Usage: ", BinDir(), "/", path, " [OPTIONS]");
+    EXPECT_TRUE(absl::StrContains(r.out, usage)) << path << "\n" << Describe(r);
+    EXPECT_EQ(r.err, "") << path << "\n" << Describe(r);
+  }
 }
 
 TEST(OsbctlStartsDaemon, WhenNoneAnswers) {

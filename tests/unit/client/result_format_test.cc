@@ -11,7 +11,7 @@ const nlohmann::ordered_json kList = nlohmann::ordered_json::parse(R"({
     {"id": "a1", "status": {"state": "Running"}, "image": "debian"},
     {"id": "b22", "image": "python:3.11", "entrypoint": ["sleep", "1"]}
   ],
-  "pagination": {"page": 1, "total_items": "2"}
+  "pagination": {"page": 1, "total_pages": 1, "total_items": "2"}
 })");
 
 TEST(ResultFormatTest, ParsesTheFourNames) {
@@ -23,11 +23,12 @@ TEST(ResultFormatTest, ParsesTheFourNames) {
   EXPECT_FALSE(ParseResultFormat("xml", &f));
 }
 
-TEST(ResultFormatTest, ATableShowsTheRowsOfTheFirstListWithItsScalarColumns) {
+TEST(ResultFormatTest, ATableShowsTheRowsOfTheFirstListWithItsScalarColumnsAndItsPage) {
   EXPECT_EQ(FormatResult(kList, ResultFormat::kTable),
             "id   image\n"
             "a1   debian\n"
-            "b22  python:3.11\n");
+            "b22  python:3.11\n"
+            "page 1 of 1 (2 items)\n");
 }
 
 TEST(ResultFormatTest, ATableOfOneObjectListsItsFields) {
@@ -54,6 +55,7 @@ TEST(ResultFormatTest, YamlKeepsTheOrderAndQuotesStrings) {
             "      - \"1\"\n"
             "\"pagination\":\n"
             "  \"page\": 1\n"
+            "  \"total_pages\": 1\n"
             "  \"total_items\": \"2\"\n");
 }
 
