@@ -191,3 +191,47 @@ async def _pools():
         assert name not in [p.name for p in await pools.list()]
         with pytest.raises(SandboxNotFoundException):
             await pools.stats(name)
+
+
+def test_async_attach_replays_a_journalled_run(stack):
+    asyncio.run(_attach())
+
+
+async def _attach():
+    async with await AsyncSandbox.create("host") as sandbox:
+        execution = await sandbox.commands.run("echo one; echo two >&2; echo three; exit 4")
+        seen = []
+
+        async def on_stdout(message):
+            await asyncio.sleep(0)
+            seen.append(message.text)
+
+        replay = await sandbox.commands.attach(execution.id,
+                                               handlers=ExecutionHandlers(on_stdout=on_stdout))
+        assert replay.id == execution.id
+        assert [m.text for m in replay.logs.stdout] == ["one", "three"] == seen
+        assert [m.text for m in replay.logs.stderr] == ["two"]
+        assert replay.exit_code == 4 and replay.error.value == "4"
+        # After event 1 (started): the same output; after the last output: only the end.
+        events = len(replay.logs.stdout) + len(replay.logs.stderr) + 2
+        tail = await sandbox.commands.attach(execution.id, after_seq=events - 1)
+        assert tail.logs.stdout == [] and tail.logs.stderr == [] and tail.exit_code == 4
+
+        # A client that drops its stream mid-run reattaches and follows the run live to its end.
+        started = []
+
+        def drop(_):
+            raise ConnectionAbortedError("lost the stream")
+
+        with pytest.raises(ConnectionAbortedError):
+            await sandbox.commands.run(
+                "echo first; sleep 1; echo second",
+                handlers=ExecutionHandlers(on_init=lambda init: started.append(init.id),
+                                           on_stdout=drop))
+        followed = await sandbox.commands.attach(started[0])
+        assert [m.text for m in followed.logs.stdout] == ["first", "second"]
+        assert followed.exit_code == 0 and followed.complete is not None
+
+        with pytest.raises(SandboxNotFoundException):
+            await sandbox.commands.attach("0" * 32)
+        await sandbox.kill()

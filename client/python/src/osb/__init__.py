@@ -20,13 +20,21 @@ from osb.aio import (AsyncBatchRunner, AsyncPoolManager, AsyncSandbox, AsyncSand
 from osb.batch import BatchRunner
 from osb.code import CodeContext, CodeInterpreter, Codes
 from osb.config import ConnectionConfig, default_socket_path
-from osb.exceptions import (InvalidArgumentException, SandboxError, SandboxException,
-                            SandboxNotFoundException, UnimplementedException)
-from osb.models import (BatchJob, BatchJobResult, BatchOptions, BatchTarget, Execution,
+from osb.exceptions import (FailedPreconditionException, InvalidArgumentException,
+                            PermissionDeniedException, PoolEmptyException,
+                            ResourceExhaustedException, SandboxError, SandboxException,
+                            SandboxInternalException, SandboxNotFoundException,
+                            SandboxRateLimitException, SandboxReadyTimeoutException,
+                            SandboxTimeoutException, SandboxUnhealthyException,
+                            UnauthenticatedException, UnavailableException,
+                            UnimplementedException)
+from osb.models import (BatchJob, BatchJobResult, BatchOptions, BatchTarget, ContentReplaceEntry,
+                        ContentReplaceResult, DirectoryListEntry, EntryInfo, Execution,
                         ExecutionComplete, ExecutionError, ExecutionHandlers, ExecutionInit,
-                        ExecutionLogs, ExecutionResult, OutputMessage, PagedSandboxInfos,
-                        PagedSnapshotInfos, PaginationInfo, RunCommandOpts, SandboxFilter,
-                        SandboxInfo, SandboxMetrics, SandboxStatus, SnapshotInfo)
+                        ExecutionLogs, ExecutionResult, HealthCheck, MoveEntry, OutputMessage,
+                        PagedSandboxInfos, PagedSnapshotInfos, PaginationInfo, RunCommandOpts,
+                        SandboxFilter, SandboxInfo, SandboxMetrics, SandboxStatus, SearchEntry,
+                        SetPermissionEntry, SnapshotInfo, WriteEntry)
 from osb.pools import PoolManager, TemplateManager
 from osb.sandbox import Sandbox, SandboxManager
 
@@ -34,12 +42,18 @@ __all__ = [
     "AsyncBatchRunner", "AsyncPoolManager", "AsyncSandbox", "AsyncSandboxManager",
     "AsyncTemplateManager", "BatchJob", "BatchJobResult", "BatchOptions", "BatchRunner",
     "BatchTarget", "CodeContext", "CodeInterpreter", "Codes",
-    "ConnectionConfig", "Execution", "ExecutionComplete",
+    "ConnectionConfig", "ContentReplaceEntry", "ContentReplaceResult", "DirectoryListEntry",
+    "EntryInfo", "Execution", "ExecutionComplete",
     "ExecutionError", "ExecutionHandlers", "ExecutionInit", "ExecutionLogs", "ExecutionResult",
-    "InvalidArgumentException", "OutputMessage", "PagedSandboxInfos", "PaginationInfo",
-    "PoolManager", "TemplateManager",
+    "FailedPreconditionException", "HealthCheck",
+    "InvalidArgumentException", "MoveEntry", "OutputMessage", "PagedSandboxInfos",
+    "PaginationInfo", "PermissionDeniedException", "PoolEmptyException",
+    "PoolManager", "ResourceExhaustedException", "TemplateManager",
     "RunCommandOpts", "Sandbox", "SandboxError", "SandboxException", "SandboxFilter",
-    "SandboxInfo", "SandboxManager", "SandboxMetrics", "SandboxNotFoundException",
-    "SandboxStatus", "PagedSnapshotInfos", "SnapshotInfo",
-    "UnimplementedException", "default_socket_path",
+    "SandboxInfo", "SandboxInternalException", "SandboxManager", "SandboxMetrics",
+    "SandboxNotFoundException", "SandboxRateLimitException", "SandboxReadyTimeoutException",
+    "SandboxStatus", "SandboxTimeoutException", "SandboxUnhealthyException", "SearchEntry",
+    "SetPermissionEntry", "PagedSnapshotInfos", "SnapshotInfo",
+    "UnauthenticatedException", "UnavailableException",
+    "UnimplementedException", "WriteEntry", "default_socket_path",
 ]

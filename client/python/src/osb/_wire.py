@@ -4,19 +4,23 @@ async clients so that both send the same requests and read events the same way."
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Dict, Iterable, List, Optional, Tuple
+import re
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import grpc
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from osb._proto.opensandbox.v1 import (commands_pb2, files_pb2, pools_pb2, sandboxes_pb2,
-                                       templates_pb2)
+from osb._proto.opensandbox.v1 import (commands_pb2, common_pb2, files_pb2, pools_pb2,
+                                       sandboxes_pb2, templates_pb2)
 from osb.config import ConnectionConfig
 from osb.exceptions import from_rpc_error, invalid_argument
-from osb.models import (BatchJob, BatchJobResult, BatchOptions, BatchTarget, Execution,
-                        ExecutionComplete, ExecutionError, ExecutionInit, OutputMessage,
-                        PagedSandboxInfos, PagedSnapshotInfos, PaginationInfo, RunCommandOpts,
-                        SandboxFilter, SandboxInfo, SandboxMetrics, SandboxStatus, SnapshotInfo)
+from osb.models import (BatchJob, BatchJobResult, BatchOptions, BatchTarget,
+                        ContentReplaceEntry, ContentReplaceResult, DirectoryListEntry, EntryInfo,
+                        Execution, ExecutionComplete, ExecutionError, ExecutionInit, HealthCheck,
+                        MoveEntry, OutputMessage, PagedSandboxInfos, PagedSnapshotInfos,
+                        PaginationInfo, RunCommandOpts, SandboxFilter, SandboxInfo,
+                        SandboxMetrics, SandboxStatus, SearchEntry, SetPermissionEntry,
+                        SnapshotInfo, WriteEntry)
 
 DEFAULT_TIMEOUT = timedelta(minutes=10)
 DEFAULT_READY_TIMEOUT = timedelta(seconds=30)
@@ -40,7 +44,9 @@ def create_request(config: ConnectionConfig, image: Optional[str], *,
                    env: Optional[Dict[str, str]], metadata: Optional[Dict[str, str]],
                    resource: Optional[Dict[str, str]], entrypoint: Optional[List[str]],
                    skip_health_check: bool,
-                   snapshot_id: Optional[str] = None) -> sandboxes_pb2.CreateSandboxRequest:
+                   snapshot_id: Optional[str] = None,
+                   health_check: Optional[HealthCheck] = None
+                   ) -> sandboxes_pb2.CreateSandboxRequest:
     """`timeout` None means no TTL (manual cleanup), as the official SDK's None does. Exactly
     one of `image` and `snapshot_id` (osbd refuses anything else with INVALID_ARGUMENT)."""
     request = sandboxes_pb2.CreateSandboxRequest(
@@ -52,7 +58,31 @@ def create_request(config: ConnectionConfig, image: Optional[str], *,
         request.manual_cleanup = True
     else:
         request.timeout.CopyFrom(_duration(timeout))
+    if health_check is not None:
+        request.health_check.CopyFrom(health_check_proto(health_check))
     return request
+
+
+def health_check_proto(check: HealthCheck) -> common_pb2.HealthCheck:
+    """A HealthCheck as the proto's; InvalidArgumentException for both a command and a port
+    (osbd checks the values)."""
+    if not isinstance(check, HealthCheck):
+        raise invalid_argument("health_check must be an osb.HealthCheck")
+    if check.command is not None and check.http_port is not None:
+        raise invalid_argument("a health check probes a command or an HTTP port, not both")
+    message = common_pb2.HealthCheck()
+    if check.polling_interval is not None:
+        message.polling_interval.CopyFrom(_duration(check.polling_interval))
+    if check.initial_delay is not None:
+        message.initial_delay.CopyFrom(_duration(check.initial_delay))
+    if check.command is not None:
+        message.command.command = check.command
+        if check.command_timeout is not None:
+            message.command.timeout.CopyFrom(_duration(check.command_timeout))
+    elif check.http_port is not None:
+        message.http.CopyFrom(common_pb2.HttpProbe(port=check.http_port, path=check.http_path,
+                                                   expected_status=list(check.expected_status)))
+    return message
 
 
 def sandbox_info(message: sandboxes_pb2.Sandbox) -> SandboxInfo:
@@ -194,30 +224,222 @@ def apply_event(execution: Execution,
     return None
 
 
-def read_file_request(config: ConnectionConfig, sandbox_id: str,
-                      path: str) -> files_pb2.ReadFileRequest:
+_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
+
+
+def byte_range(range_header: Optional[str]) -> Tuple[int, int]:
+    """(offset, length) of Files.Read for an HTTP byte range as the official SDK's
+    `range_header` takes it: "bytes=0-1023", "bytes=100-" (to the end), "bytes=-100" (the last
+    100 bytes). None: the whole file."""
+    if range_header is None:
+        return 0, 0
+    match = _RANGE.match(range_header)
+    if not match or not (match.group(1) or match.group(2)):
+        raise invalid_argument(
+            f"range_header must be 'bytes=FIRST-LAST', 'bytes=FIRST-' or 'bytes=-N', "
+            f"got {range_header!r}")
+    first, last = match.group(1), match.group(2)
+    if not first:
+        if int(last) == 0:
+            raise invalid_argument(f"range_header {range_header!r} selects no bytes")
+        return -int(last), 0
+    if not last:
+        return int(first), 0
+    if int(last) < int(first):
+        raise invalid_argument(f"range_header {range_header!r} ends before it starts")
+    return int(first), int(last) - int(first) + 1
+
+
+def read_file_request(config: ConnectionConfig, sandbox_id: str, path: str,
+                      range_header: Optional[str] = None) -> files_pb2.ReadFileRequest:
+    offset, length = byte_range(range_header)
     return files_pb2.ReadFileRequest(connection=config.to_proto(), sandbox_id=sandbox_id,
-                                     path=path)
+                                     path=path, offset=offset, length=length)
 
 
-def file_bytes(data) -> bytes:
-    """`data` of write_file as bytes: str is encoded as UTF-8."""
+def rechunk(chunks: Iterable[bytes], chunk_size: int) -> Iterator[bytes]:
+    """`chunks` regrouped into pieces of exactly `chunk_size` bytes, the last one shorter."""
+    buffer = bytearray()
+    for chunk in chunks:
+        buffer += chunk
+        while len(buffer) >= chunk_size:
+            yield bytes(buffer[:chunk_size])
+            del buffer[:chunk_size]
+    if buffer:
+        yield bytes(buffer)
+
+
+def chunk_size_of(chunk_size: int) -> int:
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise invalid_argument(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    return chunk_size
+
+
+def file_bytes(data, encoding: str = "utf-8") -> bytes:
+    """`data` of write_file as bytes: str is encoded with `encoding`."""
     if isinstance(data, str):
-        return data.encode("utf-8")
+        return data.encode(encoding)
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data)
     raise invalid_argument(f"write_file data must be str or bytes, not {type(data).__name__}")
 
 
-def write_file_requests(config: ConnectionConfig, sandbox_id: str, path: str, data: bytes,
-                        mode: Optional[int], chunk_size: int = 64 * 1024):
-    """The Files.Write stream: a header, then the bytes in chunks; `mode` is plain permission
-    bits (0o644), None keeps execd's default."""
-    yield files_pb2.WriteFileRequest(header=files_pb2.WriteFileHeader(
-        connection=config.to_proto(), sandbox_id=sandbox_id, path=path, mode=mode or 0,
-        size=len(data)))
-    for start in range(0, len(data), chunk_size):
-        yield files_pb2.WriteFileRequest(data=data[start:start + chunk_size])
+WRITE_CHUNK = 64 * 1024
+
+
+def _mode(mode: Optional[int], what: str) -> int:
+    if mode is None:
+        return 0
+    if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o7777:
+        raise invalid_argument(f"{what} mode must be permission bits such as 0o644, got {mode!r}")
+    return mode
+
+
+def _pieces(data, encoding: str, chunk_size: int) -> Tuple[Iterator[bytes], Optional[int]]:
+    """The bytes of `data` in chunks, and their total when known: str and bytes at once, a file
+    object (binary, or text encoded with `encoding`) read as the stream is sent."""
+    if data is None:
+        data = b""
+    if hasattr(data, "read") and not isinstance(data, (str, bytes, bytearray, memoryview)):
+        def read():
+            while True:
+                piece = data.read(chunk_size)
+                if not piece:
+                    return
+                yield piece.encode(encoding) if isinstance(piece, str) else bytes(piece)
+        return read(), None
+    whole = file_bytes(data, encoding)
+    return (whole[start:start + chunk_size] for start in range(0, len(whole), chunk_size)), \
+        len(whole)
+
+
+def write_file_requests(config: ConnectionConfig, sandbox_id: str, path: str, data,
+                        mode: Optional[int], *, owner: Optional[str] = None,
+                        group: Optional[str] = None, encoding: str = "utf-8",
+                        chunk_size: int = WRITE_CHUNK):
+    """The Files.Write stream: a header, then the bytes in chunks. `data` is str, bytes or a file
+    object; `mode` is plain permission bits (0o644), None keeps execd's default. The header is
+    built (and checked) before the stream starts, so a bad argument raises here."""
+    header = files_pb2.WriteFileHeader(
+        connection=config.to_proto(), sandbox_id=sandbox_id, path=path,
+        mode=_mode(mode, "file"), owner=owner or "", group=group or "")
+    pieces, size = _pieces(data, encoding, chunk_size)
+    if size is not None:
+        header.size = size
+
+    def stream():
+        yield files_pb2.WriteFileRequest(header=header)
+        for piece in pieces:
+            yield files_pb2.WriteFileRequest(data=piece)
+    return stream()
+
+
+def write_entry_requests(config: ConnectionConfig, sandbox_id: str, entry: WriteEntry):
+    if not isinstance(entry, WriteEntry):
+        raise invalid_argument("write_files takes osb.WriteEntry objects")
+    return write_file_requests(config, sandbox_id, entry.path, entry.data, entry.mode,
+                               owner=entry.owner, group=entry.group, encoding=entry.encoding)
+
+
+_ENTRY_TYPES = {files_pb2.FILE_TYPE_FILE: "file", files_pb2.FILE_TYPE_DIRECTORY: "directory",
+                files_pb2.FILE_TYPE_SYMLINK: "symlink", files_pb2.FILE_TYPE_OTHER: "other"}
+
+
+def entry_info(message: files_pb2.FileInfo) -> EntryInfo:
+    return EntryInfo(path=message.path, entry_type=_ENTRY_TYPES.get(message.type),
+                     mode=message.mode, owner=message.owner, group=message.group,
+                     size=message.size, modified_at=_time(message, "modified_at"),
+                     created_at=_time(message, "created_at"))
+
+
+def _paths(paths, what: str) -> List[str]:
+    if isinstance(paths, str):
+        return [paths]
+    paths = list(paths)
+    if not all(isinstance(p, str) for p in paths):
+        raise invalid_argument(f"{what} takes paths as str")
+    return paths
+
+
+def get_info_request(config: ConnectionConfig, sandbox_id: str,
+                     paths) -> files_pb2.GetFileInfoRequest:
+    return files_pb2.GetFileInfoRequest(connection=config.to_proto(), sandbox_id=sandbox_id,
+                                        paths=_paths(paths, "get_file_info"))
+
+
+def list_directory_request(config: ConnectionConfig, sandbox_id: str,
+                           entry: DirectoryListEntry) -> files_pb2.ListDirectoryRequest:
+    if isinstance(entry, str):
+        entry = DirectoryListEntry(path=entry)
+    request = files_pb2.ListDirectoryRequest(connection=config.to_proto(), sandbox_id=sandbox_id,
+                                             path=entry.path)
+    if entry.depth is not None:
+        if isinstance(entry.depth, bool) or not isinstance(entry.depth, int) or entry.depth < 0:
+            raise invalid_argument(f"depth must be a non-negative integer, got {entry.depth!r}")
+        request.depth = entry.depth
+    return request
+
+
+def search_request(config: ConnectionConfig, sandbox_id: str,
+                   entry: SearchEntry) -> files_pb2.SearchFilesRequest:
+    return files_pb2.SearchFilesRequest(connection=config.to_proto(), sandbox_id=sandbox_id,
+                                        path=entry.path, pattern=entry.pattern)
+
+
+def _permission(entry, what: str) -> files_pb2.FilePermission:
+    return files_pb2.FilePermission(path=entry.path, mode=_mode(entry.mode, what),
+                                    owner=entry.owner or "", group=entry.group or "")
+
+
+def make_directories_request(config: ConnectionConfig, sandbox_id: str,
+                             entries) -> files_pb2.MakeDirectoriesRequest:
+    """`entries` are WriteEntry (or SetPermissionEntry) objects, or plain paths."""
+    entries = [WriteEntry(path=e) if isinstance(e, str) else e for e in entries]
+    return files_pb2.MakeDirectoriesRequest(
+        connection=config.to_proto(), sandbox_id=sandbox_id,
+        directories=[_permission(e, "directory") for e in entries])
+
+
+def delete_files_request(config: ConnectionConfig, sandbox_id: str,
+                         paths) -> files_pb2.DeleteFilesRequest:
+    return files_pb2.DeleteFilesRequest(connection=config.to_proto(), sandbox_id=sandbox_id,
+                                        paths=_paths(paths, "delete_files"))
+
+
+def delete_directories_request(config: ConnectionConfig, sandbox_id: str,
+                               paths) -> files_pb2.DeleteDirectoriesRequest:
+    return files_pb2.DeleteDirectoriesRequest(connection=config.to_proto(),
+                                              sandbox_id=sandbox_id,
+                                              paths=_paths(paths, "delete_directories"))
+
+
+def move_request(config: ConnectionConfig, sandbox_id: str,
+                 entries: Iterable[MoveEntry]) -> files_pb2.MoveFilesRequest:
+    return files_pb2.MoveFilesRequest(
+        connection=config.to_proto(), sandbox_id=sandbox_id,
+        moves=[files_pb2.FileMove(source=e.src, destination=e.dest) for e in entries])
+
+
+def set_permissions_request(config: ConnectionConfig, sandbox_id: str,
+                            entries: Iterable[SetPermissionEntry]
+                            ) -> files_pb2.SetPermissionsRequest:
+    return files_pb2.SetPermissionsRequest(
+        connection=config.to_proto(), sandbox_id=sandbox_id,
+        permissions=[_permission(e, "permission") for e in entries])
+
+
+def replace_request(config: ConnectionConfig, sandbox_id: str,
+                    entries: Iterable[ContentReplaceEntry]) -> files_pb2.ReplaceContentsRequest:
+    return files_pb2.ReplaceContentsRequest(
+        connection=config.to_proto(), sandbox_id=sandbox_id,
+        replacements=[files_pb2.ContentReplacement(path=e.path, old_content=e.old_content,
+                                                   new_content=e.new_content)
+                      for e in entries])
+
+
+def replace_results(response: files_pb2.ReplaceContentsResponse) -> List[ContentReplaceResult]:
+    return [ContentReplaceResult(path=r.path, replaced_count=r.replaced_count)
+            for r in response.results]
 
 
 def sandbox_metrics(message: sandboxes_pb2.SandboxMetrics) -> SandboxMetrics:

@@ -17,14 +17,17 @@ import grpc
 import grpc.aio
 
 from osb import _wire
-from osb._proto.opensandbox.v1 import (commands_pb2_grpc, files_pb2_grpc, pools_pb2,
+from osb._proto.opensandbox.v1 import (commands_pb2, commands_pb2_grpc, files_pb2_grpc, pools_pb2,
                                        pools_pb2_grpc, sandboxes_pb2, sandboxes_pb2_grpc,
                                        templates_pb2, templates_pb2_grpc)
 from osb.config import ConnectionConfig
 from osb.exceptions import from_rpc_error
-from osb.models import (BatchJob, BatchJobResult, BatchOptions, BatchTarget, Execution,
-                        ExecutionHandlers, Handler, PagedSandboxInfos, PagedSnapshotInfos,
-                        RunCommandOpts, SandboxFilter, SandboxInfo, SandboxMetrics, SnapshotInfo)
+from osb.models import (BatchJob, BatchJobResult, BatchOptions, BatchTarget,
+                        ContentReplaceEntry, ContentReplaceResult, DirectoryListEntry, EntryInfo,
+                        Execution, ExecutionHandlers, Handler, HealthCheck, MoveEntry,
+                        PagedSandboxInfos, PagedSnapshotInfos, RunCommandOpts, SandboxFilter,
+                        SandboxInfo, SandboxMetrics, SearchEntry, SetPermissionEntry,
+                        SnapshotInfo, WriteEntry)
 
 
 class _AsyncDaemon:
@@ -37,11 +40,12 @@ class _AsyncDaemon:
         self.commands = commands_pb2_grpc.CommandsStub(self.channel)
         self.files = files_pb2_grpc.FilesStub(self.channel)
 
-    async def call(self, method, request):
+    async def call(self, method, request, *, readiness: bool = False):
+        """`readiness`: the call waits for a sandbox to become ready (Create, Resume)."""
         try:
             return await method(request)
         except grpc.RpcError as e:
-            raise from_rpc_error(e) from None
+            raise from_rpc_error(e, readiness=readiness) from None
 
     async def get_info(self, sandbox_id: str) -> SandboxInfo:
         return _wire.sandbox_info(await self.call(
@@ -61,7 +65,7 @@ class _AsyncDaemon:
         request = sandboxes_pb2.ResumeSandboxRequest(
             connection=self.config.to_proto(), sandbox_id=sandbox_id)
         request.ready_timeout.FromTimedelta(resume_timeout)
-        await self.call(self.sandboxes.Resume, request)
+        await self.call(self.sandboxes.Resume, request, readiness=True)
 
     async def renew(self, sandbox_id: str, timeout: timedelta) -> None:
         await self.call(self.sandboxes.Renew, _wire.renew_request(self.config, sandbox_id, timeout))
@@ -85,6 +89,17 @@ class AsyncCommands:
         """As Commands.run; a coroutine handler is awaited before the next event is read."""
         return await self._stream(self._daemon.commands.Run(
             _wire.run_request(self._daemon.config, self._sandbox_id, command, opts)), handlers)
+
+    async def attach(self, command_id: str, *, after_seq: int = 0,
+                     handlers: Optional[ExecutionHandlers] = None) -> Execution:
+        """As Commands.attach: replays a run osbd journalled from after event `after_seq` and
+        follows it to its end; SandboxNotFoundException when osbd no longer holds the run."""
+        request = commands_pb2.AttachCommandRequest(
+            connection=self._daemon.config.to_proto(), sandbox_id=self._sandbox_id,
+            command_id=command_id, after_seq=after_seq)
+        execution = await self._stream(self._daemon.commands.Attach(request), handlers)
+        execution.id = execution.id or command_id
+        return execution
 
     async def create_session(self, *, working_directory: Optional[str] = None) -> str:
         """As Commands.create_session."""
@@ -133,20 +148,124 @@ class AsyncFilesystem:
         self._daemon = daemon
         self._sandbox_id = sandbox_id
 
-    async def read_file(self, path: str, *, encoding: str = "utf-8") -> str:
-        request = _wire.read_file_request(self._daemon.config, self._sandbox_id, path)
+    def _base(self) -> dict:
+        return {"config": self._daemon.config, "sandbox_id": self._sandbox_id}
+
+    async def read_file(self, path: str, *, encoding: str = "utf-8",
+                        range_header: Optional[str] = None) -> str:
+        """As Filesystem.read_file."""
+        return (await self.read_bytes(path, range_header=range_header)).decode(encoding)
+
+    async def read_bytes(self, path: str, *, range_header: Optional[str] = None) -> bytes:
+        """As Filesystem.read_bytes."""
         chunks = []
+        async for chunk in await self.read_bytes_stream(path, range_header=range_header):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def read_bytes_stream(self, path: str, *, chunk_size: int = 64 * 1024,
+                                range_header: Optional[str] = None) -> AsyncIterator[bytes]:
+        """As Filesystem.read_bytes_stream, as the official async SDK has it: awaiting starts
+        the read (and raises for a missing file), then `async for` the pieces:
+
+            async for chunk in await sandbox.files.read_bytes_stream(path): ...
+        """
+        chunk_size = _wire.chunk_size_of(chunk_size)
+        call = self._daemon.files.Read(
+            _wire.read_file_request(self._daemon.config, self._sandbox_id, path, range_header))
         try:
-            async for chunk in self._daemon.files.Read(request):
-                chunks.append(chunk.data)
+            first = await call.read()
+        except grpc.RpcError as e:
+            call.cancel()
+            raise from_rpc_error(e) from None
+        return self._chunks(call, first, chunk_size)
+
+    @staticmethod
+    async def _chunks(call, first, chunk_size: int) -> AsyncIterator[bytes]:
+        buffer = bytearray()
+        try:
+            message = first
+            while message is not grpc.aio.EOF:
+                buffer += message.data
+                while len(buffer) >= chunk_size:
+                    yield bytes(buffer[:chunk_size])
+                    del buffer[:chunk_size]
+                message = await call.read()
+            if buffer:
+                yield bytes(buffer)
         except grpc.RpcError as e:
             raise from_rpc_error(e) from None
-        return b"".join(chunks).decode(encoding)
+        finally:
+            call.cancel()  # a no-op once the call ended; stops the read if the caller left
 
-    async def write_file(self, path: str, data, *, mode: Optional[int] = None) -> None:
-        requests = _wire.write_file_requests(self._daemon.config, self._sandbox_id, path,
-                                             _wire.file_bytes(data), mode)
+    async def write_file(self, path: str, data, *, encoding: str = "utf-8",
+                         mode: Optional[int] = None, owner: Optional[str] = None,
+                         group: Optional[str] = None) -> None:
+        """As Filesystem.write_file."""
+        requests = _wire.write_file_requests(self._daemon.config, self._sandbox_id, path, data,
+                                             mode, owner=owner, group=group, encoding=encoding)
         await self._daemon.call(self._daemon.files.Write, requests)
+
+    async def write_files(self, entries: List[WriteEntry]) -> None:
+        """As Filesystem.write_files."""
+        streams = [_wire.write_entry_requests(self._daemon.config, self._sandbox_id, e)
+                   for e in entries]
+        for requests in streams:
+            await self._daemon.call(self._daemon.files.Write, requests)
+
+    async def get_file_info(self, paths: List[str]) -> Dict[str, EntryInfo]:
+        """As Filesystem.get_file_info."""
+        response = await self._daemon.call(self._daemon.files.GetInfo,
+                                           _wire.get_info_request(**self._base(), paths=paths))
+        return {path: _wire.entry_info(info) for path, info in response.infos.items()}
+
+    async def list_directory(self, entry: DirectoryListEntry) -> List[EntryInfo]:
+        """As Filesystem.list_directory."""
+        response = await self._daemon.call(
+            self._daemon.files.ListDirectory,
+            _wire.list_directory_request(**self._base(), entry=entry))
+        return [_wire.entry_info(e) for e in response.entries]
+
+    async def search(self, entry: SearchEntry) -> List[EntryInfo]:
+        """As Filesystem.search."""
+        response = await self._daemon.call(self._daemon.files.Search,
+                                           _wire.search_request(**self._base(), entry=entry))
+        return [_wire.entry_info(e) for e in response.files]
+
+    async def create_directories(self, entries: List[WriteEntry]) -> None:
+        """As Filesystem.create_directories."""
+        await self._daemon.call(self._daemon.files.MakeDirectories,
+                                _wire.make_directories_request(**self._base(), entries=entries))
+
+    async def delete_files(self, paths: List[str]) -> None:
+        """As Filesystem.delete_files."""
+        await self._daemon.call(self._daemon.files.Delete,
+                                _wire.delete_files_request(**self._base(), paths=paths))
+
+    async def delete_directories(self, paths: List[str]) -> None:
+        """As Filesystem.delete_directories."""
+        await self._daemon.call(self._daemon.files.DeleteDirectories,
+                                _wire.delete_directories_request(**self._base(), paths=paths))
+
+    async def move_files(self, entries: List[MoveEntry]) -> None:
+        """As Filesystem.move_files."""
+        await self._daemon.call(self._daemon.files.Move,
+                                _wire.move_request(**self._base(), entries=entries))
+
+    async def set_permissions(self, entries: List[SetPermissionEntry]) -> None:
+        """As Filesystem.set_permissions."""
+        await self._daemon.call(self._daemon.files.SetPermissions,
+                                _wire.set_permissions_request(**self._base(), entries=entries))
+
+    async def replace_contents(self, entries: List[ContentReplaceEntry]) -> None:
+        """As Filesystem.replace_contents."""
+        await self.replace_contents_detailed(entries)
+
+    async def replace_contents_detailed(self, entries: List[ContentReplaceEntry]
+                                        ) -> List[ContentReplaceResult]:
+        """As Filesystem.replace_contents_detailed."""
+        return _wire.replace_results(await self._daemon.call(
+            self._daemon.files.Replace, _wire.replace_request(**self._base(), entries=entries)))
 
 
 class AsyncSandbox:
@@ -167,15 +286,17 @@ class AsyncSandbox:
                      resource: Optional[Dict[str, str]] = None,
                      entrypoint: Optional[List[str]] = None, skip_health_check: bool = False,
                      snapshot_id: Optional[str] = None,
+                     health_check: Optional[HealthCheck] = None,
                      connection_config: Optional[ConnectionConfig] = None) -> "AsyncSandbox":
         """As Sandbox.create."""
         daemon = _AsyncDaemon(connection_config or ConnectionConfig())
         request = _wire.create_request(
             daemon.config, image, timeout=timeout, ready_timeout=ready_timeout, env=env,
             metadata=metadata, resource=resource, entrypoint=entrypoint,
-            skip_health_check=skip_health_check, snapshot_id=snapshot_id)
+            skip_health_check=skip_health_check, snapshot_id=snapshot_id,
+            health_check=health_check)
         try:
-            created = await daemon.call(daemon.sandboxes.Create, request)
+            created = await daemon.call(daemon.sandboxes.Create, request, readiness=True)
         except BaseException:
             await daemon.channel.close()
             raise

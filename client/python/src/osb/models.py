@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Awaitable, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union
+from typing import (IO, Awaitable, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar,
+                    Union)
 
 T = TypeVar("T")
 # A handler is a plain function or, for AsyncSandbox, a coroutine function.
@@ -319,3 +320,120 @@ class BatchJobResult:
     stdout_truncated: bool = False
     stderr_truncated: bool = False
     started_at: Optional[datetime] = None
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """How osbd decides that a new or resumed sandbox is ready (common.proto `HealthCheck`).
+
+    With neither `command` nor `http_port` the probe is execd's GET /ping, as in the official
+    SDK. The probe is repeated until it passes or the ready timeout ends the wait
+    (SandboxReadyTimeoutException; a created sandbox is then deleted). Unlike the official SDK's
+    `health_check` (a client-side function), the probe runs in osbd.
+
+    Attributes:
+        command: ready when this shell command exits 0, each run limited to `command_timeout`
+            (None: 5 s).
+        http_port, http_path: ready when an HTTP GET of `http_path` on this port inside the
+            sandbox answers one of `expected_status` (empty: any 2xx). Exclusive with `command`.
+        polling_interval: pause between probes (None: from 2 ms doubling up to 200 ms); the
+            official SDK's `health_check_polling_interval`.
+        initial_delay: wait after Running before the first probe.
+    """
+
+    command: Optional[str] = None
+    command_timeout: Optional[timedelta] = None
+    http_port: Optional[int] = None
+    http_path: str = "/"
+    expected_status: Tuple[int, ...] = ()
+    polling_interval: Optional[timedelta] = None
+    initial_delay: Optional[timedelta] = None
+
+
+# Files. Modes are plain permission bits (0o644, 0o755), as in osbd's API; the official SDK's
+# models take the octal digits as a decimal number (644) instead.
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    """Metadata of a file or directory (lstat: symlinks are not followed).
+
+    `entry_type` is "file", "directory", "symlink" or "other" (None when the service did not
+    say); `mode` the permission bits (0o644).
+    """
+
+    path: str
+    entry_type: Optional[str]
+    mode: int
+    owner: str
+    group: str
+    size: int
+    modified_at: Optional[datetime]
+    created_at: Optional[datetime]
+
+
+@dataclass
+class WriteEntry:
+    """A file to write (`write_files`) or a directory to create (`create_directories`, which
+    ignores `data`). `data` is str (encoded with `encoding`), bytes or a binary or text file
+    object, streamed in chunks; `mode` None keeps the default (files: execd's, directories:
+    0o755); `owner` and `group` None leave them unchanged."""
+
+    path: str
+    data: Union[str, bytes, IO, None] = None
+    mode: Optional[int] = None
+    owner: Optional[str] = None
+    group: Optional[str] = None
+    encoding: str = "utf-8"
+
+
+@dataclass(frozen=True)
+class MoveEntry:
+    """A rename: `src` to `dest`, which must not exist (its parents are created)."""
+
+    src: str
+    dest: str
+
+
+@dataclass(frozen=True)
+class SetPermissionEntry:
+    """New mode, owner or group of `path`; None leaves that one unchanged."""
+
+    path: str
+    owner: Optional[str] = None
+    group: Optional[str] = None
+    mode: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class ContentReplaceEntry:
+    """Replace every `old_content` (non-empty text) in the file at `path` with `new_content`."""
+
+    path: str
+    old_content: str
+    new_content: str
+
+
+@dataclass(frozen=True)
+class ContentReplaceResult:
+    """How many occurrences were replaced in `path` (0: the text was not found)."""
+
+    path: str
+    replaced_count: int
+
+
+@dataclass(frozen=True)
+class SearchEntry:
+    """Files (never directories) under `path`, recursively, whose base name matches the glob
+    `pattern` (e.g. "*.py")."""
+
+    path: str
+    pattern: str = "**"
+
+
+@dataclass(frozen=True)
+class DirectoryListEntry:
+    """The entries under the directory `path` to `depth` levels (None: 1, its children)."""
+
+    path: str
+    depth: Optional[int] = None

@@ -84,7 +84,7 @@ class PoolManager:
     def acquire(self, name: str, *, fail_fast: bool = False,
                 sandbox_timeout: Optional[timedelta] = None) -> Sandbox:
         """A ready sandbox from the pool, now yours. With no idle one: created on the spot, or,
-        with `fail_fast`, SandboxException with code OSBD::POOL_EMPTY. `sandbox_timeout` renews
+        with `fail_fast`, PoolEmptyException (code OSBD::POOL_EMPTY). `sandbox_timeout` renews
         it to expire that long from now."""
         acquired = self._daemon.call(self._stub.Acquire,
                                      _wire.acquire_request(name, fail_fast, sandbox_timeout))

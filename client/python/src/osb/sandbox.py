@@ -14,7 +14,7 @@ Leaving the `with` block closes the connection to osbd; only kill() deletes the 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 import grpc
 
@@ -23,8 +23,11 @@ from osb._proto.opensandbox.v1 import (commands_pb2, commands_pb2_grpc, files_pb
                                        sandboxes_pb2, sandboxes_pb2_grpc)
 from osb.config import ConnectionConfig
 from osb.exceptions import from_rpc_error
-from osb.models import (Execution, ExecutionHandlers, PagedSandboxInfos, PagedSnapshotInfos,
-                        RunCommandOpts, SandboxFilter, SandboxInfo, SandboxMetrics, SnapshotInfo)
+from osb.models import (ContentReplaceEntry, ContentReplaceResult, DirectoryListEntry,
+                        EntryInfo, Execution, ExecutionHandlers, HealthCheck, MoveEntry,
+                        PagedSandboxInfos, PagedSnapshotInfos, RunCommandOpts, SandboxFilter,
+                        SandboxInfo, SandboxMetrics, SearchEntry, SetPermissionEntry,
+                        SnapshotInfo, WriteEntry)
 
 
 class _Daemon:
@@ -37,11 +40,12 @@ class _Daemon:
         self.commands = commands_pb2_grpc.CommandsStub(self.channel)
         self.files = files_pb2_grpc.FilesStub(self.channel)
 
-    def call(self, method, request):
+    def call(self, method, request, *, readiness: bool = False):
+        """`readiness`: the call waits for a sandbox to become ready (Create, Resume)."""
         try:
             return method(request)
         except grpc.RpcError as e:
-            raise from_rpc_error(e) from None
+            raise from_rpc_error(e, readiness=readiness) from None
 
     def get_info(self, sandbox_id: str) -> SandboxInfo:
         return _wire.sandbox_info(self.call(self.sandboxes.Get, sandboxes_pb2.GetSandboxRequest(
@@ -59,7 +63,7 @@ class _Daemon:
         request = sandboxes_pb2.ResumeSandboxRequest(
             connection=self.config.to_proto(), sandbox_id=sandbox_id)
         request.ready_timeout.FromTimedelta(resume_timeout)
-        self.call(self.sandboxes.Resume, request)
+        self.call(self.sandboxes.Resume, request, readiness=True)
 
     def renew(self, sandbox_id: str, timeout: timedelta) -> None:
         self.call(self.sandboxes.Renew, _wire.renew_request(self.config, sandbox_id, timeout))
@@ -127,26 +131,131 @@ class Commands:
 
 
 class Filesystem:
-    """`sandbox.files`: files inside the sandbox (osbd's Files service)."""
+    """`sandbox.files`: files inside the sandbox (osbd's Files service), named as the official
+    SDK's `sandbox.files`. Contents stream in chunks both ways; modes are plain permission bits
+    (0o644). Every method raises a SandboxException subclass: SandboxNotFoundException for a
+    missing path, InvalidArgumentException for a bad request, FailedPreconditionException
+    when the sandbox is not running."""
 
     def __init__(self, daemon: _Daemon, sandbox_id: str) -> None:
         self._daemon = daemon
         self._sandbox_id = sandbox_id
 
-    def read_file(self, path: str, *, encoding: str = "utf-8") -> str:
-        """The whole file decoded with `encoding`."""
-        request = _wire.read_file_request(self._daemon.config, self._sandbox_id, path)
+    def _base(self) -> dict:
+        return {"config": self._daemon.config, "sandbox_id": self._sandbox_id}
+
+    def read_file(self, path: str, *, encoding: str = "utf-8",
+                  range_header: Optional[str] = None) -> str:
+        """The file (or the byte range `range_header`, e.g. "bytes=0-1023") decoded with
+        `encoding`."""
+        return self.read_bytes(path, range_header=range_header).decode(encoding)
+
+    def read_bytes(self, path: str, *, range_header: Optional[str] = None) -> bytes:
+        """The file's bytes, or those of `range_header` ("bytes=FIRST-LAST", "bytes=FIRST-",
+        "bytes=-N"); a range past the end is shortened to it."""
+        return b"".join(self.read_bytes_stream(path, range_header=range_header))
+
+    def read_bytes_stream(self, path: str, *, chunk_size: int = 64 * 1024,
+                          range_header: Optional[str] = None) -> Iterator[bytes]:
+        """The file's bytes in pieces of `chunk_size` (the last shorter), read from osbd as they
+        are consumed, so a large file never sits in memory whole. The call starts here: a
+        missing file raises SandboxNotFoundException at once; a stream that breaks later
+        raises while iterating. Closing the iterator early cancels the read."""
+        chunk_size = _wire.chunk_size_of(chunk_size)
+        call = self._daemon.files.Read(
+            _wire.read_file_request(self._daemon.config, self._sandbox_id, path, range_header))
         try:
-            data = b"".join(chunk.data for chunk in self._daemon.files.Read(request))
+            first = next(call, None)
+        except grpc.RpcError as e:
+            call.cancel()
+            raise from_rpc_error(e) from None
+        return _wire.rechunk(self._chunks(call, first), chunk_size)
+
+    @staticmethod
+    def _chunks(call, first) -> Iterator[bytes]:
+        try:
+            if first is None:
+                return
+            yield first.data
+            for chunk in call:
+                yield chunk.data
         except grpc.RpcError as e:
             raise from_rpc_error(e) from None
-        return data.decode(encoding)
+        finally:
+            call.cancel()  # a no-op once the call ended; stops the read if the caller left
 
-    def write_file(self, path: str, data, *, mode: Optional[int] = None) -> None:
-        """Creates or replaces `path` with `data` (str as UTF-8, or bytes); `mode` like 0o644."""
-        requests = _wire.write_file_requests(self._daemon.config, self._sandbox_id, path,
-                                             _wire.file_bytes(data), mode)
+    def write_file(self, path: str, data, *, encoding: str = "utf-8",
+                   mode: Optional[int] = None, owner: Optional[str] = None,
+                   group: Optional[str] = None) -> None:
+        """Creates or replaces `path` (and its missing parents) with `data`: str (encoded with
+        `encoding`), bytes, or a file object streamed in 64 KiB chunks. `mode` like 0o644 (None:
+        execd's default); `owner`, `group` names or numeric ids as text."""
+        requests = _wire.write_file_requests(self._daemon.config, self._sandbox_id, path, data,
+                                             mode, owner=owner, group=group, encoding=encoding)
         self._daemon.call(self._daemon.files.Write, requests)
+
+    def write_files(self, entries: List[WriteEntry]) -> None:
+        """Writes each entry as write_file does, in order; stops at the first failure."""
+        streams = [_wire.write_entry_requests(self._daemon.config, self._sandbox_id, e)
+                   for e in entries]  # every entry checked before anything is written
+        for requests in streams:
+            self._daemon.call(self._daemon.files.Write, requests)
+
+    def get_file_info(self, paths: List[str]) -> Dict[str, EntryInfo]:
+        """Metadata of each path (symlinks not followed), keyed by the path as given;
+        SandboxNotFoundException when any is missing."""
+        response = self._daemon.call(self._daemon.files.GetInfo,
+                                     _wire.get_info_request(**self._base(), paths=paths))
+        return {path: _wire.entry_info(info) for path, info in response.infos.items()}
+
+    def list_directory(self, entry: DirectoryListEntry) -> List[EntryInfo]:
+        """The entries under `entry.path` to `entry.depth` levels (default 1), lexically ordered
+        per directory, children after their parent (a str is a path)."""
+        response = self._daemon.call(self._daemon.files.ListDirectory,
+                                     _wire.list_directory_request(**self._base(), entry=entry))
+        return [_wire.entry_info(e) for e in response.entries]
+
+    def search(self, entry: SearchEntry) -> List[EntryInfo]:
+        """Files under `entry.path` (recursively) whose base name matches `entry.pattern`."""
+        response = self._daemon.call(self._daemon.files.Search,
+                                     _wire.search_request(**self._base(), entry=entry))
+        return [_wire.entry_info(e) for e in response.files]
+
+    def create_directories(self, entries: List[WriteEntry]) -> None:
+        """mkdir -p of each entry's path, then its `mode` (None: 0o755), `owner` and `group`."""
+        self._daemon.call(self._daemon.files.MakeDirectories,
+                          _wire.make_directories_request(**self._base(), entries=entries))
+
+    def delete_files(self, paths: List[str]) -> None:
+        """Deletes files; missing ones are ignored, a directory is an error."""
+        self._daemon.call(self._daemon.files.Delete,
+                          _wire.delete_files_request(**self._base(), paths=paths))
+
+    def delete_directories(self, paths: List[str]) -> None:
+        """Deletes directories with everything in them (rm -rf)."""
+        self._daemon.call(self._daemon.files.DeleteDirectories,
+                          _wire.delete_directories_request(**self._base(), paths=paths))
+
+    def move_files(self, entries: List[MoveEntry]) -> None:
+        """Renames each `src` to `dest` in order (creating `dest`'s parents);
+        SandboxNotFoundException for a missing source."""
+        self._daemon.call(self._daemon.files.Move,
+                          _wire.move_request(**self._base(), entries=entries))
+
+    def set_permissions(self, entries: List[SetPermissionEntry]) -> None:
+        """chmod / chown each entry's path (None fields are left unchanged)."""
+        self._daemon.call(self._daemon.files.SetPermissions,
+                          _wire.set_permissions_request(**self._base(), entries=entries))
+
+    def replace_contents(self, entries: List[ContentReplaceEntry]) -> None:
+        """Replaces every occurrence of each entry's `old_content` in its file."""
+        self.replace_contents_detailed(entries)
+
+    def replace_contents_detailed(self, entries: List[ContentReplaceEntry]
+                                  ) -> List[ContentReplaceResult]:
+        """As replace_contents, returning how many occurrences each file had replaced."""
+        return _wire.replace_results(self._daemon.call(
+            self._daemon.files.Replace, _wire.replace_request(**self._base(), entries=entries)))
 
 
 class Sandbox:
@@ -165,7 +274,7 @@ class Sandbox:
                env: Optional[Dict[str, str]] = None, metadata: Optional[Dict[str, str]] = None,
                resource: Optional[Dict[str, str]] = None,
                entrypoint: Optional[List[str]] = None, skip_health_check: bool = False,
-               snapshot_id: Optional[str] = None,
+               snapshot_id: Optional[str] = None, health_check: Optional[HealthCheck] = None,
                connection_config: Optional[ConnectionConfig] = None) -> "Sandbox":
         """Creates a sandbox from `image` or from a Ready snapshot (`snapshot_id`: its files, and
         its source's entrypoint unless one is given) and, unless `skip_health_check`, waits until
@@ -173,15 +282,18 @@ class Sandbox:
 
         `timeout` is its time to live (at least 60 s; None: no TTL, it lives until killed);
         `resource` its limits, e.g. {"cpu": "1", "memory": "2Gi"} (the default). If the sandbox
-        does not become ready within `ready_timeout`, osbd deletes it and this raises.
+        does not become ready within `ready_timeout`, osbd deletes it and this raises
+        SandboxReadyTimeoutException. `health_check` chooses the readiness probe osbd runs
+        (default: execd's /ping).
         """
         daemon = _Daemon(connection_config or ConnectionConfig())
         request = _wire.create_request(
             daemon.config, image, timeout=timeout, ready_timeout=ready_timeout, env=env,
             metadata=metadata, resource=resource, entrypoint=entrypoint,
-            skip_health_check=skip_health_check, snapshot_id=snapshot_id)
+            skip_health_check=skip_health_check, snapshot_id=snapshot_id,
+            health_check=health_check)
         try:
-            created = daemon.call(daemon.sandboxes.Create, request)
+            created = daemon.call(daemon.sandboxes.Create, request, readiness=True)
         except BaseException:
             daemon.channel.close()
             raise
