@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
@@ -121,3 +122,15 @@ def stack():
         if s is not None:
             _stop(s.runtime_pid)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def sandbox(stack):
+    """A sandbox on osb-runtime's built-in base, shared by a module's tests (a module may
+    define its own)."""
+    from osb import Sandbox
+
+    created = Sandbox.create("host", timeout=timedelta(minutes=5))
+    yield created
+    created.kill()
+    created.close()

@@ -17,14 +17,6 @@ IMAGE = "host"
 
 
 @pytest.fixture(scope="module")
-def sandbox(stack):
-    sandbox = Sandbox.create(IMAGE, timeout=timedelta(minutes=5))
-    yield sandbox
-    sandbox.kill()
-    sandbox.close()
-
-
-@pytest.fixture(scope="module")
 def batches(stack):
     with BatchRunner.create() as runner:
         yield runner

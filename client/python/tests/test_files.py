@@ -21,14 +21,6 @@ from osb import (AsyncSandbox, ContentReplaceEntry, ContentReplaceResult, Direct
 IMAGE = "host"
 
 
-@pytest.fixture(scope="module")
-def sandbox(stack):
-    sandbox = Sandbox.create(IMAGE, timeout=timedelta(minutes=5))
-    yield sandbox
-    sandbox.kill()
-    sandbox.close()
-
-
 @pytest.fixture
 def root(sandbox):
     """A fresh directory for one test."""

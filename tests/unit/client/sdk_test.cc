@@ -30,6 +30,18 @@ class SdkTest : public ::testing::Test {
 
   Options options() const { return Options{}.set<SocketPathOption>(daemon_.socket_path()); }
 
+  // The fake daemon answers every call with `code` and `message`, and an ErrorInfo whose
+  // reason is `reason`, as osbd names its own failures.
+  void FailCallsWith(grpc::StatusCode code, const std::string& message,
+                     const std::string& reason) {
+    google::rpc::ErrorInfo info;
+    info.set_reason(reason);
+    google::rpc::Status details;
+    details.add_details()->PackFrom(info);
+    absl::MutexLock lock(&daemon_.state().mu);
+    daemon_.state().error = grpc::Status(code, message, details.SerializeAsString());
+  }
+
   Sandbox Connected() {
     auto sandbox = Sandbox::Connect("sb-1", options());
     EXPECT_TRUE(sandbox.ok()) << sandbox.status();
@@ -210,30 +222,15 @@ TEST_F(SdkTest, ErrorsCarryTheUpstreamCodeRequestIdAndRetryDelay) {
 }
 
 TEST_F(SdkTest, AReadyTimeoutIsRecognised) {
-  google::rpc::ErrorInfo info;
-  info.set_reason("OSBD::READY_TIMEOUT");
-  google::rpc::Status details;
-  details.add_details()->PackFrom(info);
-  {
-    absl::MutexLock lock(&daemon_.state().mu);
-    daemon_.state().error = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "not ready",
-                                         details.SerializeAsString());
-  }
+  FailCallsWith(grpc::StatusCode::DEADLINE_EXCEEDED, "not ready", "OSBD::READY_TIMEOUT");
   auto sandbox = Sandbox::Create("debian", {}, options());
   EXPECT_TRUE(IsReadyTimeout(sandbox.status())) << sandbox.status();
   EXPECT_EQ(GetErrorDetails(absl::OkStatus()).code, "");
 }
 
 TEST_F(SdkTest, AnUnhealthySandboxIsRecognised) {
-  google::rpc::ErrorInfo info;
-  info.set_reason("OSBD::SANDBOX_UNHEALTHY");
-  google::rpc::Status details;
-  details.add_details()->PackFrom(info);
-  {
-    absl::MutexLock lock(&daemon_.state().mu);
-    daemon_.state().error = grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                         "sandbox sb-1 is Failed", details.SerializeAsString());
-  }
+  FailCallsWith(grpc::StatusCode::FAILED_PRECONDITION, "sandbox sb-1 is Failed",
+                "OSBD::SANDBOX_UNHEALTHY");
   auto sandbox = Sandbox::Create("debian", {}, options());
   EXPECT_TRUE(IsUnhealthy(sandbox.status())) << sandbox.status();
   EXPECT_FALSE(IsReadyTimeout(sandbox.status()));
