@@ -14,7 +14,8 @@
 // rejection; the call rejects only when the batch cannot run at all.
 import { ConnectionConfig, duration } from './config.js';
 import { fromGrpcError, invalidArgument } from './errors.js';
-import { Daemon, toDate, toMillis } from './sandbox.js';
+import { Daemon } from './sandbox.js';
+import { toDate, toMillis } from './timestamps.js';
 
 /**
  * @typedef {object} BatchJob a shell `command` or a code cell (`code`), exactly one; a string is

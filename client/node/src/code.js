@@ -9,7 +9,8 @@
 // cells run in it. run() without a context uses its language's default context (python when no
 // language is given either). A cell that raised is not a rejection: it is `execution.error`.
 import { invalidArgument } from './errors.js';
-import { addOutput, streamExecution, toMillis } from './sandbox.js';
+import { addOutput, streamExecution } from './sandbox.js';
+import { toMillis } from './timestamps.js';
 
 /**
  * @typedef {{id?: string, language: string, workingDirectory?: string}} CodeContext

@@ -4,10 +4,22 @@ export { BatchRunner } from './batch.js';
 export { CodeInterpreter, Codes } from './code.js';
 export { ConnectionConfig, defaultSocketPath } from './config.js';
 export {
+  FailedPreconditionError,
   InvalidArgumentError,
+  PermissionDeniedError,
+  PoolEmptyError,
+  ResourceExhaustedError,
   SandboxError,
+  SandboxInternalError,
   SandboxNotFoundError,
+  SandboxRateLimitError,
+  SandboxReadyTimeoutError,
+  SandboxTimeoutError,
+  SandboxUnhealthyError,
+  UnauthenticatedError,
+  UnavailableError,
   UnimplementedError,
 } from './errors.js';
+export { Filesystem } from './files.js';
 export { PoolManager, TemplateManager } from './pools.js';
-export { Commands, Filesystem, Sandbox, SandboxManager } from './sandbox.js';
+export { Commands, Sandbox, SandboxManager } from './sandbox.js';

@@ -93,7 +93,7 @@ export class PoolManager {
 
   /**
    * A ready sandbox from the pool, now the caller's. With no idle one: created on the spot, or,
-   * with `failFast`, a rejection whose code is OSBD::POOL_EMPTY.
+   * with `failFast`, a PoolEmptyError (code OSBD::POOL_EMPTY).
    * @param {string} name
    * @param {{failFast?: boolean, sandboxTimeoutSeconds?: number}} [options]
    * @returns {Promise<Sandbox>}

@@ -1,4 +1,5 @@
-// Sandbox, its commands and files, and SandboxManager: the official JS SDK's shape over osbd.
+// Sandbox, its commands, and SandboxManager: the official JS SDK's shape over osbd (files:
+// files.js).
 //
 //   const sandbox = await Sandbox.create({ image: 'debian' });
 //   const execution = await sandbox.commands.run('echo hello; exit 3', {}, {
@@ -11,7 +12,9 @@ import * as grpc from '@grpc/grpc-js';
 
 import { ConnectionConfig, duration } from './config.js';
 import { fromGrpcError, invalidArgument } from './errors.js';
+import { Filesystem } from './files.js';
 import { v1 } from './proto.js';
+import { toDate, toMillis } from './timestamps.js';
 
 /**
  * @typedef {object} SandboxInfo
@@ -55,14 +58,6 @@ import { v1 } from './proto.js';
  * @property {number} [gid] requires uid
  * @property {Record<string, string>} [envs]
  */
-
-export function toDate(timestamp) {
-  return timestamp ? new Date(timestamp.seconds * 1000 + timestamp.nanos / 1e6) : undefined;
-}
-
-export function toMillis(timestamp) {
-  return timestamp ? timestamp.seconds * 1000 + Math.floor(timestamp.nanos / 1e6) : 0;
-}
 
 /** @returns {SandboxInfo} */
 function statusOf(status) {
@@ -178,11 +173,14 @@ export class Daemon {
     this.code = new v1.Code(config.target, grpc.credentials.createInsecure(), shared);
   }
 
-  /** Calls a unary method; resolves with its response or rejects with a SandboxError. */
-  call(client, method, request) {
+  /**
+   * Calls a unary method; resolves with its response or rejects with a SandboxError.
+   * `readiness`: the method waits for a sandbox to become ready (Create, Resume).
+   */
+  call(client, method, request, { readiness = false } = {}) {
     return new Promise((resolve, reject) => {
       client[method](request, (error, response) =>
-        error ? reject(fromGrpcError(error)) : resolve(response),
+        error ? reject(fromGrpcError(error, { readiness })) : resolve(response),
       );
     });
   }
@@ -208,6 +206,7 @@ export class Daemon {
       this.sandboxes,
       'Resume',
       this.request(sandboxId, { readyTimeout: duration(readyTimeoutSeconds) }),
+      { readiness: true },
     );
   }
 
@@ -354,62 +353,50 @@ export async function streamExecution(call, handlers, fold = applyEvent) {
   }
 }
 
-/** `sandbox.files`: files inside the sandbox (osbd's Files service). */
-export class Filesystem {
-  /** @param {Daemon} daemon @param {string} sandboxId */
-  constructor(daemon, sandboxId) {
-    this.daemon = daemon;
-    this.sandboxId = sandboxId;
-  }
+/**
+ * @typedef {object} HealthCheck how osbd decides that a new sandbox is ready. osbd runs the
+ *   probe, where the official SDK's healthCheck is a client-side function; with neither
+ *   `command` nor `httpPort` it is execd's /ping. It is repeated until it passes or the ready
+ *   timeout ends the wait.
+ * @property {string} [command] ready when this shell command exits 0
+ * @property {number} [commandTimeoutSeconds] limit of one run of `command` (default 5)
+ * @property {number} [httpPort] ready when an HTTP GET of `httpPath` on this port inside the
+ *   sandbox answers one of `expectedStatus`; exclusive with `command`
+ * @property {string} [httpPath] default "/"
+ * @property {number[]} [expectedStatus] default: any 2xx
+ * @property {number} [pollingIntervalMs] pause between probes (default: from 2 ms, doubling up
+ *   to 200 ms); the official SDK's healthCheckPollingInterval
+ * @property {number} [initialDelayMs] wait after Running before the first probe (default 0)
+ */
 
-  /**
-   * The whole file, decoded.
-   * @param {string} path
-   * @param {{encoding?: BufferEncoding}} [options]
-   * @returns {Promise<string>}
-   */
-  async readFile(path, { encoding = 'utf8' } = {}) {
-    const chunks = [];
-    try {
-      for await (const chunk of this.daemon.files.Read(
-        this.daemon.request(this.sandboxId, { path }),
-      )) {
-        chunks.push(chunk.data);
-      }
-    } catch (error) {
-      throw fromGrpcError(error);
-    }
-    return Buffer.concat(chunks).toString(encoding);
+/** The proto's HealthCheck; an InvalidArgumentError for what it cannot carry. */
+function healthCheckProto(check) {
+  if (typeof check !== 'object') {
+    throw invalidArgument('healthCheck is an object of probe settings, run by osbd');
   }
-
-  /**
-   * Creates or replaces files, one after the other; `mode` is plain permission bits (0o644).
-   * @param {{path: string, data: string|Uint8Array, mode?: number}[]} entries
-   */
-  async writeFiles(entries) {
-    for (const { path, data, mode } of entries) {
-      if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
-        throw invalidArgument(`writeFiles data for ${path} must be a string or bytes`);
-      }
-      const bytes = Buffer.from(data);
-      await new Promise((resolve, reject) => {
-        const call = this.daemon.files.Write((error) =>
-          error ? reject(fromGrpcError(error)) : resolve(),
-        );
-        call.write({
-          header: this.daemon.request(this.sandboxId, {
-            path,
-            mode: mode ?? 0,
-            size: bytes.length,
-          }),
-        });
-        for (let start = 0; start < bytes.length; start += 64 * 1024) {
-          call.write({ data: bytes.subarray(start, start + 64 * 1024) });
-        }
-        call.end();
-      });
-    }
+  if (check.command !== undefined && check.httpPort !== undefined) {
+    throw invalidArgument('a health check probes a command or an HTTP port, not both');
   }
+  const message = {};
+  if (check.pollingIntervalMs !== undefined) {
+    message.pollingInterval = duration(check.pollingIntervalMs / 1000);
+  }
+  if (check.initialDelayMs !== undefined) {
+    message.initialDelay = duration(check.initialDelayMs / 1000);
+  }
+  if (check.command !== undefined) {
+    message.command = { command: check.command };
+    if (check.commandTimeoutSeconds !== undefined) {
+      message.command.timeout = duration(check.commandTimeoutSeconds);
+    }
+  } else if (check.httpPort !== undefined) {
+    message.http = {
+      port: check.httpPort,
+      path: check.httpPath ?? '',
+      expectedStatus: check.expectedStatus ?? [],
+    };
+  }
+  return message;
 }
 
 /** A sandbox reached through osbd. Make one with Sandbox.create or Sandbox.connect. */
@@ -423,8 +410,11 @@ export class Sandbox {
   }
 
   /**
-   * Creates a sandbox and, unless `skipHealthCheck`, waits until it is ready. If it does not
-   * become ready within `readyTimeoutSeconds`, osbd deletes it and this rejects.
+   * Creates a sandbox and, unless `skipHealthCheck`, waits until it is ready: Running, and its
+   * probe (`healthCheck`, default execd's /ping) passes. If it does not become ready within
+   * `readyTimeoutSeconds`, osbd deletes it and this rejects with a SandboxReadyTimeoutError (a
+   * SandboxUnhealthyError when it failed on the way); a healthCheck with both `command` and
+   * `httpPort` rejects with an InvalidArgumentError before anything is sent.
    * @param {object} options
    * @param {string} [options.image] e.g. "python:3.11"; exactly one of image and snapshotId
    * @param {string} [options.snapshotId] a Ready snapshot: its files, and its source's
@@ -437,10 +427,12 @@ export class Sandbox {
    * @param {Record<string, string>} [options.resource] e.g. {cpu: "1", memory: "2Gi"} (the default)
    * @param {string[]} [options.entrypoint]
    * @param {boolean} [options.skipHealthCheck]
+   * @param {HealthCheck} [options.healthCheck]
    * @param {ConnectionConfig} [options.connectionConfig]
    * @returns {Promise<Sandbox>}
    */
   static async create(options) {
+    const healthCheck = options.healthCheck && healthCheckProto(options.healthCheck);
     const daemon = new Daemon(options.connectionConfig ?? new ConnectionConfig());
     const timeoutSeconds = options.timeoutSeconds === undefined ? 600 : options.timeoutSeconds;
     const request = {
@@ -456,8 +448,9 @@ export class Sandbox {
     };
     if (timeoutSeconds === null) request.manualCleanup = true;
     else request.timeout = duration(timeoutSeconds);
+    if (healthCheck) request.healthCheck = healthCheck;
     try {
-      const created = await daemon.call(daemon.sandboxes, 'Create', request);
+      const created = await daemon.call(daemon.sandboxes, 'Create', request, { readiness: true });
       return new Sandbox(created.id, daemon);
     } catch (error) {
       daemon.close();

@@ -8,13 +8,18 @@ import { status } from '@grpc/grpc-js';
 
 import {
   ConnectionConfig,
+  FailedPreconditionError,
   InvalidArgumentError,
+  PoolEmptyError,
   PoolManager,
+  ResourceExhaustedError,
   Sandbox,
   SandboxError,
   SandboxManager,
   SandboxNotFoundError,
   TemplateManager,
+  UnauthenticatedError,
+  UnavailableError,
 } from '../src/index.js';
 import { startStack } from './stack.js';
 
@@ -188,7 +193,13 @@ test('kill, then get is a not-found error with the upstream code and request id'
     assert.ok(e instanceof SandboxNotFoundError);
     assert.equal(e.code, 'SANDBOX::NOT_FOUND');
     assert.ok(e.detail.includes(sandbox.id));
+    assert.ok(!e.detail.includes('request id'));
     assert.ok(e.requestId);
+    // From the ErrorInfo osbd attaches.
+    assert.equal(e.metadata.request_id, e.requestId);
+    assert.equal(e.httpStatus, 404);
+    assert.equal(e.domain, 'opensandbox.io');
+    assert.equal(e.grpcCode, status.NOT_FOUND);
     return true;
   });
   await assert.rejects(
@@ -196,6 +207,62 @@ test('kill, then get is a not-found error with the upstream code and request id'
     SandboxNotFoundError,
   );
   sandbox.close();
+});
+
+test('a wrong API key is unauthenticated', async () => {
+  const manager = SandboxManager.create({
+    connectionConfig: new ConnectionConfig({ socket: stack.socket, domain: '', apiKey: 'wrong' }),
+  });
+  await assert.rejects(manager.listSandboxInfos(), (e) => {
+    assert.ok(e instanceof UnauthenticatedError);
+    assert.equal(e.grpcCode, status.UNAUTHENTICATED);
+    assert.equal(e.code, 'INVALID_API_KEY');
+    assert.equal(e.httpStatus, 401);
+    return true;
+  });
+  manager.close();
+});
+
+test('renewing a sandbox without TTL is a failed precondition', async () => {
+  const sandbox = await Sandbox.create({
+    image: IMAGE,
+    timeoutSeconds: null,
+    connectionConfig: config,
+  });
+  try {
+    await assert.rejects(sandbox.renew(3600), (e) => {
+      assert.ok(e instanceof FailedPreconditionError);
+      assert.equal(e.grpcCode, status.FAILED_PRECONDITION);
+      assert.match(e.detail, /manual cleanup/);
+      assert.equal(e.httpStatus, 409);
+      assert.ok(e.requestId);
+      return true;
+    });
+  } finally {
+    await sandbox.kill();
+    sandbox.close();
+  }
+});
+
+test('a fail-fast acquire from an empty pool is a pool-empty error', async () => {
+  const name = `empty-${randomUUID().slice(0, 8)}`;
+  const templates = TemplateManager.create({ connectionConfig: config });
+  const pools = PoolManager.create({ connectionConfig: config });
+  try {
+    await templates.define(name, { image: IMAGE });
+    await pools.define(name, { template: name, minIdle: 0 });
+    await assert.rejects(pools.acquire(name, { failFast: true }), (e) => {
+      assert.ok(e instanceof PoolEmptyError);
+      assert.ok(e instanceof ResourceExhaustedError);
+      assert.equal(e.code, 'OSBD::POOL_EMPTY');
+      return true;
+    });
+  } finally {
+    await pools.delete(name);
+    await templates.delete(name);
+    pools.close();
+    templates.close();
+  }
 });
 
 test('a negative timeout is an invalid-argument error and creates nothing', async () => {
@@ -320,12 +387,12 @@ test('the manager lists with filters and kills', async () => {
   b.close();
 });
 
-test('no daemon on the socket is an UNAVAILABLE SandboxError', async () => {
+test('no daemon on the socket is an UnavailableError', async () => {
   const manager = SandboxManager.create({
     connectionConfig: new ConnectionConfig({ socket: `${stack.dir}/none.sock` }),
   });
   await assert.rejects(manager.listSandboxInfos(), (e) => {
-    assert.ok(e instanceof SandboxError);
+    assert.ok(e instanceof UnavailableError && e instanceof SandboxError);
     assert.equal(e.code, 'UNAVAILABLE');
     return true;
   });
