@@ -3,7 +3,8 @@
 # whose start-up time counts: runs the link command it is given with each system library that
 # Debian also ships as a static archive (gRPC, protobuf, Abseil, re2, c-ares, OpenSSL, zlib,
 # libseccomp...) taken from that archive instead, inside one linker group so that their mutual
-# references resolve in any order. glibc, libstdc++ and libraries without an archive stay shared.
+# references resolve in any order. glibc and libraries without an archive stay shared (libstdc++
+# and libgcc come in through -static-libstdc++ and -static-libgcc, where the target asks).
 # Why: on the machines this project measures on, a page fault costs ~15 µs, and mapping and
 # relocating ~60 shared libraries costs ~10 ms at every start (osbctl --version 17.7 -> 6 ms).
 set -euo pipefail
