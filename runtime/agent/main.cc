@@ -2,6 +2,7 @@
 // sandbox's fresh user namespace: it builds the sandbox's root filesystem, binds its API socket
 // at a host path the runtime chose, moves into the new root, starts the sandbox's entrypoint and
 // serves the execd API until the sandbox is killed.
+#include <malloc.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -69,6 +70,10 @@ absl::StatusOr<std::optional<std::vector<std::string>>> ReadConfig(int fd) {
 
 int main(int argc, char** argv) {
   osb::agent::Reaper::BlockSigchld();  // before any thread exists
+  // Two malloc arenas for all the agent's threads: glibc gives each thread its own, up to 8 per
+  // core, and the 64 HTTP workers touched 16 of them (~2.3 MiB of every sandbox's memory) for
+  // allocations that are small and few.
+  mallopt(M_ARENA_MAX, 2);
   ::signal(SIGPIPE, SIG_IGN);
 
   // Started as `osb-agent --config-fd N [ARGS]` (the runtime's way), the other arguments arrive
