@@ -4,6 +4,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -87,6 +88,16 @@ std::vector<pid_t> ChildrenOf(pid_t pid) {
     if (ParentOf(p) == pid) children.push_back(p);
   }
   return children;
+}
+
+pid_t FindProcess(const std::string& needle) {
+  for (pid_t p : AllPids()) {
+    std::ifstream in(absl::StrCat("/proc/", p, "/cmdline"));
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(needle) != std::string::npos) return p;
+  }
+  return 0;
 }
 
 uint64_t PssKiB(pid_t pid) {

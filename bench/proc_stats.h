@@ -20,6 +20,10 @@ uint64_t RssKiB(pid_t pid);
 // Direct children of `pid`.
 std::vector<pid_t> ChildrenOf(pid_t pid);
 
+// The first process whose command line (its arguments joined by spaces) contains `needle`; 0
+// when none does.
+pid_t FindProcess(const std::string& needle);
+
 // Proportional set size of `pid` (Pss of smaps_rollup: shared pages divided among the processes
 // that map them) in KiB; 0 when the process is gone.
 uint64_t PssKiB(pid_t pid);

@@ -75,6 +75,12 @@ json EvaluateTargets(const std::vector<Scenario>& scenarios) {
   targets.push_back(Target("1 GiB download", "≥ 500 MB/s, bounded RSS",
                            FindMetric(scenarios, "files.osbd.download"), false, 500, true, "MB/s",
                            ""));
+  targets.push_back(Target("osbd RSS growth over the 1 GiB transfers", "≤ 32 MiB",
+                           FindMetric(scenarios, "files.osbd_rss_growth"), false, 32, false,
+                           "MiB", ""));
+  targets.push_back(Target("osb-agent RSS growth over the 1 GiB transfers", "≤ 32 MiB",
+                           FindMetric(scenarios, "files.agent_rss_growth"), false, 32, false,
+                           "MiB", ""));
   targets.push_back(Target("1 GiB of 76-character lines on stdout (agent and proxy)",
                            "≥ 150 MB/s", FindMetric(scenarios, "streaming.curl"), false, 150, true,
                            "MB/s", ""));

@@ -94,7 +94,13 @@ Scenario FileTransfers(const BenchConfig& config) {
   }
   std::vector<double> up, down;
   std::string up_error, down_error;
+  const uint64_t osbd_before_kib = RssKiB(config.osbd_pid);
   PeakRssSampler rss(config.osbd_pid);
+  // The sandbox's osb-agent, which writes the uploads to disk and reads the downloads from it
+  // (osb-runtime starts it with the sandbox's directory, named by its id, among its arguments).
+  const pid_t agent = FindProcess("/sandboxes/" + sandbox->id());
+  const uint64_t agent_before_kib = agent > 0 ? RssKiB(agent) : 0;
+  PeakRssSampler agent_rss(agent);
   for (int i = 0; i < runs; ++i) {
     PatternSource source(size);
     std::istream in(&source);
@@ -124,6 +130,7 @@ Scenario FileTransfers(const BenchConfig& config) {
     (void)sandbox->files().DeleteFiles({"/tmp/bench.bin"});
   }
   const uint64_t peak_kib = rss.Stop();
+  const uint64_t agent_peak_kib = agent_rss.Stop();
   (void)sandbox->Kill();
 
   // The floor: the same bytes written to and read back from a local file by cp.
@@ -152,6 +159,19 @@ Scenario FileTransfers(const BenchConfig& config) {
   scenario.metrics.push_back(Throughput("files.osbd.download",
                                         "download " + size_label + " (ReadFileTo)", down,
                                         down_error));
+  // Over both directions: the peak RSS over the RSS before the first transfer.
+  auto growth_mib = [](uint64_t peak, uint64_t before) {
+    return (static_cast<double>(peak) - static_cast<double>(before)) / 1024.0;
+  };
+  scenario.metrics.push_back(ValueMetric("files.osbd_rss_growth",
+                                         "osbd's RSS growth over the transfers",
+                                         growth_mib(peak_kib, osbd_before_kib), "MiB"));
+  scenario.metrics.push_back(
+      agent > 0 ? ValueMetric("files.agent_rss_growth",
+                              "the sandbox's osb-agent's RSS growth over the transfers",
+                              growth_mib(agent_peak_kib, agent_before_kib), "MiB")
+                : ErrorMetric("files.agent_rss_growth", "osb-agent's RSS growth",
+                              "the sandbox's osb-agent was not found in /proc"));
   scenario.metrics.push_back(
       Throughput("files.local_cp", "local `cp` of " + size_label + " in /tmp (the floor)", local,
                  local_error));
