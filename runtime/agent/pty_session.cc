@@ -1,5 +1,6 @@
 #include "runtime/agent/pty_session.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <memory>
 #include <thread>
 #include <utility>
 
@@ -58,6 +60,21 @@ absl::Status OpenTerminal(UniqueFd& master, UniqueFd& slave) {
   winsize size{.ws_row = kInitialRows, .ws_col = kInitialCols, .ws_xpixel = 0, .ws_ypixel = 0};
   if (::ioctl(master.get(), TIOCSWINSZ, &size) != 0) return ErrnoStatus("TIOCSWINSZ", errno);
   return absl::OkStatus();
+}
+
+// SIGKILL to every process of session `sid`, which the shell leads (SpawnShell made it with
+// setsid): an interactive shell runs each job in a process group of its own, so the shell's
+// group alone would leave them running. Two rounds, for what was forked during the first.
+void KillSession(pid_t sid) {
+  for (int round = 0; round < 2; ++round) {
+    ::kill(-sid, SIGKILL);
+    std::unique_ptr<DIR, int (*)(DIR*)> proc(::opendir("/proc"), ::closedir);
+    if (proc == nullptr) return;
+    while (const dirent* entry = ::readdir(proc.get())) {
+      const pid_t pid = static_cast<pid_t>(std::strtol(entry->d_name, nullptr, 10));
+      if (pid > 1 && ::getsid(pid) == sid) ::kill(pid, SIGKILL);
+    }
+  }
 }
 
 int SignalNamed(std::string_view name) {
@@ -214,6 +231,11 @@ void PtySession::Deliver(PtyChannel channel, std::string_view bytes) {
 
 void PtySession::Attach(PtyClient* client, int64_t since) {
   absl::MutexLock out(&out_mu_);
+  {
+    // Evictable from here on: a client that stalls while its replay is sent can be taken over.
+    absl::MutexLock lock(&mu_);
+    holder_ = client;
+  }
   ReplayBuffer::Since missed = replay_.From(since);
   client->Attached(missed.offset, missed.bytes);
   bool running;
@@ -222,7 +244,7 @@ void PtySession::Attach(PtyClient* client, int64_t since) {
     absl::MutexLock lock(&mu_);
     running = running_;
     exit_code = exit_code_;
-    if (running) holder_ = client;
+    if (!running && holder_ == client) holder_ = nullptr;
   }
   // A shell that ended since the client started it (the pump reports exits under out_mu_ too,
   // so it is either before this or after it).
@@ -265,7 +287,15 @@ absl::Status PtySession::WriteStdin(std::string_view bytes) {
 void PtySession::Signal(std::string_view name) {
   const int signal = SignalNamed(name);
   absl::MutexLock lock(&mu_);
-  if (signal != 0 && pid_ > 0) ::kill(-pid_, signal);
+  if (signal == 0 || pid_ <= 0) return;
+  // In a terminal the signal goes where Ctrl-C would: the foreground job (the shell itself when
+  // it is at its prompt), not the interactive shell, which ignores SIGINT.
+  pid_t group = pid_;
+  if (terminal_ && stdin_ != nullptr) {
+    const pid_t foreground = ::tcgetpgrp(stdin_->get());
+    if (foreground > 0) group = foreground;
+  }
+  ::kill(-group, signal);
 }
 
 void PtySession::Resize(int cols, int rows) {
@@ -283,7 +313,7 @@ void PtySession::Close() {
   std::shared_ptr<UniqueFd> stdin_end;
   absl::MutexLock lock(&mu_);
   closed_ = true;
-  if (pid_ > 0) ::kill(-pid_, SIGKILL);
+  if (pid_ > 0) KillSession(pid_);
   stdin_end = std::move(stdin_);
   if (holder_ != nullptr) holder_->Evict();
 }

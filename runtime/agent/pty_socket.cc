@@ -78,10 +78,14 @@ class SocketClient final : public PtyClient {
     Close(websocket::kCloseNormal, "process exited");
   }
   void Evict() override {
-    // Never waits for a write in progress (a stuck client is what a takeover is for): the frame
-    // goes only when the connection is idle, the shutdown always, which also ends a stuck write.
+    // Never waits (a stuck client is what a takeover is for): the close frame goes only when the
+    // connection is idle and has room for it, the shutdown always, which also ends a stuck write.
     if (write_mu_.TryLock()) {
-      SendLocked(Opcode::kClose, websocket::ClosePayload(kCloseTakenOver, "TAKEN_OVER"));
+      if (!closed_) {
+        const std::string frame = websocket::Frame(
+            Opcode::kClose, websocket::ClosePayload(kCloseTakenOver, "TAKEN_OVER"));
+        (void)::send(fd_, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      }
       closed_ = true;
       write_mu_.Unlock();
     }
@@ -215,13 +219,7 @@ void ServePtySocket(PtySessions& sessions, const httplib::Request& req, httplib:
   PtySession& session = **found;
   const bool upgrade = HeaderHasToken(req, "Connection", "upgrade") &&
                        absl::EqualsIgnoreCase(req.get_header_value("Upgrade"), "websocket");
-  const std::optional<uint64_t> claim =
-      session.Claim(/*take_over=*/upgrade && req.get_param_value("takeover") == "1");
-  if (!claim.has_value()) {
-    return ReplyError(res, 409, "ALREADY_CONNECTED",
-                      absl::StrCat("another client is already connected to pty session ",
-                                   session.id()));
-  }
+  // A bad handshake is refused before any claim: it must not evict the client connected.
   const std::string key = req.get_header_value("Sec-WebSocket-Key");
   std::string refusal;
   if (!upgrade) {
@@ -232,9 +230,13 @@ void ServePtySocket(PtySessions& sessions, const httplib::Request& req, httplib:
   } else if (key.empty()) {
     refusal = "the WebSocket handshake has no Sec-WebSocket-Key";
   }
-  if (!refusal.empty()) {
-    session.Unclaim(*claim);
-    return ReplyError(res, 400, rest::kInvalidRequestBody, refusal);
+  if (!refusal.empty()) return ReplyError(res, 400, rest::kInvalidRequestBody, refusal);
+  const std::optional<uint64_t> claim =
+      session.Claim(/*take_over=*/req.get_param_value("takeover") == "1");
+  if (!claim.has_value()) {
+    return ReplyError(res, 409, "ALREADY_CONNECTED",
+                      absl::StrCat("another client is already connected to pty session ",
+                                   session.id()));
   }
 
   runtime::ServedConnection* connection = runtime::CurrentConnection();

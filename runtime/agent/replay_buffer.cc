@@ -4,10 +4,20 @@
 
 namespace osb::agent {
 
-ReplayBuffer::ReplayBuffer(std::size_t capacity) : ring_(capacity, '\0') {}
+ReplayBuffer::ReplayBuffer(std::size_t capacity) : capacity_(capacity) {}
 
 void ReplayBuffer::Append(std::string_view bytes) {
-  const std::size_t capacity = ring_.size();
+  const std::size_t capacity = capacity_;
+  // Until the first wrap the ring is the bytes so far, grown as they come: a session that says
+  // little costs little.
+  if (ring_.size() < capacity) {
+    if (ring_.size() + bytes.size() <= capacity) {
+      ring_.append(bytes);
+      total_ += static_cast<int64_t>(bytes.size());
+      return;
+    }
+    ring_.resize(capacity, '\0');
+  }
   if (bytes.size() > capacity) {  // only the newest `capacity` bytes can stay
     total_ += static_cast<int64_t>(bytes.size() - capacity);
     bytes.remove_prefix(bytes.size() - capacity);
@@ -22,7 +32,7 @@ void ReplayBuffer::Append(std::string_view bytes) {
 }
 
 ReplayBuffer::Since ReplayBuffer::From(int64_t offset) const {
-  const auto capacity = static_cast<int64_t>(ring_.size());
+  const auto capacity = static_cast<int64_t>(capacity_);
   const int64_t oldest = std::max<int64_t>(0, total_ - capacity);
   offset = std::max(offset, oldest);
   if (offset >= total_) return {total_, ""};

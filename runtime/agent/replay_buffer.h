@@ -29,7 +29,8 @@ class ReplayBuffer {
   Since From(int64_t offset) const;
 
  private:
-  std::string ring_;  // byte at offset o is at ring_[o % capacity]
+  std::size_t capacity_;
+  std::string ring_;  // byte at offset o is at ring_[o % capacity_]; shorter before the first wrap
   int64_t total_ = 0;
 };
 

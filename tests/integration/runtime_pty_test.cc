@@ -267,6 +267,44 @@ TEST_F(Pty, ResizeSetsTheTerminalsSizeAndASignalReachesTheShell) {
   EXPECT_EQ(ws.ExitCode(), -1) << "killed by a signal";
 }
 
+// In a terminal a signal goes where Ctrl-C goes: the job in the foreground (the interactive shell
+// ignores SIGINT). DELETE ends every process of the session, its background jobs included.
+TEST_F(Pty, ASignalReachesTheForegroundJobAndDeleteEndsTheBackgroundOnes) {
+  const std::string id = CreateSession();
+  ASSERT_FALSE(id.empty());
+  PtySocket ws(sandbox_, id, "");
+  ASSERT_TRUE(ws.upgraded()) << ws.head << ws.body;
+  ASSERT_EQ(ws.NextJson().value("type", ""), "connected");
+  // Quoted so that the terminal's echo of the line holds neither "bg=" nor " end".
+  ws.SendStdin("sleep 1000 & echo \"b\"\"g=$!\" \"e\"\"nd\"\n");
+  const std::string output = ws.OutputUntil(" end");
+  const std::size_t at = output.find("bg=");
+  const std::size_t end = output.find(" end", at);
+  ASSERT_TRUE(at != std::string::npos && end != std::string::npos) << output;
+  const std::string background = output.substr(at + 3, end - at - 3);
+  ASSERT_FALSE(background.empty()) << output;
+
+  const absl::Time start = absl::Now();
+  ws.SendStdin("sleep 1000\n");
+  absl::SleepFor(absl::Milliseconds(300));  // for the shell to start it
+  ws.SendJson({{"type", "signal"}, {"signal", "SIGINT"}});
+  ws.SendStdin("echo after-$((40 + 2))\n");
+  EXPECT_THAT(ws.OutputUntil("after-42"), HasSubstr("after-42"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(30)) << "the foreground sleep ran on";
+  ASSERT_EQ(ExitCode(Run(sandbox_, "kill -0 " + background)), 0) << "the job runs meanwhile";
+
+  auto deleted = agent_->Delete("/pty/" + id);
+  ASSERT_TRUE(deleted);
+  EXPECT_EQ(deleted->status, 200) << deleted->body;
+  int alive = 0;
+  for (int i = 0; i < 100; ++i) {  // SIGKILL is delivered at once; its exit may take a moment
+    alive = ExitCode(Run(sandbox_, "kill -0 " + background + " 2>/dev/null"));
+    if (alive != 0) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_NE(alive, 0) << "background job " << background << " outlived its session";
+}
+
 TEST_F(Pty, BadRequestsAreRefusedWithTheirCodes) {
   auto missing = agent_->Get("/pty/0123456789abcdef0123456789abcdef");
   ASSERT_TRUE(missing);
