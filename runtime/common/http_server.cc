@@ -75,7 +75,12 @@ class ConnectionStream final : public httplib::Stream, public ServedConnection {
       char byte;
       if (::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0) return false;  // the peer closed
     }
-    return (p.revents & POLLOUT) != 0;
+    if ((p.revents & POLLOUT) != 0) return true;
+    // Woken by bytes the peer sent (a pipelined request) while there is no room to write yet:
+    // the room alone is waited for now.
+    pollfd out{.fd = fd_, .events = POLLOUT, .revents = 0};
+    return Poll(out, write_timeout_ms_) > 0 && (out.revents & POLLOUT) != 0 &&
+           (out.revents & (POLLERR | POLLHUP | POLLNVAL)) == 0;
   }
 
   ssize_t read(char* ptr, std::size_t size) override {
