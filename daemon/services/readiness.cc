@@ -11,6 +11,8 @@ namespace {
 
 constexpr absl::Duration kFirstPollInterval = absl::Milliseconds(2);
 constexpr absl::Duration kMaxPollInterval = absl::Milliseconds(200);
+// How often a sandbox whose health probe keeps failing is asked for its state.
+constexpr absl::Duration kStateCheckInterval = absl::Milliseconds(500);
 // The ErrorInfo reasons common.proto promises for a sandbox that did not become ready in time,
 // and for one that failed (Failed or Terminated) while it was waited for.
 constexpr char kReadyTimeout[] = "OSBD::READY_TIMEOUT";
@@ -33,12 +35,7 @@ class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
   void WaitUntilRunning() {
     const std::string& state = sandbox_.status.state;
     if (state == "Running") return ResolveEndpoint();
-    if (state == "Failed" || state == "Terminated") {
-      return done_(rest::MakeError(
-          absl::StatusCode::kFailedPrecondition, kSandboxUnhealthy,
-          absl::StrCat("sandbox ", sandbox_.id, " is ", state, ": ",
-                       sandbox_.status.message.value_or(sandbox_.status.reason.value_or("")))));
-    }
+    if (Ended()) return done_(Unhealthy());
     if (absl::Now() >= deadline_) {
       return done_(rest::MakeError(absl::StatusCode::kDeadlineExceeded, kReadyTimeout,
                                    absl::StrCat("sandbox ", sandbox_.id, " was still ", state,
@@ -59,6 +56,16 @@ class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
   }
 
  private:
+  bool Ended() const {
+    return sandbox_.status.state == "Failed" || sandbox_.status.state == "Terminated";
+  }
+  absl::Status Unhealthy() const {
+    return rest::MakeError(
+        absl::StatusCode::kFailedPrecondition, kSandboxUnhealthy,
+        absl::StrCat("sandbox ", sandbox_.id, " is ", sandbox_.status.state, ": ",
+                     sandbox_.status.message.value_or(sandbox_.status.reason.value_or(""))));
+  }
+
   void ResolveEndpoint() {
     // A new sandbox's endpoint is never cached yet: WithExecd asks the server and caches it.
     context_.WithExecd(origin_, sandbox_.id, [self = shared_from_this()](auto endpoint) {
@@ -93,6 +100,25 @@ class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
                        ". Connection context: domain=", origin_.authority,
                        ", use_server_proxy=", origin_.use_server_proxy ? "true" : "false")));
     }
+    // A sandbox that fails while its probe keeps failing is told as such, not as a timeout at
+    // the deadline: its state is looked at again every so often.
+    if (absl::Now() - state_checked_ >= kStateCheckInterval) {
+      state_checked_ = absl::Now();
+      context_.loop().Post([self = shared_from_this()] {
+        self->context_.lifecycle().Get(self->origin_, self->sandbox_.id, [self](auto sandbox) {
+          if (sandbox.ok()) {
+            self->sandbox_.status = sandbox->status;
+            if (self->Ended()) return self->done_(self->Unhealthy());
+          }
+          self->ProbeLater();
+        });
+      });
+      return;
+    }
+    ProbeLater();
+  }
+
+  void ProbeLater() {
     if (probe_.interval.has_value()) {
       context_.loop().Post([self = shared_from_this()] { self->Probe(); }, *probe_.interval);
       return;
@@ -112,6 +138,7 @@ class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
   ExecdEndpoint endpoint_;
   absl::Duration interval_ = kFirstPollInterval;
   int attempts_ = 0;
+  absl::Time state_checked_ = absl::Now();
 };
 
 }  // namespace

@@ -203,5 +203,70 @@ TEST(OsbdUnhealthyTest, ASandboxThatFailsWhileAwaitedIsUnhealthyAndDeleted) {
   serving.join();
 }
 
+// A sandbox that is Running, whose health probe never passes, and that fails meanwhile: osbd
+// says it is unhealthy as soon as it looks at its state again (every half second of failed
+// probes), not a ready timeout at the deadline.
+TEST(OsbdUnhealthyTest, ASandboxThatFailsWhileItsProbeFailsIsUnhealthy) {
+  auto sandbox_json = [](const char* state) {
+    return absl::StrCat(R"({"id":"sb-1","image":{"uri":"debian"},"entrypoint":["sleep"],)",
+                        R"("metadata":{},"createdAt":"2026-01-01T00:00:00Z","status":{"state":")",
+                        state, R"(","reason":"AGENT_EXITED","message":"it died"}})");
+  };
+  std::atomic<int> deletes = 0;
+  httplib::Server upstream;
+  upstream.Post("/v1/sandboxes", [&](const httplib::Request&, httplib::Response& res) {
+    res.status = 202;
+    res.set_content(sandbox_json("Running"), "application/json");
+  });
+  upstream.Get("/v1/sandboxes/sb-1", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(sandbox_json("Failed"), "application/json");
+  });
+  // Every port of the sandbox leads to a port where nothing listens: the probe keeps failing.
+  upstream.Get(R"(/v1/sandboxes/sb-1/endpoints/(\d+))",
+               [&](const httplib::Request&, httplib::Response& res) {
+                 res.set_content(R"({"endpoint":"127.0.0.1:9"})", "application/json");
+               });
+  upstream.Delete("/v1/sandboxes/sb-1", [&](const httplib::Request&, httplib::Response& res) {
+    ++deletes;
+    res.status = 204;
+  });
+  const int port = upstream.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread serving([&] { upstream.listen_after_bind(); });
+  auto osbd = OsbdProcess::Start(absl::StrCat("127.0.0.1:", port), "key");
+  ASSERT_NE(osbd, nullptr);
+  auto sandboxes = v1::Sandboxes::NewStub(osbd->channel());
+
+  grpc::Status status;
+  const absl::Time start = absl::Now();
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::CreateSandboxRequest request;
+    request.set_image("debian");
+    request.mutable_health_check()->mutable_http()->set_port(8999);
+    *request.mutable_ready_timeout() = TimeUtil::SecondsToDuration(20);
+    v1::Sandbox sandbox;
+    status = sandboxes->Create(&ctx, request, &sandbox);
+  }
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10)) << "waited for the ready timeout";
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_NE(status.error_message().find("Failed: it died"), std::string::npos)
+      << status.error_message();
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details())) << "no google.rpc.Status";
+  ASSERT_GE(details.details_size(), 1);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(details.details(0).UnpackTo(&info)) << details.details(0).type_url();
+  EXPECT_EQ(info.reason(), "OSBD::SANDBOX_UNHEALTHY");
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (deletes == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(deletes, 1) << "the failed sandbox is deleted";
+  sandboxes.reset();
+  osbd.reset();
+  upstream.stop();
+  serving.join();
+}
+
 }  // namespace
 }  // namespace osb::test
