@@ -191,6 +191,25 @@ absl::StatusOr<v1::CreateSandboxRequest> CreateRequestFromSpec(const std::string
       return absl::InvalidArgumentError(
           absl::StrCat("health_check.http_port ", check.http_port, " is not in 1..65535"));
     }
+    // What belongs to an HTTP probe is refused without one, never dropped in silence.
+    if (check.http_port == 0 && (!check.expected_status.empty() || check.http_path != "/")) {
+      return absl::InvalidArgumentError(
+          "health_check: http_path and expected_status need http_port");
+    }
+    for (int status : check.expected_status) {
+      if (status < 100 || status > 599) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("health_check.expected_status ", status, " is not in 100..599"));
+      }
+    }
+    const bool bad_interval =
+        check.polling_interval.has_value() && *check.polling_interval <= absl::ZeroDuration();
+    if (check.initial_delay < absl::ZeroDuration() ||
+        check.command_timeout <= absl::ZeroDuration() || bad_interval) {
+      return absl::InvalidArgumentError(
+          "health_check: initial_delay must not be negative, command_timeout and "
+          "polling_interval must be positive");
+    }
     v1::HealthCheck* out = r.mutable_health_check();
     if (check.polling_interval.has_value()) {
       *out->mutable_polling_interval() = DurationToProto(*check.polling_interval);

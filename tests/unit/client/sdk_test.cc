@@ -147,9 +147,22 @@ TEST_F(SdkTest, AHealthCheckTravelsWithCreate) {
   spec.health_check->http_port = 80;
   EXPECT_EQ(Sandbox::Create("debian", spec, options()).status().code(),
             absl::StatusCode::kInvalidArgument);
-  spec.health_check = opensandbox::HealthCheck{.http_port = 70000};
-  EXPECT_EQ(Sandbox::Create("debian", spec, options()).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  // So are the parts of an HTTP probe without a port, and values osbd would refuse.
+  std::vector<opensandbox::HealthCheck> refused = {
+      {.http_port = 70000},
+      {.expected_status = {200}},
+      {.http_path = "/ready"},
+      {.http_port = 80, .expected_status = {-1}},
+      {.command = "true", .command_timeout = absl::ZeroDuration()},
+      {.polling_interval = absl::ZeroDuration()},
+      {.initial_delay = absl::Seconds(-1)},
+  };
+  for (const auto& check : refused) {
+    spec.health_check = check;
+    EXPECT_EQ(Sandbox::Create("debian", spec, options()).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << check.http_port << " " << check.http_path;
+  }
 }
 
 TEST_F(SdkTest, TheConnectionComesFromTheEnvironmentWhenNoOptionSaysOtherwise) {
