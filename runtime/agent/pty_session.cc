@@ -288,14 +288,15 @@ void PtySession::Signal(std::string_view name) {
   const int signal = SignalNamed(name);
   absl::MutexLock lock(&mu_);
   if (signal == 0 || pid_ <= 0) return;
-  // In a terminal the signal goes where Ctrl-C would: the foreground job (the shell itself when
-  // it is at its prompt), not the interactive shell, which ignores SIGINT.
-  pid_t group = pid_;
-  if (terminal_ && stdin_ != nullptr) {
+  // In a terminal SIGINT and SIGQUIT go where Ctrl-C and Ctrl-\ would: to the foreground job
+  // (the shell itself when it is at its prompt), not to the interactive shell, which ignores
+  // them. The others are for the shell: they end the session.
+  if (terminal_ && stdin_ != nullptr && (signal == SIGINT || signal == SIGQUIT)) {
     const pid_t foreground = ::tcgetpgrp(stdin_->get());
-    if (foreground > 0) group = foreground;
+    // A job that ended just now (its group gone) leaves the signal to the shell.
+    if (foreground > 0 && ::kill(-foreground, signal) == 0) return;
   }
-  ::kill(-group, signal);
+  ::kill(-pid_, signal);
 }
 
 void PtySession::Resize(int cols, int rows) {

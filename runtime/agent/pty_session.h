@@ -73,8 +73,8 @@ class PtySession : public std::enable_shared_from_this<PtySession> {
   // Writes to the shell's stdin; FailedPrecondition when no shell runs, an errno status when the
   // shell has not read its stdin for 10 s or it is closed.
   absl::Status WriteStdin(std::string_view bytes);
-  // SIGINT, SIGTERM, SIGKILL, SIGQUIT or SIGHUP to the terminal's foreground job (in a terminal),
-  // or to the shell's process group (on pipes); others are ignored.
+  // SIGINT, SIGTERM, SIGKILL, SIGQUIT or SIGHUP to the shell's process group, but SIGINT and
+  // SIGQUIT in a terminal to its foreground job, as the keyboard sends them; others are ignored.
   void Signal(std::string_view name);
   // The terminal's size (a pipe session has none).
   void Resize(int cols, int rows);
