@@ -145,23 +145,45 @@ TEST_F(OsbdHealthTest, ResumeProbesToo) {
   EXPECT_EQ(resumed.sandbox().status().state(), "Running");
 }
 
+// A sandbox as a lifecycle service describes it: in `state`, with `message` as its status's.
+std::string SandboxJson(const char* state, const char* message) {
+  return absl::StrCat(R"({"id":"sb-1","image":{"uri":"debian"},"entrypoint":["sleep"],)",
+                      R"("metadata":{},"createdAt":"2026-01-01T00:00:00Z","status":{"state":")",
+                      state, R"(","reason":"EXITED","message":")", message, R"("}})");
+}
+
+// `status` is osbd's word for a sandbox that failed while it was awaited: FAILED_PRECONDITION
+// with what the service said (`said`) and the ErrorInfo reason OSBD::SANDBOX_UNHEALTHY.
+void ExpectUnhealthy(const grpc::Status& status, const std::string& said) {
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_NE(status.error_message().find(said), std::string::npos) << status.error_message();
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details())) << "no google.rpc.Status";
+  ASSERT_GE(details.details_size(), 1);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(details.details(0).UnpackTo(&info)) << details.details(0).type_url();
+  EXPECT_EQ(info.reason(), "OSBD::SANDBOX_UNHEALTHY");
+}
+
+// Waits up to 10 s for `deletes` to reach 1.
+void ExpectDeleted(const std::atomic<int>& deletes) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (deletes == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(deletes, 1) << "the failed sandbox is deleted";
+}
+
 // A lifecycle service whose new sandbox is Pending at first and then Failed, as a service reports
 // one whose entrypoint died: osbd stops waiting at once, says the sandbox is unhealthy (with the
 // service's reason), and deletes it.
 TEST(OsbdUnhealthyTest, ASandboxThatFailsWhileAwaitedIsUnhealthyAndDeleted) {
-  auto sandbox_json = [](const char* state) {
-    return absl::StrCat(R"({"id":"sb-1","image":{"uri":"debian"},"entrypoint":["sleep"],)",
-                        R"("metadata":{},"createdAt":"2026-01-01T00:00:00Z","status":{"state":")",
-                        state, R"(","reason":"ENTRYPOINT_EXITED","message":"it exited 1"}})");
-  };
   std::atomic<int> deletes = 0;
   httplib::Server upstream;
   upstream.Post("/v1/sandboxes", [&](const httplib::Request&, httplib::Response& res) {
     res.status = 202;
-    res.set_content(sandbox_json("Pending"), "application/json");
+    res.set_content(SandboxJson("Pending", "it exited 1"), "application/json");
   });
   upstream.Get("/v1/sandboxes/sb-1", [&](const httplib::Request&, httplib::Response& res) {
-    res.set_content(sandbox_json("Failed"), "application/json");
+    res.set_content(SandboxJson("Failed", "it exited 1"), "application/json");
   });
   upstream.Delete("/v1/sandboxes/sb-1", [&](const httplib::Request&, httplib::Response& res) {
     ++deletes;
@@ -183,18 +205,8 @@ TEST(OsbdUnhealthyTest, ASandboxThatFailsWhileAwaitedIsUnhealthyAndDeleted) {
     v1::Sandbox sandbox;
     status = sandboxes->Create(&ctx, request, &sandbox);
   }
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
-  EXPECT_NE(status.error_message().find("Failed: it exited 1"), std::string::npos)
-      << status.error_message();
-  google::rpc::Status details;
-  ASSERT_TRUE(details.ParseFromString(status.error_details())) << "no google.rpc.Status";
-  ASSERT_GE(details.details_size(), 1);
-  google::rpc::ErrorInfo info;
-  ASSERT_TRUE(details.details(0).UnpackTo(&info)) << details.details(0).type_url();
-  EXPECT_EQ(info.reason(), "OSBD::SANDBOX_UNHEALTHY");
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (deletes == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
-  EXPECT_EQ(deletes, 1) << "the failed sandbox is deleted";
+  ExpectUnhealthy(status, "Failed: it exited 1");
+  ExpectDeleted(deletes);
   // The client's channel goes before osbd stops: with it (and a call's context) alive, gRPC 1.51
   // holds osbd's shutdown until the grace period ends.
   sandboxes.reset();
@@ -207,19 +219,14 @@ TEST(OsbdUnhealthyTest, ASandboxThatFailsWhileAwaitedIsUnhealthyAndDeleted) {
 // says it is unhealthy as soon as it looks at its state again (every half second of failed
 // probes), not a ready timeout at the deadline.
 TEST(OsbdUnhealthyTest, ASandboxThatFailsWhileItsProbeFailsIsUnhealthy) {
-  auto sandbox_json = [](const char* state) {
-    return absl::StrCat(R"({"id":"sb-1","image":{"uri":"debian"},"entrypoint":["sleep"],)",
-                        R"("metadata":{},"createdAt":"2026-01-01T00:00:00Z","status":{"state":")",
-                        state, R"(","reason":"AGENT_EXITED","message":"it died"}})");
-  };
   std::atomic<int> deletes = 0;
   httplib::Server upstream;
   upstream.Post("/v1/sandboxes", [&](const httplib::Request&, httplib::Response& res) {
     res.status = 202;
-    res.set_content(sandbox_json("Running"), "application/json");
+    res.set_content(SandboxJson("Running", ""), "application/json");
   });
   upstream.Get("/v1/sandboxes/sb-1", [&](const httplib::Request&, httplib::Response& res) {
-    res.set_content(sandbox_json("Failed"), "application/json");
+    res.set_content(SandboxJson("Failed", "it died"), "application/json");
   });
   // Every port of the sandbox leads to a port where nothing listens: the probe keeps failing.
   upstream.Get(R"(/v1/sandboxes/sb-1/endpoints/(\d+))",
@@ -250,18 +257,8 @@ TEST(OsbdUnhealthyTest, ASandboxThatFailsWhileItsProbeFailsIsUnhealthy) {
     status = sandboxes->Create(&ctx, request, &sandbox);
   }
   EXPECT_LT(absl::Now() - start, absl::Seconds(10)) << "waited for the ready timeout";
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
-  EXPECT_NE(status.error_message().find("Failed: it died"), std::string::npos)
-      << status.error_message();
-  google::rpc::Status details;
-  ASSERT_TRUE(details.ParseFromString(status.error_details())) << "no google.rpc.Status";
-  ASSERT_GE(details.details_size(), 1);
-  google::rpc::ErrorInfo info;
-  ASSERT_TRUE(details.details(0).UnpackTo(&info)) << details.details(0).type_url();
-  EXPECT_EQ(info.reason(), "OSBD::SANDBOX_UNHEALTHY");
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (deletes == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
-  EXPECT_EQ(deletes, 1) << "the failed sandbox is deleted";
+  ExpectUnhealthy(status, "Failed: it died");
+  ExpectDeleted(deletes);
   sandboxes.reset();
   osbd.reset();
   upstream.stop();
