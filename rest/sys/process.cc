@@ -1,5 +1,6 @@
 #include "rest/sys/process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -7,8 +8,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "rest/sys/file_util.h"
@@ -27,6 +30,17 @@ bool ProcessRunning(pid_t pid) {
   if (paren == std::string::npos || paren + 2 >= stat->size()) return false;
   char state = (*stat)[paren + 2];
   return state != 'Z' && state != 'X';
+}
+
+std::vector<pid_t> ProcessIds(const std::string& proc_root) {
+  std::vector<pid_t> pids;
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(proc_root.c_str()), ::closedir);
+  if (dir == nullptr) return pids;
+  while (const dirent* entry = ::readdir(dir.get())) {
+    pid_t pid = 0;
+    if (absl::SimpleAtoi(entry->d_name, &pid) && pid > 0) pids.push_back(pid);
+  }
+  return pids;
 }
 
 absl::StatusOr<pid_t> SpawnDetached(const std::vector<std::string>& args,

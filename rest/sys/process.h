@@ -15,6 +15,9 @@ namespace osb {
 // is not us) counts as exited.
 bool ProcessRunning(pid_t pid);
 
+// The pids listed under `proc_root` (a procfs mount), in directory order.
+std::vector<pid_t> ProcessIds(const std::string& proc_root = "/proc");
+
 // Starts `argv` (argv[0] a path) as a daemon: in a new session, as a grandchild so it is nobody's
 // zombie and outlives the caller, stdin /dev/null, stdout and stderr appended to `log_path`, no
 // signal blocked. Returns its pid once it is forked (not once it is ready).

@@ -1,6 +1,5 @@
 #include "runtime/agent/pty_session.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -11,12 +10,12 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <memory>
 #include <thread>
 #include <utility>
 
 #include "rest/execd.h"
 #include "rest/sys/file_util.h"
+#include "rest/sys/process.h"
 #include "runtime/agent/exit_notice.h"
 #include "runtime/agent/foreground_command.h"
 #include "runtime/agent/shell_process.h"
@@ -68,10 +67,7 @@ absl::Status OpenTerminal(UniqueFd& master, UniqueFd& slave) {
 void KillSession(pid_t sid) {
   for (int round = 0; round < 2; ++round) {
     ::kill(-sid, SIGKILL);
-    std::unique_ptr<DIR, int (*)(DIR*)> proc(::opendir("/proc"), ::closedir);
-    if (proc == nullptr) return;
-    while (const dirent* entry = ::readdir(proc.get())) {
-      const pid_t pid = static_cast<pid_t>(std::strtol(entry->d_name, nullptr, 10));
+    for (pid_t pid : ProcessIds()) {
       if (pid > 1 && ::getsid(pid) == sid) ::kill(pid, SIGKILL);
     }
   }

@@ -1,21 +1,19 @@
 #include "runtime/agent/sandbox_metrics.h"
 
-#include <dirent.h>
 #include <sched.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <string_view>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "rest/sys/file_util.h"
+#include "rest/sys/process.h"
 
 namespace osb::agent {
 namespace {
@@ -24,21 +22,6 @@ constexpr double kMib = 1024.0 * 1024.0;
 
 // A /proc file's text; "" once the process is gone.
 std::string ReadProcFile(const std::string& path) { return ReadFile(path).value_or(""); }
-
-// The pids under `proc_root`.
-std::vector<std::string> Pids(const std::string& proc_root) {
-  std::vector<std::string> pids;
-  DIR* dir = ::opendir(proc_root.c_str());
-  if (dir == nullptr) return pids;
-  while (dirent* e = ::readdir(dir)) {
-    std::string_view name = e->d_name;
-    if (!name.empty() && std::all_of(name.begin(), name.end(), absl::ascii_isdigit)) {
-      pids.emplace_back(name);
-    }
-  }
-  ::closedir(dir);
-  return pids;
-}
 
 // utime + stime + cutime + cstime of one /proc/<pid>/stat, in clock ticks; 0 when it is gone.
 // The fields after the command name, which may hold spaces and parentheses, are read after its
@@ -81,15 +64,17 @@ int64_t ProcessPssKib(const std::string& dir) {
 
 double MetricsSampler::CpuSeconds() const {
   int64_t ticks = 0;
-  for (const auto& pid : Pids(proc_root_)) {
-    ticks += ProcessTicks(ReadProcFile(proc_root_ + "/" + pid + "/stat"));
+  for (pid_t pid : ProcessIds(proc_root_)) {
+    ticks += ProcessTicks(ReadProcFile(absl::StrCat(proc_root_, "/", pid, "/stat")));
   }
   return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 int64_t MetricsSampler::MemoryBytes() const {
   int64_t kib = 0;
-  for (const auto& pid : Pids(proc_root_)) kib += ProcessPssKib(proc_root_ + "/" + pid);
+  for (pid_t pid : ProcessIds(proc_root_)) {
+    kib += ProcessPssKib(absl::StrCat(proc_root_, "/", pid));
+  }
   return kib * 1024;
 }
 
