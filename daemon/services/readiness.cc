@@ -1,6 +1,7 @@
 #include "daemon/services/readiness.h"
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -42,20 +43,31 @@ class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
                                                 " after ", absl::FormatDuration(timeout_))));
     }
     if (cancelled_()) return done_(absl::CancelledError("the call was cancelled"));
-    context_.loop().Post(
-        [self = shared_from_this()] {
-          self->context_.lifecycle().Get(self->origin_, self->sandbox_.id, [self](auto sandbox) {
-            if (!sandbox.ok()) return self->done_(sandbox.status());
-            std::optional<rest::ImageSpec> image = self->sandbox_.image;
-            self->sandbox_ = *std::move(sandbox);
-            if (!self->sandbox_.image.has_value()) self->sandbox_.image = image;
-            self->WaitUntilRunning();
-          });
-        },
-        kMaxPollInterval);
+    Refresh(kMaxPollInterval, [self = shared_from_this()](const absl::Status& asked) {
+      if (!asked.ok()) return self->done_(asked);
+      self->WaitUntilRunning();
+    });
   }
 
  private:
+  // Asks the service for the sandbox again after `delay`, on the loop thread; `then` gets how
+  // that went, with sandbox_ brought up to date when it went well.
+  void Refresh(absl::Duration delay, std::function<void(const absl::Status&)> then) {
+    context_.loop().Post(
+        [self = shared_from_this(), then = std::move(then)] {
+          self->context_.lifecycle().Get(
+              self->origin_, self->sandbox_.id, [self, then](auto sandbox) {
+                if (sandbox.ok()) {
+                  std::optional<rest::ImageSpec> image = self->sandbox_.image;
+                  self->sandbox_ = *std::move(sandbox);
+                  if (!self->sandbox_.image.has_value()) self->sandbox_.image = image;
+                }
+                then(sandbox.status());
+              });
+        },
+        delay);
+  }
+
   bool Ended() const {
     return sandbox_.status.state == "Failed" || sandbox_.status.state == "Terminated";
   }
@@ -104,16 +116,10 @@ class ReadinessWait : public std::enable_shared_from_this<ReadinessWait> {
     // the deadline: its state is looked at again every so often.
     if (absl::Now() - state_checked_ >= kStateCheckInterval) {
       state_checked_ = absl::Now();
-      context_.loop().Post([self = shared_from_this()] {
-        self->context_.lifecycle().Get(self->origin_, self->sandbox_.id, [self](auto sandbox) {
-          if (sandbox.ok()) {
-            self->sandbox_.status = sandbox->status;
-            if (self->Ended()) return self->done_(self->Unhealthy());
-          }
-          self->ProbeLater();
-        });
+      return Refresh(absl::ZeroDuration(), [self = shared_from_this()](const absl::Status& asked) {
+        if (asked.ok() && self->Ended()) return self->done_(self->Unhealthy());
+        self->ProbeLater();
       });
-      return;
     }
     ProbeLater();
   }
