@@ -135,6 +135,59 @@ FileInfo FileInfoFromProto(const v1::FileInfo& in) {
   return out;
 }
 
+namespace {
+
+// `check` as osbd's message; InvalidArgument, before anything is sent, for what osbd would refuse
+// or what the message could not carry.
+absl::StatusOr<v1::HealthCheck> HealthCheckToProto(const HealthCheck& check) {
+  if (!check.command.empty() && check.http_port != 0) {
+    return absl::InvalidArgumentError("health_check: set at most one of command and http_port");
+  }
+  if (check.http_port < 0 || check.http_port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("health_check.http_port ", check.http_port, " is not in 1..65535"));
+  }
+  // What belongs to an HTTP probe is refused without one, never dropped in silence.
+  if (check.http_port == 0 && (!check.expected_status.empty() || check.http_path != "/")) {
+    return absl::InvalidArgumentError(
+        "health_check: http_path and expected_status need http_port");
+  }
+  for (int status : check.expected_status) {
+    if (status < 100 || status > 599) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("health_check.expected_status ", status, " is not in 100..599"));
+    }
+  }
+  const bool bad_interval =
+      check.polling_interval.has_value() && *check.polling_interval <= absl::ZeroDuration();
+  if (check.initial_delay < absl::ZeroDuration() ||
+      check.command_timeout <= absl::ZeroDuration() || bad_interval) {
+    return absl::InvalidArgumentError(
+        "health_check: initial_delay must not be negative, command_timeout and "
+        "polling_interval must be positive");
+  }
+  v1::HealthCheck out;
+  if (check.polling_interval.has_value()) {
+    *out.mutable_polling_interval() = DurationToProto(*check.polling_interval);
+  }
+  if (check.initial_delay > absl::ZeroDuration()) {
+    *out.mutable_initial_delay() = DurationToProto(check.initial_delay);
+  }
+  if (!check.command.empty()) {
+    out.mutable_command()->set_command(check.command);
+    *out.mutable_command()->mutable_timeout() = DurationToProto(check.command_timeout);
+  } else if (check.http_port != 0) {
+    out.mutable_http()->set_port(static_cast<std::uint32_t>(check.http_port));
+    out.mutable_http()->set_path(check.http_path);
+    for (int status : check.expected_status) {
+      out.mutable_http()->add_expected_status(static_cast<std::uint32_t>(status));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<v1::CreateSandboxRequest> CreateRequestFromSpec(const std::string& image,
                                                                const SandboxSpec& spec) {
   v1::CreateSandboxRequest r;
@@ -182,51 +235,9 @@ absl::StatusOr<v1::CreateSandboxRequest> CreateRequestFromSpec(const std::string
     *r.mutable_ready_timeout() = DurationToProto(*spec.ready_timeout);
   }
   if (spec.health_check.has_value()) {
-    const HealthCheck& check = *spec.health_check;
-    if (!check.command.empty() && check.http_port != 0) {
-      return absl::InvalidArgumentError(
-          "health_check: set at most one of command and http_port");
-    }
-    if (check.http_port < 0 || check.http_port > 65535) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("health_check.http_port ", check.http_port, " is not in 1..65535"));
-    }
-    // What belongs to an HTTP probe is refused without one, never dropped in silence.
-    if (check.http_port == 0 && (!check.expected_status.empty() || check.http_path != "/")) {
-      return absl::InvalidArgumentError(
-          "health_check: http_path and expected_status need http_port");
-    }
-    for (int status : check.expected_status) {
-      if (status < 100 || status > 599) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("health_check.expected_status ", status, " is not in 100..599"));
-      }
-    }
-    const bool bad_interval =
-        check.polling_interval.has_value() && *check.polling_interval <= absl::ZeroDuration();
-    if (check.initial_delay < absl::ZeroDuration() ||
-        check.command_timeout <= absl::ZeroDuration() || bad_interval) {
-      return absl::InvalidArgumentError(
-          "health_check: initial_delay must not be negative, command_timeout and "
-          "polling_interval must be positive");
-    }
-    v1::HealthCheck* out = r.mutable_health_check();
-    if (check.polling_interval.has_value()) {
-      *out->mutable_polling_interval() = DurationToProto(*check.polling_interval);
-    }
-    if (check.initial_delay > absl::ZeroDuration()) {
-      *out->mutable_initial_delay() = DurationToProto(check.initial_delay);
-    }
-    if (!check.command.empty()) {
-      out->mutable_command()->set_command(check.command);
-      *out->mutable_command()->mutable_timeout() = DurationToProto(check.command_timeout);
-    } else if (check.http_port != 0) {
-      out->mutable_http()->set_port(static_cast<std::uint32_t>(check.http_port));
-      out->mutable_http()->set_path(check.http_path);
-      for (int status : check.expected_status) {
-        out->mutable_http()->add_expected_status(static_cast<std::uint32_t>(status));
-      }
-    }
+    auto check = HealthCheckToProto(*spec.health_check);
+    if (!check.ok()) return check.status();
+    *r.mutable_health_check() = *std::move(check);
   }
   r.set_skip_health_check(spec.skip_health_check);
   if (spec.lease != Lease::kNone) {
