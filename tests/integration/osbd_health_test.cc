@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -152,117 +153,106 @@ std::string SandboxJson(const char* state, const char* message) {
                       state, R"(","reason":"EXITED","message":")", message, R"("}})");
 }
 
-// `status` is osbd's word for a sandbox that failed while it was awaited: FAILED_PRECONDITION
-// with what the service said (`said`) and the ErrorInfo reason OSBD::SANDBOX_UNHEALTHY.
-void ExpectUnhealthy(const grpc::Status& status, const std::string& said) {
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
-  EXPECT_NE(status.error_message().find(said), std::string::npos) << status.error_message();
-  google::rpc::Status details;
-  ASSERT_TRUE(details.ParseFromString(status.error_details())) << "no google.rpc.Status";
-  ASSERT_GE(details.details_size(), 1);
-  google::rpc::ErrorInfo info;
-  ASSERT_TRUE(details.details(0).UnpackTo(&info)) << details.details(0).type_url();
-  EXPECT_EQ(info.reason(), "OSBD::SANDBOX_UNHEALTHY");
-}
+// osbd in front of a lifecycle service of one sandbox, sb-1: a create answers it in the state
+// the test names, every later GET says it Failed, each of its ports leads where nothing listens
+// (a probe never passes), and DELETEs are counted.
+class OsbdUnhealthyTest : public ::testing::Test {
+ protected:
+  // Starts the service and osbd; `why` is the message of the Failed state.
+  void Start(const char* created_state, const char* why) {
+    upstream_.Post("/v1/sandboxes", [created_state](const httplib::Request&,
+                                                    httplib::Response& res) {
+      res.status = 202;
+      res.set_content(SandboxJson(created_state, ""), "application/json");
+    });
+    upstream_.Get("/v1/sandboxes/sb-1", [why](const httplib::Request&, httplib::Response& res) {
+      res.set_content(SandboxJson("Failed", why), "application/json");
+    });
+    upstream_.Get(R"(/v1/sandboxes/sb-1/endpoints/(\d+))",
+                  [](const httplib::Request&, httplib::Response& res) {
+                    res.set_content(R"({"endpoint":"127.0.0.1:9"})", "application/json");
+                  });
+    upstream_.Delete("/v1/sandboxes/sb-1", [this](const httplib::Request&,
+                                                  httplib::Response& res) {
+      ++deletes_;
+      res.status = 204;
+    });
+    const int port = upstream_.bind_to_any_port("127.0.0.1");
+    ASSERT_GT(port, 0);
+    serving_ = std::thread([this] { upstream_.listen_after_bind(); });
+    osbd_ = OsbdProcess::Start(absl::StrCat("127.0.0.1:", port), "key");
+    ASSERT_NE(osbd_, nullptr);
+    sandboxes_ = v1::Sandboxes::NewStub(osbd_->channel());
+  }
 
-// Waits up to 10 s for `deletes` to reach 1.
-void ExpectDeleted(const std::atomic<int>& deletes) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (deletes == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
-  EXPECT_EQ(deletes, 1) << "the failed sandbox is deleted";
-}
+  void TearDown() override {
+    // The client's channel goes before osbd stops: with it (and a call's context) alive, gRPC
+    // 1.51 holds osbd's shutdown until the grace period ends.
+    sandboxes_.reset();
+    osbd_.reset();
+    upstream_.stop();
+    if (serving_.joinable()) serving_.join();
+  }
 
-// A lifecycle service whose new sandbox is Pending at first and then Failed, as a service reports
-// one whose entrypoint died: osbd stops waiting at once, says the sandbox is unhealthy (with the
-// service's reason), and deletes it.
-TEST(OsbdUnhealthyTest, ASandboxThatFailsWhileAwaitedIsUnhealthyAndDeleted) {
-  std::atomic<int> deletes = 0;
-  httplib::Server upstream;
-  upstream.Post("/v1/sandboxes", [&](const httplib::Request&, httplib::Response& res) {
-    res.status = 202;
-    res.set_content(SandboxJson("Pending", "it exited 1"), "application/json");
-  });
-  upstream.Get("/v1/sandboxes/sb-1", [&](const httplib::Request&, httplib::Response& res) {
-    res.set_content(SandboxJson("Failed", "it exited 1"), "application/json");
-  });
-  upstream.Delete("/v1/sandboxes/sb-1", [&](const httplib::Request&, httplib::Response& res) {
-    ++deletes;
-    res.status = 204;
-  });
-  const int port = upstream.bind_to_any_port("127.0.0.1");
-  ASSERT_GT(port, 0);
-  std::thread serving([&] { upstream.listen_after_bind(); });
-  auto osbd = OsbdProcess::Start(absl::StrCat("127.0.0.1:", port), "key");
-  ASSERT_NE(osbd, nullptr);
-  auto sandboxes = v1::Sandboxes::NewStub(osbd->channel());
-
-  grpc::Status status;
-  {
+  grpc::Status Create(v1::CreateSandboxRequest request) {
     grpc::ClientContext ctx;
     SetDeadline(ctx);
-    v1::CreateSandboxRequest request;
     request.set_image("debian");
     v1::Sandbox sandbox;
-    status = sandboxes->Create(&ctx, request, &sandbox);
+    return sandboxes_->Create(&ctx, request, &sandbox);
   }
-  ExpectUnhealthy(status, "Failed: it exited 1");
-  ExpectDeleted(deletes);
-  // The client's channel goes before osbd stops: with it (and a call's context) alive, gRPC 1.51
-  // holds osbd's shutdown until the grace period ends.
-  sandboxes.reset();
-  osbd.reset();
-  upstream.stop();
-  serving.join();
+
+  // `status` is osbd's word for a sandbox that failed while it was awaited: FAILED_PRECONDITION
+  // with what the service said (`said`) and the ErrorInfo reason OSBD::SANDBOX_UNHEALTHY.
+  static void ExpectUnhealthy(const grpc::Status& status, const std::string& said) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+        << status.error_message();
+    EXPECT_NE(status.error_message().find(said), std::string::npos) << status.error_message();
+    google::rpc::Status details;
+    ASSERT_TRUE(details.ParseFromString(status.error_details())) << "no google.rpc.Status";
+    ASSERT_GE(details.details_size(), 1);
+    google::rpc::ErrorInfo info;
+    ASSERT_TRUE(details.details(0).UnpackTo(&info)) << details.details(0).type_url();
+    EXPECT_EQ(info.reason(), "OSBD::SANDBOX_UNHEALTHY");
+  }
+
+  // Waits up to 10 s for the one DELETE of the failed sandbox.
+  void ExpectDeleted() {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (deletes_ == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+    EXPECT_EQ(deletes_, 1) << "the failed sandbox is deleted";
+  }
+
+ private:
+  httplib::Server upstream_;
+  std::thread serving_;
+  std::atomic<int> deletes_ = 0;
+  std::unique_ptr<OsbdProcess> osbd_;
+  std::unique_ptr<v1::Sandboxes::Stub> sandboxes_;
+};
+
+// A new sandbox Pending at first and then Failed, as a service reports one whose entrypoint died:
+// osbd stops waiting at once, says the sandbox is unhealthy (with the service's reason), and
+// deletes it.
+TEST_F(OsbdUnhealthyTest, ASandboxThatFailsWhileAwaitedIsUnhealthyAndDeleted) {
+  ASSERT_NO_FATAL_FAILURE(Start("Pending", "it exited 1"));
+  ExpectUnhealthy(Create({}), "Failed: it exited 1");
+  ExpectDeleted();
 }
 
 // A sandbox that is Running, whose health probe never passes, and that fails meanwhile: osbd
 // says it is unhealthy as soon as it looks at its state again (every half second of failed
 // probes), not a ready timeout at the deadline.
-TEST(OsbdUnhealthyTest, ASandboxThatFailsWhileItsProbeFailsIsUnhealthy) {
-  std::atomic<int> deletes = 0;
-  httplib::Server upstream;
-  upstream.Post("/v1/sandboxes", [&](const httplib::Request&, httplib::Response& res) {
-    res.status = 202;
-    res.set_content(SandboxJson("Running", ""), "application/json");
-  });
-  upstream.Get("/v1/sandboxes/sb-1", [&](const httplib::Request&, httplib::Response& res) {
-    res.set_content(SandboxJson("Failed", "it died"), "application/json");
-  });
-  // Every port of the sandbox leads to a port where nothing listens: the probe keeps failing.
-  upstream.Get(R"(/v1/sandboxes/sb-1/endpoints/(\d+))",
-               [&](const httplib::Request&, httplib::Response& res) {
-                 res.set_content(R"({"endpoint":"127.0.0.1:9"})", "application/json");
-               });
-  upstream.Delete("/v1/sandboxes/sb-1", [&](const httplib::Request&, httplib::Response& res) {
-    ++deletes;
-    res.status = 204;
-  });
-  const int port = upstream.bind_to_any_port("127.0.0.1");
-  ASSERT_GT(port, 0);
-  std::thread serving([&] { upstream.listen_after_bind(); });
-  auto osbd = OsbdProcess::Start(absl::StrCat("127.0.0.1:", port), "key");
-  ASSERT_NE(osbd, nullptr);
-  auto sandboxes = v1::Sandboxes::NewStub(osbd->channel());
-
-  grpc::Status status;
+TEST_F(OsbdUnhealthyTest, ASandboxThatFailsWhileItsProbeFailsIsUnhealthy) {
+  ASSERT_NO_FATAL_FAILURE(Start("Running", "it died"));
+  v1::CreateSandboxRequest request;
+  request.mutable_health_check()->mutable_http()->set_port(8999);
+  *request.mutable_ready_timeout() = TimeUtil::SecondsToDuration(20);
   const absl::Time start = absl::Now();
-  {
-    grpc::ClientContext ctx;
-    SetDeadline(ctx);
-    v1::CreateSandboxRequest request;
-    request.set_image("debian");
-    request.mutable_health_check()->mutable_http()->set_port(8999);
-    *request.mutable_ready_timeout() = TimeUtil::SecondsToDuration(20);
-    v1::Sandbox sandbox;
-    status = sandboxes->Create(&ctx, request, &sandbox);
-  }
+  grpc::Status status = Create(request);
   EXPECT_LT(absl::Now() - start, absl::Seconds(10)) << "waited for the ready timeout";
   ExpectUnhealthy(status, "Failed: it died");
-  ExpectDeleted(deletes);
-  sandboxes.reset();
-  osbd.reset();
-  upstream.stop();
-  serving.join();
+  ExpectDeleted();
 }
 
 }  // namespace
