@@ -87,7 +87,7 @@ int SandboxCommands::Run(const std::shared_ptr<grpc::Channel>& channel,
     if (!status.ok()) return Fail(status, "sandbox metrics");
     return PrintJson(found);
   }
-  if (health_->parsed()) return Health(channel, call);
+  if (health_->parsed()) return Health(*sandboxes, channel, call);
   if (get_->parsed()) {
     v1::GetSandboxRequest request;
     request.set_sandbox_id(sandbox_id_);
@@ -164,12 +164,13 @@ int SandboxCommands::WatchMetrics(v1::Sandboxes::Stub& sandboxes, grpc::ClientCo
   return Fail(status, "sandbox metrics");
 }
 
-int SandboxCommands::Health(const std::shared_ptr<grpc::Channel>& channel,
+int SandboxCommands::Health(v1::Sandboxes::Stub& sandboxes,
+                            const std::shared_ptr<grpc::Channel>& channel,
                             grpc::ClientContext& call) {
   v1::GetSandboxRequest request;
   request.set_sandbox_id(sandbox_id_);
   v1::Sandbox found;
-  grpc::Status status = v1::Sandboxes::NewStub(channel)->Get(&call, request, &found);
+  grpc::Status status = sandboxes.Get(&call, request, &found);
   if (!status.ok()) return Fail(status, "sandbox health");
   if (found.status().state() != "Running") {
     std::printf("unhealthy: the sandbox is %s\n", found.status().state().c_str());

@@ -43,7 +43,8 @@ class SandboxCommands {
  private:
   int WatchMetrics(opensandbox::v1::Sandboxes::Stub& sandboxes, grpc::ClientContext& call,
                    const std::atomic<bool>& interrupted);
-  int Health(const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext& call);
+  int Health(opensandbox::v1::Sandboxes::Stub& sandboxes,
+             const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext& call);
 
   CLI::App* sandbox_ = nullptr;
   CLI::App *get_, *kill_, *list_, *pause_, *resume_, *renew_, *endpoint_, *metrics_, *health_;

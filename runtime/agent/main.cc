@@ -71,8 +71,8 @@ absl::StatusOr<std::optional<std::vector<std::string>>> ReadConfig(int fd) {
 int main(int argc, char** argv) {
   osb::agent::Reaper::BlockSigchld();  // before any thread exists
   // Two malloc arenas for all the agent's threads: glibc gives each thread its own, up to 8 per
-  // core, and the 64 HTTP workers touched 16 of them (~2.3 MiB of every sandbox's memory) for
-  // allocations that are small and few.
+  // core, and the 64 HTTP workers touched 16 of them (~2.7 MiB of anonymous memory in a sandbox
+  // that had served a few requests) for allocations that are small and few.
   mallopt(M_ARENA_MAX, 2);
   ::signal(SIGPIPE, SIG_IGN);
 
