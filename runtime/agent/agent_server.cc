@@ -24,6 +24,8 @@ namespace osb::agent {
 namespace {
 
 // GET /metrics measures CPU use over this long; /metrics/watch sends a sample this often.
+// Every body but an upload's is a JSON document read whole (code to run, paths, commands).
+constexpr std::size_t kMaxJsonBody = 16 << 20;
 constexpr absl::Duration kMetricsInterval = absl::Milliseconds(500);
 constexpr absl::Duration kMetricsWatchInterval = absl::Seconds(1);
 
@@ -154,16 +156,15 @@ AgentServer::AgentServer(Reaper& reaper, SandboxLimits limits)
   });
   server_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
     IgnoreRangesInResponse(req);
-    if (req.path == "/files/upload") KeepMultipartBodyRaw(req);  // read by MultipartReader
+    if (req.path == "/files/upload") {
+      KeepMultipartBodyRaw(req);  // read by MultipartReader
+    } else if (runtime::ServedConnection* connection = runtime::CurrentConnection()) {
+      connection->LimitBody(kMaxJsonBody);
+    }
     return httplib::Server::HandlerResponse::Unhandled;
   });
   server_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (res.status == 416 && res.body.empty()) {
-      // httplib refuses an unparsable Range before routing; execd words it so (COMPAT.md §2.6).
-      ReplyError(res, 416, rest::kUnknown, "the Range header cannot be parsed");
-    } else if (res.status == 404 && res.body.empty()) {
-      ReplyError(res, 404, rest::kNotFound, "no route for " + req.method + " " + req.path);
-    }
+    runtime::AnswerUnhandledError(req, res, rest::kInvalidRequestBody);
   });
 }
 

@@ -23,6 +23,7 @@
 #include "runtime/agent/file_ops.h"
 #include "runtime/agent/multipart_reader.h"
 #include "runtime/common/http_response.h"
+#include "runtime/common/http_server.h"
 #include "runtime/common/raw_multipart.h"
 
 namespace osb::agent {
@@ -361,7 +362,7 @@ void HandleUpload(const Request& req, Response& res, const httplib::ContentReade
   // The body comes raw (KeepMultipartBodyRaw, from the server's pre-routing handler).
   auto boundary = MultipartBoundary(RequestContentType(req));
   if (!boundary.ok()) {
-    res.set_header("Connection", "close");  // the body was not read
+    runtime::CloseConnectionAfter(res);  // the body was not read
     return ReplyExecdError(
         res, rest::MakeError(absl::StatusCode::kInvalidArgument, rest::kInvalidFile,
                              absl::StrCat("an upload must be multipart/form-data: ",
@@ -387,7 +388,7 @@ void HandleUpload(const Request& req, Response& res, const httplib::ContentReade
   }
   if (status.ok()) status = upload.Finish();
   if (!status.ok()) {
-    res.set_header("Connection", "close");  // the rest of the body was not read
+    runtime::CloseConnectionAfter(res);  // the rest of the body was not read
     return ReplyExecdError(res, status);
   }
   res.status = 200;

@@ -15,12 +15,23 @@
 #include <cstring>
 #include <memory>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "rest/error.h"
+#include "runtime/common/http_response.h"
 
 namespace osb::runtime {
 namespace {
 
 constexpr std::size_t kReadBuffer = 128 * 1024;
+static_assert(HttpServer::kMaxRequestHead < kReadBuffer, "a whole head fits the read buffer");
+constexpr std::size_t kNoLimit = static_cast<std::size_t>(-1);
+// How long, and for how many bytes, a connection closed on a request not read whole keeps
+// reading (and dropping) what its client still sends: closing a socket with unread bytes resets
+// the connection, and the client could lose the answer before reading it.
+constexpr int kLingerMs = 1000;
+constexpr std::size_t kLingerBytes = 16 << 20;
 // How often a connection waiting for its next request looks whether the server is stopping.
 constexpr int kStopCheckMs = 100;
 
@@ -55,6 +66,52 @@ class ConnectionStream final : public httplib::Stream, public ServedConnection {
 
   bool HasBuffered() const { return begin_ < end_; }
   bool taken_over() const { return taken_over_; }
+  bool closes_after_response() const { return close_after_response_; }
+  int refusal_status() const { return refusal_status_; }
+
+  enum class Head { kComplete, kEnded, kRefused };
+
+  // Reads until the buffer holds the next request's whole head (request line and headers, to the
+  // blank line), left there for cpp-httplib to parse: kEnded when the connection ends or the
+  // read timeout passes first; kRefused (refusal_status, head_refusal) when it is too large.
+  Head AwaitHead() {
+    request_read_ = 0;
+    head_size_ = 0;
+    body_limit_ = kNoLimit;
+    body_over_limit_ = false;
+    if (begin_ > 0) {  // the head is gathered from the buffer's start
+      std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(read_timeout_ms_);
+    std::size_t line_start = 0;
+    bool request_line = true;
+    for (std::size_t pos = 0;; ++pos) {
+      if (pos == end_) {
+        if (TooLarge(end_ - line_start, end_, request_line)) return Head::kRefused;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
+        if (left.count() <= 0 || Poll(p, static_cast<int>(left.count())) <= 0) return Head::kEnded;
+        ssize_t n = Recv(buffer_.get() + end_, kReadBuffer - end_);
+        if (n <= 0) return Head::kEnded;
+        end_ += static_cast<std::size_t>(n);
+      }
+      if (buffer_[pos] != '\n') continue;
+      const std::size_t line = pos + 1 - line_start;  // with its line ending, as httplib counts
+      if (TooLarge(line, pos + 1, request_line)) return Head::kRefused;
+      // A blank line ends the head. (A blank first line is the request line, which httplib
+      // refuses as such.)
+      if (!request_line && (line == 1 || (line == 2 && buffer_[line_start] == '\r'))) {
+        head_size_ = pos + 1;
+        return Head::kComplete;
+      }
+      request_line = false;
+      line_start = pos + 1;
+    }
+  }
 
   // httplib::Stream
   bool is_readable() const override {
@@ -85,17 +142,17 @@ class ConnectionStream final : public httplib::Stream, public ServedConnection {
 
   ssize_t read(char* ptr, std::size_t size) override {
     if (taken_over_) return -1;
-    if (!HasBuffered()) {
-      if (size >= kReadBuffer) return Recv(ptr, size);
-      ssize_t n = Recv(buffer_.get(), kReadBuffer);
-      if (n <= 0) return n;
-      begin_ = 0;
-      end_ = static_cast<std::size_t>(n);
+    if (body_limit_ != kNoLimit) {
+      const std::size_t allowed = head_size_ + body_limit_;
+      if (request_read_ >= allowed) {
+        body_over_limit_ = true;
+        return -1;
+      }
+      size = std::min(size, allowed - request_read_);
     }
-    std::size_t n = std::min(size, end_ - begin_);
-    std::memcpy(ptr, buffer_.get() + begin_, n);
-    begin_ += n;
-    return static_cast<ssize_t>(n);
+    ssize_t n = ReadBuffered(ptr, size);
+    if (n > 0) request_read_ += static_cast<std::size_t>(n);
+    return n;
   }
 
   ssize_t write(const char* ptr, std::size_t size) override {
@@ -136,7 +193,51 @@ class ConnectionStream final : public httplib::Stream, public ServedConnection {
     return rest;
   }
 
+  void CloseAfterResponse() override { close_after_response_ = true; }
+  void LimitBody(std::size_t bytes) override { body_limit_ = bytes; }
+  bool BodyOverLimit() const override { return body_over_limit_; }
+  std::size_t body_limit() const override { return body_limit_; }
+  const std::string& head_refusal() const override { return head_refusal_; }
+
  private:
+  // Whether a line of `length` bytes so far, in a head of `head_length` so far, breaks a limit;
+  // refuses the head if so.
+  bool TooLarge(std::size_t length, std::size_t head_length, bool request_line) {
+    if (request_line && length > HttpServer::kMaxRequestLine) {
+      return Refuse(414, absl::StrCat("the request line is longer than ",
+                                      HttpServer::kMaxRequestLine, " bytes"));
+    }
+    if (!request_line && length > HttpServer::kMaxHeaderLine) {
+      return Refuse(431, absl::StrCat("a request header line is longer than ",
+                                      HttpServer::kMaxHeaderLine, " bytes"));
+    }
+    if (head_length > HttpServer::kMaxRequestHead) {
+      return Refuse(431, absl::StrCat("the request line and headers are longer than ",
+                                      HttpServer::kMaxRequestHead, " bytes"));
+    }
+    return false;
+  }
+
+  bool Refuse(int status, std::string why) {
+    refusal_status_ = status;
+    head_refusal_ = std::move(why);
+    return true;
+  }
+
+  ssize_t ReadBuffered(char* ptr, std::size_t size) {
+    if (!HasBuffered()) {
+      if (size >= kReadBuffer) return Recv(ptr, size);
+      ssize_t n = Recv(buffer_.get(), kReadBuffer);
+      if (n <= 0) return n;
+      begin_ = 0;
+      end_ = static_cast<std::size_t>(n);
+    }
+    std::size_t n = std::min(size, end_ - begin_);
+    std::memcpy(ptr, buffer_.get() + begin_, n);
+    begin_ += n;
+    return static_cast<ssize_t>(n);
+  }
+
   static int Poll(pollfd& p, int timeout_ms) {
     for (;;) {
       int n = ::poll(&p, 1, timeout_ms);
@@ -158,11 +259,112 @@ class ConnectionStream final : public httplib::Stream, public ServedConnection {
   const int read_timeout_ms_;
   const int write_timeout_ms_;
   bool taken_over_ = false;
+  bool close_after_response_ = false;
+  // The current request: its bytes read so far (head included), its head's size, its body's
+  // limit, and why its head was refused.
+  std::size_t request_read_ = 0;
+  std::size_t head_size_ = 0;
+  std::size_t body_limit_ = kNoLimit;
+  bool body_over_limit_ = false;
+  int refusal_status_ = 0;
+  std::string head_refusal_;
 };
+
+// Writes all of `bytes`; false when the connection fails first.
+bool SendAll(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+// `res` as an HTTP/1.1 response that closes its connection.
+std::string Serialize(const httplib::Response& res) {
+  const char* reason = res.status == 414   ? "URI Too Long"
+                       : res.status == 431 ? "Request Header Fields Too Large"
+                                           : "Bad Request";
+  std::string out = absl::StrCat("HTTP/1.1 ", res.status, " ", reason, "\r\n");
+  for (const auto& [name, value] : res.headers) {
+    if (absl::EqualsIgnoreCase(name, "Connection") ||
+        absl::EqualsIgnoreCase(name, "Content-Length")) {
+      continue;
+    }
+    absl::StrAppend(&out, name, ": ", value, "\r\n");
+  }
+  absl::StrAppend(&out, "Content-Length: ", res.body.size(), "\r\nConnection: close\r\n\r\n",
+                  res.body);
+  return out;
+}
+
+// Closes a connection whose client may still be sending: our side is shut first, then what
+// arrives is dropped for a while (kLingerMs, kLingerBytes), so that the answer is not lost to a
+// reset.
+void LingeringClose(int fd) {
+  ::shutdown(fd, SHUT_WR);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kLingerMs);
+  char scratch[16 * 1024];
+  for (std::size_t dropped = 0; dropped < kLingerBytes;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    ssize_t n = ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) break;
+    if (n > 0) dropped += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+}
 
 }  // namespace
 
 ServedConnection* CurrentConnection() { return current_connection; }
+
+void CloseConnectionAfter(httplib::Response& res) {
+  res.set_header("Connection", "close");
+  if (current_connection != nullptr) current_connection->CloseAfterResponse();
+}
+
+void AnswerUnhandledError(const httplib::Request& req, httplib::Response& res,
+                          std::string_view code) {
+  if (!res.body.empty()) return;  // a route answered
+  ServedConnection* connection = CurrentConnection();
+  if (res.status == 404) {
+    return ReplyError(res, 404, rest::kNotFound,
+                      absl::StrCat("no route for ", req.method, " ", req.path));
+  }
+  if (res.status == 416) {
+    // httplib refuses an unparsable Range before routing; execd words it so (COMPAT.md §2.6).
+    return ReplyError(res, 416, rest::kUnknown, "the Range header cannot be parsed");
+  }
+  // Everything else is httplib's refusal of a request it may not have read whole: an unknown
+  // method, a malformed request line, header or body, a body over its route's limit.
+  CloseConnectionAfter(res);
+  if (connection != nullptr && !connection->head_refusal().empty()) {
+    ReplyError(res, res.status, code, connection->head_refusal());
+  } else if (connection != nullptr && connection->BodyOverLimit()) {
+    ReplyError(res, 413, code,
+               absl::StrCat("the request body is larger than ", connection->body_limit(),
+                            " bytes, this route's limit"));
+  } else if (res.status == 400) {
+    ReplyError(res, 400, code,
+               req.method.empty()
+                   ? "the request line cannot be parsed"
+                   : absl::StrCat("the request ", req.method, " ", req.path,
+                                  " cannot be read: a malformed header or body, an unknown "
+                                  "method, or a connection that ended early"));
+  } else {
+    ReplyError(res, res.status, code, "the request cannot be served");
+  }
+}
+
+HttpServer& HttpServer::set_error_handler(Handler handler) {
+  error_handler_ = handler;
+  httplib::Server::set_error_handler(std::move(handler));
+  return *this;
+}
 
 bool HttpServer::process_and_close_socket(socket_t sock) {
   // Blocking, with the server's timeouts as the socket's own: a read or write that waits longer
@@ -195,13 +397,31 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
   };
   bool ok = false;
   for (std::size_t left = keep_alive_max_count_; left > 0 && next_request_begins(); --left) {
+    const ConnectionStream::Head head = stream.AwaitHead();
+    if (head == ConnectionStream::Head::kEnded) break;
+    if (head == ConnectionStream::Head::kRefused) {
+      // Answered as the server answers httplib's own refusals, without the request it could not
+      // parse.
+      httplib::Request req;
+      httplib::Response res;
+      res.status = stream.refusal_status();
+      if (error_handler_) error_handler_(req, res);
+      if (res.body.empty()) ReplyError(res, res.status, rest::kUnknown, stream.head_refusal());
+      ok = SendAll(sock, Serialize(res));
+      stream.CloseAfterResponse();
+      break;
+    }
     bool connection_closed = false;
     ok = process_request(stream, /*close_connection=*/left == 1, connection_closed, nullptr);
-    if (!ok || connection_closed || stream.taken_over()) break;
+    if (!ok || connection_closed || stream.taken_over() || stream.closes_after_response()) break;
   }
   current_connection = nullptr;
-  ::shutdown(sock, SHUT_RDWR);
-  ::close(sock);
+  if (stream.closes_after_response()) {
+    LingeringClose(sock);
+  } else {
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+  }
   return ok;
 }
 

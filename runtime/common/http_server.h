@@ -7,6 +7,14 @@
 // - Reads go through one 128 KiB buffer kept for the connection's life: a body arrives in a few
 //   large reads, where the library's stream polled and read every 4 KiB piece; pipelined requests
 //   are kept between requests. Timeouts are the socket's own (SO_RCVTIMEO, SO_SNDTIMEO).
+// - A request's head is read whole before the library parses it, and refused when it is too
+//   large (414 for a request line over kMaxRequestLine, 431 for a header line over
+//   kMaxHeaderLine or a head over kMaxRequestHead): cpp-httplib 0.11 buffers a request line of
+//   any length and headers without end, and after refusing a long header it parsed the rest of
+//   the head as the next request. A handler may cap its request's body (LimitBody).
+// - A connection whose request was not read whole (refused, or answered before its body) is
+//   closed after the answer, lingering briefly so that the client reads the answer instead of a
+//   reset.
 //
 // Everything else (routing, parsing, keep-alive counts and timeouts, task queues) is the library's.
 #pragma once
@@ -14,6 +22,7 @@
 #include <httplib.h>
 
 #include <string>
+#include <string_view>
 
 namespace osb::runtime {
 
@@ -29,12 +38,47 @@ class ServedConnection {
   // from now on the server neither reads nor writes it (its response is dropped) and closes it
   // once the handler returns. The socket is left blocking with no timeouts.
   virtual std::string TakeOver() = 0;
+
+  // Ends the connection once the current response is written, whatever keep-alive says: for an
+  // answer given before the request's body was read (what is left of it would be taken for the
+  // next request).
+  virtual void CloseAfterResponse() = 0;
+
+  // Reads of the current request's body fail past `bytes` (cpp-httplib then refuses the request
+  // with 400, which AnswerUnhandledError words as 413). For routes whose body is read whole.
+  virtual void LimitBody(std::size_t bytes) = 0;
+  virtual bool BodyOverLimit() const = 0;
+  virtual std::size_t body_limit() const = 0;
+
+  // Why the server refused the current request's head before parsing it; "" when it did not.
+  virtual const std::string& head_refusal() const = 0;
 };
 
 class HttpServer : public httplib::Server {
+ public:
+  static constexpr std::size_t kMaxRequestLine = 8192;
+  static constexpr std::size_t kMaxHeaderLine = 8192;
+  static constexpr std::size_t kMaxRequestHead = 64 * 1024;
+
+  // Also called, with an empty Request, for a head refused before parsing (414 or 431).
+  HttpServer& set_error_handler(Handler handler);
+
  private:
   bool process_and_close_socket(socket_t sock) override;
+
+  Handler error_handler_;
 };
+
+// For an HttpServer's error handler: answers, with a `{"code","message"}` body, the errors found
+// before any route handled the request (its body is still empty): an unknown route (404,
+// NOT_FOUND), an unparsable Range (416, UNKNOWN, as execd words it), a body over the route's limit
+// (413), a refused head (414, 431), a request cpp-httplib could not parse or read (400), each
+// with `code` but the first two. A request not read whole ends its connection after the answer.
+void AnswerUnhandledError(const httplib::Request& req, httplib::Response& res,
+                          std::string_view code);
+
+// Sets `Connection: close` on `res` and ends the connection after it (CloseAfterResponse).
+void CloseConnectionAfter(httplib::Response& res);
 
 // The connection whose request the calling thread is handling; nullptr outside a handler of an
 // HttpServer.

@@ -41,6 +41,7 @@ constexpr int kAgentPort = 44772;
 // The official egress sidecar's port: its /policy API is the runtime's own (EgressApi).
 constexpr int kEgressPort = 18080;
 constexpr std::size_t kMaxEgressBody = 1 << 20;
+constexpr std::size_t kMaxJsonBody = 1 << 20;
 constexpr std::size_t kMaxProxiedErrorBody = 1 << 20;
 const std::regex kProxyPath(R"(^(/v1)?/sandboxes/[^/]+/proxy/\d+(/.*|$))");
 
@@ -67,6 +68,13 @@ bool IsDroppedResponseHeader(absl::string_view name) {
   return false;
 }
 
+// The client's X-Request-ID, else a new one: a UUID with dashes, the spec's `format: uuid` (the
+// official server's 32 hex digits are not one).
+std::string RequestIdFor(const httplib::Request& req) {
+  std::string id(absl::StripAsciiWhitespace(req.get_header_value("X-Request-ID")));
+  return id.empty() ? rest::NewUuid4() : id;
+}
+
 void ReplyBadParameter(httplib::Response& res, absl::string_view message) {
   ReplyError(res, 400, rest::kInvalidParameter, message);
 }
@@ -77,7 +85,7 @@ void ReplyBadParameter(httplib::Response& res, absl::string_view message) {
 template <typename... Reply>
 void ReplyBeforeBody(httplib::Response& res, const httplib::ContentReader* body_reader,
                      Reply&&... reply) {
-  if (body_reader != nullptr) res.set_header("Connection", "close");
+  if (body_reader != nullptr) CloseConnectionAfter(res);
   ReplyError(res, std::forward<Reply>(reply)...);
 }
 
@@ -98,14 +106,15 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, SnapshotManager& snapshots
   server_.set_tcp_nodelay(true);
   server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     IgnoreRangesInResponse(req);
-    // The client's id, else a new one: a UUID with dashes, the spec's `format: uuid` (the
-    // official server's 32 hex digits are not one).
-    std::string request_id(absl::StripAsciiWhitespace(req.get_header_value("X-Request-ID")));
-    res.set_header("X-Request-ID", request_id.empty() ? rest::NewUuid4() : request_id);
+    res.set_header("X-Request-ID", RequestIdFor(req));
     // A request with a body is checked by its route's handler (Guard) instead: answered here,
     // its unread body would be taken for the next request on the connection.
     const bool proxied = std::regex_match(req.path, kProxyPath);
-    if (proxied) KeepMultipartBodyRaw(req);
+    if (proxied) {
+      KeepMultipartBodyRaw(req);
+    } else if (ServedConnection* connection = CurrentConnection()) {
+      connection->LimitBody(kMaxJsonBody);  // the API's own bodies are small JSON documents
+    }
     bool exempt = req.path == "/health" || proxied;
     if (!exempt && !HasBody(req) && !Authorized(req, res)) {
       return httplib::Server::HandlerResponse::Handled;
@@ -113,18 +122,9 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, SnapshotManager& snapshots
     return httplib::Server::HandlerResponse::Unhandled;
   });
   server_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    // httplib refuses some requests itself (unknown methods; no body written yet) without
-    // reading theirs, and this httplib keeps the connection: the client is told not
-    // to reuse it.
-    if (res.body.empty() && HasBody(req)) res.set_header("Connection", "close");
-    if (res.body.empty() && res.status == 416) {
-      // httplib refuses an unparsable Range before routing; execd words it so (COMPAT.md §2.6).
-      ReplyError(res, 416, rest::kUnknown, "the Range header cannot be parsed");
-    } else if (res.body.empty()) {
-      ReplyError(res, res.status, res.status == 404 ? rest::kNotFound : rest::kUnknownError,
-                 res.status == 404 ? absl::StrCat("no route for ", req.method, " ", req.path)
-                                   : "request failed");
-    }
+    AnswerUnhandledError(req, res, rest::kInvalidParameter);
+    // The pre-routing handler did not run for a request httplib or HttpServer refused unparsed.
+    if (!res.has_header("X-Request-ID")) res.set_header("X-Request-ID", RequestIdFor(req));
   });
   server_.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -16,14 +17,32 @@ std::pair<std::string, int> SplitHostPort(const std::string& address) {
   return {address.substr(0, colon), std::stoi(address.substr(colon + 1))};
 }
 
+namespace {
+
+void SetReadTimeout(int fd) {
+  timeval timeout{.tv_sec = 10, .tv_usec = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+}
+
+}  // namespace
+
 RawConnection::RawConnection(const std::string& host, int port)
     : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
-  timeval timeout{.tv_sec = 10, .tv_usec = 0};
-  ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  SetReadTimeout(fd_);
+  ok_ = fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+RawConnection::RawConnection(const std::string& unix_socket_path)
+    : fd_(::socket(AF_UNIX, SOCK_STREAM, 0)) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (unix_socket_path.size() >= sizeof addr.sun_path) return;
+  unix_socket_path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+  SetReadTimeout(fd_);
   ok_ = fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
 }
 

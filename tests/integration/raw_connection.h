@@ -14,6 +14,8 @@ class RawConnection {
  public:
   // Connects to an IPv4 `host`; reads time out after 10 s.
   RawConnection(const std::string& host, int port);
+  // Connects to a Unix socket; reads time out after 10 s.
+  explicit RawConnection(const std::string& unix_socket_path);
   ~RawConnection();
   RawConnection(const RawConnection&) = delete;
   RawConnection& operator=(const RawConnection&) = delete;

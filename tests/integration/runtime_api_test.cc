@@ -212,6 +212,111 @@ TEST_F(Errors, ARefusedRequestsBodyIsNotTakenForTheNextRequest) {
   EXPECT_THAT(c.ReadResponseHead(), StartsWith("HTTP/1.1 200"));
 }
 
+// What the runtime answers to a request on a raw connection, and whether it closed the
+// connection after the answer.
+struct RawAnswer {
+  std::string head;
+  json body;
+  bool closed = false;
+};
+
+RawAnswer Exchange(const RuntimeProcess& runtime, const std::vector<std::string>& pieces) {
+  auto [host, port] = SplitHostPort(runtime.address());
+  RawConnection c(host, port);
+  EXPECT_TRUE(c.ok());
+  for (const std::string& piece : pieces) c.Send(piece);
+  RawAnswer answer;
+  std::string body;
+  answer.head = c.ReadResponseHead(&body);
+  answer.body = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  answer.closed = c.ReadSome().empty();
+  return answer;
+}
+
+std::string KeyHeader(const RuntimeProcess& runtime) {
+  return absl::StrCat("OPEN-SANDBOX-API-KEY: ", runtime.api_key(), "\r\n");
+}
+
+// Oversized heads are refused before anything reads them whole, with a JSON error, a request id
+// and a closed connection (cpp-httplib alone took the rest of a long header for a second request
+// on the same connection); the runtime keeps serving.
+TEST_F(Errors, OversizedRequestLinesAndHeadersAre414And431) {
+  const std::string key = KeyHeader(*runtime_);
+  std::string many_headers;
+  for (int i = 0; i < 100; ++i) absl::StrAppend(&many_headers, "X-Pad-", i, ": ", std::string(1000, 'p'), "\r\n");
+  struct Case {
+    std::string name, request, status, message;
+  };
+  const std::vector<Case> cases = {
+      {"long header line",
+       absl::StrCat("GET /v1/sandboxes HTTP/1.1\r\nHost: x\r\nX-Big: ", std::string(9000, 'a'),
+                    "\r\n", key, "GET /v1/sandboxes HTTP/1.1\r\n\r\n"),
+       "431", "header line is longer than 8192 bytes"},
+      {"long request line",
+       absl::StrCat("GET /v1/sandboxes?x=", std::string(9000, 'a'), " HTTP/1.1\r\nHost: x\r\n",
+                    key, "\r\n"),
+       "414", "request line is longer than 8192 bytes"},
+      {"too many headers",
+       absl::StrCat("GET /v1/sandboxes HTTP/1.1\r\nHost: x\r\n", key, many_headers, "\r\n"),
+       "431", "longer than 65536 bytes"},
+      {"garbage request line", "HELLO THERE\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\n\r\n", "400",
+       "cannot"},
+  };
+  for (const Case& c : cases) {
+    RawAnswer answer = Exchange(*runtime_, {c.request});
+    EXPECT_THAT(answer.head, StartsWith("HTTP/1.1 " + c.status)) << c.name;
+    EXPECT_THAT(answer.head, HasSubstr("X-Request-ID: ")) << c.name;
+    EXPECT_THAT(answer.head, HasSubstr("Connection: close")) << c.name;
+    EXPECT_EQ(answer.body.value("code", ""), "SANDBOX::INVALID_PARAMETER") << c.name;
+    EXPECT_THAT(answer.body.value("message", ""), HasSubstr(c.message)) << c.name;
+    EXPECT_TRUE(answer.closed) << c.name << ": the connection must end with the refusal";
+  }
+  auto health = api_->Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
+// The API's bodies are small JSON documents: one over 1 MiB is refused after at most that much
+// is read, whether its length is declared or it comes chunked, and creates nothing.
+TEST_F(Errors, OversizedBodiesAre413AndCreateNothing) {
+  json body = CreateBody();
+  body["extensions"] = {{"note", std::string(2 << 20, 'x')}};
+  const std::string text = body.dump();
+  auto declared = api_->Post("/v1/sandboxes", text, "application/json");
+  ASSERT_TRUE(declared) << "the client lost the answer";
+  EXPECT_EQ(declared->status, 413) << declared->body;
+  EXPECT_THAT(ParseJson(declared->body).value("message", ""),
+              HasSubstr("larger than 1048576 bytes"));
+
+  std::string chunked = absl::StrCat("POST /v1/sandboxes HTTP/1.1\r\nHost: x\r\n",
+                                     KeyHeader(*runtime_),
+                                     "Content-Type: application/json\r\n"
+                                     "Transfer-Encoding: chunked\r\n\r\n");
+  for (std::size_t at = 0; at < text.size(); at += 65536) {
+    const std::string piece = text.substr(at, 65536);
+    absl::StrAppend(&chunked, absl::Hex(piece.size()), "\r\n", piece, "\r\n");
+  }
+  absl::StrAppend(&chunked, "0\r\n\r\n");
+  RawAnswer answer = Exchange(*runtime_, {chunked});
+  EXPECT_THAT(answer.head, StartsWith("HTTP/1.1 413"));
+  EXPECT_EQ(answer.body.value("code", ""), "SANDBOX::INVALID_PARAMETER");
+  EXPECT_TRUE(answer.closed);
+
+  auto list = api_->Get("/v1/sandboxes");
+  ASSERT_TRUE(list);
+  EXPECT_THAT(ParseJson(list->body)["items"], IsEmpty()) << "nothing was created";
+  // A body just under the limit is still read and served, even sent in one piece with its head.
+  body["extensions"] = {{"note", std::string(1000 * 1000, 'x')}};
+  const std::string under = body.dump();
+  auto [host, port] = SplitHostPort(runtime_->address());
+  RawConnection c(host, port);
+  c.Send(absl::StrCat("POST /v1/sandboxes HTTP/1.1\r\nHost: x\r\n", KeyHeader(*runtime_),
+                      "Content-Type: application/json\r\nContent-Length: ", under.size(),
+                      "\r\n\r\n", under));
+  std::string created;
+  EXPECT_THAT(c.ReadResponseHead(&created), StartsWith("HTTP/1.1 202")) << created;
+}
+
 TEST_F(Errors, UnknownRouteIs404Json) {
   for (const char* path : {"/v1/no-such-route", "/nothing/here", "/v1/sandboxes/a/b/c/d"}) {
     auto res = api_->Get(path);

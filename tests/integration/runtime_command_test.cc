@@ -19,6 +19,7 @@
 #include "nlohmann/json.hpp"
 #include "rest/ids.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/raw_connection.h"
 #include "tests/integration/runtime_fixture.h"
 #include "tests/integration/sandbox_http.h"
 
@@ -212,6 +213,36 @@ TEST_F(Command, LongLineArrivesSplitButIntact) {
 }
 
 // --- Bad input -----------------------------------------------------------------------------------
+
+// The agent refuses an oversized head or body as the runtime does (its API socket, reached
+// directly here: through the runtime's proxy, the runtime's own limits refuse such a head first),
+// closes that connection, and keeps serving.
+TEST_F(Command, OversizedHeadsAndBodiesAreRefusedAndTheAgentKeepsServing) {
+  const std::string socket = absl::StrCat(runtime_->state_dir(), "/sandboxes/", sandbox_.id, "/sock");
+  const std::string big_body = json({{"command", std::string(17 << 20, 'x')}}).dump();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {absl::StrCat("GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: ", std::string(9000, 'a'),
+                    "\r\n\r\n"),
+       "HTTP/1.1 431"},
+      {absl::StrCat("POST /command HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    "Content-Length: ", big_body.size(), "\r\n\r\n", big_body),
+       "HTTP/1.1 413"},
+  };
+  for (const auto& [request, status] : cases) {
+    RawConnection c(socket);
+    ASSERT_TRUE(c.ok()) << socket;
+    c.Send(request);
+    std::string body;
+    EXPECT_THAT(c.ReadResponseHead(&body), StartsWith(status));
+    EXPECT_EQ(ErrorCode(body), "INVALID_REQUEST_BODY") << body;
+    EXPECT_THAT(c.ReadSome(), IsEmpty()) << status << ": the connection stays open";
+  }
+  // The same body through the runtime's proxy: the agent's answer reaches the client.
+  auto r = PostCommand(sandbox_, big_body, sandbox_.token);
+  EXPECT_EQ(r.http_status, 413) << Describe(r);
+  auto alive = Run(sandbox_, "echo alive");
+  EXPECT_THAT(Texts(alive, "stdout"), ElementsAre("alive")) << Describe(alive);
+}
 
 class BadInput : public RuntimeTest {};
 
