@@ -49,13 +49,15 @@ class SocketClient final : public PtyClient {
   void SendError(std::string_view code, absl::string_view message) {
     SendJson({{"type", "error"}, {"code", code}, {"error", std::string(message)}});
   }
-  // Sends the close frame, then ends the connection both ways: the reading thread sees its end.
+  // Sends the close frame and ends the reading side: the reading thread sees its end. The client
+  // sees the connection end only when ServePtySocket has released the session's claim, so that
+  // one reconnecting at once finds the session free.
   void Close(uint16_t code, absl::string_view reason) {
     absl::MutexLock lock(&write_mu_);
     SendLocked(Opcode::kClose,
                websocket::ClosePayload(code, std::string_view(reason.data(), reason.size())));
     closed_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
+    ::shutdown(fd_, SHUT_RD);
   }
 
   // PtyClient
