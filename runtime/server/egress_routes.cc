@@ -43,45 +43,54 @@ absl::StatusOr<UniqueFd> NetlinkSocket() {
   return fd;
 }
 
-void AddAttribute(nlmsghdr* h, unsigned short type, const void* data, size_t size) {
-  auto* attr = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(h) + NLMSG_ALIGN(h->nlmsg_len));
-  attr->rta_type = type;
-  attr->rta_len = static_cast<unsigned short>(RTA_LENGTH(size));
-  std::memcpy(RTA_DATA(attr), data, size);
-  h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(attr->rta_len);
-}
+// A netlink route request in one buffer: the header, the rtmsg, then attributes. (Attributes
+// written through a pointer to the header alone overflow it, as GCC's -O3 analysis says.)
+class RouteRequest {
+ public:
+  nlmsghdr& header() { return *reinterpret_cast<nlmsghdr*>(bytes_); }
+  rtmsg& message() { return *static_cast<rtmsg*>(NLMSG_DATA(&header())); }
+  const char* data() const { return bytes_; }
+
+  void AddAttribute(unsigned short type, const void* data, size_t size) {
+    const size_t at = NLMSG_ALIGN(header().nlmsg_len);
+    rtattr attr{.rta_len = static_cast<unsigned short>(RTA_LENGTH(size)), .rta_type = type};
+    std::memcpy(bytes_ + at, &attr, sizeof attr);
+    std::memcpy(bytes_ + at + RTA_LENGTH(0), data, size);
+    header().nlmsg_len = static_cast<uint32_t>(at + RTA_ALIGN(attr.rta_len));
+  }
+
+ private:
+  alignas(nlmsghdr) char bytes_[NLMSG_SPACE(sizeof(rtmsg)) + 64] = {};
+};
 
 // Adds (or replaces) `route` in the main table, or deletes it (`add` false; a route that is not
 // there is no error), and waits for the kernel's answer.
 absl::Status ChangeRoute(int netlink, uint32_t seq, const Route& route, bool add = true) {
-  struct {
-    nlmsghdr header;
-    rtmsg message;
-    char attributes[64];
-  } request{};
-  request.header.nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg));
-  request.header.nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
-  request.header.nlmsg_flags =
-      NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
-  request.header.nlmsg_seq = seq;
-  request.message.rtm_family = AF_INET;
-  request.message.rtm_dst_len = static_cast<unsigned char>(route.prefix);
-  request.message.rtm_table = RT_TABLE_MAIN;
-  request.message.rtm_protocol = RTPROT_STATIC;
-  request.message.rtm_scope = route.scope;
-  request.message.rtm_type = route.type;
-  AddAttribute(&request.header, RTA_DST, &route.destination, sizeof route.destination);
+  RouteRequest request;
+  nlmsghdr& header = request.header();
+  header.nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg));
+  header.nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+  header.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+  header.nlmsg_seq = seq;
+  rtmsg& message = request.message();
+  message.rtm_family = AF_INET;
+  message.rtm_dst_len = static_cast<unsigned char>(route.prefix);
+  message.rtm_table = RT_TABLE_MAIN;
+  message.rtm_protocol = RTPROT_STATIC;
+  message.rtm_scope = route.scope;
+  message.rtm_type = route.type;
+  request.AddAttribute(RTA_DST, &route.destination, sizeof route.destination);
   if (route.gateway != nullptr) {
-    AddAttribute(&request.header, RTA_GATEWAY, route.gateway, sizeof *route.gateway);
+    request.AddAttribute(RTA_GATEWAY, route.gateway, sizeof *route.gateway);
   }
   if (route.link != 0) {
     const auto link = static_cast<uint32_t>(route.link);
-    AddAttribute(&request.header, RTA_OIF, &link, sizeof link);
+    request.AddAttribute(RTA_OIF, &link, sizeof link);
   }
   char text[INET_ADDRSTRLEN] = "?";
   ::inet_ntop(AF_INET, &route.destination, text, sizeof text);
   const std::string what = absl::StrCat(add ? "add" : "delete", " route ", text, "/", route.prefix);
-  if (::send(netlink, &request, request.header.nlmsg_len, 0) < 0) return ErrnoStatus(what, errno);
+  if (::send(netlink, request.data(), header.nlmsg_len, 0) < 0) return ErrnoStatus(what, errno);
   alignas(nlmsghdr) char answer[1024];
   while (true) {
     const ssize_t got = ::recv(netlink, answer, sizeof answer, 0);
