@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
+#include "daemon/callback_keep_awake.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace osb::daemon {
@@ -60,7 +61,9 @@ class StatsInterceptorFactory final
   explicit StatsInterceptorFactory(CallStats& stats) : stats_(stats) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new StatsInterceptor(stats_, info->method() != nullptr ? info->method() : "");
+    const std::string method = info->method() != nullptr ? info->method() : "";
+    if (method == kKeepAwakeMethod) return nullptr;  // osbd's own calls, not a client's
+    return new StatsInterceptor(stats_, method);
   }
 
  private:

@@ -28,6 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "daemon/bearer_token_check.h"
+#include "daemon/callback_keep_awake.h"
 #include "daemon/daemon_config.h"
 #include "daemon/embedded_runtime.h"
 #include "daemon/metrics_endpoint.h"
@@ -287,6 +288,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   (*listener)->Start(std::move(acceptor));
+  auto keep_awake =
+      std::make_unique<osb::daemon::CallbackKeepAwake>(server->InProcessChannel({}));
   std::unique_ptr<osb::daemon::MetricsEndpoint> metrics;
   if (!config->metrics_listen.empty()) {
     osb::daemon::PeerListener* peers = listener->get();
@@ -309,6 +312,7 @@ int main(int argc, char** argv) {
   stop.WaitForNotification();
   spdlog::info("osbd stopping: running calls have {} ms to finish", grace_ms.load());
   metrics.reset();
+  keep_awake.reset();
   listener->reset();  // no new connections
   // New calls are refused at once; running ones (command streams included) finish or are
   // cancelled at the deadline.
