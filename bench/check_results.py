@@ -19,7 +19,9 @@ SCENARIOS = {
         "tti.cpp_sdk.first_output", "tti.cpp_sdk.cycle",
     ],
     "roundtrip": ["roundtrip.osbd", "roundtrip.direct", "roundtrip.bash_local",
-                  "roundtrip.osbd_overhead"],
+                  "roundtrip.osbd_overhead", "roundtrip.get_osbd", "roundtrip.get_direct",
+                  "roundtrip.version_osbd", "roundtrip.version_after_idle",
+                  "roundtrip.osbd_run_overhead"],
     "throughput": [f"throughput.{path}.c{n}" for path in ("osbd", "direct") for n in (1, 8, 64)]
     + ["throughput.osbd.idle_connections"],
     "streaming": [

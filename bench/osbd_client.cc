@@ -8,6 +8,7 @@
 
 #include "absl/time/clock.h"
 #include "opensandbox/v1/commands.grpc.pb.h"
+#include "opensandbox/v1/daemon.grpc.pb.h"
 #include "opensandbox/v1/sandboxes.grpc.pb.h"
 
 namespace osb::bench {
@@ -24,6 +25,7 @@ absl::Status ToAbsl(const grpc::Status& s) {
 struct OsbdClient::Stubs {
   std::unique_ptr<v1::Sandboxes::Stub> sandboxes;
   std::unique_ptr<v1::Commands::Stub> commands;
+  std::unique_ptr<v1::Daemon::Stub> daemon;
 };
 
 std::shared_ptr<grpc::Channel> ConnectOsbd(const std::string& socket_path, bool own_connection) {
@@ -34,7 +36,8 @@ std::shared_ptr<grpc::Channel> ConnectOsbd(const std::string& socket_path, bool 
 }
 
 OsbdClient::OsbdClient(std::shared_ptr<grpc::Channel> channel)
-    : stubs_(new Stubs{v1::Sandboxes::NewStub(channel), v1::Commands::NewStub(channel)}) {}
+    : stubs_(new Stubs{v1::Sandboxes::NewStub(channel), v1::Commands::NewStub(channel),
+                       v1::Daemon::NewStub(channel)}) {}
 
 OsbdClient::~OsbdClient() = default;
 
@@ -56,6 +59,23 @@ absl::Status OsbdClient::Kill(const std::string& id) {
   request.set_sandbox_id(id);
   v1::KillSandboxResponse response;
   return ToAbsl(stubs_->sandboxes->Kill(&ctx, request, &response));
+}
+
+absl::Status OsbdClient::Get(const std::string& id) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::GetSandboxRequest request;
+  request.set_sandbox_id(id);
+  v1::Sandbox sandbox;
+  return ToAbsl(stubs_->sandboxes->Get(&ctx, request, &sandbox));
+}
+
+absl::Status OsbdClient::Version() {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::GetVersionRequest request;
+  v1::GetVersionResponse response;
+  return ToAbsl(stubs_->daemon->GetVersion(&ctx, request, &response));
 }
 
 absl::StatusOr<RunResult> OsbdClient::Run(const std::string& id, const std::string& command,

@@ -32,6 +32,10 @@ class OsbdClient {
   // Sandboxes.Create with the defaults (image "host", readiness wait); returns the id.
   absl::StatusOr<std::string> Create();
   absl::Status Kill(const std::string& id);
+  // Sandboxes.Get: one GET /v1/sandboxes/{id} upstream, the unary call the overhead target names.
+  absl::Status Get(const std::string& id);
+  // Daemon.GetVersion: answered by osbd itself, the floor of a unary call through gRPC.
+  absl::Status Version();
   // Commands.Run; `on_first_stdout` runs when the first stdout event arrives. Error when the RPC
   // fails, outlives `timeout` (its deadline), or ends without `completed`/`failed`.
   absl::StatusOr<RunResult> Run(const std::string& id, const std::string& command,

@@ -160,6 +160,13 @@ absl::Status RuntimeClient::Health(absl::Duration timeout) {
   return absl::OkStatus();
 }
 
+absl::Status RuntimeClient::Get(const std::string& id) {
+  auto r = Request("GET", absl::StrCat(base_, "/v1/sandboxes/", id), "", true, "");
+  if (!r.ok()) return r.status();
+  if (r->status != 200) return absl::InternalError(absl::StrCat("get: HTTP ", r->status));
+  return absl::OkStatus();
+}
+
 absl::Status RuntimeClient::Delete(const std::string& id) {
   auto r = Request("DELETE", absl::StrCat(base_, "/v1/sandboxes/", id), "", true, "");
   if (!r.ok()) return r.status();

@@ -50,6 +50,8 @@ class RuntimeClient {
   absl::StatusOr<DirectSandbox> Create();
   // GET /health within `timeout`; OK on 200.
   absl::Status Health(absl::Duration timeout);
+  // GET /v1/sandboxes/{id}; OK on 200.
+  absl::Status Get(const std::string& id);
   // DELETE /v1/sandboxes/{id}; OK on 204.
   absl::Status Delete(const std::string& id);
   // POST {execd}/command with `command`; decodes every event. `on_first_stdout` runs when the

@@ -46,6 +46,13 @@ Metric Result(const std::string& id, const std::string& name, const Path& path) 
   return m;
 }
 
+// p50 of `a` minus p50 of `b`, in µs.
+Metric Difference(const std::string& id, const std::string& name, const Path& a, const Path& b) {
+  if (a.samples.empty() || b.samples.empty()) return ErrorMetric(id, name, "a path had no sample");
+  const double us = (a.samples.PercentileMs(0.5) - b.samples.PercentileMs(0.5)) * 1000;
+  return ValueMetric(id, name, us, "µs");
+}
+
 }  // namespace
 
 Scenario CommandRoundTrip(const BenchConfig& config) {
@@ -76,6 +83,30 @@ Scenario CommandRoundTrip(const BenchConfig& config) {
     return false;
   };
   TimeInterleaved(warmup, n, std::pair{&via_osbd, run_osbd}, std::pair{&via_direct, run_direct});
+  // The unary call the overhead target names: Sandboxes.Get against the same GET made directly.
+  Path get_osbd, get_direct, version;
+  auto status_error = [](const absl::Status& s, std::string& error) {
+    if (!s.ok()) error = std::string(s.message());
+    return s.ok();
+  };
+  TimeInterleaved(
+      warmup, n,
+      std::pair{&get_osbd, [&](std::string& error) { return status_error(osbd.Get(sandbox->id), error); }},
+      std::pair{&get_direct,
+                [&](std::string& error) { return status_error(direct.Get(sandbox->id), error); }},
+      std::pair{&version, [&](std::string& error) { return status_error(osbd.Version(), error); }});
+  // A call after a pause: gRPC's callback threads sleep after a second without events
+  // (CallbackKeepAwake in osbd keeps them polling).
+  Path after_idle;
+  for (int i = 0; i < config.Pick(3, 10); ++i) {
+    absl::SleepFor(absl::Milliseconds(1300));
+    const absl::Time start = absl::Now();
+    if (absl::Status s = osbd.Version(); s.ok()) {
+      after_idle.samples.Add(absl::Now() - start);
+    } else {
+      after_idle.error = std::string(s.message());
+    }
+  }
   auto run_bash = [&](std::string& error) {
     osb::ChildResult r = osb::RunToCompletion({"/bin/bash", "-c", "echo hi"});
     if (r.exit_code == 0 && r.out == "hi\n") return true;
@@ -92,16 +123,23 @@ Scenario CommandRoundTrip(const BenchConfig& config) {
                                     via_direct));
   scenario.metrics.push_back(
       Result("roundtrip.bash_local", "local `bash -c 'echo hi'` (the floor)", bash));
-  if (!via_osbd.samples.empty() && !via_direct.samples.empty()) {
-    const double overhead_us =
-        (via_osbd.samples.PercentileMs(0.5) - via_direct.samples.PercentileMs(0.5)) * 1000;
-    Metric m = ValueMetric("roundtrip.osbd_overhead",
-                           "osbd overhead per call (p50 osbd − p50 direct)", overhead_us, "µs");
-    scenario.metrics.push_back(m);
-  } else {
-    scenario.metrics.push_back(
-        ErrorMetric("roundtrip.osbd_overhead", "osbd overhead per call", "a path had no sample"));
-  }
+  scenario.metrics.push_back(
+      Result("roundtrip.get_osbd", "Sandboxes.Get through osbd (unary)", get_osbd));
+  scenario.metrics.push_back(Result(
+      "roundtrip.get_direct", "GET /v1/sandboxes/{id} direct (pooled keep-alive)", get_direct));
+  scenario.metrics.push_back(Result(
+      "roundtrip.version_osbd", "Daemon.GetVersion through osbd (unary, no upstream: gRPC alone)",
+      version));
+  scenario.metrics.push_back(Result("roundtrip.version_after_idle",
+                                    "Daemon.GetVersion after 1.3 s without calls", after_idle));
+  scenario.metrics.push_back(Difference("roundtrip.osbd_overhead",
+                                        "osbd overhead per unary call (p50 Get through osbd − "
+                                        "p50 direct GET)",
+                                        get_osbd, get_direct));
+  scenario.metrics.push_back(Difference(
+      "roundtrip.osbd_run_overhead",
+      "osbd overhead per streamed `echo hi` (p50 osbd − p50 direct: three events, three messages)",
+      via_osbd, via_direct));
   return scenario;
 }
 
