@@ -19,6 +19,10 @@ void ReplyExecdError(httplib::Response& res, const absl::Status& status) {
       http_status = 400;
       if (code.empty()) code = rest::kInvalidRequestBody;
       break;
+    case absl::StatusCode::kResourceExhausted:
+      http_status = 429;
+      if (code.empty()) code = rest::kRuntimeError;
+      break;
     case absl::StatusCode::kOutOfRange:  // an unsatisfiable Range
       http_status = 416;
       if (code.empty()) code = rest::kUnknown;

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "absl/strings/str_cat.h"
+#include "rest/error.h"
 #include "rest/ids.h"
 #include "runtime/agent/file_ops.h"
 
@@ -29,9 +30,13 @@ absl::StatusOr<std::string> PtySessions::Create(const std::string& cwd,
     dir = *std::move(path);
   }
   std::string id = rest::NewHexId();
-  auto session = std::make_shared<PtySession>(reaper_, id, std::move(dir), command);
   absl::MutexLock lock(&mu_);
-  sessions_.emplace(id, std::move(session));
+  if (sessions_.size() >= kMaxSessions) {
+    return rest::MakeError(absl::StatusCode::kResourceExhausted, "TOO_MANY_SESSIONS",
+                           absl::StrCat("this sandbox already has ", kMaxSessions,
+                                        " pty sessions; delete one (DELETE /pty/{id}) first"));
+  }
+  sessions_.emplace(id, std::make_shared<PtySession>(reaper_, id, std::move(dir), command));
   return id;
 }
 

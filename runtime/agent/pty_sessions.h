@@ -16,10 +16,15 @@ namespace osb::agent {
 
 class PtySessions {
  public:
+  // Sessions live until deleted, each with its shell and up to 1 MiB of replayable output: a
+  // client that never deletes them is told so here rather than by the sandbox's memory limit.
+  static constexpr std::size_t kMaxSessions = 64;
+
   explicit PtySessions(Reaper& reaper) : reaper_(reaper) {}
 
   // A new session, its shell not started yet. A `cwd` that does not exist is made (mkdir -p, as
-  // execd does); one that cannot be is an error.
+  // execd does); one that cannot be is an error. ResourceExhausted (TOO_MANY_SESSIONS) when
+  // kMaxSessions exist.
   absl::StatusOr<std::string> Create(const std::string& cwd, const std::string& command);
 
   // NotFound for an unknown id.

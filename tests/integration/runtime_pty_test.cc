@@ -20,7 +20,9 @@
 namespace osb::test {
 namespace {
 
+using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 using json = nlohmann::json;
 using websocket::Message;
@@ -335,6 +337,21 @@ TEST_F(Pty, BadRequestsAreRefusedWithTheirCodes) {
   PtySocket not_websocket(sandbox_, id, "", /*upgrade=*/false);
   EXPECT_THAT(not_websocket.head, StartsWith("HTTP/1.1 400")) << not_websocket.head;
   EXPECT_FALSE(Status(id).value("running", true)) << "a refused handshake starts nothing";
+}
+
+// Sessions live until deleted: past 64 a new one is refused with its own code until one goes.
+TEST_F(Pty, ASandboxHoldsAtMost64Sessions) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 64; ++i) ids.push_back(CreateSession());
+  ASSERT_THAT(ids, Not(Contains(""))) << "the first 64 are created";
+  auto refused = agent_->Post("/pty", "{}");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 429) << refused->body;
+  EXPECT_EQ(ErrorCode(refused->body), "TOO_MANY_SESSIONS") << refused->body;
+  auto deleted = agent_->Delete("/pty/" + ids.back());
+  ASSERT_TRUE(deleted);
+  EXPECT_EQ(deleted->status, 200);
+  EXPECT_NE(CreateSession(), "") << "one deleted makes room for one";
 }
 
 TEST_F(Pty, AClientBreakingTheProtocolIsClosedAndTheSessionLivesOn) {
