@@ -19,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "rest/error.h"
+#include "rest/sys/send_all.h"
 #include "runtime/common/http_response.h"
 
 namespace osb::runtime {
@@ -269,17 +270,6 @@ class ConnectionStream final : public httplib::Stream, public ServedConnection {
   int refusal_status_ = 0;
   std::string head_refusal_;
 };
-
-// Writes all of `bytes`; false when the connection fails first.
-bool SendAll(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
 
 // `res` as an HTTP/1.1 response that closes its connection.
 std::string Serialize(const httplib::Response& res) {
