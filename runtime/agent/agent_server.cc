@@ -154,14 +154,13 @@ AgentServer::AgentServer(Reaper& reaper, SandboxLimits limits)
   server_.Get("/pty/([^/]+)/ws", [this](const httplib::Request& req, httplib::Response& res) {
     ServePtySocket(ptys_, req, res);
   });
-  server_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+  server_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     IgnoreRangesInResponse(req);
     if (req.path == "/files/upload") {
       KeepMultipartBodyRaw(req);  // read by MultipartReader
-    } else if (runtime::ServedConnection* connection = runtime::CurrentConnection()) {
-      connection->LimitBody(kMaxJsonBody);
+      return httplib::Server::HandlerResponse::Unhandled;
     }
-    return httplib::Server::HandlerResponse::Unhandled;
+    return runtime::LimitJsonBody(req, res, kMaxJsonBody, rest::kInvalidRequestBody);
   });
   server_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     runtime::AnswerUnhandledError(req, res, rest::kInvalidRequestBody);

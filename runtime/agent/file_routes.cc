@@ -396,7 +396,7 @@ void HandleUpload(const Request& req, Response& res, const httplib::ContentReade
 
 }  // namespace
 
-void AddFileRoutes(httplib::Server& server) {
+void AddFileRoutes(runtime::HttpServer& server) {
   server.Get("/files/info", HandleInfo);
   server.Delete("/files", HandleDeleteFiles);
   server.Post("/files/permissions", [](const Request& req, Response& res) {

@@ -3,10 +3,10 @@
 // neither is ever held whole in memory.
 #pragma once
 
-#include <httplib.h>
+#include "runtime/common/http_server.h"
 
 namespace osb::agent {
 
-void AddFileRoutes(httplib::Server& server);
+void AddFileRoutes(runtime::HttpServer& server);
 
 }  // namespace osb::agent

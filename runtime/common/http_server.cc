@@ -80,6 +80,7 @@ class ConnectionStream final : public httplib::Stream, public ServedConnection {
     head_size_ = 0;
     body_limit_ = kNoLimit;
     body_over_limit_ = false;
+    routed_ = false;
     if (begin_ > 0) {  // the head is gathered from the buffer's start
       std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
       end_ -= begin_;
@@ -95,7 +96,12 @@ class ConnectionStream final : public httplib::Stream, public ServedConnection {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
-        if (left.count() <= 0 || Poll(p, static_cast<int>(left.count())) <= 0) return Head::kEnded;
+        if (left.count() <= 0 || Poll(p, static_cast<int>(left.count())) <= 0) {
+          if (end_ == 0) return Head::kEnded;
+          Refuse(408, absl::StrCat("the request line and headers did not arrive within ",
+                                   read_timeout_ms_, " ms"));
+          return Head::kRefused;
+        }
         ssize_t n = Recv(buffer_.get() + end_, kReadBuffer - end_);
         if (n <= 0) return Head::kEnded;
         end_ += static_cast<std::size_t>(n);
@@ -103,9 +109,9 @@ class ConnectionStream final : public httplib::Stream, public ServedConnection {
       if (buffer_[pos] != '\n') continue;
       const std::size_t line = pos + 1 - line_start;  // with its line ending, as httplib counts
       if (TooLarge(line, pos + 1, request_line)) return Head::kRefused;
-      // A blank line ends the head. (A blank first line is the request line, which httplib
-      // refuses as such.)
-      if (!request_line && (line == 1 || (line == 2 && buffer_[line_start] == '\r'))) {
+      // A blank line (CRLF, as httplib reads lines: it skips a bare LF one) ends the head. (A
+      // blank first line is the request line, which httplib refuses as such.)
+      if (!request_line && line == 2 && buffer_[line_start] == '\r') {
         head_size_ = pos + 1;
         return Head::kComplete;
       }
@@ -199,6 +205,8 @@ class ConnectionStream final : public httplib::Stream, public ServedConnection {
   bool BodyOverLimit() const override { return body_over_limit_; }
   std::size_t body_limit() const override { return body_limit_; }
   const std::string& head_refusal() const override { return head_refusal_; }
+  bool routed() const override { return routed_; }
+  void MarkRouted() override { routed_ = true; }
 
  private:
   // Whether a line of `length` bytes so far, in a head of `head_length` so far, breaks a limit;
@@ -267,13 +275,15 @@ class ConnectionStream final : public httplib::Stream, public ServedConnection {
   std::size_t head_size_ = 0;
   std::size_t body_limit_ = kNoLimit;
   bool body_over_limit_ = false;
+  bool routed_ = false;
   int refusal_status_ = 0;
   std::string head_refusal_;
 };
 
 // `res` as an HTTP/1.1 response that closes its connection.
 std::string Serialize(const httplib::Response& res) {
-  const char* reason = res.status == 414   ? "URI Too Long"
+  const char* reason = res.status == 408   ? "Request Timeout"
+                       : res.status == 414 ? "URI Too Long"
                        : res.status == 431 ? "Request Header Fields Too Large"
                                            : "Bad Request";
   std::string out = absl::StrCat("HTTP/1.1 ", res.status, " ", reason, "\r\n");
@@ -317,10 +327,20 @@ void CloseConnectionAfter(httplib::Response& res) {
   if (current_connection != nullptr) current_connection->CloseAfterResponse();
 }
 
+// Whether a request declares a body (which httplib may not have read).
+bool DeclaresBody(const httplib::Request& req) {
+  const std::string length = req.get_header_value("Content-Length");
+  return (!length.empty() && length != "0") || req.has_header("Transfer-Encoding");
+}
+
 void AnswerUnhandledError(const httplib::Request& req, httplib::Response& res,
                           std::string_view code) {
-  if (!res.body.empty()) return;  // a route answered
   ServedConnection* connection = CurrentConnection();
+  if (connection != nullptr && connection->routed()) return;  // the route's own answer
+  if (!res.body.empty()) return;
+  // httplib answers these without reading a body the request may have: it would be taken for
+  // the next request.
+  if (DeclaresBody(req)) CloseConnectionAfter(res);
   if (res.status == 404) {
     return ReplyError(res, 404, rest::kNotFound,
                       absl::StrCat("no route for ", req.method, " ", req.path));
@@ -336,11 +356,11 @@ void AnswerUnhandledError(const httplib::Request& req, httplib::Response& res,
     ReplyError(res, res.status, code, connection->head_refusal());
   } else if (connection != nullptr && connection->BodyOverLimit()) {
     ReplyError(res, 413, code,
-               absl::StrCat("the request body is larger than ", connection->body_limit(),
-                            " bytes, this route's limit"));
+               absl::StrCat("the request body is larger than this route's limit: more than ",
+                            connection->body_limit(), " bytes of it were sent"));
   } else if (res.status == 400) {
     ReplyError(res, 400, code,
-               req.method.empty()
+               req.path.empty()
                    ? "the request line cannot be parsed"
                    : absl::StrCat("the request ", req.method, " ", req.path,
                                   " cannot be read: a malformed header or body, an unknown "
@@ -349,6 +369,51 @@ void AnswerUnhandledError(const httplib::Request& req, httplib::Response& res,
     ReplyError(res, res.status, code, "the request cannot be served");
   }
 }
+
+httplib::Server::HandlerResponse LimitJsonBody(const httplib::Request& req, httplib::Response& res,
+                                               std::size_t bytes, std::string_view code) {
+  ServedConnection* connection = CurrentConnection();
+  if (connection != nullptr) connection->LimitBody(bytes);
+  const std::string encoding = req.get_header_value("Content-Encoding");
+  if (encoding.empty() || absl::EqualsIgnoreCase(encoding, "identity")) {
+    return httplib::Server::HandlerResponse::Unhandled;
+  }
+  CloseConnectionAfter(res);
+  ReplyError(res, 415, code,
+             absl::StrCat("a compressed request body (Content-Encoding: ", encoding,
+                          ") is not accepted here; send it as it is"));
+  return httplib::Server::HandlerResponse::Handled;
+}
+
+namespace {
+
+// `handler`, marking its request as routed before it runs.
+template <typename Fn>
+Fn Routed(Fn handler) {
+  return [handler = std::move(handler)](auto&&... args) {
+    if (current_connection != nullptr) current_connection->MarkRouted();
+    handler(std::forward<decltype(args)>(args)...);
+  };
+}
+
+}  // namespace
+
+#define OSB_HTTP_ROUTE(Method, HandlerType)                                              \
+  HttpServer& HttpServer::Method(const std::string& pattern, HandlerType handler) {     \
+    httplib::Server::Method(pattern, Routed(std::move(handler)));                        \
+    return *this;                                                                        \
+  }
+OSB_HTTP_ROUTE(Get, Handler)
+OSB_HTTP_ROUTE(Post, Handler)
+OSB_HTTP_ROUTE(Post, HandlerWithContentReader)
+OSB_HTTP_ROUTE(Put, Handler)
+OSB_HTTP_ROUTE(Put, HandlerWithContentReader)
+OSB_HTTP_ROUTE(Patch, Handler)
+OSB_HTTP_ROUTE(Patch, HandlerWithContentReader)
+OSB_HTTP_ROUTE(Delete, Handler)
+OSB_HTTP_ROUTE(Delete, HandlerWithContentReader)
+OSB_HTTP_ROUTE(Options, Handler)
+#undef OSB_HTTP_ROUTE
 
 HttpServer& HttpServer::set_error_handler(Handler handler) {
   error_handler_ = handler;

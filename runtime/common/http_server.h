@@ -52,6 +52,11 @@ class ServedConnection {
 
   // Why the server refused the current request's head before parsing it; "" when it did not.
   virtual const std::string& head_refusal() const = 0;
+
+  // Whether a route of the HttpServer took the current request: its answer, even an error with
+  // an empty body (a proxied one), is then the route's own.
+  virtual bool routed() const = 0;
+  virtual void MarkRouted() = 0;
 };
 
 class HttpServer : public httplib::Server {
@@ -60,8 +65,21 @@ class HttpServer : public httplib::Server {
   static constexpr std::size_t kMaxHeaderLine = 8192;
   static constexpr std::size_t kMaxRequestHead = 64 * 1024;
 
-  // Also called, with an empty Request, for a head refused before parsing (414 or 431).
+  // Also called, with an empty Request, for a head refused before parsing (408, 414 or 431).
   HttpServer& set_error_handler(Handler handler);
+
+  // httplib's routes, each marking its request as routed (ServedConnection::routed) before it
+  // runs. Routes are added through an HttpServer, never its httplib::Server base.
+  HttpServer& Get(const std::string& pattern, Handler handler);
+  HttpServer& Post(const std::string& pattern, Handler handler);
+  HttpServer& Post(const std::string& pattern, HandlerWithContentReader handler);
+  HttpServer& Put(const std::string& pattern, Handler handler);
+  HttpServer& Put(const std::string& pattern, HandlerWithContentReader handler);
+  HttpServer& Patch(const std::string& pattern, Handler handler);
+  HttpServer& Patch(const std::string& pattern, HandlerWithContentReader handler);
+  HttpServer& Delete(const std::string& pattern, Handler handler);
+  HttpServer& Delete(const std::string& pattern, HandlerWithContentReader handler);
+  HttpServer& Options(const std::string& pattern, Handler handler);
 
  private:
   bool process_and_close_socket(socket_t sock) override;
@@ -69,11 +87,18 @@ class HttpServer : public httplib::Server {
   Handler error_handler_;
 };
 
+// For a pre-routing handler: caps the request's body at `bytes` (ServedConnection::LimitBody)
+// and refuses, with 415 and `code`, a compressed body (cpp-httplib would inflate it whole, past
+// any cap on the bytes sent). Returns Handled when it answered.
+httplib::Server::HandlerResponse LimitJsonBody(const httplib::Request& req, httplib::Response& res,
+                                               std::size_t bytes, std::string_view code);
+
 // For an HttpServer's error handler: answers, with a `{"code","message"}` body, the errors found
-// before any route handled the request (its body is still empty): an unknown route (404,
-// NOT_FOUND), an unparsable Range (416, UNKNOWN, as execd words it), a body over the route's limit
-// (413), a refused head (414, 431), a request cpp-httplib could not parse or read (400), each
-// with `code` but the first two. A request not read whole ends its connection after the answer.
+// before any route took the request: an unknown route (404, NOT_FOUND), an unparsable Range
+// (416, UNKNOWN, as execd words it), a body over the route's limit (413), a refused head (408,
+// 414, 431), a request cpp-httplib could not parse or read (400), each with `code` but the first
+// two. A request that may not have been read whole (a refusal, or one with a body) ends its
+// connection after the answer. A routed request's answer is left as its route made it.
 void AnswerUnhandledError(const httplib::Request& req, httplib::Response& res,
                           std::string_view code);
 

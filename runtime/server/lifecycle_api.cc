@@ -112,8 +112,9 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, SnapshotManager& snapshots
     const bool proxied = std::regex_match(req.path, kProxyPath);
     if (proxied) {
       KeepMultipartBodyRaw(req);
-    } else if (ServedConnection* connection = CurrentConnection()) {
-      connection->LimitBody(kMaxJsonBody);  // the API's own bodies are small JSON documents
+    } else if (LimitJsonBody(req, res, kMaxJsonBody, rest::kInvalidParameter) ==
+               httplib::Server::HandlerResponse::Handled) {
+      return httplib::Server::HandlerResponse::Handled;  // the API's bodies are small JSON
     }
     bool exempt = req.path == "/health" || proxied;
     if (!exempt && !HasBody(req) && !Authorized(req, res)) {
@@ -382,8 +383,9 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
   headers.emplace_back("X-Forwarded-For", req.remote_addr);
   headers.emplace_back("X-Forwarded-Proto", "http");
   headers.emplace_back("X-Forwarded-Host", req.get_header_value("Host"));
+  // Also before or while the client's body is relayed: refused as unread.
   auto proxy_error = [&](const absl::Status& s) {
-    ReplyError(res, 502, "SANDBOX::PROXY_ERROR", absl::StrCat("sandbox ", id, ": ", s.message()));
+    refuse(502, "SANDBOX::PROXY_ERROR", absl::StrCat("sandbox ", id, ": ", s.message()));
   };
   // An upload to the agent: it answers only once the body has ended, so the body may be gathered.
   // (A server of the sandbox's own may read a multipart body as it comes.)
@@ -416,7 +418,7 @@ void LifecycleApi::Proxy(const httplib::Request& req, httplib::Response& res,
   } else if (absl::Status relayed = RelayBody(*body_reader, gather, *exchange); !relayed.ok()) {
     // The client's body broke off or is malformed: the agent must not see it as complete, so
     // the exchange is dropped unfinished.
-    return ReplyError(res, 400, rest::kInvalidRequestBody, relayed.message());
+    return refuse(400, rest::kInvalidRequestBody, relayed.message());
   }
   // A body the agent stopped reading (it answered early) still leaves its answer to read.
   if (auto s = exchange->FinishRequest(); !s.ok()) return proxy_error(s);

@@ -261,6 +261,10 @@ TEST_F(Errors, OversizedRequestLinesAndHeadersAre414And431) {
        "431", "longer than 65536 bytes"},
       {"garbage request line", "HELLO THERE\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\n\r\n", "400",
        "cannot"},
+      // httplib skips a bare-LF line and reads on: it must not end the head for the limits either.
+      {"headers after a bare LF line",
+       absl::StrCat("GET /v1/sandboxes HTTP/1.1\r\n\n", key, many_headers, "\r\n"), "431",
+       "longer than 65536 bytes"},
   };
   for (const Case& c : cases) {
     RawAnswer answer = Exchange(*runtime_, {c.request});
@@ -286,7 +290,7 @@ TEST_F(Errors, OversizedBodiesAre413AndCreateNothing) {
   ASSERT_TRUE(declared) << "the client lost the answer";
   EXPECT_EQ(declared->status, 413) << declared->body;
   EXPECT_THAT(ParseJson(declared->body).value("message", ""),
-              HasSubstr("larger than 1048576 bytes"));
+              HasSubstr("more than 1048576 bytes"));
 
   std::string chunked = absl::StrCat("POST /v1/sandboxes HTTP/1.1\r\nHost: x\r\n",
                                      KeyHeader(*runtime_),
@@ -315,6 +319,40 @@ TEST_F(Errors, OversizedBodiesAre413AndCreateNothing) {
                       "\r\n\r\n", under));
   std::string created;
   EXPECT_THAT(c.ReadResponseHead(&created), StartsWith("HTTP/1.1 202")) << created;
+}
+
+// Answers httplib gives before reading a body the request declares end the connection: the body
+// (here itself a request) is never taken for the next request.
+TEST_F(Errors, AnUnreadBodyIsNeverTakenForTheNextRequest) {
+  const std::string smuggled =
+      absl::StrCat("GET /v1/sandboxes HTTP/1.1\r\nHost: x\r\n", KeyHeader(*runtime_), "\r\n");
+  for (const std::string& head :
+       {absl::StrCat("GET /v1/no-such-route HTTP/1.1\r\nHost: x\r\n"),
+        absl::StrCat("POST /v1/sandboxes HTTP/1.1\r\nHost: x\r\nRange: bytes=zz\r\n")}) {
+    RawAnswer answer = Exchange(
+        *runtime_, {absl::StrCat(head, KeyHeader(*runtime_), "Content-Length: ", smuggled.size(),
+                                 "\r\n\r\n", smuggled)});
+    EXPECT_THAT(answer.head, StartsWith("HTTP/1.1 4")) << head;
+    EXPECT_TRUE(answer.closed) << head << ": its body was answered as a request";
+  }
+}
+
+// A compressed body is refused on the API's JSON routes: inflated, it would pass any cap on the
+// bytes sent.
+TEST_F(Errors, ACompressedBodyIs415) {
+  httplib::Headers headers = {{"Content-Encoding", "gzip"}};
+  auto res = api_->Post("/v1/sandboxes", headers, "\x1f\x8b not really gzip", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 415) << res->body;
+  EXPECT_THAT(ParseJson(res->body).value("message", ""), HasSubstr("Content-Encoding: gzip"));
+}
+
+// A head that trickles in for longer than the read timeout (5 s) is answered 408, not dropped.
+TEST_F(Errors, AHeadThatNeverEndsIs408) {
+  RawAnswer answer = Exchange(*runtime_, {"GET /health HTTP/1.1\r\nHost: x\r\n"});
+  EXPECT_THAT(answer.head, StartsWith("HTTP/1.1 408")) << answer.head;
+  EXPECT_THAT(answer.body.value("message", ""), HasSubstr("did not arrive within"));
+  EXPECT_TRUE(answer.closed);
 }
 
 TEST_F(Errors, UnknownRouteIs404Json) {
@@ -639,6 +677,19 @@ TEST_F(Endpoint, ProxyReachesAnyPortInsideTheSandbox) {
 
 // A server on the sandbox's loopback that answers a POST with what it received: its headers
 // (one "name: value" line each, in order) and, after a blank line, its body.
+// A server on port 8092 that answers every GET 503 with an empty body.
+constexpr char kBusyServer[] = R"(import http.server
+class Busy(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", 8092), Busy).serve_forever()
+)";
+
 constexpr char kRequestEcho[] = R"(import http.server
 class Echo(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
@@ -651,6 +702,41 @@ class Echo(http.server.BaseHTTPRequestHandler):
         self.wfile.write(reply)
 http.server.HTTPServer(('127.0.0.1', 8091), Echo).serve_forever()
 )";
+
+// An app's error answer with an empty body reaches the client as the app gave it, on a
+// connection that stays usable; a body sent to a port where nothing listens is not taken for the
+// next request.
+TEST_F(Endpoint, ProxyPassesEmptyErrorAnswersThroughAsTheyAre) {
+  auto sandbox = CreateSandbox();
+  ASSERT_TRUE(sandbox.has_value());
+  auto started = Run(*sandbox, "cat > /tmp/busy.py <<'EOF'\n" + std::string(kBusyServer) +
+                                   "EOF\nexec python3 /tmp/busy.py",
+                     {{"background", true}});
+  ASSERT_EQ(ExitCode(started), 0) << Describe(started);
+  ProxiedPort proxied = Proxied(sandbox->id, 8092);
+  ASSERT_NE(proxied.client, nullptr);
+  proxied.client->set_keep_alive(true);
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  auto busy = proxied.client->Get(proxied.path + "/", proxied.headers);
+  while ((!busy || busy->status != 503) && absl::Now() < deadline) {  // until it listens
+    absl::SleepFor(absl::Milliseconds(100));
+    busy = proxied.client->Get(proxied.path + "/", proxied.headers);
+  }
+  ASSERT_TRUE(busy);
+  EXPECT_EQ(busy->status, 503);
+  EXPECT_EQ(busy->body, "") << "the runtime wrote an error body of its own";
+  EXPECT_NE(busy->get_header_value("Connection"), "close");
+
+  auto [host, port] = SplitHostPort(runtime_->address());
+  RawConnection c(host, port);
+  const std::string smuggled = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::string request = absl::StrCat("POST /sandboxes/", sandbox->id, "/proxy/8093/ HTTP/1.1\r\n",
+                                     "Host: x\r\nContent-Length: ", smuggled.size(), "\r\n");
+  for (const auto& [k, v] : proxied.headers) absl::StrAppend(&request, k, ": ", v, "\r\n");
+  c.Send(absl::StrCat(request, "\r\n", smuggled));
+  EXPECT_THAT(c.ReadResponseHead(), StartsWith("HTTP/1.1 502"));
+  EXPECT_THAT(c.ReadSome(), IsEmpty()) << "the body was answered as a request";
+}
 
 // A multipart body reaches the sandbox's server byte for byte (preamble, every part header),
 // with its Content-Type and its length; the header the runtime uses to carry the Content-Type
