@@ -327,7 +327,6 @@ void CloseConnectionAfter(httplib::Response& res) {
   if (current_connection != nullptr) current_connection->CloseAfterResponse();
 }
 
-// Whether a request declares a body (which httplib may not have read).
 bool DeclaresBody(const httplib::Request& req) {
   const std::string length = req.get_header_value("Content-Length");
   return (!length.empty() && length != "0") || req.has_header("Transfer-Encoding");

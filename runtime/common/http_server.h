@@ -102,6 +102,9 @@ httplib::Server::HandlerResponse LimitJsonBody(const httplib::Request& req, http
 void AnswerUnhandledError(const httplib::Request& req, httplib::Response& res,
                           std::string_view code);
 
+// Whether a request declares a body (which httplib may not have read yet).
+bool DeclaresBody(const httplib::Request& req);
+
 // Sets `Connection: close` on `res` and ends the connection after it (CloseAfterResponse).
 void CloseConnectionAfter(httplib::Response& res);
 

@@ -24,12 +24,6 @@
 namespace osb::runtime {
 namespace {
 
-// Whether a request declares a body (which httplib may not have read yet).
-bool HasBody(const httplib::Request& req) {
-  const std::string length = req.get_header_value("Content-Length");
-  return (!length.empty() && length != "0") || req.has_header("Transfer-Encoding");
-}
-
 // A thread per open connection (see ElasticTaskQueue): a few kept for the next requests, idle
 // ones ended after a while, and a ceiling well above what one host's clients hold open.
 constexpr std::size_t kIdleThreadsKept = 8;
@@ -117,7 +111,7 @@ LifecycleApi::LifecycleApi(SandboxManager& sandboxes, SnapshotManager& snapshots
       return httplib::Server::HandlerResponse::Handled;  // the API's bodies are small JSON
     }
     bool exempt = req.path == "/health" || proxied;
-    if (!exempt && !HasBody(req) && !Authorized(req, res)) {
+    if (!exempt && !DeclaresBody(req) && !Authorized(req, res)) {
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
