@@ -172,7 +172,7 @@ Scenario TimeToInteractive(const BenchConfig& config) {
   std::string error;
   Samples osbctl = TimeFreshProcess(
       {config.bin_dir + "/osbctl", "--socket", config.osbd_socket, "run", "--", "echo hi"},
-      config.Pick(3, 20), "hi", error);
+      config.Pick(3, 40), "hi", error);
   scenario.metrics.push_back(
       Latency("tti.osbctl.cycle", "`osbctl run -- echo hi` (fresh process)", osbctl, error));
 
