@@ -23,9 +23,9 @@ namespace osb::agent {
 
 namespace {
 
-// GET /metrics measures CPU use over this long; /metrics/watch sends a sample this often.
 // Every body but an upload's is a JSON document read whole (code to run, paths, commands).
 constexpr std::size_t kMaxJsonBody = 16 << 20;
+// GET /metrics measures CPU use over this long; /metrics/watch sends a sample this often.
 constexpr absl::Duration kMetricsInterval = absl::Milliseconds(500);
 constexpr absl::Duration kMetricsWatchInterval = absl::Seconds(1);
 
