@@ -18,6 +18,14 @@ absl::Status SessionNotFound(const std::string& id) {
 
 absl::StatusOr<std::string> PtySessions::Create(const std::string& cwd,
                                                 const std::string& command) {
+  // One critical section: a create refused for the cap makes no directory, and two at once
+  // cannot both take the last place.
+  absl::MutexLock lock(&mu_);
+  if (sessions_.size() >= kMaxSessions) {
+    return rest::MakeError(absl::StatusCode::kResourceExhausted, "TOO_MANY_SESSIONS",
+                           absl::StrCat("this sandbox already has ", kMaxSessions,
+                                        " pty sessions; delete one (DELETE /pty/{id}) first"));
+  }
   std::string dir;
   if (!cwd.empty()) {
     auto path = RequestPath(cwd);
@@ -30,12 +38,6 @@ absl::StatusOr<std::string> PtySessions::Create(const std::string& cwd,
     dir = *std::move(path);
   }
   std::string id = rest::NewHexId();
-  absl::MutexLock lock(&mu_);
-  if (sessions_.size() >= kMaxSessions) {
-    return rest::MakeError(absl::StatusCode::kResourceExhausted, "TOO_MANY_SESSIONS",
-                           absl::StrCat("this sandbox already has ", kMaxSessions,
-                                        " pty sessions; delete one (DELETE /pty/{id}) first"));
-  }
   sessions_.emplace(id, std::make_shared<PtySession>(reaper_, id, std::move(dir), command));
   return id;
 }
