@@ -36,9 +36,17 @@ constexpr std::size_t kLingerBytes = 16 << 20;
 // How often a connection waiting for its next request looks whether the server is stopping.
 constexpr int kStopCheckMs = 100;
 
-thread_local ServedConnection* current_connection = nullptr;
+class ConnectionStream;
+thread_local ConnectionStream* current_connection = nullptr;
 
 int Milliseconds(time_t sec, time_t usec) { return static_cast<int>(sec * 1000 + usec / 1000); }
+
+// What is left until `deadline`, in whole milliseconds for poll(); 0 or less once it has passed.
+int MillisecondsUntil(std::chrono::steady_clock::time_point deadline) {
+  return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              deadline - std::chrono::steady_clock::now())
+                              .count());
+}
 
 void SetTimeout(int fd, int option, time_t sec, time_t usec) {
   timeval tv{.tv_sec = sec, .tv_usec = static_cast<suseconds_t>(usec)};
@@ -93,10 +101,9 @@ class ConnectionStream final : public httplib::Stream, public ServedConnection {
     for (std::size_t pos = 0;; ++pos) {
       if (pos == end_) {
         if (TooLarge(end_ - line_start, end_, request_line)) return Head::kRefused;
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
+        const int left = MillisecondsUntil(deadline);
         pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
-        if (left.count() <= 0 || Poll(p, static_cast<int>(left.count())) <= 0) {
+        if (left <= 0 || Poll(p, left) <= 0) {
           if (end_ == 0) return Head::kEnded;
           Refuse(408, absl::StrCat("the request line and headers did not arrive within ",
                                    read_timeout_ms_, " ms"));
@@ -200,13 +207,17 @@ class ConnectionStream final : public httplib::Stream, public ServedConnection {
     return rest;
   }
 
-  void CloseAfterResponse() override { close_after_response_ = true; }
-  void LimitBody(std::size_t bytes) override { body_limit_ = bytes; }
-  bool BodyOverLimit() const override { return body_over_limit_; }
-  std::size_t body_limit() const override { return body_limit_; }
-  const std::string& head_refusal() const override { return head_refusal_; }
-  bool routed() const override { return routed_; }
-  void MarkRouted() override { routed_ = true; }
+  // Ends the connection once the current response is written (CloseConnectionAfter).
+  void CloseAfterResponse() { close_after_response_ = true; }
+  // Reads of the current request's body fail past `bytes` (LimitJsonBody).
+  void LimitBody(std::size_t bytes) { body_limit_ = bytes; }
+  bool body_over_limit() const { return body_over_limit_; }
+  std::size_t body_limit() const { return body_limit_; }
+  // Why the current request's head was refused before parsing; "" when it was not.
+  const std::string& head_refusal() const { return head_refusal_; }
+  // Whether a route took the current request (HttpServer's route methods).
+  bool routed() const { return routed_; }
+  void MarkRouted() { routed_ = true; }
 
  private:
   // Whether a line of `length` bytes so far, in a head of `head_length` so far, breaks a limit;
@@ -307,10 +318,9 @@ void LingeringClose(int fd) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kLingerMs);
   char scratch[16 * 1024];
   for (std::size_t dropped = 0; dropped < kLingerBytes;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    const int left = MillisecondsUntil(deadline);
     pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
-    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    if (left <= 0 || ::poll(&p, 1, left) <= 0) break;
     ssize_t n = ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) break;
     if (n > 0) dropped += static_cast<std::size_t>(n);
@@ -334,7 +344,7 @@ bool DeclaresBody(const httplib::Request& req) {
 
 void AnswerUnhandledError(const httplib::Request& req, httplib::Response& res,
                           std::string_view code) {
-  ServedConnection* connection = CurrentConnection();
+  const ConnectionStream* connection = current_connection;
   if (connection != nullptr && connection->routed()) return;  // the route's own answer
   if (!res.body.empty()) return;
   // httplib answers these without reading a body the request may have: it would be taken for
@@ -353,7 +363,7 @@ void AnswerUnhandledError(const httplib::Request& req, httplib::Response& res,
   CloseConnectionAfter(res);
   if (connection != nullptr && !connection->head_refusal().empty()) {
     ReplyError(res, res.status, code, connection->head_refusal());
-  } else if (connection != nullptr && connection->BodyOverLimit()) {
+  } else if (connection != nullptr && connection->body_over_limit()) {
     ReplyError(res, 413, code,
                absl::StrCat("the request body is larger than this route's limit: more than ",
                             connection->body_limit(), " bytes of it were sent"));
@@ -371,8 +381,7 @@ void AnswerUnhandledError(const httplib::Request& req, httplib::Response& res,
 
 httplib::Server::HandlerResponse LimitJsonBody(const httplib::Request& req, httplib::Response& res,
                                                std::size_t bytes, std::string_view code) {
-  ServedConnection* connection = CurrentConnection();
-  if (connection != nullptr) connection->LimitBody(bytes);
+  if (current_connection != nullptr) current_connection->LimitBody(bytes);
   const std::string encoding = req.get_header_value("Content-Encoding");
   if (encoding.empty() || absl::EqualsIgnoreCase(encoding, "identity")) {
     return httplib::Server::HandlerResponse::Unhandled;

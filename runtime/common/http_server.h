@@ -11,7 +11,7 @@
 //   large (414 for a request line over kMaxRequestLine, 431 for a header line over
 //   kMaxHeaderLine or a head over kMaxRequestHead): cpp-httplib 0.11 buffers a request line of
 //   any length and headers without end, and after refusing a long header it parsed the rest of
-//   the head as the next request. A handler may cap its request's body (LimitBody).
+//   the head as the next request. A pre-routing handler may cap a body (LimitJsonBody).
 // - A connection whose request was not read whole (refused, or answered before its body) is
 //   closed after the answer, lingering briefly so that the client reads the answer instead of a
 //   reset.
@@ -38,25 +38,6 @@ class ServedConnection {
   // from now on the server neither reads nor writes it (its response is dropped) and closes it
   // once the handler returns. The socket is left blocking with no timeouts.
   virtual std::string TakeOver() = 0;
-
-  // Ends the connection once the current response is written, whatever keep-alive says: for an
-  // answer given before the request's body was read (what is left of it would be taken for the
-  // next request).
-  virtual void CloseAfterResponse() = 0;
-
-  // Reads of the current request's body fail past `bytes` (cpp-httplib then refuses the request
-  // with 400, which AnswerUnhandledError words as 413). For routes whose body is read whole.
-  virtual void LimitBody(std::size_t bytes) = 0;
-  virtual bool BodyOverLimit() const = 0;
-  virtual std::size_t body_limit() const = 0;
-
-  // Why the server refused the current request's head before parsing it; "" when it did not.
-  virtual const std::string& head_refusal() const = 0;
-
-  // Whether a route of the HttpServer took the current request: its answer, even an error with
-  // an empty body (a proxied one), is then the route's own.
-  virtual bool routed() const = 0;
-  virtual void MarkRouted() = 0;
 };
 
 class HttpServer : public httplib::Server {
@@ -68,8 +49,9 @@ class HttpServer : public httplib::Server {
   // Also called, with an empty Request, for a head refused before parsing (408, 414 or 431).
   HttpServer& set_error_handler(Handler handler);
 
-  // httplib's routes, each marking its request as routed (ServedConnection::routed) before it
-  // runs. Routes are added through an HttpServer, never its httplib::Server base.
+  // httplib's routes, each marking its request as routed before it runs (AnswerUnhandledError
+  // leaves a routed request's answer as its route made it). Routes are added through an
+  // HttpServer, never its httplib::Server base.
   HttpServer& Get(const std::string& pattern, Handler handler);
   HttpServer& Post(const std::string& pattern, Handler handler);
   HttpServer& Post(const std::string& pattern, HandlerWithContentReader handler);
@@ -87,9 +69,10 @@ class HttpServer : public httplib::Server {
   Handler error_handler_;
 };
 
-// For a pre-routing handler: caps the request's body at `bytes` (ServedConnection::LimitBody)
-// and refuses, with 415 and `code`, a compressed body (cpp-httplib would inflate it whole, past
-// any cap on the bytes sent). Returns Handled when it answered.
+// For a pre-routing handler: caps the request's body at `bytes` (its reads fail past them, which
+// cpp-httplib answers 400 and AnswerUnhandledError words as 413) and refuses, with 415 and
+// `code`, a compressed body (cpp-httplib would inflate it whole, past any cap on the bytes sent).
+// Returns Handled when it answered.
 httplib::Server::HandlerResponse LimitJsonBody(const httplib::Request& req, httplib::Response& res,
                                                std::size_t bytes, std::string_view code);
 
@@ -105,7 +88,9 @@ void AnswerUnhandledError(const httplib::Request& req, httplib::Response& res,
 // Whether a request declares a body (which httplib may not have read yet).
 bool DeclaresBody(const httplib::Request& req);
 
-// Sets `Connection: close` on `res` and ends the connection after it (CloseAfterResponse).
+// Sets `Connection: close` on `res` and ends the connection once it is written, whatever
+// keep-alive says: for an answer given before the request's body was read (what is left of it
+// would be taken for the next request).
 void CloseConnectionAfter(httplib::Response& res);
 
 // The connection whose request the calling thread is handling; nullptr outside a handler of an
