@@ -67,7 +67,8 @@ absl::StatusOr<std::string> ResolveApiKey(const std::string& flag, const std::st
 }
 
 // SIGTERM, SIGINT and SIGHUP end the runtime as they always did (sandboxes keep running), once
-// its spare agents, which belong to no sandbox, are gone with their cgroups and directories. The
+// its spare agents, which belong to no sandbox, are gone with their cgroups and directories, and
+// the sandboxes it killed are released (SandboxManager::FinishReleases). The
 // handler only writes to a pipe; a thread does the rest.
 int stop_pipe[2] = {-1, -1};
 
@@ -78,6 +79,7 @@ void StopOnSignals(osb::runtime::SandboxManager& manager) {
     while (::read(stop_pipe[0], &sig, 1) < 0 && errno == EINTR) {
     }
     manager.DiscardSpares();
+    manager.FinishReleases();
     ::signal(sig, SIG_DFL);
     ::raise(sig);
   }).detach();

@@ -265,6 +265,7 @@ absl::StatusOr<std::unique_ptr<SandboxManager>> SandboxManager::Start(RuntimeOpt
   m->Restore();
   m->watcher_ = std::thread([raw = m.get()] { raw->Watch(); });
   m->spare_maker_ = std::thread([raw = m.get()] { raw->MakeSpares(); });
+  m->releaser_ = std::thread([raw = m.get()] { raw->ReleaseKilled(); });
   return m;
 }
 
@@ -272,6 +273,11 @@ SandboxManager::~SandboxManager() {
   DiscardSpares();
   stop_.Notify();
   if (watcher_.joinable()) watcher_.join();
+  {
+    absl::MutexLock lock(&mu_);
+    releaser_stopping_ = true;  // what was killed is still released before the thread ends
+  }
+  if (releaser_.joinable()) releaser_.join();
 }
 
 absl::Status SandboxManager::MakeSandboxDir(const std::string& dir) {
@@ -646,7 +652,7 @@ absl::StatusOr<rest::ListSandboxesResponse> SandboxManager::List(const ListQuery
   return out;
 }
 
-void SandboxManager::Destroy(Record& record) {
+void SandboxManager::StopProcesses(Record& record) {
   std::unique_ptr<TrackedProcess> agent;
   {
     absl::MutexLock lock(&mu_);
@@ -674,6 +680,13 @@ void SandboxManager::Destroy(Record& record) {
     helper->Kill();
     helper->Wait();
   }
+  // A pvc directory outlives its sandbox under its claim's name: a new sandbox may claim it as
+  // soon as the kill is answered, so it goes now, not with the rest.
+  for (const std::string& volume : record.delete_on_kill) (void)RemoveTree(volume);
+  record.delete_on_kill.clear();
+}
+
+void SandboxManager::Release(Record& record) {
   if (record.cgroup != nullptr) {
     if (auto s = record.cgroup->Remove(); !s.ok()) {
       std::fprintf(stderr, "osb-runtime: sandbox %s: cgroup left behind: %s\n", record.id.c_str(),
@@ -682,11 +695,40 @@ void SandboxManager::Destroy(Record& record) {
     record.cgroup.reset();
   }
   (void)RemoveTree(record.dir);
-  for (const std::string& volume : record.delete_on_kill) (void)RemoveTree(volume);
   if (auto s = store_->Remove(record.id); !s.ok()) {
     std::fprintf(stderr, "osb-runtime: sandbox %s: %s\n", record.id.c_str(),
                  std::string(s.message()).c_str());
   }
+}
+
+void SandboxManager::Destroy(Record& record) {
+  StopProcesses(record);
+  Release(record);
+}
+
+void SandboxManager::ReleaseKilled() {
+  for (;;) {
+    std::shared_ptr<Record> record;
+    {
+      absl::MutexLock lock(&mu_);
+      // Like the spare maker, it leaves the machine to a create running now.
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return releaser_stopping_ || (!to_release_.empty() && creating_ == 0);
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (to_release_.empty()) return;  // stopping, and nothing is left to release
+      record = to_release_.front();  // stays queued until released: FinishReleases waits for it
+    }
+    Release(*record);
+    absl::MutexLock lock(&mu_);
+    to_release_.pop_front();
+  }
+}
+
+void SandboxManager::FinishReleases() {
+  absl::MutexLock lock(&mu_);
+  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return to_release_.empty(); };
+  mu_.Await(absl::Condition(&done));
 }
 
 absl::Status SandboxManager::Kill(const std::string& id) {
@@ -700,9 +742,15 @@ absl::Status SandboxManager::Kill(const std::string& id) {
     record->state = "Stopping";
   }
   Persist(*record);  // a runtime that dies now finishes the kill when it restarts
-  Destroy(*record);
+  // The kill is answered once nothing of the sandbox runs; its cgroup, files and record (which
+  // still says Stopping, for a restart to finish) are released behind the answer.
+  const bool had_volumes = !record->delete_on_kill.empty();
+  StopProcesses(*record);
+  // A restart must not remove them again: by then a new sandbox may have claimed them.
+  if (had_volumes) Persist(*record);
   absl::MutexLock lock(&mu_);
   records_.erase(id);
+  to_release_.push_back(std::move(record));
   return absl::OkStatus();
 }
 

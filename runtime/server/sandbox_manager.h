@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <deque>
 #include <map>
 #include <mutex>
 #include <memory>
@@ -80,6 +81,9 @@ class SandboxManager {
   // Stops making spare agents and kills those waiting, with their cgroups and directories: what
   // a runtime that is stopping leaves behind is its sandboxes only. Idempotent.
   void DiscardSpares();
+  // Returns once the sandboxes killed so far have had their cgroups, files and records removed
+  // (Kill answers before that). For a runtime that is stopping.
+  void FinishReleases();
 
   // Validates, creates the sandbox's cgroup with its limits, launches the agent inside it and
   // waits until it answers /ping: the sandbox is Running when this returns. InvalidArgument for a
@@ -101,8 +105,11 @@ class SandboxManager {
   absl::StatusOr<rest::Sandbox> Get(const std::string& id);
   absl::StatusOr<rest::ListSandboxesResponse> List(const ListQuery& query);
 
-  // Kills every process of the sandbox (a paused one included) and removes its files and cgroup.
-  // NotFound for an unknown id.
+  // Kills every process of the sandbox (a paused one included) and forgets it: on return nothing
+  // of it runs, its id is unknown and its pvc directories with deleteOnSandboxTermination are
+  // gone; its cgroup, files and record are removed right after, in the background (a runtime
+  // stopping first removes them, or finishes the kill when it restarts). NotFound for an
+  // unknown id.
   absl::Status Kill(const std::string& id);
 
   // Freezes every process of a Running sandbox through the cgroup freezer: Paused on return.
@@ -179,9 +186,17 @@ class SandboxManager {
   // Writes the record's current state to the store; false (and a line on stderr) if it failed.
   bool Persist(Record& record);
   std::shared_ptr<Record> Find(const std::string& id);
-  // Kills the agent, waits for it and removes the sandbox's cgroup and files. The caller holds
-  // record.transition.
+  // Kills the agent and waits for it (every process of the sandbox is gone then), stops
+  // answering its names, stops its network helper and removes its pvc directories with
+  // deleteOnSandboxTermination. The caller holds record.transition.
+  void StopProcesses(Record& record);
+  // After StopProcesses: removes its cgroup, directory and record.
+  void Release(Record& record);
+  // StopProcesses, then Release.
   void Destroy(Record& record);
+  // The releaser's thread: Release for each record Kill queued, until the manager stops and the
+  // queue is empty.
+  void ReleaseKilled();
 
   RuntimeOptions options_;
   std::string base_dir_;
@@ -201,6 +216,9 @@ class SandboxManager {
   bool spare_maker_busy_ ABSL_GUARDED_BY(mu_) = false;
   std::thread spare_maker_;
   std::once_flag spare_maker_joined_;
+  std::deque<std::shared_ptr<Record>> to_release_ ABSL_GUARDED_BY(mu_);  // killed, not released
+  bool releaser_stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread releaser_;
 };
 
 }  // namespace osb::runtime

@@ -135,6 +135,16 @@ void StopProcess(pid_t pid, bool is_child) {
 }
 
 // A failed test shows what its servers logged (a crash report included): CI keeps no files.
+bool GoneWithin(const std::string& path, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  struct stat st {};
+  while (::lstat(path.c_str(), &st) == 0) {
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return true;
+}
+
 void PrintLogsIfFailed(const std::vector<std::string>& paths) {
   if (!::testing::Test::HasFailure()) return;
   for (const auto& path : paths) std::cerr << "---- " << path << "\n" << ReadAll(path) << "\n";

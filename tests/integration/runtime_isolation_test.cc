@@ -313,7 +313,11 @@ TEST_F(Kill, DeleteRemovesSandboxDirectory) {
   auto del = api_->Delete("/v1/sandboxes/" + sandbox->id);
   ASSERT_TRUE(del);
   ASSERT_EQ(del->status, 204) << del->body;
-  EXPECT_FALSE(HostPathExists(dir));
+  // Its id is unknown at once; its directory goes right behind the answer.
+  auto gone = api_->Get("/v1/sandboxes/" + sandbox->id);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 404);
+  EXPECT_TRUE(GoneWithin(dir));
 }
 
 }  // namespace

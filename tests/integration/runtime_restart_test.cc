@@ -94,8 +94,8 @@ TEST_F(RuntimeRestartTest, RunningSandboxKeepsItsProcessesFilesAndRecord) {
   auto killed = api_->Delete("/v1/sandboxes/" + sandbox->id);
   ASSERT_TRUE(killed);
   EXPECT_EQ(killed->status, 204);
-  EXPECT_FALSE(Exists(RecordPath(sandbox->id)));
-  EXPECT_FALSE(Exists(runtime_->state_dir() + "/sandboxes/" + sandbox->id));
+  EXPECT_TRUE(GoneWithin(RecordPath(sandbox->id)));
+  EXPECT_TRUE(GoneWithin(runtime_->state_dir() + "/sandboxes/" + sandbox->id));
 }
 
 TEST_F(RuntimeRestartTest, PausedSandboxStaysPausedAndResumes) {
@@ -140,7 +140,37 @@ TEST_F(RuntimeRestartTest, SandboxWhoseAgentDiedMeanwhileIsFailed) {
   auto killed = api_->Delete("/v1/sandboxes/" + sandbox->id);
   ASSERT_TRUE(killed);
   EXPECT_EQ(killed->status, 204);
-  EXPECT_FALSE(Exists(runtime_->state_dir() + "/sandboxes/" + sandbox->id));
+  EXPECT_TRUE(GoneWithin(runtime_->state_dir() + "/sandboxes/" + sandbox->id));
+}
+
+// A kill is answered once the sandbox's processes are gone; its cgroup, directory and record
+// are released right after. A runtime killed in between finds the record still Stopping, and
+// finishes the job when it starts again.
+TEST_F(RuntimeRestartTest, AKillWhoseReleaseWasCutShortIsFinishedOnRestart) {
+  auto sandbox = CreateSandbox();
+  ASSERT_TRUE(sandbox.has_value());
+  const std::string record_path = RecordPath(sandbox->id);
+  const std::string dir = runtime_->state_dir() + "/sandboxes/" + sandbox->id;
+  json record = ParseJson(ReadText(record_path));
+  const pid_t agent = record.value("agentPid", -1);
+  ASSERT_GT(agent, 0) << record.dump();
+
+  ASSERT_TRUE(runtime_->Restart([&] {
+    // What the kill had done before the runtime died: the processes gone, the record Stopping.
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, agent, 0)));
+    ::kill(agent, SIGKILL);
+    pollfd exited{pidfd.get(), POLLIN, 0};
+    ::poll(&exited, 1, 10'000);
+    record["sandbox"]["status"]["state"] = "Stopping";
+    ASSERT_TRUE(WriteFileAtomic(record_path, record.dump(), 0600).ok());
+  }));
+  api_ = runtime_->Client();
+
+  auto gone = api_->Get("/v1/sandboxes/" + sandbox->id);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 404) << gone->body;
+  EXPECT_FALSE(Exists(record_path));
+  EXPECT_FALSE(Exists(dir));
 }
 
 TEST_F(RuntimeRestartTest, LeftoversAreCleanedAndBadRecordsSetAside) {

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <set>
@@ -107,13 +108,22 @@ TEST_F(Spares, ASandboxMadeFromTheSpareIsLikeAnyOther) {
 TEST_F(Spares, StoppingTheRuntimeLeavesOnlyItsSandboxes) {
   auto sandbox = CreateSandbox();
   ASSERT_TRUE(sandbox.has_value());
+  auto killed = CreateSandbox();
+  ASSERT_TRUE(killed.has_value());
   const std::string spare = WaitForSpare();
   ASSERT_FALSE(spare.empty());
+  // Killed just before the stop: what its kill releases after answering is released first.
+  auto deleted = api_->Delete("/v1/sandboxes/" + killed->id);
+  ASSERT_TRUE(deleted);
+  ASSERT_EQ(deleted->status, 204) << deleted->body;
   ASSERT_EQ(::kill(runtime_->pid(), SIGTERM), 0);
   int status = 0;
   ASSERT_EQ(::waitpid(runtime_->pid(), &status, 0), runtime_->pid());
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << "status " << status;
   EXPECT_EQ(SandboxDirs(), std::set<std::string>({sandbox->id}));
+  struct stat st {};
+  EXPECT_NE(::stat((runtime_->state_dir() + "/records/" + killed->id + ".json").c_str(), &st), 0)
+      << "the killed sandbox's record outlived the runtime";
   EXPECT_THAT(ProcessesMatching(spare), IsEmpty()) << "the spare agent outlived the runtime";
   EXPECT_THAT(ProcessesMatching(sandbox->id), Not(IsEmpty())) << "the sandbox did not";
   // The harness deletes what is left through the API: bring the runtime back for that.
