@@ -706,14 +706,20 @@ void SandboxManager::Destroy(Record& record) {
   Release(record);
 }
 
+// Killed sandboxes whose release may wait for creates to pause.
+constexpr size_t kMaxReleasesDeferred = 16;
+
 void SandboxManager::ReleaseKilled() {
   for (;;) {
     std::shared_ptr<Record> record;
     {
       absl::MutexLock lock(&mu_);
-      // Like the spare maker, it leaves the machine to a create running now.
+      // Like the spare maker, it leaves the machine to a create running now, unless creates
+      // never pause and killed sandboxes pile up.
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return releaser_stopping_ || (!to_release_.empty() && creating_ == 0);
+        return releaser_stopping_ ||
+               (!to_release_.empty() &&
+                (creating_ == 0 || to_release_.size() > kMaxReleasesDeferred));
       };
       mu_.Await(absl::Condition(&ready));
       if (to_release_.empty()) return;  // stopping, and nothing is left to release
