@@ -683,6 +683,7 @@ void SandboxManager::StopProcesses(Record& record) {
   // A pvc directory outlives its sandbox under its claim's name: a new sandbox may claim it as
   // soon as the kill is answered, so it goes now, not with the rest.
   for (const std::string& volume : record.delete_on_kill) (void)RemoveTree(volume);
+  absl::MutexLock lock(&mu_);  // Persist reads it under the manager's mutex
   record.delete_on_kill.clear();
 }
 
@@ -718,8 +719,8 @@ void SandboxManager::ReleaseKilled() {
       // never pause and killed sandboxes pile up.
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return releaser_stopping_ ||
-               (!to_release_.empty() &&
-                (creating_ == 0 || to_release_.size() > kMaxReleasesDeferred));
+               (!to_release_.empty() && (draining_ || creating_ == 0 ||
+                                         to_release_.size() > kMaxReleasesDeferred));
       };
       mu_.Await(absl::Condition(&ready));
       if (to_release_.empty()) return;  // stopping, and nothing is left to release
@@ -733,6 +734,7 @@ void SandboxManager::ReleaseKilled() {
 
 void SandboxManager::FinishReleases() {
   absl::MutexLock lock(&mu_);
+  draining_ = true;  // no longer deferred for creates
   auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return to_release_.empty(); };
   mu_.Await(absl::Condition(&done));
 }
@@ -753,7 +755,8 @@ absl::Status SandboxManager::Kill(const std::string& id) {
   const bool had_volumes = !record->delete_on_kill.empty();
   StopProcesses(*record);
   // A restart must not remove them again: by then a new sandbox may have claimed them.
-  if (had_volumes) Persist(*record);
+  // Without a record saying so, the next start takes what is left for a create cut short.
+  if (had_volumes && !Persist(*record)) (void)store_->Remove(record->id);
   absl::MutexLock lock(&mu_);
   records_.erase(id);
   to_release_.push_back(std::move(record));

@@ -218,6 +218,7 @@ class SandboxManager {
   std::once_flag spare_maker_joined_;
   std::deque<std::shared_ptr<Record>> to_release_ ABSL_GUARDED_BY(mu_);  // killed, not released
   bool releaser_stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;  // FinishReleases was called
   std::thread releaser_;
 };
 

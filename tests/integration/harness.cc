@@ -134,7 +134,6 @@ void StopProcess(pid_t pid, bool is_child) {
   if (is_child) ::waitpid(pid, nullptr, 0);
 }
 
-// A failed test shows what its servers logged (a crash report included): CI keeps no files.
 bool GoneWithin(const std::string& path, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   struct stat st {};
@@ -145,6 +144,7 @@ bool GoneWithin(const std::string& path, absl::Duration timeout) {
   return true;
 }
 
+// A failed test shows what its servers logged (a crash report included): CI keeps no files.
 void PrintLogsIfFailed(const std::vector<std::string>& paths) {
   if (!::testing::Test::HasFailure()) return;
   for (const auto& path : paths) std::cerr << "---- " << path << "\n" << ReadAll(path) << "\n";

@@ -403,7 +403,7 @@ TEST_F(Limits, KillRemovesTheCgroup) {
   auto del = api_->Delete("/v1/sandboxes/" + sandbox->id);
   ASSERT_TRUE(del);
   EXPECT_EQ(del->status, 204);
-  for (const std::string& dir : cgroups_.Dirs(sandbox->id)) EXPECT_FALSE(Exists(dir)) << dir;
+  for (const std::string& dir : cgroups_.Dirs(sandbox->id)) EXPECT_TRUE(GoneWithin(dir)) << dir;
 }
 
 // A runtime that finds no cgroups (here: pointed at an empty directory, as when it is not root)
@@ -588,7 +588,7 @@ TEST_F(PauseResume, KillOfPausedSandboxLeavesNoProcessAndNoCgroup) {
   EXPECT_EQ(del->status, 204) << del->body;
   EXPECT_THAT(ProcessesMatching(marker), IsEmpty());
   EXPECT_THAT(ProcessesMatching(sandbox->id), IsEmpty());
-  for (const std::string& dir : cgroups_.Dirs(sandbox->id)) EXPECT_FALSE(Exists(dir)) << dir;
+  for (const std::string& dir : cgroups_.Dirs(sandbox->id)) EXPECT_TRUE(GoneWithin(dir)) << dir;
   auto got = api_->Get("/v1/sandboxes/" + sandbox->id);
   ASSERT_TRUE(got);
   EXPECT_EQ(got->status, 404);
