@@ -26,7 +26,8 @@ SCENARIOS = {
     + ["throughput.osbd.idle_connections"],
     "streaming": [
         "streaming.osbd", "streaming.direct", "streaming.curl", "streaming.local_pipe"],
-    "files": ["files.osbd.upload", "files.osbd.download", "files.local_cp",
+    "files": ["files.osbd.upload", "files.osbd.download", "files.curl.upload",
+              "files.curl.download", "files.local_cp",
               "files.osbd_rss_growth", "files.agent_rss_growth"],
     "warm_pool": ["warm_pool.acquire", "warm_pool.osbctl_run", "warm_pool.cold_create"],
     "footprint": ["footprint.osbd.idle_rss", "footprint.osbd.load_rss", "footprint.osbd.stream_rss",

@@ -116,6 +116,25 @@ absl::StatusOr<RuntimeClient::Response> RuntimeClient::Request(
   return r;
 }
 
+absl::StatusOr<DirectSandbox> RuntimeClient::Endpoint(const std::string& id) {
+  auto endpoint = Request("GET",
+                          absl::StrCat(base_, "/v1/sandboxes/", id, "/endpoints/", kAgentPort,
+                                       "?use_server_proxy=true"),
+                          "", true, "");
+  if (!endpoint.ok()) return endpoint.status();
+  auto e = nlohmann::json::parse(endpoint->body, nullptr, false);
+  if (endpoint->status != 200 || !e.is_object()) {
+    return absl::InternalError("endpoint: " + endpoint->body);
+  }
+  DirectSandbox sandbox;
+  sandbox.id = id;
+  sandbox.execd_url = "http://" + e.value("endpoint", "");
+  if (e.contains("headers") && e["headers"].is_object()) {
+    sandbox.token = e["headers"].value("X-EXECD-ACCESS-TOKEN", "");
+  }
+  return sandbox;
+}
+
 absl::StatusOr<DirectSandbox> RuntimeClient::Create() {
   auto created = Request("POST", base_ + "/v1/sandboxes", DefaultCreateBody(), true, "");
   if (!created.ok()) return created.status();
@@ -130,19 +149,9 @@ absl::StatusOr<DirectSandbox> RuntimeClient::Create() {
     (void)Delete(sandbox.id);
     return s;
   };
-  auto endpoint = Request("GET",
-                          absl::StrCat(base_, "/v1/sandboxes/", sandbox.id, "/endpoints/",
-                                       kAgentPort, "?use_server_proxy=true"),
-                          "", true, "");
+  auto endpoint = Endpoint(sandbox.id);
   if (!endpoint.ok()) return fail(endpoint.status());
-  auto e = nlohmann::json::parse(endpoint->body, nullptr, false);
-  if (endpoint->status != 200 || !e.is_object()) {
-    return fail(absl::InternalError("endpoint: " + endpoint->body));
-  }
-  sandbox.execd_url = "http://" + e.value("endpoint", "");
-  if (e.contains("headers") && e["headers"].is_object()) {
-    sandbox.token = e["headers"].value("X-EXECD-ACCESS-TOKEN", "");
-  }
+  sandbox = *std::move(endpoint);
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (true) {
     auto ping = Request("GET", sandbox.execd_url + "/ping", "", false, sandbox.token);

@@ -48,6 +48,8 @@ class RuntimeClient {
   // POST /v1/sandboxes, GET its execd endpoint, then GET /ping every 2 ms until it answers 2xx
   // (at most 30 s). The sandbox is deleted again when a step after the POST fails.
   absl::StatusOr<DirectSandbox> Create();
+  // GET the execd endpoint (through the runtime's proxy) of sandbox `id`, made by anyone.
+  absl::StatusOr<DirectSandbox> Endpoint(const std::string& id);
   // GET /health within `timeout`; OK on 200.
   absl::Status Health(absl::Duration timeout);
   // GET /v1/sandboxes/{id}; OK on 200.

@@ -1,5 +1,6 @@
 // Scenario 4b: file upload and download through osbd (the C++ SDK's streamed WriteFileFrom and
-// ReadFileTo), with osbd's peak RSS, against a local copy of the same bytes (the floor).
+// ReadFileTo), with osbd's peak RSS, against the curl tool straight to the sandbox's execd
+// endpoint (no osbd, no SDK) and a local copy of the same bytes (the floor).
 #include <unistd.h>
 
 #include <algorithm>
@@ -74,7 +75,8 @@ Metric Throughput(const std::string& id, const std::string& name, const std::vec
 
 Scenario FileTransfers(const BenchConfig& config) {
   Scenario scenario{.id = "files",
-                    .title = "File upload and download MB/s (C++ SDK through osbd; local cp)"};
+                    .title = "File upload and download MB/s (C++ SDK through osbd; curl to the "
+                             "execd endpoint; local cp)"};
   const uint64_t size = static_cast<uint64_t>(config.Pick(64, 1024)) << 20;
   const int runs = config.Pick(1, 3);
   const std::string size_label = absl::StrCat(size >> 20, " MiB");
@@ -89,6 +91,8 @@ Scenario FileTransfers(const BenchConfig& config) {
     const std::string why(sandbox.status().message());
     scenario.metrics = {ErrorMetric("files.osbd.upload", "upload", why),
                         ErrorMetric("files.osbd.download", "download", why),
+                        ErrorMetric("files.curl.upload", "curl upload", why),
+                        ErrorMetric("files.curl.download", "curl download", why),
                         ErrorMetric("files.local_cp", "local cp", why)};
     return scenario;
   }
@@ -131,26 +135,68 @@ Scenario FileTransfers(const BenchConfig& config) {
   }
   const uint64_t peak_kib = rss.Stop();
   const uint64_t agent_peak_kib = agent_rss.Stop();
+
+  // The same size of file on the host, for curl to upload and cp to copy.
+  const std::string dir = absl::StrCat("/tmp/osb-bench-files-", ::getpid());
+  osb::ChildResult made = osb::RunToCompletion(
+      {"/bin/bash", "-c",
+       absl::StrCat("mkdir -p ", dir, " && head -c ", size, " /dev/zero > ", dir,
+                    "/a && echo '{\"path\":\"/tmp/bench-curl.bin\"}' > ", dir, "/metadata")});
+
+  // curl straight to the sandbox's execd endpoint, as the lifecycle API gives it (through the
+  // runtime's proxy): what the agent and the proxy carry without osbd and the SDK.
+  std::vector<double> curl_up, curl_down;
+  std::string curl_up_error, curl_down_error;
+  RuntimeClient direct(config.runtime_address, config.api_key);
+  auto target = made.exit_code == 0 ? direct.Endpoint(sandbox->id())
+                                    : absl::StatusOr<DirectSandbox>(absl::InternalError(
+                                          "cannot make the local file: " + made.err));
+  if (!target.ok()) {
+    curl_up_error = curl_down_error = std::string(target.status().message());
+  }
+  for (int i = 0; i < runs && target.ok(); ++i) {
+    const std::string curl = absl::StrCat("curl -sS --fail -o /dev/null -w '%{size_download}' ",
+                                          "-H 'X-EXECD-ACCESS-TOKEN: ", target->token, "' ");
+    osb::ChildResult up_run = osb::RunToCompletion(
+        {"/bin/bash", "-c",
+         absl::StrCat(curl, "-F 'metadata=@", dir,
+                      "/metadata;type=application/json;filename=metadata' -F 'file=@", dir,
+                      "/a;type=application/octet-stream;filename=bench-curl.bin' '",
+                      target->execd_url, "/files/upload'")});
+    if (up_run.exit_code != 0) {
+      curl_up_error = absl::StrCat("curl exit ", up_run.exit_code, ": ", up_run.err);
+      continue;
+    }
+    curl_up.push_back(static_cast<double>(size) / 1e6 / absl::ToDoubleSeconds(up_run.wall));
+    osb::ChildResult down_run = osb::RunToCompletion(
+        {"/bin/bash", "-c",
+         absl::StrCat(curl, "'", target->execd_url, "/files/download?path=/tmp/bench-curl.bin'")});
+    if (down_run.exit_code != 0 || down_run.out != absl::StrCat(size)) {
+      curl_down_error = absl::StrCat("curl exit ", down_run.exit_code, ", ", down_run.out,
+                                     " bytes: ", down_run.err);
+    } else {
+      curl_down.push_back(static_cast<double>(size) / 1e6 /
+                          absl::ToDoubleSeconds(down_run.wall));
+    }
+    (void)sandbox->files().DeleteFiles({"/tmp/bench-curl.bin"});
+  }
   (void)sandbox->Kill();
 
-  // The floor: the same bytes written to and read back from a local file by cp.
+  // The floor: the same bytes copied to another local file by cp.
   std::vector<double> local;
-  std::string local_error;
-  for (int i = 0; i < runs; ++i) {
-    const std::string dir = absl::StrCat("/tmp/osb-bench-cp-", ::getpid());
-    osb::ChildResult made = osb::RunToCompletion(
-        {"/bin/bash", "-c",
-         absl::StrCat("mkdir -p ", dir, " && head -c ", size, " /dev/zero > ", dir, "/a")});
+  std::string local_error = made.exit_code == 0 ? "" : made.err;
+  for (int i = 0; i < runs && made.exit_code == 0; ++i) {
     const absl::Time start = absl::Now();
     osb::ChildResult copied = osb::RunToCompletion({"/bin/cp", dir + "/a", dir + "/b"});
     const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-    (void)osb::RunToCompletion({"/bin/rm", "-rf", dir});
-    if (made.exit_code != 0 || copied.exit_code != 0) {
+    (void)osb::RunToCompletion({"/bin/rm", "-f", dir + "/b"});
+    if (copied.exit_code != 0) {
       local_error = copied.err;
       continue;
     }
     local.push_back(static_cast<double>(size) / 1e6 / seconds);
   }
+  (void)osb::RunToCompletion({"/bin/rm", "-rf", dir});
 
   Metric u = Throughput("files.osbd.upload", "upload " + size_label + " (WriteFileFrom)", up,
                         up_error);
@@ -172,6 +218,12 @@ Scenario FileTransfers(const BenchConfig& config) {
                               growth_mib(agent_peak_kib, agent_before_kib), "MiB")
                 : ErrorMetric("files.agent_rss_growth", "osb-agent's RSS growth",
                               "the sandbox's osb-agent was not found in /proc"));
+  scenario.metrics.push_back(Throughput(
+      "files.curl.upload", "curl upload " + size_label + " to the execd endpoint (multipart)",
+      curl_up, curl_up_error));
+  scenario.metrics.push_back(Throughput("files.curl.download",
+                                        "curl download " + size_label + " from the execd endpoint",
+                                        curl_down, curl_down_error));
   scenario.metrics.push_back(
       Throughput("files.local_cp", "local `cp` of " + size_label + " in /tmp (the floor)", local,
                  local_error));
