@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,6 +68,15 @@ absl::Status WriteFileAtomic(const std::string& path, std::string_view contents,
     ::unlink(tmp.c_str());
     return s;
   }
+  if (durability == Durability::kProcessCrash &&
+      ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) == 0) {
+    // The old file now has the temporary name. A rename over it would have had ext4
+    // (auto_da_alloc) start writing the new file's data out first: ~0.4 ms, and many ms when the
+    // disk is busy, for a write that need not survive a power loss. An exchange does not.
+    ::unlink(tmp.c_str());
+    return absl::OkStatus();
+  }
+  // kPowerLoss, or nothing yet to exchange with (ENOENT), or a filesystem without exchanges.
   if ((durability == Durability::kPowerLoss && ::fsync(fd.get()) != 0) ||
       ::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;

@@ -23,7 +23,9 @@ absl::Status MakeDirs(const std::string& path, mode_t mode);
 enum class Durability { kPowerLoss, kProcessCrash };
 
 // Writes `contents` to `path` through a temporary file in the same directory and a rename, so
-// readers see the old file or the new one, never a part. One writer per path at a time.
+// readers see the old file or the new one, never a part. One writer per path at a time. With
+// kProcessCrash an existing `path` (a regular file) is exchanged with the temporary file, which
+// is then removed: a crash in between leaves the old contents under the temporary name.
 absl::Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_t mode,
                              Durability durability = Durability::kPowerLoss);
 

@@ -2,9 +2,11 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -64,6 +66,14 @@ TEST_F(SandboxStoreTest, WhatIsSavedLoadsBackPrivately) {
   struct stat st {};
   ASSERT_EQ(::stat((dir_ + "/a.json").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);  // it holds the access token
+  // The replaced record's file went with the replacement (the store exchanges the two names).
+  std::vector<std::string> names;
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir_.c_str()), ::closedir);
+  ASSERT_NE(d, nullptr);
+  while (const dirent* e = ::readdir(d.get())) {
+    if (e->d_name[0] != '.') names.push_back(e->d_name);
+  }
+  EXPECT_THAT(names, ElementsAre("a.json"));
 }
 
 TEST_F(SandboxStoreTest, RemoveForgetsAndToleratesWhatIsGone) {
