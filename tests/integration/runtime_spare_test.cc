@@ -5,7 +5,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <set>
@@ -121,8 +120,8 @@ TEST_F(Spares, StoppingTheRuntimeLeavesOnlyItsSandboxes) {
   ASSERT_EQ(::waitpid(runtime_->pid(), &status, 0), runtime_->pid());
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << "status " << status;
   EXPECT_EQ(SandboxDirs(), std::set<std::string>({sandbox->id}));
-  struct stat st {};
-  EXPECT_NE(::stat((runtime_->state_dir() + "/records/" + killed->id + ".json").c_str(), &st), 0)
+  EXPECT_TRUE(GoneWithin(runtime_->state_dir() + "/records/" + killed->id + ".json",
+                         absl::ZeroDuration()))
       << "the killed sandbox's record outlived the runtime";
   EXPECT_THAT(ProcessesMatching(spare), IsEmpty()) << "the spare agent outlived the runtime";
   EXPECT_THAT(ProcessesMatching(sandbox->id), Not(IsEmpty())) << "the sandbox did not";
