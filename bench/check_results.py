@@ -30,6 +30,8 @@ SCENARIOS = {
               "files.curl.download", "files.local_cp",
               "files.osbd_rss_growth", "files.agent_rss_growth"],
     "warm_pool": ["warm_pool.acquire", "warm_pool.osbctl_run", "warm_pool.cold_create"],
+    "clients": [f"clients.{load}{figure}" for load in ("c64_get", "processes")
+                for figure in ("", ".errors", ".upstream_connections_max", ".connections_opened")],
     "footprint": ["footprint.osbd.idle_rss", "footprint.osbd.load_rss", "footprint.osbd.stream_rss",
                   "footprint.runtime.idle_rss", "footprint.create_at.1", "footprint.create_at.10",
                   "footprint.sandbox.rss", "footprint.sandbox.pss", "footprint.sandbox.machine_memory",

@@ -57,8 +57,8 @@ int main(int argc, char** argv) {
   app.add_option("--build-type", build_type, "CMake build type of the binaries measured");
   app.add_option("--git-rev", git_rev, "commit measured");
   app.add_option("--only", only,
-                 "run only these scenarios (tti, roundtrip, throughput, "
-                 "streaming, footprint); for development")
+                 "run only these scenarios (tti, roundtrip, throughput, streaming, files, "
+                 "warm_pool, footprint, clients); for development")
       ->delimiter(',');
   app.add_option("--out-json", out_json, "write the results here")->required();
   app.add_option("--out-md", out_md, "write the Markdown report here")->required();
@@ -90,15 +90,19 @@ int main(int argc, char** argv) {
   run("files", "", [&] { done["files"] = osb::bench::FileTransfers(config); });
   run("warm_pool", "", [&] { done["warm_pool"] = osb::bench::WarmPool(config); });
   run("footprint", "", [&] { done["footprint"] = osb::bench::Footprint(config, observed); });
+  run("clients", " (short-lived processes)",
+      [&] { done["clients"] = osb::bench::ShortLivedClients(config); });
   run("throughput", " (osbd)",
       [&] { osb::bench::ThroughputOsbd(config, done["throughput"], observed); });
+  run("clients", " (64 clients)",
+      [&] { osb::bench::ConcurrentClients(config, done["clients"]); });
   if (done.count("footprint") != 0) {
     auto& metrics = done["footprint"].metrics;
     metrics.insert(metrics.begin() + 1, osb::bench::OsbdLoadRssMetric(observed));
   }
   std::vector<osb::bench::Scenario> scenarios;
   for (const char* id :
-       {"tti", "roundtrip", "throughput", "streaming", "files", "warm_pool", "footprint"}) {
+       {"tti", "roundtrip", "throughput", "streaming", "files", "warm_pool", "footprint", "clients"}) {
     if (done.count(id) != 0) scenarios.push_back(done[id]);
   }
 

@@ -78,6 +78,21 @@ absl::Status OsbdClient::Version() {
   return ToAbsl(stubs_->daemon->GetVersion(&ctx, request, &response));
 }
 
+absl::StatusOr<OsbdClient::Upstream> OsbdClient::UpstreamPool() {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::GetDaemonStatsRequest request;
+  v1::DaemonStats stats;
+  if (grpc::Status s = stubs_->daemon->GetStats(&ctx, request, &stats); !s.ok()) return ToAbsl(s);
+  Upstream pool;
+  for (const auto& origin : stats.origins()) {
+    pool.requests += origin.requests();
+    pool.connections_opened += origin.connections_opened();
+    pool.open_connections += origin.open_connections();
+  }
+  return pool;
+}
+
 absl::StatusOr<RunResult> OsbdClient::Run(const std::string& id, const std::string& command,
                                           const std::function<void()>& on_first_stdout,
                                           absl::Duration timeout) {

@@ -9,6 +9,7 @@
 
 #include <grpcpp/channel.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -36,6 +37,13 @@ class OsbdClient {
   absl::Status Get(const std::string& id);
   // Daemon.GetVersion: answered by osbd itself, the floor of a unary call through gRPC.
   absl::Status Version();
+  // osbd's upstream connection pool (Daemon.GetStats), summed over the origins it reached.
+  struct Upstream {
+    uint64_t requests = 0;
+    uint64_t connections_opened = 0;  // since osbd started
+    uint32_t open_connections = 0;    // now
+  };
+  absl::StatusOr<Upstream> UpstreamPool();
   // Commands.Run; `on_first_stdout` runs when the first stdout event arrives. Error when the RPC
   // fails, outlives `timeout` (its deadline), or ends without `completed`/`failed`.
   absl::StatusOr<RunResult> Run(const std::string& id, const std::string& command,

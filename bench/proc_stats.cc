@@ -176,19 +176,19 @@ nlohmann::json DescribeMachine() {
   return m;
 }
 
-PeakRssSampler::PeakRssSampler(pid_t pid) : pid_(pid) {
-  thread_ = std::thread([this] {
+PeakSampler::PeakSampler(std::function<uint64_t()> sample, std::chrono::milliseconds interval) {
+  thread_ = std::thread([this, sample = std::move(sample), interval] {
     while (!stop_) {
-      uint64_t rss = RssKiB(pid_);
-      if (rss > peak_) peak_ = rss;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      const uint64_t v = sample();
+      if (v > peak_) peak_ = v;
+      std::this_thread::sleep_for(interval);
     }
   });
 }
 
-PeakRssSampler::~PeakRssSampler() { Stop(); }
+PeakSampler::~PeakSampler() { Stop(); }
 
-uint64_t PeakRssSampler::Stop() {
+uint64_t PeakSampler::Stop() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
   return peak_;

@@ -5,7 +5,9 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,19 +47,39 @@ uint64_t MemAvailableKiB();
 // Cores, kernel, CPU model, memory: the machine the figures come from.
 nlohmann::json DescribeMachine();
 
-// Samples RSS of `pid` every 20 ms on a thread of its own and keeps the largest.
-class PeakRssSampler {
+// Calls `sample` every `interval` on a thread of its own and keeps the largest value: the peak
+// of a figure (a process's RSS, its connections) while something runs.
+//
+//   PeakSampler rss([pid] { return RssKiB(pid); });
+//   ... the load ...
+//   uint64_t peak_kib = rss.Stop();
+class PeakSampler {
  public:
-  explicit PeakRssSampler(pid_t pid);
-  ~PeakRssSampler();
-  // Stops sampling; returns the peak in KiB.
+  explicit PeakSampler(std::function<uint64_t()> sample,
+                       std::chrono::milliseconds interval = std::chrono::milliseconds(20));
+  ~PeakSampler();
+  // Stops sampling; returns the peak.
   uint64_t Stop();
 
  private:
-  pid_t pid_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> peak_{0};
   std::thread thread_;
+};
+
+// The peak RSS of `pid`, in KiB, while it runs.
+class PeakRssSampler : public PeakSampler {
+ public:
+  explicit PeakRssSampler(pid_t pid) : PeakSampler([pid] { return RssKiB(pid); }) {}
+};
+
+// The peak of EstablishedConnections(pid, remote_port) while it runs.
+class PeakConnectionsSampler : public PeakSampler {
+ public:
+  PeakConnectionsSampler(pid_t pid, int remote_port)
+      : PeakSampler([pid, remote_port] {
+          return static_cast<uint64_t>(EstablishedConnections(pid, remote_port));
+        }, std::chrono::milliseconds(50)) {}
 };
 
 }  // namespace osb::bench

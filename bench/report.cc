@@ -93,6 +93,17 @@ json EvaluateTargets(const std::vector<Scenario>& scenarios) {
                            ""));
   targets.push_back(Target("`osbctl run` (cold create)", "≤ 30 ms",
                            FindMetric(scenarios, "tti.osbctl.cycle"), true, 30, false, "ms", ""));
+  targets.push_back(Target("64 clients × 1,000 unary calls: errors", "none",
+                           FindMetric(scenarios, "clients.c64_get.errors"), false, 0, false,
+                           "errors", ""));
+  targets.push_back(Target("64 clients × 1,000 unary calls: osbd's upstream connections",
+                           "≤ 64 (the pool limit)",
+                           FindMetric(scenarios, "clients.c64_get.upstream_connections_max"),
+                           false, 64, false, "connections", ""));
+  targets.push_back(Target("1,000 short-lived processes (create, run, kill): connections opened",
+                           "≤ 64 (the pool limit)",
+                           FindMetric(scenarios, "clients.processes.connections_opened"), false,
+                           64, false, "connections", ""));
   return targets;
 }
 

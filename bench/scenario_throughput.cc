@@ -1,5 +1,4 @@
 // Scenario 3: throughput with concurrent clients, and osbd's upstream connections.
-#include <atomic>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -38,15 +37,7 @@ template <typename Fn>
 LevelResult RunLevel(int clients, absl::Duration duration, const BenchConfig& config, Fn one) {
   LevelResult result;
   absl::Mutex mu;
-  std::atomic<bool> stop{false};
-  std::atomic<int> max_connections{0};
-  std::thread sampler([&] {
-    while (!stop) {
-      int c = EstablishedConnections(config.osbd_pid, config.RuntimePort());
-      if (c > max_connections) max_connections = c;
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-  });
+  PeakConnectionsSampler connections(config.osbd_pid, config.RuntimePort());
   const absl::Time start = absl::Now();
   const absl::Time deadline = start + duration;
   std::vector<std::thread> threads;
@@ -72,9 +63,7 @@ LevelResult RunLevel(int clients, absl::Duration duration, const BenchConfig& co
   }
   for (auto& t : threads) t.join();
   result.elapsed = absl::Now() - start;
-  stop = true;
-  sampler.join();
-  result.max_connections = max_connections;
+  result.max_connections = static_cast<int>(connections.Stop());
   return result;
 }
 

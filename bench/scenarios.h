@@ -23,6 +23,12 @@ Scenario Streaming(const BenchConfig& config, Observations& observed);
 Scenario FileTransfers(const BenchConfig& config);
 // 5. Warm-pool acquire against a cold create, both through osbd.
 Scenario WarmPool(const BenchConfig& config);
+// 7. Many clients on one osbd: short-lived client processes doing create, run and kill, then
+// (appended later) 64 concurrent clients × 1,000 unary calls; errors and upstream connections
+// against osbd's pool limit. The processes run before any load has filled osbd's pool, the 64
+// clients after every other scenario (see ThroughputDirect).
+Scenario ShortLivedClients(const BenchConfig& config);
+void ConcurrentClients(const BenchConfig& config, Scenario& scenario);
 // 6. Memory of osbd, osb-runtime and sandboxes; create latency and memory against the number of
 // live sandboxes.
 Scenario Footprint(const BenchConfig& config, const Observations& observed);
