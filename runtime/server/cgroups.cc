@@ -252,6 +252,18 @@ std::string SandboxCgroup::File(Controller c, std::string_view name) const {
   return absl::StrCat(dir_of_.at(c), "/", rest::AbslView(name));
 }
 
+absl::Status CgroupHost::WeighSandboxes(std::size_t sandboxes) const {
+  auto parent = parents_.find(Controller::kCpu);
+  if (parent == parents_.end()) return absl::OkStatus();
+  // A nice-0 process weighs 1024 (v1 shares) or 100 (v2 weight); the kernel's maxima are 2^18
+  // and 10000.
+  const bool v1 = version_ == 1;
+  const uint64_t one = v1 ? 1024 : 100, most = v1 ? 262144 : 10000;
+  const uint64_t weight = std::clamp<uint64_t>(one * sandboxes, one, most);
+  return env_.Write(absl::StrCat(parent->second, v1 ? "/cpu.shares" : "/cpu.weight"),
+                    absl::StrCat(weight));
+}
+
 absl::Status SandboxCgroup::Apply(const ResourceLimits& limits) {
   const bool v1 = version_ == 1;
   if (limits.cpu_millicores.has_value() && dir_of_.count(Controller::kCpu) != 0) {

@@ -18,6 +18,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -83,6 +84,15 @@ class CgroupHost {
   // with the reason ("resource limits enforced (cgroup v1): cpu 500m, pids 4096 (default); NOT
   // enforced: memory 128Mi (no memory controller under /sys/fs/cgroup)").
   std::string Enforcement(const ResourceLimits& limits) const;
+
+  // Gives the sandboxes together the CPU weight of `sandboxes` busy host processes: the parent's
+  // cpu.shares (v1, 1024 each) or cpu.weight (v2, 100 each), at least one and within the
+  // kernel's maximum. Each sandbox's own cgroup keeps the default weight. At the default parent
+  // weight all sandboxes together weigh one process, and a host with many busy threads (the
+  // runtime's, its clients') starved them for seconds. No-op without a cpu controller.
+  // Thread-safe; concurrent callers must serialize for the last count to win. Runtimes sharing a
+  // host share the parent: the last one to write sets it.
+  absl::Status WeighSandboxes(std::size_t sandboxes) const;
 
   // Creates `opensandbox/<sandbox_id>` in every usable hierarchy. FailedPrecondition when none is
   // usable, InvalidArgument for an id that is not a single path component; on any failure nothing

@@ -503,14 +503,18 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
       record->killing = true;  // a kill that waited for this create finds nothing left to do
     }
     Destroy(*record);
-    absl::MutexLock lock(&mu_);
-    records_.erase(record->id);
+    {
+      absl::MutexLock lock(&mu_);
+      records_.erase(record->id);
+    }
+    Reweigh();
     return StartFailed(s);
   };
   {
     absl::MutexLock lock(&mu_);
     records_[record->id] = record;
   }
+  Reweigh();
   {
     // The record holds them now: a failure from here on destroys them with it.
     absl::MutexLock lock(&mu_);
@@ -757,9 +761,12 @@ absl::Status SandboxManager::Kill(const std::string& id) {
   // A restart must not remove them again: by then a new sandbox may have claimed them.
   // Without a record saying so, the next start takes what is left for a create cut short.
   if (had_volumes && !Persist(*record)) (void)store_->Remove(record->id);
-  absl::MutexLock lock(&mu_);
-  records_.erase(id);
-  to_release_.push_back(std::move(record));
+  {
+    absl::MutexLock lock(&mu_);
+    records_.erase(id);
+    to_release_.push_back(std::move(record));
+  }
+  Reweigh();
   return absl::OkStatus();
 }
 
@@ -915,6 +922,24 @@ absl::Status SandboxManager::CaptureLayer(const std::string& id, const std::stri
     }
   }
   return copied;
+}
+
+void SandboxManager::Reweigh() {
+  // The weight of idle sandboxes goes to the busy ones: with no cap, one sandbox spinning among
+  // a hundred idle ones would outweigh the runtime and its clients a hundredfold. At most four
+  // processes' worth per core.
+  static const std::size_t kMostWeight =
+      4 * static_cast<std::size_t>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+  absl::MutexLock order(&reweigh_mu_);
+  std::size_t sandboxes;
+  {
+    absl::MutexLock lock(&mu_);
+    sandboxes = std::min(records_.size(), kMostWeight);
+  }
+  if (absl::Status s = cgroups_->WeighSandboxes(sandboxes); !s.ok()) {
+    std::fprintf(stderr, "osb-runtime: the sandboxes' cpu weight: %s\n",
+                 std::string(s.message()).c_str());
+  }
 }
 
 bool SandboxManager::Persist(Record& record) {
@@ -1110,6 +1135,7 @@ void SandboxManager::Restore() {
     }
     Persist(r);
   }
+  Reweigh();
   // A directory without a record is a create cut short before its first record was written.
   const std::string sandboxes = options_.state_dir + "/sandboxes";
   std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(sandboxes.c_str()), ::closedir);

@@ -183,6 +183,9 @@ class SandboxManager {
   absl::Status StartEgressFor(Record& record);
   // Has the DNS filter answer for a sandbox whose policy decides by name (nothing for others).
   absl::Status ServeNamesFor(Record& record);
+  // Weighs the sandboxes' CPU share by how many there are now, up to four per core
+  // (CgroupHost::WeighSandboxes), after one is added or removed. Call without mu_ held.
+  void Reweigh() ABSL_LOCKS_EXCLUDED(mu_);
   // Writes the record's current state to the store; false (and a line on stderr) if it failed.
   bool Persist(Record& record);
   std::shared_ptr<Record> Find(const std::string& id);
@@ -206,6 +209,7 @@ class SandboxManager {
   std::unique_ptr<ImageTable> images_;
   std::string pasta_;  // the network helper for egress; "" when the host has none
   std::unique_ptr<DnsFilter> dns_filter_;  // with pasta: for policies that decide by name
+  absl::Mutex reweigh_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // orders Reweigh's writes: the last count wins
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Record>> records_ ABSL_GUARDED_BY(mu_);
   absl::Notification stop_;

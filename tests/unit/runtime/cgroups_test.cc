@@ -241,7 +241,10 @@ class FakeKernel : public CgroupEnv {
     auto add = [&](const std::string& name, const std::string& text) {
       if (!Exists(path + "/" + name)) Put(path + "/" + name, text);
     };
-    if (on.count("cpu")) add("cpu.max", "max 100000");
+    if (on.count("cpu")) {
+      add("cpu.max", "max 100000");
+      add("cpu.weight", "100");
+    }
     if (on.count("memory")) {
       add("memory.max", "max");
       add("memory.current", "0");
@@ -273,6 +276,7 @@ class FakeKernel : public CgroupEnv {
     if (controllers.count("cpu")) {
       Put(path + "/cpu.cfs_period_us", "100000");
       Put(path + "/cpu.cfs_quota_us", "-1");
+      Put(path + "/cpu.shares", "1024");
     }
     if (controllers.count("cpuacct")) Put(path + "/cpuacct.usage", "0");
     if (controllers.count("memory")) {
@@ -401,6 +405,38 @@ TEST(CgroupHost, EnforcementListsEveryLimitAndWhatCannotBeEnforced) {
       host->Enforcement(Limits({{"gpu", "1"}, {"disk", "1Gi"}})),
       "resource limits enforced (cgroup v1): pids 4096 (default); NOT enforced: disk 1Gi (not "
       "a resource osb-runtime knows), gpu 1 (osb-runtime has no GPU support)");
+}
+
+TEST(CgroupHostV1, SandboxesTogetherWeighAsManyProcessesAsThereAreSandboxes) {
+  FakeKernel kernel({.layout = Layout::kV1});
+  auto host = CgroupHost::Detect(kernel, kernel.Options());
+  const std::string shares = kernel.root() + "/cpu/opensandbox/cpu.shares";
+  ASSERT_TRUE(host->WeighSandboxes(3).ok());
+  EXPECT_EQ(kernel.Get(shares), "3072");
+  ASSERT_TRUE(host->WeighSandboxes(0).ok());
+  EXPECT_EQ(kernel.Get(shares), "1024");  // never below one process
+  ASSERT_TRUE(host->WeighSandboxes(1000).ok());
+  EXPECT_EQ(kernel.Get(shares), "262144");  // the kernel's maximum
+}
+
+TEST(CgroupHostV2, SandboxesTogetherWeighAsManyProcessesAsThereAreSandboxes) {
+  FakeKernel kernel({.layout = Layout::kV2});
+  auto host = CgroupHost::Detect(kernel, kernel.Options());
+  const std::string weight = kernel.root() + "/opensandbox/cpu.weight";
+  ASSERT_TRUE(host->WeighSandboxes(5).ok());
+  EXPECT_EQ(kernel.Get(weight), "500");
+  ASSERT_TRUE(host->WeighSandboxes(0).ok());
+  EXPECT_EQ(kernel.Get(weight), "100");
+  ASSERT_TRUE(host->WeighSandboxes(1000).ok());
+  EXPECT_EQ(kernel.Get(weight), "10000");
+}
+
+TEST(CgroupHostV1, WithoutACpuControllerWeighingWritesNothing) {
+  FakeKernel kernel({.layout = Layout::kV1, .missing = {"cpu"}});
+  auto host = CgroupHost::Detect(kernel, kernel.Options());
+  const std::size_t writes = kernel.writes().size();
+  EXPECT_TRUE(host->WeighSandboxes(4).ok());
+  EXPECT_EQ(kernel.writes().size(), writes);
 }
 
 // --- Create, Apply, Attach --------------------------------------------------------------------
