@@ -24,7 +24,7 @@ class AgentServer {
   // proxying, so the agent itself does not.
   AgentServer(Reaper& reaper, SandboxLimits limits);
 
-  httplib::Server& http() { return server_; }
+  runtime::HttpServer& http() { return server_; }
 
  private:
   void HandleRunCommand(const httplib::Request& req, httplib::Response& res);

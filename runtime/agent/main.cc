@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
   server.http().set_address_family(AF_UNIX);
   auto bind_socket = [&]() -> absl::Status {
     ::unlink(socket_path.c_str());
-    if (!server.http().bind_to_port(socket_path, 80)) {
+    if (!server.http().Bind(socket_path, 80)) {
       return absl::UnavailableError(absl::StrCat("cannot bind the API socket ", socket_path));
     }
     return absl::OkStatus();

@@ -423,6 +423,31 @@ OSB_HTTP_ROUTE(Delete, HandlerWithContentReader)
 OSB_HTTP_ROUTE(Options, Handler)
 #undef OSB_HTTP_ROUTE
 
+HttpServer::HttpServer() {
+  // SO_REUSEADDR (a restarted server binds over its old connections in TIME_WAIT), not the
+  // library's SO_REUSEPORT, with which a second server bound the same port as the first and
+  // took half its connections.
+  set_socket_options([this](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listener_ = sock;
+  });
+}
+
+bool HttpServer::Bind(const std::string& host, int port) {
+  return bind_to_port(host, port) && RaiseBacklog();
+}
+
+int HttpServer::BindToAnyPort(const std::string& host) {
+  const int port = bind_to_any_port(host);
+  return port > 0 && RaiseBacklog() ? port : -1;
+}
+
+bool HttpServer::RaiseBacklog() {
+  // listen() on a listening socket changes its backlog (and the kernel caps it at somaxconn).
+  return ::listen(listener_, SOMAXCONN) == 0;
+}
+
 HttpServer& HttpServer::set_error_handler(Handler handler) {
   error_handler_ = handler;
   httplib::Server::set_error_handler(std::move(handler));

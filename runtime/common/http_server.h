@@ -46,6 +46,15 @@ class HttpServer : public httplib::Server {
   static constexpr std::size_t kMaxHeaderLine = 8192;
   static constexpr std::size_t kMaxRequestHead = 64 * 1024;
 
+  HttpServer();
+
+  // httplib's bind_to_port and bind_to_any_port, with SO_REUSEADDR instead of the library's
+  // SO_REUSEPORT (a port in use is refused, not shared), then the listen backlog raised from
+  // the library's 5 to SOMAXCONN: with 5, a burst of new connections (64 clients starting at
+  // once) overflowed it, and the kernel's SYN retries made some connects take 1 to 3 s.
+  bool Bind(const std::string& host, int port);
+  int BindToAnyPort(const std::string& host);  // the port, or -1
+
   // Also called, with an empty Request, for a head refused before parsing (408, 414 or 431).
   HttpServer& set_error_handler(Handler handler);
 
@@ -65,8 +74,10 @@ class HttpServer : public httplib::Server {
 
  private:
   bool process_and_close_socket(socket_t sock) override;
+  bool RaiseBacklog();
 
   Handler error_handler_;
+  socket_t listener_ = INVALID_SOCKET;  // the socket bind_to_port made, seen by its options hook
 };
 
 // For a pre-routing handler: caps the request's body at `bytes` (its reads fail past them, which

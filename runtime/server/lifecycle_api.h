@@ -21,7 +21,7 @@ class LifecycleApi {
   // disables the check (as the official server does without a configured key).
   LifecycleApi(SandboxManager& sandboxes, SnapshotManager& snapshots, std::string api_key);
 
-  httplib::Server& http() { return server_; }
+  HttpServer& http() { return server_; }
 
  private:
   // The API key check: false, after answering 401, when it fails.

@@ -180,9 +180,9 @@ int main(int argc, char** argv) {
   if (!snapshots.ok()) return Fail(snapshots.status().message());
   osb::runtime::LifecycleApi api(**manager, **snapshots, key);
   if (port == 0) {
-    port = api.http().bind_to_any_port(host);
+    port = api.http().BindToAnyPort(host);
     if (port <= 0) return Fail("cannot listen on " + listen);
-  } else if (!api.http().bind_to_port(host, port)) {
+  } else if (!api.http().Bind(host, port)) {
     return Fail("cannot listen on " + listen);
   }
   std::thread unix_thread;
@@ -190,7 +190,7 @@ int main(int argc, char** argv) {
   if (!unix_socket.empty()) {
     ::unlink(unix_socket.c_str());
     unix_api.http().set_address_family(AF_UNIX);
-    if (!unix_api.http().bind_to_port(unix_socket, 80))
+    if (!unix_api.http().Bind(unix_socket, 80))
       return Fail("cannot listen on " + unix_socket);
     ::chmod(unix_socket.c_str(), 0600);
     unix_thread = std::thread([&] { unix_api.http().listen_after_bind(); });
