@@ -134,10 +134,14 @@ void StopProcess(pid_t pid, bool is_child) {
   if (is_child) ::waitpid(pid, nullptr, 0);
 }
 
+bool PathExists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
 bool GoneWithin(const std::string& path, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
-  struct stat st {};
-  while (::lstat(path.c_str(), &st) == 0) {
+  while (PathExists(path)) {
     if (absl::Now() >= deadline) return false;
     absl::SleepFor(absl::Milliseconds(5));
   }

@@ -48,6 +48,9 @@ void StopProcess(pid_t pid, bool is_child);
 // When the current test has failed, prints these files (servers' logs) to stderr.
 void PrintLogsIfFailed(const std::vector<std::string>& paths);
 
+// Whether `path` exists on the host (a link counts as itself, not followed).
+bool PathExists(const std::string& path);
+
 // Whether `path` (not followed if a link) is gone now or within `timeout`: what osb-runtime
 // releases behind a kill's answer (a sandbox's directory, cgroup and record) is gone shortly after.
 bool GoneWithin(const std::string& path, absl::Duration timeout = absl::Seconds(5));

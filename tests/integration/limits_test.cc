@@ -6,7 +6,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -97,11 +96,6 @@ struct HostCgroups {
     return Keyed("memory", id, v2 ? "memory.events" : "memory.oom_control", "oom_kill");
   }
 };
-
-bool Exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
 
 // The terminal event, or "" when the stream ended without one.
 std::string Terminal(const CommandResult& r) {
@@ -399,7 +393,7 @@ TEST_F(Limits, SandboxSeesItsOwnCgroupAsTheRoot) {
 TEST_F(Limits, KillRemovesTheCgroup) {
   auto sandbox = Create(Body({{"memory", "64Mi"}}));
   ASSERT_TRUE(sandbox.has_value());
-  for (const std::string& dir : cgroups_.Dirs(sandbox->id)) EXPECT_TRUE(Exists(dir)) << dir;
+  for (const std::string& dir : cgroups_.Dirs(sandbox->id)) EXPECT_TRUE(PathExists(dir)) << dir;
   auto del = api_->Delete("/v1/sandboxes/" + sandbox->id);
   ASSERT_TRUE(del);
   EXPECT_EQ(del->status, 204);

@@ -3,7 +3,6 @@
 // view (its processes, files and hostname).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -76,11 +75,6 @@ bool WaitForHostProcess(const std::string& needle) {
   return true;
 }
 
-bool HostPathExists(const std::string& path) {
-  struct stat st {};
-  return ::lstat(path.c_str(), &st) == 0;
-}
-
 // A fresh osb-runtime per test: tests share nothing, and one that breaks the runtime breaks only
 
 // --- Isolation -----------------------------------------------------------------------------------
@@ -126,7 +120,7 @@ TEST_F(Isolation, UsrIsReadOnly) {
   auto r = Run(*sandbox, absl::StrCat("echo x > /usr/bin/", name));
   EXPECT_NE(ExitCode(r), 0) << Describe(r);
   EXPECT_THAT(Texts(r, "stderr"), Contains(HasSubstr("Read-only file system"))) << Describe(r);
-  EXPECT_FALSE(HostPathExists("/usr/bin/" + name));
+  EXPECT_FALSE(PathExists("/usr/bin/" + name));
 }
 
 TEST_F(Isolation, HostSecretsInEtcAreAbsent) {
@@ -149,8 +143,8 @@ TEST_F(Isolation, WritesToRootAndEtcStayInside) {
                                       name, " /etc/", name));
   ASSERT_EQ(ExitCode(r), 0) << Describe(r);
   EXPECT_THAT(Texts(r, "stdout"), ElementsAre("x", "x"));
-  EXPECT_FALSE(HostPathExists("/" + name));
-  EXPECT_FALSE(HostPathExists("/etc/" + name));
+  EXPECT_FALSE(PathExists("/" + name));
+  EXPECT_FALSE(PathExists("/etc/" + name));
 }
 
 TEST_F(Isolation, HostPathsAreNotVisible) {
@@ -158,7 +152,7 @@ TEST_F(Isolation, HostPathsAreNotVisible) {
   ASSERT_TRUE(sandbox.has_value());
   char self[4096] = {};
   ASSERT_GT(::readlink("/proc/self/exe", self, sizeof self - 1), 0);
-  ASSERT_TRUE(HostPathExists(runtime_->state_dir()));
+  ASSERT_TRUE(PathExists(runtime_->state_dir()));
   for (const std::string& path : {std::string("/work"), runtime_->state_dir(), std::string(self)}) {
     auto r = Run(*sandbox, "ls -d " + path);
     EXPECT_NE(ExitCode(r), 0) << path << " is visible: " << Describe(r);
@@ -177,7 +171,7 @@ TEST_F(Isolation, TmpIsPrivate) {
   ASSERT_EQ(ExitCode(write), 0) << Describe(write);
   auto in_b = Run(*b, "test -e " + path);
   EXPECT_EQ(ExitCode(in_b), 1) << Describe(in_b);
-  EXPECT_FALSE(HostPathExists(path));
+  EXPECT_FALSE(PathExists(path));
 }
 
 TEST_F(Isolation, HostnameIsTheSandboxes) {
@@ -307,7 +301,7 @@ TEST_F(Kill, DeleteRemovesSandboxDirectory) {
   auto sandbox = CreateSandbox();
   ASSERT_TRUE(sandbox.has_value());
   const std::string dir = runtime_->state_dir() + "/sandboxes/" + sandbox->id;
-  ASSERT_TRUE(HostPathExists(dir));
+  ASSERT_TRUE(PathExists(dir));
   auto r = Run(*sandbox, "echo data > /kept-in-upper && dd if=/dev/zero of=/big bs=1M count=4");
   ASSERT_EQ(ExitCode(r), 0) << Describe(r);
   auto del = api_->Delete("/v1/sandboxes/" + sandbox->id);

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <poll.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -47,11 +46,6 @@ class RuntimeRestartTest : public RuntimeTest {
   static std::string ReadText(const std::string& path) {
     auto text = ReadFile(path);
     return text.ok() ? *text : "";
-  }
-
-  static bool Exists(const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0;
   }
 };
 
@@ -169,8 +163,8 @@ TEST_F(RuntimeRestartTest, AKillWhoseReleaseWasCutShortIsFinishedOnRestart) {
   auto gone = api_->Get("/v1/sandboxes/" + sandbox->id);
   ASSERT_TRUE(gone);
   EXPECT_EQ(gone->status, 404) << gone->body;
-  EXPECT_FALSE(Exists(record_path));
-  EXPECT_FALSE(Exists(dir));
+  EXPECT_FALSE(PathExists(record_path));
+  EXPECT_FALSE(PathExists(dir));
 }
 
 TEST_F(RuntimeRestartTest, LeftoversAreCleanedAndBadRecordsSetAside) {
@@ -182,9 +176,9 @@ TEST_F(RuntimeRestartTest, LeftoversAreCleanedAndBadRecordsSetAside) {
   }));
   api_ = runtime_->Client();
 
-  EXPECT_FALSE(Exists(state + "/sandboxes/half-made"));
-  EXPECT_FALSE(Exists(state + "/records/garbled.json"));
-  EXPECT_TRUE(Exists(state + "/records/garbled.json.corrupt"));
+  EXPECT_FALSE(PathExists(state + "/sandboxes/half-made"));
+  EXPECT_FALSE(PathExists(state + "/records/garbled.json"));
+  EXPECT_TRUE(PathExists(state + "/records/garbled.json.corrupt"));
   auto list = api_->Get("/v1/sandboxes");
   ASSERT_TRUE(list);
   EXPECT_EQ(list->status, 200);

@@ -3,7 +3,6 @@
 // deleteOnSandboxTermination, and requests the runtime refuses without starting anything.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
@@ -46,11 +45,6 @@ class Volumes : public ::testing::Test {
             {"volumes", std::move(volumes)}};
   }
 
-  bool HostExists(const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0;
-  }
-
   TempDir host_;
   std::string shared_;
   std::unique_ptr<RuntimeProcess> runtime_;
@@ -69,11 +63,11 @@ TEST_F(Volumes, HostDirectoriesAreBoundReadWriteOrReadOnly) {
   auto r = RunCommand(*sandbox,
                       "cat /data/in.txt && echo out > /data/out.txt && cat /opt/ro/out.txt");
   EXPECT_EQ(Stdout(r), "from host\nout") << Describe(r);
-  ASSERT_TRUE(HostExists(shared_ + "/out.txt"));
+  ASSERT_TRUE(PathExists(shared_ + "/out.txt"));
   auto ro = RunCommand(*sandbox, "echo x > /opt/ro/nope");
   EXPECT_NE(ExitCode(ro), 0) << Describe(ro);
   EXPECT_THAT(Texts(ro, "stderr"), Contains(HasSubstr("Read-only file system"))) << Describe(ro);
-  EXPECT_FALSE(HostExists(shared_ + "/nope"));
+  EXPECT_FALSE(PathExists(shared_ + "/nope"));
 }
 
 TEST_F(Volumes, PathsOutsideTheAllowlistAreRefusedAndNothingStarts) {
@@ -106,7 +100,7 @@ TEST_F(Volumes, PathsOutsideTheAllowlistAreRefusedAndNothingStarts) {
   auto policy_reply = api_->Post("/v1/sandboxes", bad_policy.dump(), "application/json");
   ASSERT_TRUE(policy_reply);
   EXPECT_EQ(policy_reply->status, 400);
-  EXPECT_FALSE(HostExists(runtime_->state_dir() + "/volumes/unmade"));
+  EXPECT_FALSE(PathExists(runtime_->state_dir() + "/volumes/unmade"));
   auto list = api_->Get("/v1/sandboxes");
   ASSERT_TRUE(list);
   EXPECT_EQ(ParseJson(list->body)["pagination"]["totalItems"], 0) << list->body;
@@ -130,12 +124,12 @@ TEST_F(Volumes, PvcsAreSharedByNameAndDeletedWhenAsked) {
                                            {{"claimName", "scratch"},
                                             {"deleteOnSandboxTermination", true}}}}}));
   ASSERT_TRUE(temp.has_value());
-  EXPECT_TRUE(HostExists(scratch_dir));
+  EXPECT_TRUE(PathExists(scratch_dir));
   auto killed = api_->Delete("/v1/sandboxes/" + temp->id);
   ASSERT_TRUE(killed);
   EXPECT_EQ(killed->status, 204);
-  EXPECT_FALSE(HostExists(scratch_dir));
-  EXPECT_TRUE(HostExists(runtime_->state_dir() + "/volumes/c1/f"));
+  EXPECT_FALSE(PathExists(scratch_dir));
+  EXPECT_TRUE(PathExists(runtime_->state_dir() + "/volumes/c1/f"));
 
   const json absent_pvc = {{"claimName", "absent"}, {"createIfNotExists", false}};
   auto absent = api_->Post(
