@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "daemon/convert.h"
+#include "daemon/owner_id.h"
 
 namespace osb::daemon {
 namespace {
@@ -25,7 +26,7 @@ class Adoption : public std::enable_shared_from_this<Adoption> {
 
   void ListPage(int page) {
     context_.lifecycle().List(
-        origin_, {}, {}, page, kPageSize,
+        origin_, {}, {{std::string(kOwnerLabel), context_.info().owner}}, page, kPageSize,
         [self = shared_from_this(), page](absl::StatusOr<rest::ListSandboxesResponse> listed) {
           if (!listed.ok()) {
             self->result_.status = listed.status();

@@ -32,6 +32,7 @@
 #include "daemon/daemon_config.h"
 #include "daemon/embedded_runtime.h"
 #include "daemon/metrics_endpoint.h"
+#include "daemon/owner_id.h"
 #include "daemon/peer_listener.h"
 #include "daemon/prometheus_text.h"
 #include "daemon/lease_adoption.h"
@@ -159,6 +160,12 @@ int main(int argc, char** argv) {
   // 0711: the embedded runtime's sandboxes (unprivileged ids) traverse it to their own files.
   if (auto s = osb::MakeDirs(state_dir, 0711); !s.ok()) {
     spdlog::critical("{}", std::string(s.message()));
+    return 1;
+  }
+  if (auto owner = osb::daemon::LoadOrCreateOwnerId(state_dir); owner.ok()) {
+    info.owner = *std::move(owner);
+  } else {
+    spdlog::critical("{}", std::string(owner.status().message()));
     return 1;
   }
   if (domain.empty()) {

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/convert.h"
+#include "daemon/owner_id.h"
 #include "daemon/template_store.h"
 #include "google/protobuf/util/time_util.h"
 #include "nlohmann/json.hpp"
@@ -43,7 +44,9 @@ WarmPool::WarmPool(DaemonContext& context, v1::Pool definition, Origin origin)
 void WarmPool::Start() {
   std::weak_ptr<WarmPool> weak = weak_from_this();
   context_.lifecycle().List(
-      origin_, {"Running"}, {{kPoolLabel, definition_.name()}}, 1, 200,
+      origin_, {"Running"},
+      {{kPoolLabel, definition_.name()}, {std::string(kOwnerLabel), context_.info().owner}}, 1,
+      200,
       [weak](absl::StatusOr<rest::ListSandboxesResponse> page) {
         auto self = weak.lock();
         if (self == nullptr || self->stopped_) return;
@@ -198,7 +201,8 @@ void WarmPool::Release(const std::string& sandbox_id, bool reuse,
   };
   if (!room) return kill(std::move(done));
   context_.lifecycle().PatchMetadata(
-      origin_, sandbox_id, {{kPoolLabel, definition_.name()}},
+      origin_, sandbox_id,
+      {{kPoolLabel, definition_.name()}, {std::string(kOwnerLabel), context_.info().owner}},
       [self = shared_from_this(), sandbox_id, kill,
        done = std::move(done)](absl::StatusOr<rest::Sandbox> sandbox) mutable {
         if (!sandbox.ok()) return done(sandbox.status());
@@ -336,7 +340,10 @@ absl::StatusOr<Provisioning> WarmPool::MemberProvisioning(bool tagged) {
                                                       " no longer exists"));
   }
   v1::CreateSandboxRequest request = ApplyTemplate(*t, v1::CreateSandboxRequest());
-  if (tagged) (*request.mutable_metadata())[kPoolLabel] = definition_.name();
+  if (tagged) {
+    (*request.mutable_metadata())[kPoolLabel] = definition_.name();
+    (*request.mutable_metadata())[std::string(kOwnerLabel)] = context_.info().owner;
+  }
   auto p = ProvisioningFor(origin_, request);
   if (!p.ok()) return p.status();
   std::weak_ptr<WarmPool> weak = weak_from_this();

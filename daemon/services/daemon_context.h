@@ -13,6 +13,7 @@
 #include "daemon/call_stats.h"
 #include "daemon/command_journals.h"
 #include "daemon/lease_keeper.h"
+#include "daemon/owner_id.h"
 #include "daemon/template_store.h"
 #include "daemon/upstream/curl_loop.h"
 #include "daemon/upstream/endpoint_cache.h"
@@ -28,6 +29,8 @@ class WarmPools;
 struct DaemonInfo {
   std::string version = "0.1.0";
   std::string state_dir;
+  // Tags what this osbd owns (owner_id.h); main sets the one kept in state_dir.
+  std::string owner = NewOwnerId();
   std::string embedded_runtime_address;  // empty when a domain is configured
   absl::Time started_at = absl::Now();
 };

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/convert.h"
+#include "daemon/owner_id.h"
 #include "daemon/services/grpc_status.h"
 #include "daemon/services/unary_call.h"
 #include "daemon/services/provision.h"
@@ -138,7 +139,8 @@ grpc::ServerUnaryReactor* SandboxesService::Create(grpc::CallbackServerContext* 
                                            : LeaseKeeper::Mode::kKillOnExit;
   const absl::Duration ttl = absl::Seconds(rest_request.timeout_seconds.value_or(0));
   if (holder != nullptr) {
-    // What a later osbd needs to take the lease over (AdoptLeases).
+    // What a later osbd needs to take the lease over (AdoptLeases), and whose it is.
+    rest_request.metadata[std::string(kOwnerLabel)] = context_.info().owner;
     rest_request.metadata[std::string(kLeaseStartLabel)] =
         LeaseKeeper::StartTimeOf(request->lease_pid());
     rest_request.metadata[std::string(kLeaseTtlLabel)] =

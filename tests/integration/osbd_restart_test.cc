@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -105,6 +107,59 @@ TEST_F(OsbdRestartTest, LeasesAreTakenOverOrSweptAtStart) {
   EXPECT_EQ(StatusOf(kept), grpc::StatusCode::OK) << "its holder still runs";
   lives_on.Exit();
   EXPECT_TRUE(GoneWithin(kept, absl::Seconds(5))) << "the new osbd watches the lease";
+}
+
+// The service may be shared by many hosts and users, each with an osbd: a starting osbd sweeps
+// only the leases it tagged as its own, never another's whose holder it cannot see.
+TEST_F(OsbdRestartTest, OnlyItsOwnLeasesAreSweptAtStart) {
+  SleepingChild holder;
+  const std::string own = CreateLeased(holder.pid());
+  ASSERT_FALSE(own.empty());
+  std::map<std::string, std::string> labels;
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::GetSandboxRequest request;
+    request.set_sandbox_id(own);
+    v1::Sandbox sandbox;
+    ASSERT_TRUE(Sandboxes()->Get(&ctx, request, &sandbox).ok());
+    labels = {sandbox.metadata().begin(), sandbox.metadata().end()};
+  }
+  const std::string kOwner = "osbd.opensandbox.io/owner";
+  ASSERT_EQ(labels[kOwner].size(), 32u) << "a leased sandbox names the osbd that owns it";
+  // The same lease labels on two sandboxes osbd did not make: another osbd's, and one that
+  // names no owner at all.
+  auto leased_elsewhere = [&](std::optional<std::string> owner) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::CreateSandboxRequest create;
+    create.set_image("host");
+    v1::Sandbox sandbox;
+    EXPECT_TRUE(Sandboxes()->Create(&ctx, create, &sandbox).ok());
+    grpc::ClientContext patch_ctx;
+    SetDeadline(patch_ctx);
+    v1::PatchSandboxMetadataRequest patch;
+    patch.set_sandbox_id(sandbox.id());
+    for (const auto& [key, value] : labels) {
+      if (key.rfind("osbd.opensandbox.io/", 0) == 0 && key != kOwner) {
+        (*patch.mutable_upsert())[key] = value;
+      }
+    }
+    if (owner.has_value()) (*patch.mutable_upsert())[kOwner] = *owner;
+    v1::Sandbox patched;
+    EXPECT_TRUE(Sandboxes()->PatchMetadata(&patch_ctx, patch, &patched).ok());
+    return sandbox.id();
+  };
+  const std::string anothers = leased_elsewhere(std::string(32, 'e'));
+  const std::string ownerless = leased_elsewhere(std::nullopt);
+
+  stack_->StopOsbd();
+  holder.Exit();
+  ASSERT_TRUE(stack_->StartOsbd());
+
+  EXPECT_TRUE(GoneWithin(own, absl::Seconds(10))) << "its own lease, holder gone: swept";
+  EXPECT_EQ(StatusOf(anothers), grpc::StatusCode::OK) << "another osbd's lease is not its own";
+  EXPECT_EQ(StatusOf(ownerless), grpc::StatusCode::OK) << "a lease of no osbd is not its own";
 }
 
 TEST_F(OsbdRestartTest, TemplatesAndPoolsSurviveAndIdleMembersAreAdopted) {
