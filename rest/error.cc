@@ -85,7 +85,7 @@ std::string PayloadOf(const absl::Status& status, absl::string_view type_url) {
 }
 
 absl::StatusCode CodeForHttpFamily(int http_status) {
-  if (http_status >= 500 && http_status <= 599) return absl::StatusCode::kInternal;
+  if (http_status >= 500 && http_status <= 599) return absl::StatusCode::kUnavailable;
   if (http_status >= 400 && http_status <= 499) return absl::StatusCode::kFailedPrecondition;
   // Not an error status at all (e.g. an unfollowed redirect): the exchange still failed, and the
   // caller must never get an OK status from here.
@@ -136,15 +136,12 @@ absl::StatusCode StatusCodeFromHttp(int http_status) {
       return absl::StatusCode::kNotFound;
     case 409:
       return absl::StatusCode::kFailedPrecondition;
+    case 416:
+      return absl::StatusCode::kOutOfRange;
     case 429:
       return absl::StatusCode::kResourceExhausted;
-    case 501:
+    case 501:  // the service will never do it: retrying, as UNAVAILABLE invites, cannot help
       return absl::StatusCode::kUnimplemented;
-    case 502:  // a gateway with no backend: try again later, as for 503 (common.proto)
-    case 503:
-      return absl::StatusCode::kUnavailable;
-    case 504:
-      return absl::StatusCode::kDeadlineExceeded;
     default:
       return CodeForHttpFamily(http_status);
   }

@@ -56,14 +56,17 @@ nlohmann::json ToJson(const ErrorResponse& e);
 // JSON yields code "UNEXPECTED_RESPONSE" with the (truncated) body as the message.
 ErrorResponse ParseErrorResponse(std::string_view body);
 
-// Maps an HTTP status to the absl code a caller should see (400→InvalidArgument,
+// Maps an upstream's HTTP status to the absl code a caller should see (400→InvalidArgument,
 // 401→Unauthenticated, 403→PermissionDenied, 404→NotFound, 409→FailedPrecondition,
-// 422→InvalidArgument, 429→ResourceExhausted, 501→Unimplemented, 502 and 503→Unavailable,
-// 504→DeadlineExceeded, other 5xx→Internal, other 4xx→FailedPrecondition).
+// 416→OutOfRange, 422→InvalidArgument, 429→ResourceExhausted, 501→Unimplemented (the service
+// will never do it), every other 5xx→Unavailable as in gRPC's own HTTP mapping (the service
+// failed, not the request; the HTTP status itself stays in the payload), other
+// 4xx→FailedPrecondition).
 absl::StatusCode StatusCodeFromHttp(int http_status);
 
-// The HTTP status a server answers for an absl code: the inverse of StatusCodeFromHttp, plus
-// kOk→200, kAlreadyExists and kAborted→409, kOutOfRange→400, and 500 for anything unmapped.
+// The HTTP status a server answers for an absl code: 400, 401, 403, 404, 409, 429, 501 and 503
+// as StatusCodeFromHttp maps them, plus kOk→200, kAlreadyExists and kAborted→409,
+// kOutOfRange→400, kDeadlineExceeded→504, and 500 for anything unmapped.
 int HttpStatusFromCode(absl::StatusCode code);
 
 // Builds the status for a failed HTTP exchange: code from the HTTP status, message from the

@@ -18,6 +18,7 @@
 #include "daemon/command_journal.h"
 #include "google/protobuf/util/time_util.h"
 #include "nlohmann/json.hpp"
+#include "rest/error.h"
 #include "rest/url_encode.h"
 
 namespace osb::daemon {
@@ -341,7 +342,7 @@ grpc::ServerUnaryReactor* CommandsService::Interrupt(grpc::CallbackServerContext
         context_.execd().Call(
             endpoint, "DELETE", target, "",
             [this, reactor, endpoint, id](absl::StatusOr<HttpResult> interrupted) {
-              if (interrupted.ok() || !absl::IsInternal(interrupted.status())) {
+              if (interrupted.ok() || rest::HttpStatusOf(interrupted.status()) != 500) {
                 return reactor->Finish(ToGrpcStatus(interrupted.status()));
               }
               // execd answers 500 both for an unknown command and for one that has ended; its

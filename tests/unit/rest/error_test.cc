@@ -131,9 +131,10 @@ TEST(StatusCodeFromHttpTest, DocumentedMapping) {
       {403, absl::StatusCode::kPermissionDenied},   {404, absl::StatusCode::kNotFound},
       {409, absl::StatusCode::kFailedPrecondition}, {422, absl::StatusCode::kInvalidArgument},
       {429, absl::StatusCode::kResourceExhausted},  {501, absl::StatusCode::kUnimplemented},
-      {503, absl::StatusCode::kUnavailable},        {504, absl::StatusCode::kDeadlineExceeded},
-      {500, absl::StatusCode::kInternal},           {502, absl::StatusCode::kUnavailable},
-      {599, absl::StatusCode::kInternal},           {405, absl::StatusCode::kFailedPrecondition},
+      {503, absl::StatusCode::kUnavailable},        {504, absl::StatusCode::kUnavailable},
+      {500, absl::StatusCode::kUnavailable},        {502, absl::StatusCode::kUnavailable},
+      {599, absl::StatusCode::kUnavailable},        {405, absl::StatusCode::kFailedPrecondition},
+      {416, absl::StatusCode::kOutOfRange},
       {410, absl::StatusCode::kFailedPrecondition}, {499, absl::StatusCode::kFailedPrecondition},
   };
   for (const auto& [http, code] : cases) {
@@ -148,9 +149,12 @@ TEST(StatusCodeFromHttpTest, NonErrorStatusNeverMapsToOk) {
 }
 
 TEST(HttpStatusFromCodeTest, InverseOfStatusCodeFromHttp) {
-  for (int http : {400, 401, 403, 404, 409, 429, 500, 501, 503, 504}) {
+  for (int http : {400, 401, 403, 404, 409, 429, 501, 503}) {
     EXPECT_EQ(HttpStatusFromCode(StatusCodeFromHttp(http)), http) << "HTTP " << http;
   }
+  // What a server of this project answers for the codes an upstream never maps to.
+  EXPECT_EQ(HttpStatusFromCode(absl::StatusCode::kDeadlineExceeded), 504);
+  EXPECT_EQ(HttpStatusFromCode(absl::StatusCode::kInternal), 500);
 }
 
 TEST(HttpStatusFromCodeTest, OtherCodes) {
