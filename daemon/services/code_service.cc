@@ -72,8 +72,6 @@ class RunReactor final : public UpstreamStream<RunReactor, v1::CodeEvent> {
     }
     auto origin = context_.ResolveForSandbox(request.connection(), request.sandbox_id());
     if (!origin.ok()) return End(ToGrpcStatus(origin.status()));
-    origin_ = *origin;
-    sandbox_id_ = request.sandbox_id();
     rest::RunCodeRequest run;
     run.code = request.code();
     if (!request.context_id().empty()) run.context_id = request.context_id();
@@ -123,8 +121,6 @@ class RunReactor final : public UpstreamStream<RunReactor, v1::CodeEvent> {
     if (terminal_seen_) return FinishAfterQueueLocked(grpc::Status::OK);
     if (context_id_.empty()) {
       // Refused before it started (unknown or busy context, bad input): the error says why.
-      // The endpoint may be stale (sandbox gone or moved): ask the lifecycle API next time.
-      if (absl::IsUnavailable(status)) context_.endpoints().Drop(origin_, sandbox_id_);
       return FinishAfterQueueLocked(ToGrpcStatus(
           status.ok() ? absl::UnavailableError("execd ended the stream before any event")
                       : status));
@@ -142,8 +138,6 @@ class RunReactor final : public UpstreamStream<RunReactor, v1::CodeEvent> {
                      " broke before it finished: ", reason, "; its outcome is unknown")));
   }
 
-  Origin origin_;
-  std::string sandbox_id_;
   std::string context_id_ ABSL_GUARDED_BY(mu_);
   bool terminal_seen_ ABSL_GUARDED_BY(mu_) = false;
 };

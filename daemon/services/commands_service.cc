@@ -84,9 +84,8 @@ class RunFeed : public std::enable_shared_from_this<RunFeed> {
     journal_->TransferEnded();
     if (terminal_seen_) return journal_->End(grpc::Status::OK);
     if (command_id_.empty()) {
-      // Refused before it started: nothing ran, the error says why. The endpoint may be stale
-      // (sandbox gone or moved): ask the lifecycle API next time.
-      context_.endpoints().Drop(origin_, sandbox_id_);
+      // Refused before it started: nothing ran, the error says why (an endpoint found gone is
+      // forgotten by ExecdClient).
       return journal_->End(ToGrpcStatus(
           status.ok() ? absl::UnavailableError("execd ended the stream before any event")
                       : status));

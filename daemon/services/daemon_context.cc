@@ -100,11 +100,13 @@ absl::StatusOr<Origin> DaemonContext::ResolveForSandbox(const opensandbox::v1::C
 void DaemonContext::WithExecd(const Origin& origin, const std::string& sandbox_id,
                               std::function<void(absl::StatusOr<ExecdEndpoint>)> done) {
   // The calling request's timeout, cancellation and CAs go with the endpoint (the cache is keyed
-  // by protocol and authority only).
-  auto for_this_call = [origin](ExecdEndpoint endpoint) {
+  // by protocol and authority only), and the way to forget it when a request finds it gone.
+  auto for_this_call = [this, origin, sandbox_id](ExecdEndpoint endpoint) {
     endpoint.request_timeout = origin.request_timeout;
     endpoint.cancel = origin.cancel;
     endpoint.ca_file = origin.ca_file;
+    // The context outlives the loop that runs every request made with the endpoint.
+    endpoint.forget = [this, origin, sandbox_id] { endpoints_.Drop(origin, sandbox_id); };
     return endpoint;
   };
   if (auto cached = endpoints_.Find(origin, sandbox_id); cached.has_value()) {

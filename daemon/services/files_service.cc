@@ -130,8 +130,6 @@ class ReadReactor final : public UpstreamStream<ReadReactor, v1::FileChunk> {
     }
     auto origin = context_.ResolveForSandbox(request.connection(), request.sandbox_id());
     if (!origin.ok()) return End(ToGrpcStatus(origin.status()));
-    origin_ = *origin;
-    sandbox_id_ = request.sandbox_id();
     std::string range;
     if (request.offset() < 0) {
       range = absl::StrCat("bytes=", request.offset());
@@ -221,7 +219,6 @@ class ReadReactor final : public UpstreamStream<ReadReactor, v1::FileChunk> {
     TransferEndedLocked();
     if (past_end_) status = absl::OkStatus();  // the abort was ours
     if (!status.ok()) {
-      if (absl::IsUnavailable(status)) context_.endpoints().Drop(origin_, sandbox_id_);
       return FinishAfterQueueLocked(ToGrpcStatus(status));
     }
     if (!pending_.empty() || chunks_ == 0)
@@ -239,8 +236,6 @@ class ReadReactor final : public UpstreamStream<ReadReactor, v1::FileChunk> {
     return QueueLocked(std::move(chunk));
   }
 
-  Origin origin_;
-  std::string sandbox_id_;
   int64_t asked_offset_ = 0;
   std::string pending_ ABSL_GUARDED_BY(mu_);
   int64_t next_offset_ ABSL_GUARDED_BY(mu_) = 0;

@@ -1,6 +1,8 @@
 // execd endpoints by origin and sandbox, so a command does not pay a lifecycle round trip to find
-// its sandbox. Entries are dropped when the sandbox is killed and when using one fails (the
-// endpoint may have moved, e.g. after a resume); the next call asks the lifecycle API again.
+// its sandbox. Entries are dropped when the sandbox is killed or resumed and when a request finds
+// the endpoint gone (ExecdEndpoint::forget: the endpoint may have moved); the next call asks the
+// lifecycle API again. At most kMaxEntries are kept (sandboxes that expire are never killed
+// through osbd): a new entry past that evicts another, which costs it one lifecycle request.
 #pragma once
 
 #include <map>
@@ -16,6 +18,8 @@ namespace osb::daemon {
 
 class EndpointCache {
  public:
+  static constexpr size_t kMaxEntries = 10000;
+
   std::optional<ExecdEndpoint> Find(const Origin& origin, const std::string& sandbox_id) {
     absl::MutexLock lock(&mu_);
     auto it = entries_.find(Key(origin, sandbox_id));
@@ -24,7 +28,15 @@ class EndpointCache {
   }
   void Put(const Origin& origin, const std::string& sandbox_id, ExecdEndpoint endpoint) {
     absl::MutexLock lock(&mu_);
-    entries_[Key(origin, sandbox_id)] = std::move(endpoint);
+    auto key = Key(origin, sandbox_id);
+    if (entries_.size() >= kMaxEntries && entries_.find(key) == entries_.end()) {
+      entries_.erase(entries_.begin());  // any other: ids are random, so is the order
+    }
+    entries_[std::move(key)] = std::move(endpoint);
+  }
+  size_t size() {
+    absl::MutexLock lock(&mu_);
+    return entries_.size();
   }
   void Drop(const Origin& origin, const std::string& sandbox_id) {
     absl::MutexLock lock(&mu_);

@@ -30,8 +30,18 @@ HttpRequest ExecdRequest(const ExecdEndpoint& endpoint, std::string method, std:
   return r;
 }
 
+// Whether a failed exchange says the endpoint itself is gone, not only this request.
+bool EndpointGone(const HttpResult& result) {
+  if (!result.transport.ok()) return absl::IsUnavailable(result.transport);
+  return result.status == 404 || result.status == 502 || result.status == 503;
+}
+
 // The status of a finished exchange: the transport failure, execd's error, or OK for a 2xx.
-absl::Status ExchangeStatus(const HttpResult& result, std::string_view error_body) {
+// An endpoint found gone is forgotten, so that the next call asks the lifecycle API again.
+// `forget` is the endpoint's (ExecdEndpoint::forget).
+absl::Status ExchangeStatus(const std::function<void()>& forget, const HttpResult& result,
+                            std::string_view error_body) {
+  if (EndpointGone(result) && forget) forget();
   if (!result.transport.ok()) return result.transport;
   if (result.status < 200 || result.status > 299) {
     return rest::StatusFromHttp(result.status, error_body, result.header("x-request-id"));
@@ -42,7 +52,8 @@ absl::Status ExchangeStatus(const HttpResult& result, std::string_view error_bod
 // The handler of a request whose 2xx body is streamed: `on_headers` (optional) and `on_body` see
 // a 2xx answer as it arrives; another answer's body, a small JSON error, is kept (up to 64 KiB)
 // so that `on_done` gets execd's error. `on_done` gets the exchange's status.
-HttpHandler StreamedAnswer(std::function<void(int status, const HeaderList&)> on_headers,
+HttpHandler StreamedAnswer(const ExecdEndpoint& endpoint,
+                           std::function<void(int status, const HeaderList&)> on_headers,
                            std::function<DataAction(absl::string_view bytes)> on_body,
                            std::function<void(absl::Status)> on_done) {
   struct State {
@@ -61,8 +72,8 @@ HttpHandler StreamedAnswer(std::function<void(int status, const HeaderList&)> on
     if (state->error_body.size() < 64 * 1024) state->error_body.append(bytes.data(), bytes.size());
     return DataAction::kContinue;
   };
-  h.on_done = [state, on_done = std::move(on_done)](HttpResult result) {
-    on_done(ExchangeStatus(result, state->error_body));
+  h.on_done = [state, forget = endpoint.forget, on_done = std::move(on_done)](HttpResult result) {
+    on_done(ExchangeStatus(forget, result, state->error_body));
   };
   return h;
 }
@@ -165,7 +176,7 @@ CurlLoop::TransferId ExecdClient::StreamEvents(const ExecdEndpoint& endpoint,
     (void)s.decoder.Finish([&](std::string_view json) { s.Deliver(json); });
     s.handler.on_end(absl::OkStatus());
   };
-  return loop_.Start(std::move(r), StreamedAnswer(nullptr, on_body, on_done));
+  return loop_.Start(std::move(r), StreamedAnswer(endpoint, nullptr, on_body, on_done));
 }
 
 void ExecdClient::Call(const ExecdEndpoint& endpoint, std::string method, std::string target,
@@ -176,8 +187,9 @@ void ExecdClient::Call(const ExecdEndpoint& endpoint, std::string method, std::s
     r.headers.emplace_back("Content-Type", "application/json");
     r.body = std::move(json_body);
   }
-  loop_.Start(std::move(r), {.on_done = [done = std::move(done)](HttpResult result) {
-                absl::Status s = ExchangeStatus(result, result.body);
+  loop_.Start(std::move(r), {.on_done = [forget = endpoint.forget,
+                                          done = std::move(done)](HttpResult result) {
+                absl::Status s = ExchangeStatus(forget, result, result.body);
                 if (!s.ok()) return done(s);
                 done(std::move(result));
               }});
@@ -201,7 +213,7 @@ CurlLoop::TransferId ExecdClient::Download(const ExecdEndpoint& endpoint, const 
   return loop_.Start(
       std::move(r),
       StreamedAnswer(
-          [shared](int status, const HeaderList& headers) { shared->on_start(status, headers); },
+          endpoint, [shared](int status, const HeaderList& headers) { shared->on_start(status, headers); },
           [shared](absl::string_view bytes) { return shared->on_data(bytes); },
           [shared](absl::Status status) { shared->on_end(std::move(status)); }));
 }
@@ -253,7 +265,7 @@ CurlLoop::TransferId ExecdClient::WatchMetrics(const ExecdEndpoint& endpoint,
     if (status.ok()) status = absl::UnavailableError("execd ended the metrics stream");
     s.handler.on_end(status);
   };
-  return loop_.Start(std::move(r), StreamedAnswer(nullptr, on_body, on_done));
+  return loop_.Start(std::move(r), StreamedAnswer(endpoint, nullptr, on_body, on_done));
 }
 
 CurlLoop::TransferId ExecdClient::Upload(
@@ -303,8 +315,8 @@ CurlLoop::TransferId ExecdClient::Upload(
     }
     return copy(s.tail, s.tail_sent);
   };
-  h.on_done = [done = std::move(done)](HttpResult result) {
-    done(ExchangeStatus(result, result.body));
+  h.on_done = [forget = endpoint.forget, done = std::move(done)](HttpResult result) {
+    done(ExchangeStatus(forget, result, result.body));
   };
   return loop_.Start(std::move(r), std::move(h));
 }

@@ -2,6 +2,7 @@
 // daemon's defaults) resolves to.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -49,6 +50,10 @@ struct ExecdEndpoint {
   // The calling request's cancellation, set with request_timeout (Origin::cancel).
   std::shared_ptr<CancelToken> cancel;
   std::string ca_file;  // the origin's (Origin::ca_file)
+  // Drops this endpoint from osbd's cache (set by DaemonContext::WithExecd). ExecdClient calls it
+  // when a request finds the endpoint gone: a connection failure, or 404, 502 or 503 from it
+  // (the sandbox killed, moved by a resume, or its proxy without a backend).
+  std::function<void()> forget;
 
   // This endpoint for a request that must not end with its call: one that creates something
   // (a session, a context) which an abandoned request could leave behind unknown.

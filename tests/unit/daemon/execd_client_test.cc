@@ -1,11 +1,15 @@
 // ExecdClient against a local server speaking as the official execd does, for what osb-agent
-// never sends: the bare {"code","message"} line that ends a session run that timed out.
+// never sends: the bare {"code","message"} line that ends a session run that timed out; and
+// when it tells osbd's endpoint cache to forget an endpoint.
 #include "daemon/upstream/execd_client.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
+#include <functional>
 #include <future>
+#include <utility>
 #include <memory>
 #include <string>
 #include <thread>
@@ -56,6 +60,62 @@ TEST(ExecdClient, ASessionTimeoutLineArrivesAsAnErrorEvent) {
   EXPECT_EQ(events[2].error->evalue, "command timed out after 500ms");
   EXPECT_FALSE(rest::ExitCodeOf(events[2]).has_value()) << "no exit code is made up";
   EXPECT_GT(events[2].timestamp_ms, 0);
+}
+
+// Each answer the server gives to /files/info, and whether the endpoint was forgotten after it,
+// through a unary call and through a streamed one (a download).
+TEST(ExecdClient, AnEndpointFoundGoneIsForgottenAndNoOtherIs) {
+  httplib::Server server;
+  std::atomic<int> answer{200};
+  auto reply = [&](const httplib::Request&, httplib::Response& res) {
+    res.status = answer;
+    res.set_content(answer == 200 ? "{}" : R"({"code":"X","message":"no"})", "application/json");
+  };
+  server.Get("/files/info", reply);
+  server.Get("/files/download", reply);
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { server.listen_after_bind(); });
+  auto loop = std::make_unique<CurlLoop>();
+  ExecdClient execd(*loop);
+  std::atomic<int> forgotten{0};
+  const ExecdEndpoint endpoint{.base_url = "http://127.0.0.1:" + std::to_string(port),
+                               .forget = [&] { ++forgotten; }};
+  auto unary = [&] {
+    std::promise<void> done;
+    execd.Call(endpoint, "GET", "/files/info?path=x", "",
+               [&](absl::StatusOr<HttpResult>) { done.set_value(); });
+    done.get_future().get();
+  };
+  auto streamed = [&] {
+    std::promise<void> done;
+    execd.Download(endpoint, "x", "",
+                   {.on_start = [](int, const HeaderList&) {},
+                    .on_data = [](absl::string_view) { return DataAction::kContinue; },
+                    .on_end = [&](absl::Status) { done.set_value(); }});
+    done.get_future().get();
+  };
+  for (auto call : {std::function<void()>(unary), std::function<void()>(streamed)}) {
+    for (const auto& [status, forgets] : std::vector<std::pair<int, bool>>{
+             {200, false}, {400, false}, {500, false}, {404, true}, {502, true}, {503, true}}) {
+      answer = status;
+      forgotten = 0;
+      call();
+      EXPECT_EQ(forgotten.load(), forgets ? 1 : 0) << "HTTP " << status;
+    }
+  }
+  loop.reset();
+  server.stop();
+  serving.join();
+
+  // Nothing listens there any more: a connection failure forgets it too.
+  auto refused_loop = std::make_unique<CurlLoop>();
+  ExecdClient refused(*refused_loop);
+  forgotten = 0;
+  std::promise<void> done;
+  refused.Call(endpoint, "GET", "/files/info?path=x", "",
+               [&](absl::StatusOr<HttpResult>) { done.set_value(); });
+  done.get_future().get();
+  EXPECT_EQ(forgotten.load(), 1);
 }
 
 }  // namespace
