@@ -56,10 +56,29 @@ absl::StatusOr<HealthProbe> ToHealthProbe(const opensandbox::v1::HealthCheck& ch
         p.expected_status.push_back(static_cast<int>(status));
       }
       break;
+    case HealthCheck::kTcp:
+      p.kind = HealthProbe::Kind::kTcp;
+      if (check.tcp().port() < 1 || check.tcp().port() > 65535) {
+        return absl::InvalidArgumentError("health_check.tcp.port must be 1 to 65535");
+      }
+      p.port = static_cast<int>(check.tcp().port());
+      p.command = TcpListenScript(p.port);
+      break;
     case HealthCheck::PROBE_NOT_SET:
       break;
   }
   return p;
+}
+
+std::string TcpListenScript(int port) {
+  // Lines hold "sl local_address rem_address st ..."; the address is HEXIP:HEXPORT (the header
+  // line's has no ':' and is skipped before any arithmetic on it).
+  return absl::StrCat(
+      "for f in /proc/net/tcp /proc/net/tcp6; do [ -r $f ] || continue; "
+      "while read -r _ a _ s _; do case $a in *:*) "
+      "[ \"$s\" = 0A ] && [ $((0x${a##*:})) -eq ",
+      port,
+      " ] && exit 0;; esac; done < $f; done; exit 1");
 }
 
 namespace {
@@ -70,8 +89,10 @@ struct CommandOutcome {
   std::optional<rest::EventError> error;
 };
 
+// `failed` says what a run that did not exit 0 means.
 void ProbeCommand(DaemonContext& context, const ExecdEndpoint& execd, const HealthProbe& probe,
-                  absl::Duration timeout, std::function<void(absl::Status)> done) {
+                  absl::Duration timeout, std::string failed,
+                  std::function<void(absl::Status)> done) {
   rest::RunCommandRequest request;
   request.command = probe.command;
   request.timeout_ms =
@@ -83,12 +104,11 @@ void ProbeCommand(DaemonContext& context, const ExecdEndpoint& execd, const Heal
     if (event.type == "error") outcome->error = event.error;
     return DataAction::kContinue;
   };
-  handler.on_end = [outcome, command = probe.command, done = std::move(done)](absl::Status s) {
+  handler.on_end = [outcome, failed = std::move(failed), done = std::move(done)](absl::Status s) {
     if (!s.ok()) return done(s);
     if (outcome->error.has_value()) {
       return done(absl::UnavailableError(
-          absl::StrCat("the health command `", command, "` failed: ", outcome->error->ename, " ",
-                       outcome->error->evalue)));
+          absl::StrCat(failed, ": ", outcome->error->ename, " ", outcome->error->evalue)));
     }
     if (!outcome->completed) {
       return done(absl::UnavailableError("the health command's stream ended without a result"));
@@ -136,7 +156,14 @@ void RunHealthProbe(DaemonContext& context, const Origin& origin, const std::str
     case HealthProbe::Kind::kPing:
       return context.execd().Ping(execd, timeout, std::move(done));
     case HealthProbe::Kind::kCommand:
-      return ProbeCommand(context, execd, probe, timeout, std::move(done));
+      return ProbeCommand(context, execd, probe, timeout,
+                          absl::StrCat("the health command `", probe.command, "` failed"),
+                          std::move(done));
+    case HealthProbe::Kind::kTcp:
+      return ProbeCommand(context, execd, probe, timeout,
+                          absl::StrCat("nothing listens on TCP port ", probe.port,
+                                       " inside the sandbox (or its check could not run)"),
+                          std::move(done));
     case HealthProbe::Kind::kHttp:
       return ProbeHttp(context, origin, sandbox_id, probe, timeout, std::move(done));
   }

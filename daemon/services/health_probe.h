@@ -1,7 +1,7 @@
 // How osbd tells that a sandbox is ready (common.proto HealthCheck): execd GET /ping answering
-// 2xx (the default, as every official SDK does), a command that must exit 0, or an HTTP GET to a
+// 2xx (the default, as every official SDK does), a command that must exit 0, an HTTP GET to a
 // port inside the sandbox, through the sandbox's endpoint and its headers, answering an expected
-// status.
+// status, or a TCP port listening inside the sandbox (a sh script osbd runs through execd).
 //
 //   auto probe = ToHealthProbe(request.health_check());       // InvalidArgument for bad fields
 //   RunHealthProbe(context, origin, id, execd, *probe, timeout, [](absl::Status healthy) {});
@@ -20,17 +20,21 @@
 namespace osb::daemon {
 
 struct HealthProbe {
-  enum class Kind { kPing, kCommand, kHttp };
+  enum class Kind { kPing, kCommand, kHttp, kTcp };
   Kind kind = Kind::kPing;
-  std::string command;                                // kCommand
-  absl::Duration command_timeout = absl::Seconds(5);  // kCommand: one run's limit
-  int port = 0;                                       // kHttp
+  std::string command;                                // kCommand; kTcp: the script
+  absl::Duration command_timeout = absl::Seconds(5);  // kCommand, kTcp: one run's limit
+  int port = 0;                                       // kHttp, kTcp
   std::string path = "/";                             // kHttp
   std::vector<int> expected_status;                   // kHttp; empty: any 2xx
   // A fixed pause between probes; nullopt: from 2 ms doubling up to 200 ms.
   std::optional<absl::Duration> interval;
   absl::Duration initial_delay = absl::ZeroDuration();  // after Running, before the first probe
 };
+
+// The sh script that exits 0 when a socket listens on TCP `port` in its network namespace, 1
+// when none does (/proc/net/tcp and tcp6, state 0A: LISTEN).
+std::string TcpListenScript(int port);
 
 // The probe a HealthCheck describes. InvalidArgument for an empty command, a port outside
 // 1..65535, a path not starting with '/', an expected status outside 100..599, or a negative

@@ -90,6 +90,37 @@ TEST_F(OsbdHealthTest, AnHttpProbeWaitsForTheSandboxsServer) {
   EXPECT_EQ(ExitCodeOf(sandbox.id(), "exec 3<>/dev/tcp/127.0.0.1/8000"), 0);
 }
 
+TEST_F(OsbdHealthTest, ATcpProbeWaitsForAListeningSocket) {
+  v1::CreateSandboxRequest request;
+  request.add_entrypoint("bash");
+  request.add_entrypoint("-c");
+  // Not HTTP: the probe asks only that something listens.
+  request.add_entrypoint(
+      "sleep 1; exec python3 -c 'import socket,time; s=socket.socket(); "
+      "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"0.0.0.0\", 7001)); "
+      "s.listen(); time.sleep(3600)'");
+  request.mutable_health_check()->mutable_tcp()->set_port(7001);
+  *request.mutable_health_check()->mutable_polling_interval() =
+      TimeUtil::MillisecondsToDuration(50);
+  const absl::Time start = absl::Now();
+  v1::Sandbox sandbox;
+  grpc::Status status = Create(request, &sandbox);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_GE(absl::Now() - start, absl::Seconds(1)) << "ready only once the port listens";
+  EXPECT_EQ(ExitCodeOf(sandbox.id(), "exec 3<>/dev/tcp/127.0.0.1/7001"), 0);
+}
+
+TEST_F(OsbdHealthTest, ATcpProbeOnAPortNobodyListensOnTimesOutSayingSo) {
+  v1::CreateSandboxRequest request;
+  request.mutable_health_check()->mutable_tcp()->set_port(7002);
+  *request.mutable_ready_timeout() = TimeUtil::SecondsToDuration(2);
+  v1::Sandbox sandbox;
+  grpc::Status status = Create(request, &sandbox);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
+  EXPECT_NE(status.error_message().find("TCP port 7002"), std::string::npos)
+      << status.error_message();
+}
+
 TEST_F(OsbdHealthTest, AProbeThatNeverPassesTimesOutAndLeavesNoSandbox) {
   v1::CreateSandboxRequest request;
   request.mutable_health_check()->mutable_command()->set_command("exit 3");
@@ -105,11 +136,13 @@ TEST_F(OsbdHealthTest, AProbeThatNeverPassesTimesOutAndLeavesNoSandbox) {
 }
 
 TEST_F(OsbdHealthTest, MalformedProbesAreRefused) {
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 5; ++i) {
     v1::CreateSandboxRequest request;
     if (i == 0) request.mutable_health_check()->mutable_http()->set_port(0);
     if (i == 1) request.mutable_health_check()->mutable_http()->set_port(70000);
     if (i == 2) request.mutable_health_check()->mutable_command();
+    if (i == 3) request.mutable_health_check()->mutable_tcp()->set_port(0);
+    if (i == 4) request.mutable_health_check()->mutable_tcp()->set_port(65536);
     v1::Sandbox sandbox;
     EXPECT_EQ(Create(request, &sandbox).error_code(), grpc::StatusCode::INVALID_ARGUMENT) << i;
   }
