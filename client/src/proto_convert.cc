@@ -1,6 +1,7 @@
 #include "client/src/proto_convert.h"
 
 #include <unistd.h>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
@@ -140,12 +141,18 @@ namespace {
 // `check` as osbd's message; InvalidArgument, before anything is sent, for what osbd would refuse
 // or what the message could not carry.
 absl::StatusOr<v1::HealthCheck> HealthCheckToProto(const HealthCheck& check) {
-  if (!check.command.empty() && check.http_port != 0) {
-    return absl::InvalidArgumentError("health_check: set at most one of command and http_port");
-  }
-  if (check.http_port < 0 || check.http_port > 65535) {
+  if ((check.command.empty() ? 0 : 1) + (check.http_port != 0 ? 1 : 0) +
+          (check.tcp_port != 0 ? 1 : 0) >
+      1) {
     return absl::InvalidArgumentError(
-        absl::StrCat("health_check.http_port ", check.http_port, " is not in 1..65535"));
+        "health_check: set at most one of command, http_port and tcp_port");
+  }
+  for (const auto& [name, port] : {std::pair{"http_port", check.http_port},
+                                   std::pair{"tcp_port", check.tcp_port}}) {
+    if (port < 0 || port > 65535) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("health_check.", name, " ", port, " is not in 1..65535"));
+    }
   }
   // What belongs to an HTTP probe is refused without one, never dropped in silence.
   if (check.http_port == 0 && (!check.expected_status.empty() || check.http_path != "/")) {
@@ -182,6 +189,8 @@ absl::StatusOr<v1::HealthCheck> HealthCheckToProto(const HealthCheck& check) {
     for (int status : check.expected_status) {
       out.mutable_http()->add_expected_status(static_cast<std::uint32_t>(status));
     }
+  } else if (check.tcp_port != 0) {
+    out.mutable_tcp()->set_port(static_cast<std::uint32_t>(check.tcp_port));
   }
   return out;
 }

@@ -56,7 +56,8 @@ enum class Lease {
 };
 
 // How Create decides that a Running sandbox is ready (the official SDKs' health check). With
-// neither `command` nor `http_port` the probe is execd's GET /ping, as in every official SDK.
+// none of `command`, `http_port` and `tcp_port` the probe is execd's GET /ping, as in every
+// official SDK; at most one of them is set.
 // The probe is repeated until it passes or SandboxSpec::ready_timeout ends the wait
 // (kDeadlineExceeded, IsReadyTimeout; the sandbox is then deleted).
 struct HealthCheck {
@@ -64,10 +65,12 @@ struct HealthCheck {
   std::string command;
   absl::Duration command_timeout = absl::Seconds(5);
   // Ready when an HTTP GET of `http_path` on this port inside the sandbox answers one of
-  // `expected_status` (empty: any 2xx). Exclusive with `command`.
+  // `expected_status` (empty: any 2xx).
   int http_port = 0;
   std::string http_path = "/";
   std::vector<int> expected_status;
+  // Ready when a socket listens on this TCP port inside the sandbox, whatever it speaks.
+  int tcp_port = 0;
   // Pause between probes. Unset: from 2 ms doubling up to 200 ms.
   std::optional<absl::Duration> polling_interval;
   // Wait after Running before the first probe.

@@ -143,10 +143,29 @@ TEST_F(SdkTest, AHealthCheckTravelsWithCreate) {
     EXPECT_FALSE(sent.has_polling_interval());
   }
 
-  // A command and a port at once, or a port out of range, are refused before osbd hears of it.
-  spec.health_check->http_port = 80;
-  EXPECT_EQ(Sandbox::Create("debian", spec, options()).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  spec.health_check = opensandbox::HealthCheck{.tcp_port = 5432};
+  ASSERT_TRUE(Sandbox::Create("debian", spec, options()).ok());
+  {
+    absl::MutexLock lock(&daemon_.state().mu);
+    const v1::HealthCheck& sent = daemon_.state().last_create.health_check();
+    EXPECT_EQ(sent.tcp().port(), 5432u);
+    EXPECT_FALSE(sent.has_http());
+    EXPECT_FALSE(sent.has_command());
+  }
+
+  // Two probes at once, or a port out of range, are refused before osbd hears of it.
+  for (auto both : std::vector<opensandbox::HealthCheck>{
+           {.command = "true", .http_port = 80},
+           {.command = "true", .tcp_port = 80},
+           {.http_port = 80, .tcp_port = 81},
+           {.tcp_port = 65536},
+           {.tcp_port = -1},
+       }) {
+    spec.health_check = both;
+    EXPECT_EQ(Sandbox::Create("debian", spec, options()).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << both.command << " " << both.http_port << " " << both.tcp_port;
+  }
   // So are the parts of an HTTP probe without a port, and values osbd would refuse.
   std::vector<opensandbox::HealthCheck> refused = {
       {.http_port = 70000},
