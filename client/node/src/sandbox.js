@@ -355,27 +355,34 @@ export async function streamExecution(call, handlers, fold = applyEvent) {
 
 /**
  * @typedef {object} HealthCheck how osbd decides that a new sandbox is ready. osbd runs the
- *   probe, where the official SDK's healthCheck is a client-side function; with neither
- *   `command` nor `httpPort` it is execd's /ping. It is repeated until it passes or the ready
- *   timeout ends the wait.
+ *   probe, where the official SDK's healthCheck is a client-side function; with none of
+ *   `command`, `httpPort` and `tcpPort` it is execd's /ping. It is repeated until it passes or
+ *   the ready timeout ends the wait. `command`, `httpPort` and `tcpPort` are exclusive.
  * @property {string} [command] ready when this shell command exits 0
  * @property {number} [commandTimeoutSeconds] limit of one run of `command` (default 5)
  * @property {number} [httpPort] ready when an HTTP GET of `httpPath` on this port inside the
- *   sandbox answers one of `expectedStatus`; exclusive with `command`
+ *   sandbox answers one of `expectedStatus`
  * @property {string} [httpPath] default "/"
  * @property {number[]} [expectedStatus] default: any 2xx
+ * @property {number} [tcpPort] ready once a socket listens on this TCP port (1 to 65535) inside
+ *   the sandbox, whatever protocol it speaks (osbd reads /proc/net/tcp and tcp6 through execd:
+ *   the image needs nothing beyond sh)
  * @property {number} [pollingIntervalMs] pause between probes (default: from 2 ms, doubling up
  *   to 200 ms); the official SDK's healthCheckPollingInterval
  * @property {number} [initialDelayMs] wait after Running before the first probe (default 0)
  */
 
-/** The proto's HealthCheck; an InvalidArgumentError for what it cannot carry. */
-function healthCheckProto(check) {
+/** The proto's HealthCheck; an InvalidArgumentError for what it cannot carry (osbd checks the
+ * values). Exported for tests; not part of the package's API (index.js). */
+export function healthCheckProto(check) {
   if (typeof check !== 'object') {
     throw invalidArgument('healthCheck is an object of probe settings, run by osbd');
   }
-  if (check.command !== undefined && check.httpPort !== undefined) {
-    throw invalidArgument('a health check probes a command or an HTTP port, not both');
+  const probes = [check.command, check.httpPort, check.tcpPort];
+  if (probes.filter((probe) => probe !== undefined).length > 1) {
+    throw invalidArgument(
+      'a health check probes a command, an HTTP port or a TCP port, not more than one',
+    );
   }
   const message = {};
   if (check.pollingIntervalMs !== undefined) {
@@ -395,6 +402,8 @@ function healthCheckProto(check) {
       path: check.httpPath ?? '',
       expectedStatus: check.expectedStatus ?? [],
     };
+  } else if (check.tcpPort !== undefined) {
+    message.tcp = { port: check.tcpPort };
   }
   return message;
 }
@@ -413,8 +422,9 @@ export class Sandbox {
    * Creates a sandbox and, unless `skipHealthCheck`, waits until it is ready: Running, and its
    * probe (`healthCheck`, default execd's /ping) passes. If it does not become ready within
    * `readyTimeoutSeconds`, osbd deletes it and this rejects with a SandboxReadyTimeoutError (a
-   * SandboxUnhealthyError when it failed on the way); a healthCheck with both `command` and
-   * `httpPort` rejects with an InvalidArgumentError before anything is sent.
+   * SandboxUnhealthyError when it failed on the way); a healthCheck with more than one of
+   * `command`, `httpPort` and `tcpPort` rejects with an InvalidArgumentError before anything is
+   * sent.
    * @param {object} options
    * @param {string} [options.image] e.g. "python:3.11"; exactly one of image and snapshotId
    * @param {string} [options.snapshotId] a Ready snapshot: its files, and its source's

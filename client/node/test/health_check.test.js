@@ -15,6 +15,7 @@ import {
   SandboxReadyTimeoutError,
   SandboxTimeoutError,
 } from '../src/index.js';
+import { healthCheckProto } from '../src/sandbox.js';
 import { startStack } from './stack.js';
 
 const IMAGE = 'host';
@@ -63,6 +64,29 @@ test('a command probe holds create back until it passes', async () => {
   }
 });
 
+test('a TCP probe holds create back until something listens on the port', async () => {
+  // Not HTTP: the probe asks only that something listens on the port inside the sandbox.
+  const listen =
+    'import socket, time; s = socket.socket(); ' +
+    's.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); ' +
+    "s.bind(('0.0.0.0', 7021)); s.listen(); time.sleep(3600)";
+  const started = Date.now();
+  const sandbox = await Sandbox.create({
+    image: IMAGE,
+    entrypoint: ['bash', '-c', `sleep 1; exec python3 -c "${listen}"`],
+    healthCheck: { tcpPort: 7021, pollingIntervalMs: 50 },
+    connectionConfig: config,
+  });
+  try {
+    assert.ok(Date.now() - started >= 1000, 'ready only once the port listens');
+    assert.equal((await sandbox.getInfo()).status.state, 'Running');
+    assert.equal((await sandbox.commands.run('exec 3<>/dev/tcp/127.0.0.1/7021')).exitCode, 0);
+  } finally {
+    await sandbox.kill();
+    sandbox.close();
+  }
+});
+
 test('an HTTP probe nothing answers is a ready timeout, and the sandbox is deleted', async () => {
   const run = randomUUID().slice(0, 12);
   const started = Date.now();
@@ -105,13 +129,47 @@ test('a failing command probe is a ready timeout too', async () => {
   );
 });
 
-test('a probe of both a command and a port is refused before anything is sent', async () => {
+test('a TCP port is the proto\'s tcp probe', () => {
+  const message = healthCheckProto({ tcpPort: 7001, pollingIntervalMs: 50 });
+  assert.deepEqual(message.tcp, { port: 7001 });
+  assert.equal(message.command, undefined);
+  assert.equal(message.http, undefined);
+  assert.ok(message.pollingInterval);
+  // Port 0 still goes to osbd as a TCP probe, for osbd to refuse (it checks 1 to 65535).
+  assert.deepEqual(healthCheckProto({ tcpPort: 0 }).tcp, { port: 0 });
+});
+
+test('a TCP port out of range is refused by osbd', async () => {
+  for (const tcpPort of [0, 65536]) {
+    await assert.rejects(
+      Sandbox.create({ image: IMAGE, healthCheck: { tcpPort }, connectionConfig: config }),
+      (e) => {
+        assert.ok(e instanceof InvalidArgumentError);
+        assert.equal(e.grpcCode, status.INVALID_ARGUMENT);
+        assert.match(e.detail, /health_check\.tcp\.port/);
+        return true;
+      },
+    );
+  }
+});
+
+test('more than one of a command, an HTTP and a TCP port is refused before sending', async () => {
   const run = randomUUID().slice(0, 12);
-  for (const healthCheck of [{ command: 'true', httpPort: 8080 }, () => true]) {
+  for (const healthCheck of [
+    { command: 'true', httpPort: 8080 },
+    { command: 'true', tcpPort: 8080 },
+    { httpPort: 8080, tcpPort: 8081 },
+    { command: 'true', httpPort: 8080, tcpPort: 8081 },
+    () => true,
+  ]) {
     await assert.rejects(
       Sandbox.create({ image: IMAGE, metadata: { run }, healthCheck, connectionConfig: config }),
       (e) => e instanceof InvalidArgumentError && e.grpcCode === undefined,
     );
   }
+  assert.throws(
+    () => healthCheckProto({ command: 'true', tcpPort: 8080 }),
+    /a health check probes a command, an HTTP port or a TCP port, not more than one/,
+  );
   assert.deepEqual(await tagged(run), []);
 });

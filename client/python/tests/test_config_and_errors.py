@@ -234,3 +234,19 @@ def test_client_side_checks_of_files_and_health_checks():
     assert list(_wire.rechunk([b"abc", b"defg", b"h"], 3)) == [b"abc", b"def", b"gh"]
     header = next(_wire.write_entry_requests(config, "s", WriteEntry("/a", "é", mode=0o640)))
     assert (header.header.size, header.header.mode) == (2, 0o640)
+
+
+def test_a_tcp_port_health_check_is_the_protos_tcp_probe_and_exclusive():
+    message = _wire.health_check_proto(
+        HealthCheck(tcp_port=7001, polling_interval=timedelta(milliseconds=50)))
+    assert message.WhichOneof("probe") == "tcp"
+    assert message.tcp.port == 7001
+    assert message.polling_interval.ToTimedelta() == timedelta(milliseconds=50)
+    # Port 0 still reaches osbd as a TCP probe, for osbd to refuse (it checks 1 to 65535).
+    assert _wire.health_check_proto(HealthCheck(tcp_port=0)).WhichOneof("probe") == "tcp"
+    for check in (HealthCheck(command="true", tcp_port=80),
+                  HealthCheck(http_port=80, tcp_port=81),
+                  HealthCheck(command="true", http_port=80, tcp_port=81)):
+        with pytest.raises(InvalidArgumentException) as caught:
+            _wire.health_check_proto(check)
+        assert "a command, an HTTP port or a TCP port, not more than one" in str(caught.value)

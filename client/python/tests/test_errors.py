@@ -79,6 +79,32 @@ def test_a_passing_health_check_makes_the_sandbox_ready(stack):
         sandbox.kill()
 
 
+def test_a_tcp_port_health_check_waits_for_a_listening_socket(stack):
+    # Not HTTP: the probe asks only that something listens on the port inside the sandbox.
+    listen = ("import socket, time; s = socket.socket(); "
+              "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+              "s.bind(('0.0.0.0', 7011)); s.listen(); time.sleep(3600)")
+    started = time.monotonic()
+    with Sandbox.create(IMAGE, entrypoint=["bash", "-c", f'sleep 1; exec python3 -c "{listen}"'],
+                        health_check=HealthCheck(
+                            tcp_port=7011, polling_interval=timedelta(milliseconds=50))
+                        ) as sandbox:
+        try:
+            assert time.monotonic() - started >= 1  # ready only once the port listens
+            assert sandbox.get_info().status.state == "Running"
+            assert sandbox.commands.run("exec 3<>/dev/tcp/127.0.0.1/7011").exit_code == 0
+        finally:
+            sandbox.kill()
+
+
+def test_a_tcp_port_out_of_range_is_refused_by_osbd(stack):
+    for port in (0, 65536):
+        with pytest.raises(InvalidArgumentException) as caught:
+            Sandbox.create(IMAGE, health_check=HealthCheck(tcp_port=port))
+        assert caught.value.status_code == grpc.StatusCode.INVALID_ARGUMENT
+        assert "health_check.tcp.port" in caught.value.error.message
+
+
 def test_renewing_a_manual_cleanup_sandbox_is_a_failed_precondition(stack):
     with Sandbox.create(IMAGE, timeout=None) as sandbox:
         try:

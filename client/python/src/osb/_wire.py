@@ -64,12 +64,14 @@ def create_request(config: ConnectionConfig, image: Optional[str], *,
 
 
 def health_check_proto(check: HealthCheck) -> common_pb2.HealthCheck:
-    """A HealthCheck as the proto's; InvalidArgumentException for both a command and a port
-    (osbd checks the values)."""
+    """A HealthCheck as the proto's; InvalidArgumentException for more than one of a command, an
+    HTTP port and a TCP port (osbd checks the values)."""
     if not isinstance(check, HealthCheck):
         raise invalid_argument("health_check must be an osb.HealthCheck")
-    if check.command is not None and check.http_port is not None:
-        raise invalid_argument("a health check probes a command or an HTTP port, not both")
+    probes = (check.command, check.http_port, check.tcp_port)
+    if sum(probe is not None for probe in probes) > 1:
+        raise invalid_argument(
+            "a health check probes a command, an HTTP port or a TCP port, not more than one")
     message = common_pb2.HealthCheck()
     if check.polling_interval is not None:
         message.polling_interval.CopyFrom(_duration(check.polling_interval))
@@ -82,6 +84,8 @@ def health_check_proto(check: HealthCheck) -> common_pb2.HealthCheck:
     elif check.http_port is not None:
         message.http.CopyFrom(common_pb2.HttpProbe(port=check.http_port, path=check.http_path,
                                                    expected_status=list(check.expected_status)))
+    elif check.tcp_port is not None:
+        message.tcp.CopyFrom(common_pb2.TcpProbe(port=check.tcp_port))
     return message
 
 

@@ -326,8 +326,8 @@ class BatchJobResult:
 class HealthCheck:
     """How osbd decides that a new or resumed sandbox is ready (common.proto `HealthCheck`).
 
-    With neither `command` nor `http_port` the probe is execd's GET /ping, as in the official
-    SDK. The probe is repeated until it passes or the ready timeout ends the wait
+    With none of `command`, `http_port` and `tcp_port` the probe is execd's GET /ping, as in the
+    official SDK. The probe is repeated until it passes or the ready timeout ends the wait
     (SandboxReadyTimeoutException; a created sandbox is then deleted). Unlike the official SDK's
     `health_check` (a client-side function), the probe runs in osbd.
 
@@ -335,7 +335,10 @@ class HealthCheck:
         command: ready when this shell command exits 0, each run limited to `command_timeout`
             (None: 5 s).
         http_port, http_path: ready when an HTTP GET of `http_path` on this port inside the
-            sandbox answers one of `expected_status` (empty: any 2xx). Exclusive with `command`.
+            sandbox answers one of `expected_status` (empty: any 2xx).
+        tcp_port: ready once a socket listens on this TCP port (1 to 65535) inside the sandbox,
+            whatever protocol it speaks (osbd reads /proc/net/tcp and tcp6 through execd: the
+            image needs nothing beyond sh). `command`, `http_port` and `tcp_port` are exclusive.
         polling_interval: pause between probes (None: from 2 ms doubling up to 200 ms); the
             official SDK's `health_check_polling_interval`.
         initial_delay: wait after Running before the first probe.
@@ -348,6 +351,7 @@ class HealthCheck:
     expected_status: Tuple[int, ...] = ()
     polling_interval: Optional[timedelta] = None
     initial_delay: Optional[timedelta] = None
+    tcp_port: Optional[int] = None  # last, so that positional arguments keep their meaning
 
 
 # Files. Modes are plain permission bits (0o644, 0o755), as in osbd's API; the official SDK's
