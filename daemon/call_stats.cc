@@ -1,5 +1,6 @@
 #include "daemon/call_stats.h"
 
+#include <algorithm>
 #include <array>
 
 #include "absl/status/status.h"
@@ -80,12 +81,14 @@ void CallStats::Record(const std::string& method, grpc::StatusCode code,
 }
 
 void CallStats::RecordUpstream(const std::string& operation, const std::string& origin,
-                               const std::string& outcome, bool failed, absl::Duration latency) {
-  Add(operation, origin, outcome, failed, latency);
+                               const std::string& outcome, bool failed, absl::Duration latency,
+                               int retries) {
+  Add(operation, origin, outcome, failed, latency, retries);
 }
 
 void CallStats::Add(const std::string& operation, const std::string& origin,
-                    const std::string& outcome, bool failed, absl::Duration latency) {
+                    const std::string& outcome, bool failed, absl::Duration latency,
+                    int retries) {
   const int64_t us = absl::ToInt64Microseconds(latency);
   std::size_t bucket = 0;
   while (bucket < kBoundsUs.size() && us > kBoundsUs[bucket]) ++bucket;
@@ -94,6 +97,7 @@ void CallStats::Add(const std::string& operation, const std::string& origin,
   if (op.buckets.empty()) op.buckets.assign(kBoundsUs.size() + 1, 0);
   ++op.count;
   if (failed) ++op.errors;
+  op.retries += static_cast<uint64_t>(std::max(0, retries));
   ++op.outcomes[outcome];
   ++op.buckets[bucket];
   op.sum += latency;
@@ -108,6 +112,7 @@ std::vector<v1::OperationStats> CallStats::Operations() const {
     stats.set_origin(key.second);
     stats.set_count(op.count);
     stats.set_errors(op.errors);
+    stats.set_retries(op.retries);
     stats.mutable_outcomes()->insert(op.outcomes.begin(), op.outcomes.end());
     v1::LatencyHistogram* h = stats.mutable_latency();
     for (int64_t bound : kBoundsUs) *h->add_bounds() = TimeUtil::MicrosecondsToDuration(bound);

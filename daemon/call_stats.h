@@ -27,9 +27,11 @@ class CallStats {
   // One finished call of `method` ("/opensandbox.v1.Sandboxes/Create").
   void Record(const std::string& method, grpc::StatusCode code, absl::Duration latency);
   // One finished upstream request: `operation` is its method and route ("GET /v1/sandboxes/{id}"),
-  // `outcome` the HTTP status or "transport", `failed` for HTTP >= 400 or no answer.
+  // `outcome` the HTTP status or "transport", `failed` for HTTP >= 400 or no answer, `retries`
+  // how many of its sends were retries.
   void RecordUpstream(const std::string& operation, const std::string& origin,
-                      const std::string& outcome, bool failed, absl::Duration latency);
+                      const std::string& outcome, bool failed, absl::Duration latency,
+                      int retries = 0);
   void CallStarted() { ++active_; }
   void CallEnded() { --active_; }
   uint64_t active() const { return active_; }
@@ -39,14 +41,14 @@ class CallStats {
 
  private:
   struct Operation {
-    uint64_t count = 0, errors = 0;
+    uint64_t count = 0, errors = 0, retries = 0;
     std::map<std::string, uint64_t> outcomes;  // gRPC code name or HTTP status → calls
     std::vector<uint64_t> buckets;             // per bound, plus one for beyond the last
     absl::Duration sum = absl::ZeroDuration();
   };
 
   void Add(const std::string& operation, const std::string& origin, const std::string& outcome,
-           bool failed, absl::Duration latency);
+           bool failed, absl::Duration latency, int retries = 0);
 
   mutable absl::Mutex mu_;
   // By operation, then origin ("" for gRPC methods).

@@ -90,6 +90,13 @@ std::string PrometheusText(const v1::DaemonStats& stats, uint64_t refused_connec
     }
   }
 
+  Family(&out, "osbd_upstream_retries_total", "counter",
+         "Upstream requests sent again (idempotent retries, resends after a stale connection).");
+  for (const v1::OperationStats& op : stats.operations()) {
+    if (op.origin().empty() || op.retries() == 0) continue;
+    absl::StrAppend(&out, "osbd_upstream_retries_total{", labels(op), "} ", op.retries(), "\n");
+  }
+
   Family(&out, "osbd_pool_idle", "gauge", "Ready sandboxes waiting in a warm pool.");
   for (const v1::PoolGauge& pool : stats.pools()) {
     absl::StrAppend(&out, "osbd_pool_idle{pool=\"", Escape(pool.name()), "\"} ", pool.idle(), "\n");

@@ -361,7 +361,8 @@ void CurlLoop::FinishTransfer(Transfer* t, absl::Status transport) {
                .origin = t->origin,
                .status = t->result.status,
                .answered = transport.ok(),
-               .latency = absl::Microseconds(total_us)});
+               .latency = absl::Microseconds(total_us),
+               .retries = (t->request.attempt > 1 ? 1 : 0) + std::max(0, t->attempts - 1)});
   }
   {
     absl::MutexLock lock(&mu_);

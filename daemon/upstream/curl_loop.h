@@ -42,6 +42,8 @@ struct HttpRequest {
   std::shared_ptr<CancelToken> cancel;
   // PEM file of the certificate authorities trusted for https; empty: the system's.
   std::string ca_file;
+  // 1 for a request's first send; a caller that sends it again (CallJson's retries) counts up.
+  int attempt = 1;
 };
 
 struct HttpResult {
@@ -124,12 +126,14 @@ class CurlLoop {
   static std::string RouteOf(absl::string_view method, absl::string_view url);
 
   // What a finished transfer reports to the observer: its route, origin, HTTP status (0 without
-  // an answer), whether a complete answer arrived, and how long it took.
+  // an answer), whether a complete answer arrived, how long it took, and how many of its sends
+  // were retries (a caller's new attempt, libcurl's resend after a stale connection).
   struct TransferReport {
     std::string route, origin;
     int status = 0;
     bool answered = false;
     absl::Duration latency;
+    int retries = 0;
   };
   // Called on the loop thread for every finished transfer. Set it before the first Start.
   void SetObserver(std::function<void(const TransferReport&)> observer) {

@@ -40,6 +40,7 @@ std::optional<absl::Duration> RetryAfter(const HttpResult& r) {
 // One attempt of a JSON exchange; see CallJson.
 void Attempt(CurlLoop& loop, std::shared_ptr<HttpRequest> request, int attempt,
              absl::Time deadline, std::shared_ptr<Callback<nlohmann::json>> done) {
+  request->attempt = attempt;
   loop.Start(*request, {.on_done = [&loop, request, attempt, deadline, done](HttpResult r) {
                const bool failed_transport =
                    !r.transport.ok() && absl::IsUnavailable(r.transport);

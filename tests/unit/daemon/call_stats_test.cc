@@ -36,6 +36,24 @@ TEST(CallStatsTest, CountsOutcomesAndEstimatesPercentilesPerMethod) {
   EXPECT_EQ(get.latency().count(), 100u);
 }
 
+TEST(CallStatsTest, UpstreamOperationsAreKeptPerOriginWithTheirRetries) {
+  CallStats stats;
+  stats.RecordUpstream("GET /v1/sandboxes/{id}", "http://a:1", "200", false,
+                       absl::Milliseconds(1), 2);
+  stats.RecordUpstream("GET /v1/sandboxes/{id}", "http://a:1", "503", true,
+                       absl::Milliseconds(1), 3);
+  stats.RecordUpstream("GET /v1/sandboxes/{id}", "http://b:1", "200", false,
+                       absl::Milliseconds(1));
+  auto ops = stats.Operations();
+  ASSERT_EQ(ops.size(), 2u);
+  EXPECT_EQ(ops[0].origin(), "http://a:1");
+  EXPECT_EQ(ops[0].count(), 2u);
+  EXPECT_EQ(ops[0].errors(), 1u);
+  EXPECT_EQ(ops[0].retries(), 5u);
+  EXPECT_EQ(ops[1].origin(), "http://b:1");
+  EXPECT_EQ(ops[1].retries(), 0u);
+}
+
 TEST(CallStatsTest, ActiveCallsGoUpAndDown) {
   CallStats stats;
   stats.CallStarted();

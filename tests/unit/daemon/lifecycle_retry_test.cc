@@ -7,6 +7,7 @@
 #include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -82,10 +83,14 @@ absl::StatusOr<nlohmann::json> Call(CurlLoop& loop, HttpRequest request) {
 TEST(LifecycleRetryTest, AnIdempotentRequestIsRetriedUntilItSucceeds) {
   FlakyServer server;
   CurlLoop loop;
+  std::vector<int> retries;  // per transfer, as the statistics hear of them
+  loop.SetObserver([&retries](const CurlLoop::TransferReport& r) { retries.push_back(r.retries); });
   auto j = Call(loop, server.Request("GET", "/flaky"));
   ASSERT_TRUE(j.ok()) << j.status();
   EXPECT_EQ((*j)["ok"], true);
   EXPECT_EQ(server.flaky_, 3);
+  // The observer runs on the loop thread before the callback that answered Call.
+  EXPECT_EQ(retries, (std::vector<int>{0, 1, 1}));
 }
 
 TEST(LifecycleRetryTest, RetriesStopAfterFourAttempts) {
