@@ -104,12 +104,6 @@ absl::StatusOr<rest::CreateSandboxRequest> ToRest(const v1::CreateSandboxRequest
   if (out.resource_limits.empty()) out.resource_limits = {{"cpu", "1"}, {"memory", "2Gi"}};
   out.env = {in.env().begin(), in.env().end()};
   out.metadata = {in.metadata().begin(), in.metadata().end()};
-  if (in.lease() != v1::LEASE_MODE_UNSPECIFIED) {
-    // Tags the sandbox as leased, for people and for a later osbd to find (DESIGN: leases).
-    out.metadata[std::string(kLeasePidLabel)] = absl::StrCat(in.lease_pid());
-    out.metadata[std::string(kLeaseModeLabel)] =
-        in.lease() == v1::LEASE_MODE_KILL_ON_EXIT ? "kill-on-exit" : "renew-while-alive";
-  }
   out.entrypoint = {in.entrypoint().begin(), in.entrypoint().end()};
   if (out.entrypoint.empty()) out.entrypoint = {"tail", "-f", "/dev/null"};
   if (in.has_network_policy()) {

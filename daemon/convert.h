@@ -21,8 +21,8 @@ namespace osb::daemon {
 // Applies the official SDKs' defaults: entrypoint ["tail","-f","/dev/null"], timeout 600 s unless
 // manual_cleanup, resource limits {"cpu":"1","memory":"2Gi"} when none are given.
 // InvalidArgument: both image and snapshot_id or neither, timeout with manual_cleanup, timeout
-// under 60 s, a renew-while-alive lease with manual_cleanup. A lease adds kLeasePidLabel and
-// kLeaseModeLabel to the metadata.
+// under 60 s, a renew-while-alive lease with manual_cleanup. A lease's labels are the caller's to
+// add (LeaseKeeper::Labels), once the holder is known to be alive.
 absl::StatusOr<rest::CreateSandboxRequest> ToRest(const opensandbox::v1::CreateSandboxRequest& in);
 
 opensandbox::v1::Sandbox ToProto(const rest::Sandbox& in);
@@ -31,7 +31,7 @@ opensandbox::v1::Snapshot ToProto(const rest::Snapshot& in);
 // A proto duration as absl's, to the millisecond.
 absl::Duration ToAbsl(const google::protobuf::Duration& d);
 
-// Metadata osbd adds to a leased sandbox.
+// Metadata osbd adds to a leased sandbox (LeaseKeeper::Labels), DESIGN: leases.
 inline constexpr std::string_view kLeasePidLabel = "osbd.opensandbox.io/lease-pid";
 inline constexpr std::string_view kLeaseModeLabel = "osbd.opensandbox.io/lease-mode";
 // The holder's start time (/proc/<pid>/stat field 22), so that a later osbd never mistakes a

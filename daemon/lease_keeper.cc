@@ -15,6 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "daemon/convert.h"
+#include "daemon/owner_id.h"
 #include "rest/sys/file_util.h"
 #include "spdlog/spdlog.h"
 
@@ -72,6 +74,16 @@ std::string LeaseKeeper::StartTimeOf(pid_t pid) {
   std::vector<std::string> fields = absl::StrSplit(stat->substr(paren + 2), ' ');
   // After ')' come field 3 (state) onwards: field 22 is at index 19.
   return fields.size() > 19 ? fields[19] : "";
+}
+
+std::map<std::string, std::string> LeaseKeeper::Labels(const std::string& owner, pid_t pid,
+                                                       Mode mode, absl::Duration ttl) {
+  return {{std::string(kOwnerLabel), owner},
+          {std::string(kLeasePidLabel), absl::StrCat(pid)},
+          {std::string(kLeaseModeLabel),
+           mode == Mode::kKillOnExit ? "kill-on-exit" : "renew-while-alive"},
+          {std::string(kLeaseStartLabel), StartTimeOf(pid)},
+          {std::string(kLeaseTtlLabel), absl::StrCat(absl::ToInt64Seconds(ttl))}};
 }
 
 void LeaseKeeper::Add(const Origin& origin, const std::string& sandbox_id, UniqueFd holder,

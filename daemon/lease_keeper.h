@@ -39,6 +39,10 @@ class LeaseKeeper {
   // The process's start time in clock ticks since boot (/proc/<pid>/stat field 22), which tells
   // it apart from a later process given the same pid; "" when it cannot be read.
   static std::string StartTimeOf(pid_t pid);
+  // The metadata of a sandbox leased to `pid` by the osbd whose id is `owner`: what a later osbd
+  // needs to take the lease over (lease_adoption), and whose it is.
+  static std::map<std::string, std::string> Labels(const std::string& owner, pid_t pid,
+                                                   Mode mode, absl::Duration ttl);
 
   // Starts the lease. For kRenewWhileAlive, `ttl` is how far ahead each renewal moves the
   // expiry (the sandbox's timeout); renewals come every min(ttl / 2, 10 s).

@@ -91,7 +91,7 @@ void WarmPool::Drain(bool keep_idle) {
 void WarmPool::Stop() { stopped_ = true; }
 
 void WarmPool::Acquire(v1::AcquirePolicy policy, std::optional<absl::Duration> sandbox_timeout,
-                       AcquireDone done) {
+                       std::map<std::string, std::string> labels, AcquireDone done) {
   std::optional<Member> member;
   std::vector<std::string> too_old;
   {
@@ -116,7 +116,8 @@ void WarmPool::Acquire(v1::AcquirePolicy policy, std::optional<absl::Duration> s
   }
   for (const auto& id : too_old) Kill(id);
   if (member.has_value()) {
-    return HandOut(*std::move(member), sandbox_timeout, std::move(done), policy);
+    return HandOut(*std::move(member), sandbox_timeout, std::move(labels), std::move(done),
+                   policy);
   }
   Refill();
   if (policy == v1::ACQUIRE_POLICY_FAIL_FAST) {
@@ -124,15 +125,20 @@ void WarmPool::Acquire(v1::AcquirePolicy policy, std::optional<absl::Duration> s
                                 absl::StrCat("pool ", definition_.name(),
                                              " has no idle sandbox ready")));
   }
-  CreateDirect(sandbox_timeout, std::move(done));
+  CreateDirect(sandbox_timeout, std::move(labels), std::move(done));
 }
 
 void WarmPool::HandOut(Member member, std::optional<absl::Duration> sandbox_timeout,
-                       AcquireDone done, v1::AcquirePolicy policy) {
-  // Untagged, so that a restarted osbd does not take it back into the pool.
+                       std::map<std::string, std::string> labels, AcquireDone done,
+                       v1::AcquirePolicy policy) {
+  // Untagged, so that a restarted osbd does not take it back into the pool; `labels` in the
+  // same PATCH.
+  nlohmann::json patch = {{kPoolLabel, nullptr}};
+  for (const auto& [key, value] : labels) patch[key] = value;
   context_.lifecycle().PatchMetadata(
-      origin_, member.id, {{kPoolLabel, nullptr}},
+      origin_, member.id, patch,
       [self = shared_from_this(), id = member.id, sandbox_timeout, policy,
+       labels = std::move(labels),
        done = std::move(done)](absl::StatusOr<rest::Sandbox> sandbox) mutable {
         if (!sandbox.ok()) {
           // Gone or broken while idle: discard it and try the next one.
@@ -141,7 +147,7 @@ void WarmPool::HandOut(Member member, std::optional<absl::Duration> sandbox_time
             self->stats_.set_discarded(self->stats_.discarded() + 1);
           }
           self->Kill(id);
-          return self->Acquire(policy, sandbox_timeout, std::move(done));
+          return self->Acquire(policy, sandbox_timeout, std::move(labels), std::move(done));
         }
         {
           absl::MutexLock lock(&self->mu_);
@@ -153,9 +159,11 @@ void WarmPool::HandOut(Member member, std::optional<absl::Duration> sandbox_time
       });
 }
 
-void WarmPool::CreateDirect(std::optional<absl::Duration> sandbox_timeout, AcquireDone done) {
+void WarmPool::CreateDirect(std::optional<absl::Duration> sandbox_timeout,
+                            std::map<std::string, std::string> labels, AcquireDone done) {
   auto provisioning = MemberProvisioning(/*tagged=*/false);
   if (!provisioning.ok()) return done(provisioning.status());
+  for (auto& [key, value] : labels) provisioning->request.metadata[key] = std::move(value);
   ProvisionSandbox(context_, *std::move(provisioning),
                    [self = shared_from_this(), sandbox_timeout,
                     done = std::move(done)](absl::StatusOr<rest::Sandbox> created) mutable {

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,9 +49,11 @@ class WarmPool : public std::enable_shared_from_this<WarmPool> {
   };
   using AcquireDone = std::function<void(absl::StatusOr<Acquired>)>;
   // An idle member (untagged, renewed to now + `sandbox_timeout` when set), else per `policy`:
-  // ResourceExhausted (OSBD::POOL_EMPTY) or a direct create from the template.
+  // ResourceExhausted (OSBD::POOL_EMPTY) or a direct create from the template. The sandbox
+  // handed out carries `labels` in its metadata (a lease's: LeaseKeeper::Labels).
   void Acquire(opensandbox::v1::AcquirePolicy policy,
-               std::optional<absl::Duration> sandbox_timeout, AcquireDone done);
+               std::optional<absl::Duration> sandbox_timeout,
+               std::map<std::string, std::string> labels, AcquireDone done);
   // Kills `sandbox_id`, or with `reuse` returns it to the idle set when there is room and it is
   // still Running; `done` receives whether it was reused.
   void Release(const std::string& sandbox_id, bool reuse,
@@ -74,9 +77,11 @@ class WarmPool : public std::enable_shared_from_this<WarmPool> {
   void Kill(const std::string& id);
   // Takes the next usable idle member, killing those too close to their expiry.
   std::optional<Member> TakeIdleLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void HandOut(Member member, std::optional<absl::Duration> sandbox_timeout, AcquireDone done,
+  void HandOut(Member member, std::optional<absl::Duration> sandbox_timeout,
+               std::map<std::string, std::string> labels, AcquireDone done,
                opensandbox::v1::AcquirePolicy policy);
-  void CreateDirect(std::optional<absl::Duration> sandbox_timeout, AcquireDone done);
+  void CreateDirect(std::optional<absl::Duration> sandbox_timeout,
+                    std::map<std::string, std::string> labels, AcquireDone done);
   // How to make a member (tagged) or a direct create (untagged), from the template as it is now.
   absl::StatusOr<Provisioning> MemberProvisioning(bool tagged);
   // Renews `sandbox` to now + `timeout` when set, then hands it to `done`.

@@ -404,7 +404,7 @@ class BatchRun : public std::enable_shared_from_this<BatchRun> {
     if (fresh.source_case() == v1::BatchFreshSandboxes::kPool) {
       auto pool = context_.pools().Find(fresh.pool());
       if (pool == nullptr) return done(absl::NotFoundError("no pool named " + fresh.pool()));
-      return pool->Acquire(v1::ACQUIRE_POLICY_DIRECT_CREATE, std::nullopt,
+      return pool->Acquire(v1::ACQUIRE_POLICY_DIRECT_CREATE, std::nullopt, {},
                            [done](absl::StatusOr<WarmPool::Acquired> acquired) {
                              if (!acquired.ok()) return done(acquired.status());
                              done(acquired->sandbox.id);

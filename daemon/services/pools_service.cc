@@ -78,9 +78,14 @@ grpc::ServerUnaryReactor* PoolsService::Acquire(grpc::CallbackServerContext* ctx
   const LeaseKeeper::Mode mode = request->lease() == v1::LEASE_MODE_RENEW_WHILE_ALIVE
                                      ? LeaseKeeper::Mode::kRenewWhileAlive
                                      : LeaseKeeper::Mode::kKillOnExit;
+  std::map<std::string, std::string> labels;
+  if (holder != nullptr) {
+    labels = LeaseKeeper::Labels(context_.info().owner, request->lease_pid(), mode,
+                                 timeout.value_or(absl::Minutes(10)));
+  }
   auto* reactor = ctx->DefaultReactor();
   DaemonContext& context = context_;
-  pool->Acquire(request->policy(), timeout,
+  pool->Acquire(request->policy(), timeout, std::move(labels),
                 [reactor, response, holder, mode, timeout, pool,
                  &context](absl::StatusOr<WarmPool::Acquired> acquired) {
                   if (!acquired.ok()) return reactor->Finish(ToGrpcStatus(acquired.status()));

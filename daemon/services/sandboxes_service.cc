@@ -139,12 +139,11 @@ grpc::ServerUnaryReactor* SandboxesService::Create(grpc::CallbackServerContext* 
                                            : LeaseKeeper::Mode::kKillOnExit;
   const absl::Duration ttl = absl::Seconds(rest_request.timeout_seconds.value_or(0));
   if (holder != nullptr) {
-    // What a later osbd needs to take the lease over (AdoptLeases), and whose it is.
-    rest_request.metadata[std::string(kOwnerLabel)] = context_.info().owner;
-    rest_request.metadata[std::string(kLeaseStartLabel)] =
-        LeaseKeeper::StartTimeOf(request->lease_pid());
-    rest_request.metadata[std::string(kLeaseTtlLabel)] =
-        absl::StrCat(rest_request.timeout_seconds.value_or(0));
+    // Tagged as leased, for people and for a later osbd to take over (AdoptLeases).
+    for (auto& [key, value] :
+         LeaseKeeper::Labels(context_.info().owner, request->lease_pid(), lease_mode, ttl)) {
+      rest_request.metadata[key] = std::move(value);
+    }
   }
   provisioning->deadline = absl::Now() + RemainingTime(ctx);
   provisioning->cancelled = [ctx] { return ctx->IsCancelled(); };
