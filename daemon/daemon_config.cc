@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "daemon/log_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "rest/sys/default_paths.h"
 #include "rest/sys/file_util.h"
@@ -151,16 +152,20 @@ absl::StatusOr<DaemonConfig> LoadDaemonConfig(const std::string& path, bool name
   if (!parsed.ok()) return parsed.status();
   const toml::table& table = *parsed;
   std::set<std::string> known = kConnectionKeys;
-  known.insert({"socket", "state_dir", "profiles", "access", "tcp", "metrics", "templates"});
+  known.insert({"socket", "state_dir", "log_format", "profiles", "access", "tcp", "metrics", "templates"});
   if (auto s = CheckTomlKeys(table, known, path); !s.ok()) return s;
 
   DaemonConfig config;
   config.path = path;
   for (auto [key, field] :
-       {std::pair{"socket", &config.socket}, std::pair{"state_dir", &config.state_dir}}) {
+       {std::pair{"socket", &config.socket}, std::pair{"state_dir", &config.state_dir},
+        std::pair{"log_format", &config.log_format}}) {
     auto value = TomlString(table, key, path);
     if (!value.ok()) return value.status();
     *field = std::move(*value);
+  }
+  if (config.log_format.has_value() && !ParseLogFormat(*config.log_format).ok()) {
+    return Bad(path, "'log_format' must be text or json");
   }
   if (auto s = ReadConnection(table, path, &config.defaults); !s.ok()) return s;
 

@@ -12,6 +12,7 @@
 //   headers = { X-Team = "infra" }         # sent on every upstream request
 //   socket = "/run/opensandbox/osbd.sock"
 //   state_dir = "/var/lib/opensandbox"
+//   log_format = "json"                    # or "text" (the default); API keys never appear
 //
 //   [profiles.staging]                     # Connection.profile = "staging"; same keys as above
 //   domain = "https://staging.example.com"
@@ -57,6 +58,7 @@ struct ConnectionProfile {
 struct DaemonConfig {
   std::string path;  // the file read; empty when there was none
   std::optional<std::string> socket, state_dir;
+  std::optional<std::string> log_format;  // "text" or "json", checked by osbd
   ConnectionProfile defaults;  // the top-level connection keys
   std::map<std::string, ConnectionProfile> profiles;
   std::optional<gid_t> access_group;

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -117,6 +119,31 @@ absl::StatusOr<EmbeddedRuntime> FindOrStartRuntime(const EmbeddedRuntimeOptions&
              : absl::StrCat("did not start within ", absl::FormatDuration(options.start_timeout)),
       "; ",
       dir, "/runtime.log says: ", log.ok() ? absl::StripAsciiWhitespace(*log) : "nothing"));
+}
+
+absl::Status StopRuntime(pid_t pid, absl::Duration timeout) {
+  // A pidfd names this very process: the pid cannot be given to another one while it is held.
+  UniqueFd process(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!process.valid()) {
+    if (errno == ESRCH) return absl::OkStatus();
+    return ErrnoStatus(absl::StrCat("pidfd_open ", pid), errno);
+  }
+  if (::syscall(SYS_pidfd_send_signal, process.get(), SIGTERM, nullptr, 0) != 0) {
+    if (errno == ESRCH) return absl::OkStatus();
+    return ErrnoStatus(absl::StrCat("signal osb-runtime ", pid), errno);
+  }
+  pollfd exited{process.get(), POLLIN, 0};
+  int ready = 0;
+  do {
+    ready = ::poll(&exited, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  } while (ready < 0 && errno == EINTR);
+  if (ready <= 0) {
+    return absl::DeadlineExceededError(absl::StrCat("osb-runtime (pid ", pid,
+                                                    ") is still running ",
+                                                    absl::FormatDuration(timeout),
+                                                    " after SIGTERM"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace osb::daemon

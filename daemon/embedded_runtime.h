@@ -30,4 +30,9 @@ struct EmbeddedRuntime {
 
 absl::StatusOr<EmbeddedRuntime> FindOrStartRuntime(const EmbeddedRuntimeOptions& options);
 
+// Stops the runtime `pid` as a service manager would (SIGTERM: it finishes what it was doing and
+// leaves its sandboxes running, for the next start to find) and waits until it has exited.
+// DeadlineExceeded when it is still running after `timeout`; OK when it was already gone.
+absl::Status StopRuntime(pid_t pid, absl::Duration timeout = absl::Seconds(30));
+
 }  // namespace osb::daemon

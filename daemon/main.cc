@@ -9,9 +9,10 @@
 
 #include <atomic>
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -31,11 +32,12 @@
 #include "daemon/callback_keep_awake.h"
 #include "daemon/daemon_config.h"
 #include "daemon/embedded_runtime.h"
+#include "daemon/lease_adoption.h"
+#include "daemon/log_format.h"
 #include "daemon/metrics_endpoint.h"
 #include "daemon/owner_id.h"
 #include "daemon/peer_listener.h"
 #include "daemon/prometheus_text.h"
-#include "daemon/lease_adoption.h"
 #include "daemon/services/code_service.h"
 #include "daemon/services/commands_service.h"
 #include "daemon/services/daemon_context.h"
@@ -90,6 +92,7 @@ int main(int argc, char** argv) {
   std::string ca_file = osb::GetEnv("OSBD_CA_FILE");
   std::string runtime_binary = osb::PathBesideSelf("osb-runtime");
   std::string embedded_listen = osb::GetEnv("OSBD_EMBEDDED_LISTEN");
+  std::string log_format = osb::GetEnv("OSBD_LOG_FORMAT");
   app.add_option("--socket", socket_path,
                  "Unix socket to serve on (env OSBD_SOCKET; default " + osb::DefaultSocketPath() +
                      ")");
@@ -111,8 +114,18 @@ int main(int argc, char** argv) {
   app.add_option("--embedded-listen", embedded_listen,
                  "HOST:PORT for a new embedded runtime (env OSBD_EMBEDDED_LISTEN; "
                  "default 127.0.0.1:8080 when free, else any port)");
+  app.add_option("--log-format", log_format,
+                 "text or json (one JSON object per line) (env OSBD_LOG_FORMAT; default text)");
   app.set_version_flag("--version", "osbd 0.1.0");
   CLI11_PARSE(app, argc, argv);
+  // Every line goes through the redacting formatter from the first one on; the file may still
+  // choose JSON below.
+  auto format = osb::daemon::ParseLogFormat(log_format.empty() ? "text" : log_format);
+  if (!format.ok()) {
+    std::fprintf(stderr, "--log-format: %s\n", std::string(format.status().message()).c_str());
+    return 2;
+  }
+  osb::daemon::UseLogFormat(*format);
 
   const bool config_named = !config_path.empty();
   if (!config_named) config_path = osb::daemon::DefaultDaemonConfigPath();
@@ -121,11 +134,24 @@ int main(int argc, char** argv) {
     spdlog::critical("config: {}", std::string(config.status().message()));
     return 2;
   }
+  if (log_format.empty() && config->log_format.has_value()) {
+    osb::daemon::UseLogFormat(*osb::daemon::ParseLogFormat(*config->log_format));
+  }
   const osb::daemon::ConnectionProfile& file_defaults = config->defaults;
+  // What no log line may show.
+  osb::daemon::SecretRedactor& secrets = osb::daemon::LogSecrets();
+  secrets.Add(api_key);
+  secrets.Add(file_defaults.api_key.value_or(""));
+  secrets.Add(config->tcp_token);
+  for (const auto& [name, profile] : config->profiles) secrets.Add(profile.api_key.value_or(""));
   if (socket_path.empty()) socket_path = config->socket.value_or(osb::DefaultSocketPath());
   if (state_dir.empty()) state_dir = config->state_dir.value_or(osb::DefaultStateDir());
   if (domain.empty()) domain = file_defaults.domain.value_or("");
-  if (api_key.empty()) api_key = file_defaults.api_key.value_or("");
+  // The file's key belongs to the file's domain: a domain from a flag or the environment does
+  // not receive it.
+  if (api_key.empty() && domain == file_defaults.domain.value_or("")) {
+    api_key = file_defaults.api_key.value_or("");
+  }
   if (protocol.empty()) protocol = file_defaults.protocol.value_or("");
   // A CA file that cannot be read would fail every https request later, one by one: refuse it
   // before anything starts (an embedded runtime among them).
@@ -168,6 +194,7 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", std::string(owner.status().message()));
     return 1;
   }
+  pid_t embedded_runtime_pid = 0;
   if (domain.empty()) {
     auto runtime = osb::daemon::FindOrStartRuntime(
         {.state_dir = state_dir, .runtime_binary = runtime_binary, .listen = embedded_listen});
@@ -180,6 +207,8 @@ int main(int argc, char** argv) {
                  runtime->pid);
     origin.authority = runtime->address;
     origin.api_key = runtime->api_key;
+    embedded_runtime_pid = runtime->pid;
+    secrets.Add(runtime->api_key);
     info.embedded_runtime_address = runtime->address;
   } else {
     if (auto s = osb::daemon::ParseDomain(domain, &origin.protocol, &origin.authority); !s.ok()) {
@@ -211,6 +240,10 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", std::string(s.message()));
     return 1;
   }
+  if (auto safe = osb::daemon::SocketDirectoryIsSafe(socket_dir); !safe.ok()) {
+    spdlog::critical("{}", std::string(safe.message()));
+    return 1;
+  }
   if (config->access_group.has_value()) {
     // The group's members must reach the socket in its directory: 0710 to the group, when the
     // directory is osbd's own.
@@ -226,7 +259,6 @@ int main(int argc, char** argv) {
     spdlog::critical("another osbd is already serving on {}", socket_path);
     return 1;
   }
-  ::unlink(socket_path.c_str());
   auto listener = osb::daemon::PeerListener::Bind(socket_path, config->access_group);
   if (!listener.ok()) {
     spdlog::critical("cannot serve on {}: {}", socket_path,
@@ -257,8 +289,10 @@ int main(int argc, char** argv) {
   osb::daemon::FilesService files(context);
   osb::daemon::TemplatesService templates(context);
   osb::daemon::PoolsService pools(context);
-  osb::daemon::DaemonService daemon(context, [&](absl::Duration grace) {
+  std::atomic<bool> stop_runtime{false};
+  osb::daemon::DaemonService daemon(context, [&](absl::Duration grace, bool stop_embedded_runtime) {
     grace_ms = absl::ToInt64Milliseconds(grace);
+    if (stop_embedded_runtime) stop_runtime = true;
     if (!stop.HasBeenNotified()) stop.Notify();
   });
 
@@ -324,5 +358,12 @@ int main(int argc, char** argv) {
   // New calls are refused at once; running ones (command streams included) finish or are
   // cancelled at the deadline.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(grace_ms.load()));
+  if (stop_runtime && embedded_runtime_pid > 0) {
+    if (auto stopped = osb::daemon::StopRuntime(embedded_runtime_pid); !stopped.ok()) {
+      spdlog::error("embedded osb-runtime: {}", std::string(stopped.message()));
+      return 1;
+    }
+    spdlog::info("embedded osb-runtime (pid {}) stopped", embedded_runtime_pid);
+  }
   return 0;
 }

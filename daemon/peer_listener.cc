@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "rest/sys/file_util.h"
 #include "spdlog/spdlog.h"
@@ -40,34 +41,59 @@ std::vector<gid_t> SupplementaryGroups(pid_t pid) {
   return groups;
 }
 
+absl::Status SocketDirectoryIsSafe(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return ErrnoStatus("stat " + dir, errno);
+  if (st.st_uid != ::geteuid() && st.st_uid != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the socket directory ", dir, " belongs to uid ", st.st_uid,
+                     ", not to osbd's user: that user could replace the socket"));
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("the socket directory %s is writable by others (mode %04o): they could "
+                        "replace the socket",
+                        dir, st.st_mode & 07777));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<PeerListener>> PeerListener::Bind(const std::string& path,
                                                                  std::optional<gid_t> group) {
+  // The socket is made under a name of its own and renamed to `path` once it listens: a client
+  // that sees the file can connect (between bind() and listen() it would be refused), and a
+  // stale file at `path` is replaced without a moment where the path is missing.
+  const std::string staging = absl::StrCat(path, ".", ::getpid());
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
-    return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", path));
+  if (staging.size() >= sizeof addr.sun_path) {
+    return absl::InvalidArgumentError(absl::StrCat("socket path too long (at most ",
+                                                   sizeof addr.sun_path - 9, " bytes): ", path));
   }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  std::memcpy(addr.sun_path, staging.c_str(), staging.size() + 1);
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return ErrnoStatus("socket", errno);
+  ::unlink(staging.c_str());  // left by a process of the same pid that was killed here
   // bind() creates the file 0777 & ~umask: 0600 from the first moment a client can see it (a
   // chmod afterwards would leave a window). The group gets its access only after the chown.
   const mode_t old_umask = ::umask(0177);
   const int bound = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   const int bind_errno = errno;
   ::umask(old_umask);
-  if (bound != 0) return ErrnoStatus("bind " + path, bind_errno);
+  if (bound != 0) return ErrnoStatus("bind " + staging, bind_errno);
+  absl::Status failed;
   if (group.has_value() &&
-      (::chown(path.c_str(), static_cast<uid_t>(-1), *group) != 0 ||
-       ::chmod(path.c_str(), 0660) != 0)) {
-    auto s = ErrnoStatus(absl::StrCat("give ", path, " to group ", *group), errno);
-    ::unlink(path.c_str());
-    return s;
+      (::chown(staging.c_str(), static_cast<uid_t>(-1), *group) != 0 ||
+       ::chmod(staging.c_str(), 0660) != 0)) {
+    failed = ErrnoStatus(absl::StrCat("give ", staging, " to group ", *group), errno);
+  } else if (::listen(fd.get(), SOMAXCONN) != 0) {
+    failed = ErrnoStatus("listen " + staging, errno);
+  } else if (::rename(staging.c_str(), path.c_str()) != 0) {
+    failed = ErrnoStatus(absl::StrCat("rename ", staging, " to ", path), errno);
   }
-  if (::listen(fd.get(), SOMAXCONN) != 0) {
-    auto s = ErrnoStatus("listen " + path, errno);
-    ::unlink(path.c_str());
-    return s;
+  if (!failed.ok()) {
+    ::unlink(staging.c_str());
+    return failed;
   }
   UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!wake.valid()) return ErrnoStatus("eventfd", errno);

@@ -30,10 +30,17 @@ bool PeerAllowed(uid_t peer_uid, gid_t peer_gid, const std::vector<gid_t>& suppl
 // The supplementary groups of process `pid` (from /proc/<pid>/status); empty when unreadable.
 std::vector<gid_t> SupplementaryGroups(pid_t pid);
 
+// OK when only osbd's user (or root) can replace a socket in `dir`: the directory belongs to
+// osbd's user or root, and is writable by no one else unless sticky (like /tmp). Otherwise
+// FailedPrecondition saying why: whoever could replace the socket would receive clients' calls,
+// API keys included.
+absl::Status SocketDirectoryIsSafe(const std::string& dir);
+
 class PeerListener {
  public:
-  // Binds `path` (0600; with `group`, 0660 and owned by that group) and listens. The socket's
-  // directory is expected to exist. InvalidArgument/Internal naming the path when it cannot.
+  // Binds `path` (0600; with `group`, 0660 and owned by that group) and listens; the file
+  // appears (replacing any at `path`) only once it listens. The socket's directory is expected
+  // to exist. InvalidArgument/Internal naming the path when it cannot.
   static absl::StatusOr<std::unique_ptr<PeerListener>> Bind(const std::string& path,
                                                             std::optional<gid_t> group);
   ~PeerListener();  // stops accepting; unlinks the socket file

@@ -306,6 +306,10 @@ int Osbctl(int argc, char** argv) {
   daemon->require_subcommand(1);
   CLI::App* daemon_status = daemon->add_subcommand("status", "print osbd's version and upstream");
   CLI::App* daemon_stop = daemon->add_subcommand("stop", "stop osbd (sandboxes keep running)");
+  bool stop_runtime = false;
+  daemon_stop->add_flag("--runtime", stop_runtime,
+                        "also stop the embedded osb-runtime osbd uses (its sandboxes keep "
+                        "running, for its next start)");
   CLI::App* daemon_stats =
       daemon->add_subcommand("stats", "print osbd's per-call counts, latencies and gauges as JSON");
   OneValuePerFlag(app);
@@ -480,8 +484,10 @@ int Osbctl(int argc, char** argv) {
     return 0;
   }
   if (*daemon_stop) {
+    v1::ShutdownRequest request;
+    request.set_stop_embedded_runtime(stop_runtime);
     v1::ShutdownResponse stopped;
-    grpc::Status status = daemon_stub->Shutdown(&call, v1::ShutdownRequest(), &stopped);
+    grpc::Status status = daemon_stub->Shutdown(&call, request, &stopped);
     if (!status.ok()) return Fail(status, "daemon stop");
     return 0;
   }

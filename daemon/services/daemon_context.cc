@@ -3,8 +3,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "google/protobuf/util/time_util.h"
+#include "daemon/log_format.h"
 #include "daemon/warm_pools.h"
+#include "google/protobuf/util/time_util.h"
 #include "spdlog/spdlog.h"
 
 namespace osb::daemon {
@@ -21,7 +22,7 @@ DaemonContext::DaemonContext(Origin default_origin, DaemonInfo info,
   loop_.SetObserver([this](const CurlLoop::TransferReport& r) {
     call_stats_.RecordUpstream(r.route, r.origin,
                                r.answered ? std::to_string(r.status) : "transport",
-                               !r.answered || r.status >= 400, r.latency);
+                               !r.answered || r.status >= 400, r.latency, r.retries);
   });
   std::vector<std::string> skipped;
   templates_ = std::make_unique<TemplateStore>(
@@ -72,7 +73,10 @@ absl::StatusOr<Origin> DaemonContext::Resolve(const opensandbox::v1::Connection&
     }
     o.protocol = c.protocol();
   }
-  if (!c.api_key().empty()) o.api_key = c.api_key();
+  if (!c.api_key().empty()) {
+    o.api_key = c.api_key();
+    LogSecrets().Add(o.api_key);
+  }
   for (const auto& [k, v] : c.headers()) o.headers.emplace_back(k, v);
   if (c.use_server_proxy()) o.use_server_proxy = true;
   if (c.has_request_timeout()) {

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include "absl/strings/str_cat.h"
 #include "daemon/convert.h"
+#include "daemon/services/grpc_status.h"
 #include "daemon/warm_pools.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -79,16 +81,19 @@ grpc::ServerUnaryReactor* DaemonService::Shutdown(grpc::CallbackServerContext* c
                                                   const v1::ShutdownRequest* request,
                                                   v1::ShutdownResponse*) {
   auto* reactor = ctx->DefaultReactor();
-  if (request->stop_embedded_runtime()) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                                 "stop_embedded_runtime is not implemented yet"));
+  if (request->stop_embedded_runtime() && context_.info().embedded_runtime_address.empty()) {
+    reactor->Finish(ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
+        "stop_embedded_runtime: osbd uses the service at ", context_.default_origin().authority,
+        ", not an embedded osb-runtime; osbd keeps running"))));
     return reactor;
   }
-  absl::Duration grace =
-      request->has_grace() ? ToAbsl(request->grace())
-                           : absl::Seconds(10);
+  if (request->has_grace() && ToAbsl(request->grace()) < absl::ZeroDuration()) {
+    reactor->Finish(ToGrpcStatus(absl::InvalidArgumentError("grace must not be negative")));
+    return reactor;
+  }
+  const absl::Duration grace = request->has_grace() ? ToAbsl(request->grace()) : absl::Seconds(10);
   reactor->Finish(grpc::Status::OK);
-  shutdown_(grace);
+  shutdown_(grace, request->stop_embedded_runtime());
   return reactor;
 }
 

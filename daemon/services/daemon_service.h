@@ -14,8 +14,10 @@ opensandbox::v1::DaemonStats CollectDaemonStats(DaemonContext& context);
 
 class DaemonService final : public opensandbox::v1::Daemon::CallbackService {
  public:
-  // `shutdown` is called once Shutdown has answered; it must not block.
-  DaemonService(DaemonContext& context, std::function<void(absl::Duration grace)> shutdown)
+  // `shutdown` is called once Shutdown has answered, with the grace and whether the embedded
+  // runtime is to be stopped too; it must not block.
+  using ShutdownFn = std::function<void(absl::Duration grace, bool stop_embedded_runtime)>;
+  DaemonService(DaemonContext& context, ShutdownFn shutdown)
       : context_(context), shutdown_(std::move(shutdown)) {}
 
   grpc::ServerUnaryReactor* GetVersion(grpc::CallbackServerContext* ctx,
@@ -30,7 +32,7 @@ class DaemonService final : public opensandbox::v1::Daemon::CallbackService {
 
  private:
   DaemonContext& context_;
-  std::function<void(absl::Duration grace)> shutdown_;
+  ShutdownFn shutdown_;
 };
 
 }  // namespace osb::daemon

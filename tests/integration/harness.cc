@@ -156,14 +156,6 @@ void PrintLogsIfFailed(const std::vector<std::string>& paths) {
 
 std::string BinDir() { return OSB_BIN_DIR; }
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/osbt-XXXXXX";
-  path_ = ::mkdtemp(tmpl);
-  ::chmod(path_.c_str(), 0711);
-}
-
-TempDir::~TempDir() { (void)RemoveTree(path_); }
-
 std::unique_ptr<RuntimeProcess> RuntimeProcess::Start(const std::vector<std::string>& extra_args) {
   std::unique_ptr<RuntimeProcess> r(new RuntimeProcess());
   r->state_dir_ = r->dir_.path() + "/state";
@@ -217,12 +209,6 @@ std::unique_ptr<Stack> Stack::Start() {
   std::unique_ptr<Stack> s(new Stack());
   s->socket_ = s->dir_.path() + "/run/osbd.sock";
   if (!s->StartOsbd()) return nullptr;
-  const std::string state = s->dir_.path() + "/state";
-  auto ready_json = nlohmann::json::parse(ReadAll(state + "/runtime/ready.json"));
-  s->runtime_address_ = ready_json["address"];
-  s->runtime_pid_ = ready_json["pid"];
-  s->runtime_api_key_ =
-      std::string(absl::StripAsciiWhitespace(ReadAll(state + "/runtime/api-key")));
   return s;
 }
 
@@ -242,6 +228,16 @@ bool Stack::StartOsbd() {
     ADD_FAILURE() << "cannot connect to osbd at " << socket_;
     return false;
   }
+  // osbd found or started its runtime before it made its socket: ready.json is current.
+  auto ready_json = nlohmann::json::parse(ReadAll(ready), nullptr, /*allow_exceptions=*/false);
+  if (!ready_json.is_object()) {
+    ADD_FAILURE() << "unreadable " << ready;
+    return false;
+  }
+  runtime_address_ = ready_json.value("address", "");
+  runtime_pid_ = ready_json.value("pid", -1);
+  runtime_api_key_ =
+      std::string(absl::StripAsciiWhitespace(ReadAll(state + "/runtime/api-key")));
   return true;
 }
 

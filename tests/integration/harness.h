@@ -19,6 +19,7 @@
 
 #include "absl/time/time.h"
 #include "rest/sys/process.h"
+#include "tests/temp_dir.h"
 
 namespace osb::test {
 
@@ -54,17 +55,6 @@ bool PathExists(const std::string& path);
 // Whether `path` (not followed if a link) is gone now or within `timeout`: what osb-runtime
 // releases behind a kill's answer (a sandbox's directory, cgroup and record) is gone shortly after.
 bool GoneWithin(const std::string& path, absl::Duration timeout = absl::Seconds(5));
-
-// A fresh directory under /tmp, traversable by sandbox ids (0711), removed by the destructor.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // osb-runtime serving on 127.0.0.1:<ephemeral> with the API key "test-key".
 class RuntimeProcess {
@@ -106,13 +96,15 @@ class Stack {
   const std::string& socket_path() const { return socket_; }
   const std::string& runtime_address() const { return runtime_address_; }
   const std::string& runtime_api_key() const { return runtime_api_key_; }
+  pid_t runtime_pid() const { return runtime_pid_; }
   pid_t osbd_pid() const { return osbd_pid_; }
   const std::string& dir() const { return dir_.path(); }
   std::unique_ptr<httplib::Client> RuntimeClient() const;
 
   // Stops osbd (SIGTERM, as a service manager would) and leaves the runtime and its sandboxes
   // running; StartOsbd starts it again on the same socket and state directory, and connects a
-  // new channel(). RestartOsbd does both. False (with a test failure) when osbd does not come up.
+  // new channel() (and learns the runtime anew: osbd starts one when the last has stopped).
+  // RestartOsbd does both. False (with a test failure) when osbd does not come up.
   void StopOsbd();
   bool StartOsbd();
   bool RestartOsbd();

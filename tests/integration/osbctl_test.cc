@@ -43,20 +43,12 @@ std::string Describe(const ProcessResult& r) {
   return absl::StrCat("exit ", r.exit_code, "\nstdout: ", r.out, "\nstderr: ", r.err);
 }
 
-// Gone, or a zombie (not our child: init reaps it).
-bool Exited(pid_t pid) {
-  auto stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
-  if (!stat.ok()) return true;
-  std::size_t paren = stat->rfind(')');
-  return paren != std::string::npos && paren + 2 < stat->size() && (*stat)[paren + 2] == 'Z';
-}
-
 void Stop(pid_t pid) {
   if (pid <= 0) return;
   ::kill(pid, SIGTERM);
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (!Exited(pid) && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
-  if (!Exited(pid)) ::kill(pid, SIGKILL);
+  while (ProcessRunning(pid) && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  if (ProcessRunning(pid)) ::kill(pid, SIGKILL);
 }
 
 // Stops what `osbctl` started on its own (osbd on `socket`, and the embedded osb-runtime that

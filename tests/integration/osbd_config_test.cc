@@ -14,9 +14,11 @@
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "opensandbox/v1/daemon.grpc.pb.h"
 #include "opensandbox/v1/sandboxes.grpc.pb.h"
 #include "opensandbox/v1/templates.grpc.pb.h"
@@ -71,6 +73,29 @@ TEST(OsbdConfigTest, ProfilesNameConnectionsAndFlagsBeatTheFile) {
   auto flagged = OsbdProcess::Start("", runtime->api_key(), {"--config", config});
   ASSERT_NE(flagged, nullptr);
   EXPECT_TRUE(ListWithProfile(flagged->channel(), "").ok());
+}
+
+TEST(OsbdConfigTest, TheFilesKeyIsNotSentToADomainGivenByFlag) {
+  auto home = RuntimeProcess::Start();
+  auto other = RuntimeProcess::Start();
+  ASSERT_NE(home, nullptr);
+  ASSERT_NE(other, nullptr);
+  TempDir dir;
+  // The file's key would open `other`, but it belongs to the file's domain, `home`.
+  const std::string config = WriteConfig(
+      dir, absl::StrCat("domain = \"", home->address(), "\"\napi_key = \"", other->api_key(),
+                        "\"\n"));
+  auto osbd = OsbdProcess::Start(other->address(), "", {"--config", config});
+  ASSERT_NE(osbd, nullptr);
+  EXPECT_EQ(ListWithProfile(osbd->channel(), "").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  osbd.reset();
+  // Named by flag too, the file's domain keeps the file's key.
+  const std::string home_config = WriteConfig(
+      dir, absl::StrCat("domain = \"", home->address(), "\"\napi_key = \"", home->api_key(),
+                        "\"\n"));
+  auto same = OsbdProcess::Start(home->address(), "", {"--config", home_config});
+  ASSERT_NE(same, nullptr);
+  EXPECT_TRUE(ListWithProfile(same->channel(), "").ok());
 }
 
 TEST(OsbdConfigTest, TemplatesFromTheFileAreUsableButNotReplaceable) {
@@ -158,6 +183,73 @@ TEST(OsbdConfigTest, BadFilesStopOsbdWithTheFileAndTheReason) {
                   "127.0.0.1:1", "--config", dir.path() + "/none.toml"});
   EXPECT_EQ(missing.exit_code, 2) << missing.out;
   EXPECT_TRUE(absl::StrContains(missing.out, "no such file")) << missing.out;
+}
+
+TEST(OsbdConfigTest, ShutdownCannotStopTheRuntimeOfAServiceItDoesNotEmbed) {
+  auto runtime = RuntimeProcess::Start();
+  ASSERT_NE(runtime, nullptr);
+  auto osbd = OsbdProcess::Start(runtime->address(), runtime->api_key());
+  ASSERT_NE(osbd, nullptr);
+  auto daemon = v1::Daemon::NewStub(osbd->channel());
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::ShutdownRequest request;
+  request.set_stop_embedded_runtime(true);
+  v1::ShutdownResponse response;
+  grpc::Status status = daemon->Shutdown(&ctx, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(absl::StrContains(status.error_message(), runtime->address()))
+      << status.error_message();
+  // Nothing was stopped.
+  EXPECT_TRUE(ListWithProfile(osbd->channel(), "").ok());
+  EXPECT_EQ(::kill(runtime->pid(), 0), 0);
+}
+
+TEST(OsbdConfigTest, JsonLogLinesNeverShowAnApiKey) {
+  auto runtime = RuntimeProcess::Start();
+  ASSERT_NE(runtime, nullptr);
+  auto osbd =
+      OsbdProcess::Start(runtime->address(), runtime->api_key(), {"--log-format", "json"});
+  ASSERT_NE(osbd, nullptr);
+  EXPECT_TRUE(ListWithProfile(osbd->channel(), "").ok());
+  const std::string request_key = "request-key-0123456789";
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::ListSandboxesRequest request;
+    request.mutable_connection()->set_api_key(request_key);
+    v1::ListSandboxesResponse response;
+    EXPECT_EQ(v1::Sandboxes::NewStub(osbd->channel())->List(&ctx, request, &response)
+                  .error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  const std::string log = ReadFile(osbd->log_path()).value_or("");
+  int lines = 0;
+  for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
+    ++lines;
+    auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    ASSERT_TRUE(record.is_object()) << line;
+    EXPECT_TRUE(record["time"].is_string() && record["level"].is_string() &&
+                record["msg"].is_string())
+        << line;
+  }
+  EXPECT_GE(lines, 1) << "osbd says where it serves";
+  EXPECT_TRUE(absl::StrContains(log, "osbd serving on")) << log;
+  EXPECT_FALSE(absl::StrContains(log, runtime->api_key())) << log;
+  EXPECT_FALSE(absl::StrContains(log, request_key)) << log;
+}
+
+TEST(OsbdConfigTest, ASocketDirectoryOthersCouldWriteIsRefused) {
+  TempDir dir;
+  const std::string open = dir.path() + "/open";
+  ASSERT_EQ(::mkdir(open.c_str(), 0700), 0);
+  ASSERT_EQ(::chmod(open.c_str(), 0777), 0);
+  ProcessResult r = RunProcess({BinDir() + "/osbd", "--socket", open + "/osbd.sock",
+                                "--state-dir", dir.path() + "/state", "--domain", "127.0.0.1:1"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, open + " is writable by others (mode 0777)")) << r.out;
+  struct stat st {};
+  EXPECT_NE(::stat((open + "/osbd.sock").c_str(), &st), 0) << "no socket was made";
 }
 
 // What happened to a connection made as another user.

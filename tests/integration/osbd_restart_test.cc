@@ -10,8 +10,11 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/time/clock.h"
+#include "opensandbox/v1/daemon.grpc.pb.h"
 #include "opensandbox/v1/pools.grpc.pb.h"
 #include "opensandbox/v1/sandboxes.grpc.pb.h"
 #include "opensandbox/v1/templates.grpc.pb.h"
@@ -63,6 +66,27 @@ class OsbdRestartTest : public ::testing::Test {
       absl::SleepFor(absl::Milliseconds(100));
     }
     return false;
+  }
+
+  // A template of the host image named `name`, and a pool of `min_idle` made from it.
+  grpc::Status DefineTemplateAndPool(const std::string& name, uint32_t min_idle) {
+    grpc::ClientContext template_ctx;
+    SetDeadline(template_ctx);
+    v1::DefineTemplateRequest define_template;
+    define_template.mutable_template_()->set_name(name);
+    define_template.mutable_template_()->set_image("host");
+    v1::Template t;
+    grpc::Status status =
+        v1::Templates::NewStub(stack_->channel())->Define(&template_ctx, define_template, &t);
+    if (!status.ok()) return status;
+    grpc::ClientContext pool_ctx;
+    SetDeadline(pool_ctx);
+    v1::DefinePoolRequest define_pool;
+    define_pool.mutable_pool()->set_name(name);
+    define_pool.mutable_pool()->set_template_(name);
+    define_pool.mutable_pool()->set_min_idle(min_idle);
+    v1::Pool pool;
+    return v1::Pools::NewStub(stack_->channel())->Define(&pool_ctx, define_pool, &pool);
   }
 
   std::set<std::string> PoolMembers(const std::string& pool) {
@@ -162,28 +186,79 @@ TEST_F(OsbdRestartTest, OnlyItsOwnLeasesAreSweptAtStart) {
   EXPECT_EQ(StatusOf(ownerless), grpc::StatusCode::OK) << "a lease of no osbd is not its own";
 }
 
+// A sandbox leased out of a warm pool is tagged like a created one: a restarted osbd takes the
+// lease over.
+TEST_F(OsbdRestartTest, ALeaseFromAPoolIsTakenOverToo) {
+  // "warm" hands out an idle member; "cold" (min_idle 0) never has one and creates directly.
+  for (const auto& [name, min_idle] : {std::pair{"warm", 1u}, std::pair{"cold", 0u}}) {
+    grpc::Status status = DefineTemplateAndPool(name, min_idle);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  auto pools = v1::Pools::NewStub(stack_->channel());
+  for (int i = 0; i < 300 && Idle("warm") == 0; ++i) absl::SleepFor(absl::Milliseconds(100));
+  SleepingChild holder;
+  std::vector<std::string> leased;
+  for (const std::string pool : {"warm", "cold"}) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::AcquireSandboxRequest request;
+    request.set_pool_name(pool);
+    request.set_policy(v1::ACQUIRE_POLICY_DIRECT_CREATE);
+    request.set_lease(v1::LEASE_MODE_KILL_ON_EXIT);
+    request.set_lease_pid(holder.pid());
+    v1::AcquireSandboxResponse response;
+    grpc::Status status = pools->Acquire(&ctx, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(response.warm(), pool == "warm");
+    const auto& metadata = response.sandbox().metadata();
+    EXPECT_EQ(metadata.count("osbd.opensandbox.io/pool"), 0u) << pool;
+    ASSERT_EQ(metadata.count("osbd.opensandbox.io/lease-pid"), 1u) << pool;
+    EXPECT_EQ(metadata.at("osbd.opensandbox.io/lease-pid"), std::to_string(holder.pid()));
+    EXPECT_EQ(metadata.count("osbd.opensandbox.io/owner"), 1u) << pool;
+    leased.push_back(response.sandbox().id());
+  }
+
+  ASSERT_TRUE(stack_->RestartOsbd());
+  for (const auto& id : leased) EXPECT_EQ(StatusOf(id), grpc::StatusCode::OK);
+  holder.Exit();
+  for (const auto& id : leased) {
+    EXPECT_TRUE(GoneWithin(id, absl::Seconds(5))) << id << ": the new osbd watches the lease";
+  }
+}
+
+// Daemon.Shutdown with stop_embedded_runtime stops the runtime too; its sandboxes live on, and
+// the next osbd starts a runtime that finds them.
+TEST_F(OsbdRestartTest, ShutdownCanStopTheEmbeddedRuntimeAndItsSandboxesSurvive) {
+  grpc::ClientContext create_ctx;
+  SetDeadline(create_ctx);
+  v1::CreateSandboxRequest create;
+  create.set_image("host");
+  v1::Sandbox sandbox;
+  ASSERT_TRUE(Sandboxes()->Create(&create_ctx, create, &sandbox).ok());
+  const pid_t runtime = stack_->runtime_pid();
+  ASSERT_GT(runtime, 0);
+
+  auto daemon = v1::Daemon::NewStub(stack_->channel());
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::ShutdownRequest request;
+  request.set_stop_embedded_runtime(true);
+  v1::ShutdownResponse response;
+  grpc::Status status = daemon->Shutdown(&ctx, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (ProcessRunning(runtime) && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_FALSE(ProcessRunning(runtime)) << "the embedded runtime was not stopped";
+  stack_->StopOsbd();
+
+  ASSERT_TRUE(stack_->StartOsbd());
+  EXPECT_NE(stack_->runtime_pid(), runtime) << "a new runtime";
+  EXPECT_EQ(StatusOf(sandbox.id()), grpc::StatusCode::OK) << "the sandbox outlived its runtime";
+}
+
 TEST_F(OsbdRestartTest, TemplatesAndPoolsSurviveAndIdleMembersAreAdopted) {
-  {
-    auto templates = v1::Templates::NewStub(stack_->channel());
-    grpc::ClientContext ctx;
-    SetDeadline(ctx);
-    v1::DefineTemplateRequest request;
-    request.mutable_template_()->set_name("kept");
-    request.mutable_template_()->set_image("host");
-    v1::Template t;
-    ASSERT_TRUE(templates->Define(&ctx, request, &t).ok());
-  }
-  {
-    auto pools = v1::Pools::NewStub(stack_->channel());
-    grpc::ClientContext ctx;
-    SetDeadline(ctx);
-    v1::DefinePoolRequest request;
-    request.mutable_pool()->set_name("kept");
-    request.mutable_pool()->set_template_("kept");
-    request.mutable_pool()->set_min_idle(2);
-    v1::Pool pool;
-    ASSERT_TRUE(pools->Define(&ctx, request, &pool).ok());
-  }
+  grpc::Status defined = DefineTemplateAndPool("kept", 2);
+  ASSERT_TRUE(defined.ok()) << defined.error_message();
   bool full = false;
   for (int i = 0; i < 300 && !full; ++i) {
     full = Idle("kept") == 2;

@@ -4,11 +4,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
 
 #include "rest/sys/file_util.h"
+#include "tests/temp_dir.h"
 
 namespace osb::daemon {
 namespace {
@@ -17,18 +16,14 @@ using ::testing::HasSubstr;
 
 class DaemonConfigTest : public ::testing::Test {
  protected:
-  DaemonConfigTest() {
-    char dir[] = "/tmp/osbd-config-XXXXXX";
-    dir_ = ::mkdtemp(dir);
-  }
-  ~DaemonConfigTest() override { std::filesystem::remove_all(dir_); }
+  test::TempDir temp_{"osbd-config"};
+  const std::string& dir_ = temp_.path();
 
   absl::StatusOr<DaemonConfig> Load(const std::string& text) {
     const std::string path = dir_ + "/osbd.toml";
     EXPECT_TRUE(WriteFileAtomic(path, text, 0600).ok());
     return LoadDaemonConfig(path, /*named=*/true);
   }
-  std::string dir_;
 };
 
 TEST_F(DaemonConfigTest, EverySectionIsRead) {
@@ -40,6 +35,7 @@ request_timeout = 2.5
 use_server_proxy = true
 headers = { X-Team = "infra" }
 socket = "/run/x.sock"
+log_format = "json"
 [profiles.local]
 domain = "127.0.0.1:8080"
 ca_file = "/etc/local-ca.pem"
@@ -62,6 +58,7 @@ env = { A = "b" }
   ASSERT_EQ(config->defaults.headers.size(), 1u);
   EXPECT_EQ(config->socket, "/run/x.sock");
   EXPECT_EQ(config->state_dir, std::nullopt);
+  EXPECT_EQ(config->log_format, "json");
   ASSERT_EQ(config->profiles.count("local"), 1u);
   EXPECT_EQ(config->profiles.at("local").ca_file, "/etc/local-ca.pem");
   EXPECT_EQ(config->defaults.ca_file, std::nullopt);
@@ -93,6 +90,8 @@ TEST_F(DaemonConfigTest, MistakesAreNamed) {
   EXPECT_THAT(Load("headers = { A = 1 }\n").status().message(), HasSubstr("table of strings"));
   EXPECT_THAT(Load("domain = \"host:1/path\"\n").status().message(), HasSubstr("malformed"));
   EXPECT_THAT(Load("profiles = 1\n").status().message(), HasSubstr("'profiles' must be"));
+  EXPECT_THAT(Load("log_format = \"xml\"\n").status().message(),
+              HasSubstr("'log_format' must be text or json"));
   EXPECT_THAT(Load("[metrics]\n").status().message(), HasSubstr("'listen' is required"));
   EXPECT_THAT(Load("[templates.t]\nname = \"u\"\n").status().message(), HasSubstr("differs"));
   EXPECT_THAT(Load("[templates.t]\nimagine = \"u\"\n").status().message(),

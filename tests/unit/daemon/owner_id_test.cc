@@ -3,24 +3,19 @@
 #include "daemon/owner_id.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
-#include <filesystem>
 
 #include "rest/sys/file_util.h"
+#include "tests/temp_dir.h"
 
 namespace osb::daemon {
 namespace {
 
 class OwnerIdTest : public ::testing::Test {
  protected:
-  OwnerIdTest() {
-    char dir[] = "/tmp/osb-owner-XXXXXX";
-    dir_ = ::mkdtemp(dir);
-  }
-  ~OwnerIdTest() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  test::TempDir temp_{"osb-owner"};
+  const std::string& dir_ = temp_.path();
 };
 
 TEST_F(OwnerIdTest, MadeOnceThenKept) {

@@ -2,15 +2,27 @@
 // and the TCP listener's token check.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
 
 #include "daemon/bearer_token_check.h"
 #include "daemon/peer_listener.h"
 #include "daemon/prometheus_text.h"
+#include "rest/sys/file_util.h"
+#include "rest/sys/unique_fd.h"
+#include "tests/temp_dir.h"
 
 namespace osb::daemon {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -29,6 +41,69 @@ TEST(PeerAllowedTest, SupplementaryGroupsOfThisProcess) {
   ::getgroups(static_cast<int>(mine.size()), mine.data());
   EXPECT_EQ(SupplementaryGroups(::getpid()), mine);
   EXPECT_TRUE(SupplementaryGroups(-1).empty());
+}
+
+TEST(SocketDirectoryTest, OnlyADirectoryNoOtherUserCanWriteIsSafe) {
+  test::TempDir dir("osb-peer");
+  ASSERT_FALSE(dir.path().empty());
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0700), 0);
+  EXPECT_TRUE(SocketDirectoryIsSafe(dir.path()).ok());
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
+  EXPECT_TRUE(SocketDirectoryIsSafe(dir.path()).ok()) << "readable is fine: the socket is 0600";
+  ASSERT_EQ(::chmod(dir.path().c_str(), 01777), 0);
+  EXPECT_TRUE(SocketDirectoryIsSafe(dir.path()).ok()) << "sticky, like /tmp";
+  for (mode_t loose : {0777, 0770, 0702}) {
+    ASSERT_EQ(::chmod(dir.path().c_str(), loose), 0);
+    absl::Status s = SocketDirectoryIsSafe(dir.path());
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << std::oct << loose;
+    EXPECT_THAT(std::string(s.message()),
+                AllOf(HasSubstr(dir.path()), HasSubstr("writable by others")));
+  }
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0700), 0);
+  if (::geteuid() == 0) {
+    ASSERT_EQ(::chown(dir.path().c_str(), 5004, 5004), 0);
+    absl::Status s = SocketDirectoryIsSafe(dir.path());
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(std::string(s.message()), HasSubstr("belongs to uid 5004"));
+  }
+  EXPECT_EQ(SocketDirectoryIsSafe(dir.path() + "/none").code(), absl::StatusCode::kNotFound);
+}
+
+TEST(PeerListenerTest, TheSocketAppearsListeningAndReplacesAStaleOne) {
+  test::TempDir dir("osb-peer");
+  ASSERT_FALSE(dir.path().empty());
+  const std::string path = dir.path() + "/osbd.sock";
+  ASSERT_TRUE(WriteFileAtomic(path, "stale", 0644).ok());
+  auto listener = PeerListener::Bind(path, std::nullopt);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0600u) << std::oct << (st.st_mode & 07777);
+  // Only the socket is left in the directory: no staging name.
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    names.push_back(entry.path().filename().string());
+  }
+  EXPECT_EQ(names, std::vector<std::string>{"osbd.sock"});
+  // It listens already (connections wait in the backlog until Start).
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  UniqueFd client(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  EXPECT_EQ(::connect(client.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0)
+      << std::strerror(errno);
+  listener->reset();
+  EXPECT_NE(::stat(path.c_str(), &st), 0) << "the socket file goes with the listener";
+
+  EXPECT_EQ(PeerListener::Bind(dir.path() + "/no/such/dir/osbd.sock", std::nullopt)
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(PeerListener::Bind(dir.path() + "/" + std::string(120, 'x'), std::nullopt)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(PrometheusTextTest, CountsHistogramsAndEscapedLabels) {
@@ -51,6 +126,7 @@ TEST(PrometheusTextTest, CountsHistogramsAndEscapedLabels) {
   upstream->set_operation("GET /v1/sandboxes/{id}");
   upstream->set_origin("http://127.0.0.1:8080");
   (*upstream->mutable_outcomes())["200"] = 9;
+  upstream->set_retries(2);
   upstream->mutable_latency()->set_count(9);
   auto* pool = stats.add_pools();
   pool->set_name("we\"ird");
@@ -74,6 +150,8 @@ TEST(PrometheusTextTest, CountsHistogramsAndEscapedLabels) {
                               "origin=\"http://127.0.0.1:8080\",status=\"200\"} 9\n"));
   EXPECT_THAT(text, HasSubstr("osbd_upstream_duration_seconds_count{operation=\"GET /v1/"
                               "sandboxes/{id}\",origin=\"http://127.0.0.1:8080\"} 9\n"));
+  EXPECT_THAT(text, HasSubstr("osbd_upstream_retries_total{operation=\"GET /v1/sandboxes/{id}\","
+                              "origin=\"http://127.0.0.1:8080\"} 2\n"));
   EXPECT_THAT(text, Not(HasSubstr("osbd_calls_total{method=\"GET")));
 }
 

@@ -3,12 +3,12 @@
 #include "daemon/template_store.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 
 #include "rest/sys/file_util.h"
+#include "tests/temp_dir.h"
 
 namespace osb::daemon {
 namespace {
@@ -32,12 +32,8 @@ v1::Template Python() {
 
 class TemplateStoreTest : public ::testing::Test {
  protected:
-  TemplateStoreTest() {
-    char dir[] = "/tmp/osb-templates-XXXXXX";
-    dir_ = ::mkdtemp(dir);
-  }
-  ~TemplateStoreTest() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  test::TempDir temp_{"osb-templates"};
+  const std::string& dir_ = temp_.path();
 };
 
 TEST(ApplyTemplateTest, TheRequestWinsAndTheTemplateFillsTheRest) {
