@@ -103,9 +103,11 @@ absl::StatusOr<Origin> DaemonContext::ResolveForSandbox(const opensandbox::v1::C
 
 void DaemonContext::WithExecd(const Origin& origin, const std::string& sandbox_id,
                               std::function<void(absl::StatusOr<ExecdEndpoint>)> done) {
-  // The calling request's timeout, cancellation and CAs go with the endpoint (the cache is keyed
-  // by protocol and authority only), and the way to forget it when a request finds it gone.
+  // The calling request's timeout, cancellation, CAs and headers go with the endpoint (the cache
+  // is keyed by protocol and authority only), and the way to forget it when a request finds it
+  // gone.
   auto for_this_call = [this, origin, sandbox_id](ExecdEndpoint endpoint) {
+    endpoint.headers = WithConnectionHeaders(origin.headers, std::move(endpoint.headers));
     endpoint.request_timeout = origin.request_timeout;
     endpoint.cancel = origin.cancel;
     endpoint.ca_file = origin.ca_file;

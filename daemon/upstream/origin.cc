@@ -1,5 +1,7 @@
 #include "daemon/upstream/origin.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -20,6 +22,20 @@ absl::Status ParseDomain(const std::string& domain, std::string* protocol, std::
   }
   *authority = std::string(d);
   return absl::OkStatus();
+}
+
+HeaderList WithConnectionHeaders(const HeaderList& connection, HeaderList endpoint) {
+  HeaderList out;
+  out.reserve(connection.size() + endpoint.size());
+  for (const auto& header : connection) {
+    const bool overridden =
+        std::any_of(endpoint.begin(), endpoint.end(), [&header](const auto& theirs) {
+          return absl::EqualsIgnoreCase(theirs.first, header.first);
+        });
+    if (!overridden) out.push_back(header);
+  }
+  for (auto& header : endpoint) out.push_back(std::move(header));
+  return out;
 }
 
 }  // namespace osb::daemon

@@ -68,4 +68,9 @@ struct ExecdEndpoint {
 // "https://host/v1") into protocol (when it names one) and authority.
 absl::Status ParseDomain(const std::string& domain, std::string* protocol, std::string* authority);
 
+// The headers of a request to an execd endpoint, as the official SDKs send them: the
+// connection's own (Origin::headers), then the endpoint's; a connection header the endpoint also
+// names is left out (the endpoint's wins, compared without case).
+HeaderList WithConnectionHeaders(const HeaderList& connection, HeaderList endpoint);
+
 }  // namespace osb::daemon

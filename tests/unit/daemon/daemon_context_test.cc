@@ -1,6 +1,13 @@
 #include "daemon/services/daemon_context.h"
 
 #include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <future>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
 
 namespace osb::daemon {
 namespace {
@@ -78,6 +85,61 @@ TEST(Resolve, AProfileIsTheBaseTheRequestOverrides) {
   auto other = context.Resolve(c);
   ASSERT_TRUE(other.ok());
   EXPECT_EQ(other->api_key, "") << "the profile's key must never go to another domain";
+}
+
+TEST(WithConnectionHeaders, TheEndpointsWinAndTheRestKeepTheirOrder) {
+  HeaderList merged = WithConnectionHeaders({{"X-Team", "conn"}, {"X-Conn", "c"}},
+                                            {{"x-team", "endpoint"}, {"X-Token", "t"}});
+  EXPECT_EQ(merged, (HeaderList{{"X-Conn", "c"}, {"x-team", "endpoint"}, {"X-Token", "t"}}));
+  EXPECT_TRUE(WithConnectionHeaders({}, {}).empty());
+}
+
+// As the official SDKs do, requests to execd carry the connection's headers, and the headers
+// the endpoint came with.
+TEST(WithExecd, ExecdRequestsCarryTheConnectionsHeadersAndTheEndpoints) {
+  httplib::Server server;
+  httplib::Headers seen;
+  int port = 0;
+  server.Get("/v1/sandboxes/sb1/endpoints/44772",
+             [&](const httplib::Request&, httplib::Response& res) {
+               res.set_content(absl::StrCat(R"({"endpoint":"127.0.0.1:)", port,
+                                            R"(/proxy","headers":{"X-Team":"endpoint",)",
+                                            R"("X-Token":"t"}})"),
+                               "application/json");
+             });
+  server.Get("/proxy/ping", [&](const httplib::Request& req, httplib::Response& res) {
+    seen = req.headers;
+    res.status = 200;
+  });
+  port = server.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { server.listen_after_bind(); });
+  {
+    Origin defaults;
+    defaults.api_key = "lifecycle-key";
+    defaults.authority = "127.0.0.1:" + std::to_string(port);
+    defaults.headers = {{"X-Team", "config"}, {"X-Conn", "config"}};
+    DaemonContext context(defaults, {});
+    opensandbox::v1::Connection c;
+    (*c.mutable_headers())["X-Request-Only"] = "r";
+    auto origin = context.Resolve(c);
+    ASSERT_TRUE(origin.ok()) << origin.status();
+    std::promise<absl::Status> pinged;
+    context.WithExecd(*origin, "sb1", [&](absl::StatusOr<ExecdEndpoint> endpoint) {
+      if (!endpoint.ok()) return pinged.set_value(endpoint.status());
+      context.execd().Ping(*endpoint, absl::Seconds(5),
+                           [&](absl::Status s) { pinged.set_value(s); });
+    });
+    absl::Status status = pinged.get_future().get();
+    EXPECT_TRUE(status.ok()) << status;
+  }
+  server.stop();
+  serving.join();
+  EXPECT_EQ(seen.count("X-Conn"), 1u);
+  EXPECT_EQ(seen.count("X-Request-Only"), 1u);
+  ASSERT_EQ(seen.count("X-Team"), 1u) << "the endpoint's header replaces the connection's";
+  EXPECT_EQ(seen.find("X-Team")->second, "endpoint");
+  EXPECT_EQ(seen.count("X-Token"), 1u);
+  EXPECT_EQ(seen.count("OPEN-SANDBOX-API-KEY"), 0u) << "the API key is the lifecycle API's only";
 }
 
 }  // namespace
