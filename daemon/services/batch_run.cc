@@ -236,16 +236,20 @@ class BatchRun : public std::enable_shared_from_this<BatchRun> {
     output->code = job.has_code();
     // Starts the job's stream on the endpoint; returns its transfer.
     std::function<CurlLoop::TransferId(const ExecdEndpoint&, CommandStreamHandler)> start;
+    // A code job's cell, completed (ExecdClient::CompleteCodeRun) before it starts.
+    std::shared_ptr<rest::RunCodeRequest> code;
     if (job.has_code()) {
-      rest::RunCodeRequest code{.code = job.code().code()};
-      if (!job.code().context_id().empty()) {
-        code.context_id = job.code().context_id();
-      } else {
-        code.language = job.code().language().empty() ? "python" : job.code().language();
+      code = std::make_shared<rest::RunCodeRequest>();
+      code->code = job.code().code();
+      if (!job.code().context_id().empty()) code->context_id = job.code().context_id();
+      if (!job.code().language().empty()) {
+        code->language = job.code().language();
+      } else if (!code->context_id.has_value()) {
+        code->language = "python";
       }
       start = [self = shared_from_this(), code](const ExecdEndpoint& endpoint,
                                                CommandStreamHandler handler) {
-        return self->context_.execd().RunCode(endpoint, code, std::move(handler));
+        return self->context_.execd().RunCode(endpoint, *code, std::move(handler));
       };
     } else {
       v1::RunCommandRequest run;
@@ -284,20 +288,29 @@ class BatchRun : public std::enable_shared_from_this<BatchRun> {
     if (auto timeout = TimeoutOf(job); timeout.has_value() && job.has_code()) {
       code_timeout = absl::Milliseconds(TimeUtil::DurationToMilliseconds(*timeout));
     }
+    auto go = [self, output, end, start = std::move(start),
+               code_timeout](const ExecdEndpoint& endpoint) {
+      CommandStreamHandler handler;
+      handler.on_event = [self, output](rest::ServerStreamEvent event) {
+        self->Collect(*output, event);
+        return DataAction::kContinue;
+      };
+      handler.on_end = end;
+      const CurlLoop::TransferId transfer = start(endpoint, std::move(handler));
+      if (code_timeout.has_value()) self->InterruptAt(*code_timeout, endpoint, transfer, output);
+    };
     context_.WithExecd(origin_, sandbox_id,
-                       [self, output, end, start = std::move(start),
-                        code_timeout](absl::StatusOr<ExecdEndpoint> endpoint) {
+                       [self, end, go, code](absl::StatusOr<ExecdEndpoint> endpoint) {
                          if (!endpoint.ok()) return end(endpoint.status());
-                         CommandStreamHandler handler;
-                         handler.on_event = [self, output](rest::ServerStreamEvent event) {
-                           self->Collect(*output, event);
-                           return DataAction::kContinue;
-                         };
-                         handler.on_end = end;
-                         const CurlLoop::TransferId transfer = start(*endpoint, std::move(handler));
-                         if (code_timeout.has_value()) {
-                           self->InterruptAt(*code_timeout, *endpoint, transfer, output);
-                         }
+                         if (code == nullptr) return go(*endpoint);
+                         self->context_.execd().CompleteCodeRun(
+                             *endpoint, *code,
+                             [end, go, code, endpoint = *endpoint](
+                                 absl::StatusOr<rest::RunCodeRequest> completed) {
+                               if (!completed.ok()) return end(completed.status());
+                               *code = *std::move(completed);
+                               go(endpoint);
+                             });
                        });
   }
 

@@ -76,15 +76,26 @@ class RunReactor final : public UpstreamStream<RunReactor, v1::CodeEvent> {
     run.code = request.code();
     if (!request.context_id().empty()) run.context_id = request.context_id();
     if (!request.language().empty()) run.language = request.language();
-    context_.WithExecd(*origin, request.sandbox_id(),
-                       [link = link(), run = std::move(run)](auto endpoint) {
-                         absl::MutexLock lock(&link->mu);
-                         if (link->reactor() == nullptr) return;
-                         if (!endpoint.ok()) {
-                           return link->reactor()->End(ToGrpcStatus(endpoint.status()));
-                         }
-                         link->reactor()->StartRun(*endpoint, run);
-                       });
+    DaemonContext& context = context_;
+    context_.WithExecd(
+        *origin, request.sandbox_id(),
+        [link = link(), &context, run = std::move(run)](auto endpoint) {
+          if (!endpoint.ok()) {
+            absl::MutexLock lock(&link->mu);
+            if (link->reactor() != nullptr) link->reactor()->End(ToGrpcStatus(endpoint.status()));
+            return;
+          }
+          context.execd().CompleteCodeRun(
+              *endpoint, run,
+              [link, endpoint = *endpoint](absl::StatusOr<rest::RunCodeRequest> completed) {
+                absl::MutexLock lock(&link->mu);
+                if (link->reactor() == nullptr) return;
+                if (!completed.ok()) {
+                  return link->reactor()->End(ToGrpcStatus(completed.status()));
+                }
+                link->reactor()->StartRun(endpoint, *completed);
+              });
+        });
   }
 
  private:

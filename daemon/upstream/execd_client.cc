@@ -179,6 +179,24 @@ CurlLoop::TransferId ExecdClient::StreamEvents(const ExecdEndpoint& endpoint,
   return loop_.Start(std::move(r), StreamedAnswer(endpoint, nullptr, on_body, on_done));
 }
 
+void ExecdClient::CompleteCodeRun(
+    const ExecdEndpoint& endpoint, rest::RunCodeRequest request,
+    std::function<void(absl::StatusOr<rest::RunCodeRequest>)> done) {
+  if (!request.context_id.has_value() || request.language.has_value()) {
+    return done(std::move(request));
+  }
+  const std::string target = "/code/contexts/" + rest::UrlEncode(*request.context_id);
+  Call(endpoint, "GET", target, "",
+       [request = std::move(request),
+        done = std::move(done)](absl::StatusOr<HttpResult> answer) mutable {
+         if (!answer.ok()) return done(answer.status());
+         auto context = rest::ParseCodeContext(nlohmann::json::parse(answer->body, nullptr, false));
+         if (!context.ok()) return done(context.status());
+         request.language = context->language;
+         done(std::move(request));
+       });
+}
+
 void ExecdClient::Call(const ExecdEndpoint& endpoint, std::string method, std::string target,
                        std::string json_body,
                        std::function<void(absl::StatusOr<HttpResult>)> done) {

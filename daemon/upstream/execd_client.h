@@ -70,9 +70,14 @@ class ExecdClient {
                                     const rest::SessionRunRequest& request,
                                     CommandStreamHandler handler);
 
-  // POST /code: a cell's events, streamed as RunCommand's are.
+  // POST /code: a cell's events, streamed as RunCommand's are. `request` names its context's
+  // language whenever it names the context (execd's spec requires it): see CompleteCodeRun.
   CurlLoop::TransferId RunCode(const ExecdEndpoint& endpoint, const rest::RunCodeRequest& request,
                                CommandStreamHandler handler);
+  // `request` ready for RunCode: a cell sent to a context by id alone gets the context's language
+  // from GET /code/contexts/{id} (NotFound for an unknown context); any other comes back as is.
+  void CompleteCodeRun(const ExecdEndpoint& endpoint, rest::RunCodeRequest request,
+                       std::function<void(absl::StatusOr<rest::RunCodeRequest>)> done);
 
   // A request whose answer is small: the answer when it is 2xx, otherwise execd's error as a
   // status (rest::StatusFromHttp). `target` is the path and the already-encoded query; a

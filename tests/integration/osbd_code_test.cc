@@ -259,6 +259,10 @@ TEST_F(OsbdCodeTest, BadRequestsAreRefused) {
   EXPECT_EQ(CreateContext("", &context).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(CreateContext("go", &context).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(Interrupt("").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // A context named alone is looked up first, for the language execd's spec wants with it.
+  Cell unknown_context = Run("1", "no-such-context");
+  EXPECT_EQ(unknown_context.status.error_code(), grpc::StatusCode::NOT_FOUND)
+      << unknown_context.Describe();
   Cell unknown_sandbox;
   {
     grpc::ClientContext ctx;
