@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# osbd's upstream traffic checked against the official lifecycle spec by Prism's validating proxy
-# (tests/prism/README.md):
+# osbd's upstream traffic checked against the official lifecycle and execd specs by two Prism
+# validating proxies (tests/prism/README.md):
 #
-#   osbctl-like gRPC workload -> osbd -> tap -> Prism proxy --errors -> osb-runtime
+#   osbctl-like gRPC workload -> osbd -> lifecycle tap -> Prism --errors (lifecycle) -> osb-runtime
+#                                   \-> execd tap -> Prism --errors (execd) -> stream tap
+#                                          -> osb-runtime's proxy -> the sandbox's execd
 #
 #   OSB_BIN_DIR=build/bin tests/prism/run.sh WORK_DIR
 #
@@ -46,7 +48,10 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/osb-prism.XXXXXX")
 # Sandboxes (unprivileged ids) must traverse it to reach the runtime's state directory.
 chmod 0711 "$tmp"
 api_key=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-runtime_pid='' prism_pid='' tap_pid='' osbd_pid='' workload_pid='' runtime_address=''
+runtime_pid='' osbd_pid='' workload_pid='' runtime_address=''
+tap_pids=() prism_pids=()
+# Events of GET /metrics/watch the stream tap lets through before it ends the stream (tap.js).
+watch_events=2
 
 # SIGTERM, then SIGKILL after 5 s; only the processes this script started.
 stop() {
@@ -80,11 +85,11 @@ cleanup() {
       })().catch((e) => console.error(`run.sh: cleanup: ${e}`));' \
       "$runtime_address" "$api_key" || true
   fi
-  stop "$tap_pid"
-  stop "$prism_pid"
+  local pid
+  for pid in "${tap_pids[@]}" "${prism_pids[@]}"; do stop "$pid"; done
   stop "$runtime_pid"
   if ((status != 0)); then
-    for log in osbd.log runtime.log; do
+    for log in osbd.log runtime.log lifecycle-tap.log execd-tap.log stream-tap.log; do
       [[ -s $tmp/$log ]] && { echo "---- $log (last 40 lines)"; tail -n 40 "$tmp/$log"; }
     done
   fi
@@ -119,34 +124,63 @@ wait_for osb-runtime 20 "$runtime_pid" test -s "$tmp/runtime.ready"
 runtime_address=$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1])).address' \
   "$tmp/runtime.ready")
 
-# Prism matches paths without the servers' base path: spec.js moves /v1 onto the paths.
-node "$scripts/spec.js" "$repo/tests/schemathesis/specs/sandbox-lifecycle.yml" "$tmp/spec.json"
-node "$node_dir/node_modules/@stoplight/prism-cli/dist/index.js" proxy "$tmp/spec.json" \
-  "http://$runtime_address" --errors --host 127.0.0.1 --port 0 >"$tmp/prism.log" 2>&1 &
-prism_pid=$!
-prism_listening() { grep -q 'Prism is listening on http://' "$tmp/prism.log"; }
-if ! wait_for Prism 60 "$prism_pid" prism_listening; then
-  cat "$tmp/prism.log" >&2
-  exit 1
-fi
-prism_address=$(grep -o 'Prism is listening on http://[0-9.]*:[0-9]*' "$tmp/prism.log" |
-  sed 's|.*http://||')
+# Two Prism proxies, each with its official spec (spec.js): the lifecycle chain
+#   osbd -> lifecycle tap -> Prism (lifecycle spec) -> osb-runtime
+# and the execd chain, which the lifecycle tap's rewritten endpoints point osbd at
+#   osbd -> execd tap -> Prism (execd spec under /sandboxes/{id}/proxy/{port}) -> stream tap
+#        -> osb-runtime's proxy -> the sandbox's execd
+# (the stream tap ends the endless GET /metrics/watch after a few events, so Prism can judge it).
+node "$scripts/spec.js" lifecycle "$repo/tests/schemathesis/specs/sandbox-lifecycle.yml" \
+  "$tmp/lifecycle-spec.json"
+node "$scripts/spec.js" execd "$repo/tests/schemathesis/specs/execd-api.yaml" \
+  "$tmp/execd-spec.json"
 
-: >"$tmp/exchanges.ndjson"
-node "$scripts/tap.js" "$prism_address" "$tmp/exchanges.ndjson" "$tmp/tap.port" \
-  >"$tmp/tap.log" 2>&1 &
-tap_pid=$!
-wait_for tap 10 "$tap_pid" test -s "$tmp/tap.port"
+# start_tap NAME UPSTREAM [OPTION VALUE]...: a tap recording to NAME.ndjson; sets tap_address.
+start_tap() {
+  local name=$1 upstream=$2
+  shift 2
+  : >"$tmp/$name.ndjson"
+  node "$scripts/tap.js" "$upstream" "$tmp/$name.ndjson" "$tmp/$name.port" "$@" \
+    >"$tmp/$name-tap.log" 2>&1 &
+  tap_pids+=($!)
+  wait_for "$name tap" 10 $! test -s "$tmp/$name.port"
+  tap_address=127.0.0.1:$(cat "$tmp/$name.port")
+}
+
+# start_prism NAME SPEC UPSTREAM: Prism's proxy logging to NAME-prism.log; sets prism_address.
+start_prism() {
+  local name=$1 spec=$2 upstream=$3
+  node "$node_dir/node_modules/@stoplight/prism-cli/dist/index.js" proxy "$spec" \
+    "http://$upstream" --errors --host 127.0.0.1 --port 0 >"$tmp/$name-prism.log" 2>&1 &
+  prism_pids+=($!)
+  prism_listening() { grep -q 'Prism is listening on http://' "$tmp/$name-prism.log"; }
+  if ! wait_for "$name Prism" 60 $! prism_listening; then
+    cat "$tmp/$name-prism.log" >&2
+    exit 1
+  fi
+  prism_address=$(grep -o 'Prism is listening on http://[0-9.]*:[0-9]*' \
+    "$tmp/$name-prism.log" | sed 's|.*http://||')
+}
+
+start_tap stream "$runtime_address" --end-streams "/metrics/watch=$watch_events"
+start_prism execd "$tmp/execd-spec.json" "$tap_address"
+execd_prism=$prism_address
+start_tap execd "$execd_prism"
+execd_tap=$tap_address
+start_prism lifecycle "$tmp/lifecycle-spec.json" "$runtime_address"
+lifecycle_prism=$prism_address
+start_tap lifecycle "$lifecycle_prism" --endpoints "$runtime_address=$execd_tap"
+lifecycle_tap=$tap_address
 
 # An empty config file: no /etc/opensandbox/osbd.toml or OSBD_CONFIG of this machine applies.
 : >"$tmp/osbd.toml"
 env -u OPEN_SANDBOX_DOMAIN -u OPEN_SANDBOX_API_KEY -u OPEN_SANDBOX_PROTOCOL -u OSBD_SOCKET \
   "$bin/osbd" --config "$tmp/osbd.toml" --socket "$tmp/osbd.sock" --state-dir "$tmp/osbd" \
-  --domain "127.0.0.1:$(cat "$tmp/tap.port")" --api-key "$api_key" >"$tmp/osbd.log" 2>&1 &
+  --domain "$lifecycle_tap" --api-key "$api_key" >"$tmp/osbd.log" 2>&1 &
 osbd_pid=$!
 wait_for osbd 30 "$osbd_pid" test -S "$tmp/osbd.sock"
-echo "run.sh: osb-runtime $runtime_address, Prism $prism_address, osbd $tmp/osbd.sock" \
-  "(started in $((SECONDS - started)) s)"
+echo "run.sh: osb-runtime $runtime_address, Prism $lifecycle_prism (lifecycle)" \
+  "and $execd_prism (execd), osbd $tmp/osbd.sock (started in $((SECONDS - started)) s)"
 
 status=0
 # In the background: a signal to this script interrupts `wait` at once (and cleanup stops it).
@@ -154,6 +188,9 @@ timeout 300 node "$scripts/workload.js" "$tmp/osbd.sock" "$repo/proto" &
 workload_pid=$!
 wait "$workload_pid" || status=1
 workload_pid=''
-node "$scripts/check.js" "$tmp/spec.json" "$tmp/exchanges.ndjson" "$tmp/prism.log" || status=1
+node "$scripts/check.js" lifecycle "$tmp/lifecycle-spec.json" "$tmp/lifecycle.ndjson" \
+  "$tmp/lifecycle-prism.log" || status=1
+node "$scripts/check.js" execd "$tmp/execd-spec.json" "$tmp/execd.ndjson" \
+  "$tmp/execd-prism.log" "$tmp/stream.ndjson" || status=1
 echo "run.sh: $([[ $status == 0 ]] && echo passed || echo FAILED) in $((SECONDS - started)) s"
 exit $status
