@@ -2,18 +2,22 @@
 // holder still runs and kills those whose holder exited meanwhile, keeps its templates and pools,
 // and adopts the idle pool members it had made instead of making new ones.
 #include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "opensandbox/v1/commands.grpc.pb.h"
 #include "opensandbox/v1/daemon.grpc.pb.h"
 #include "opensandbox/v1/pools.grpc.pb.h"
 #include "opensandbox/v1/sandboxes.grpc.pb.h"
@@ -131,6 +135,78 @@ TEST_F(OsbdRestartTest, LeasesAreTakenOverOrSweptAtStart) {
   EXPECT_EQ(StatusOf(kept), grpc::StatusCode::OK) << "its holder still runs";
   lives_on.Exit();
   EXPECT_TRUE(GoneWithin(kept, absl::Seconds(5))) << "the new osbd watches the lease";
+}
+
+// osbd restarted (SIGTERM, as a service manager does) while clients work: a running command's
+// stream is drained to its end, calls made meanwhile fail UNAVAILABLE, the clients' own channel
+// reconnects by itself once osbd is back, the sandbox is intact, and its lease is watched again.
+TEST_F(OsbdRestartTest, ClientsAtWorkCarryOnAcrossARestart) {
+  SleepingChild holder;
+  const std::string id = CreateLeased(holder.pid());
+  ASSERT_FALSE(id.empty());
+  // A client's channel of its own, kept across the restart.
+  auto channel = grpc::CreateChannel("unix:" + stack_->socket_path(),
+                                     grpc::InsecureChannelCredentials());
+  auto sandboxes = v1::Sandboxes::NewStub(channel);
+  auto commands = v1::Commands::NewStub(channel);
+
+  grpc::ClientContext run_ctx;
+  SetDeadline(run_ctx, absl::Seconds(60));
+  v1::RunCommandRequest run;
+  run.set_sandbox_id(id);
+  run.set_command("for i in 1 2 3 4 5 6 7 8; do echo $i; sleep 0.25; done");
+  auto reader = commands->Run(&run_ctx, run);
+  v1::CommandEvent event;
+  ASSERT_TRUE(reader->Read(&event));
+  ASSERT_TRUE(event.has_started()) << event.DebugString();
+  std::string output;
+  bool completed = false;
+  std::thread streaming([&] {
+    while (reader->Read(&event)) {
+      if (event.has_stdout()) output += event.stdout().data() + ",";
+      if (event.has_completed()) completed = true;  // exit 0: a failure is an error event
+    }
+  });
+
+  std::atomic<bool> restarted{false};
+  std::atomic<int> failed_meanwhile{0};
+  std::thread getting([&] {
+    while (!restarted) {
+      grpc::ClientContext ctx;
+      SetDeadline(ctx, absl::Seconds(2));
+      v1::GetSandboxRequest request;
+      request.set_sandbox_id(id);
+      v1::Sandbox sandbox;
+      grpc::Status status = sandboxes->Get(&ctx, request, &sandbox);
+      if (!status.ok()) {
+        EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+        ++failed_meanwhile;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  });
+  ASSERT_TRUE(stack_->RestartOsbd());
+  restarted = true;
+  getting.join();
+  streaming.join();
+  grpc::Status run_status = reader->Finish();
+  EXPECT_TRUE(run_status.ok()) << run_status.error_message();
+  EXPECT_EQ(output, "1,2,3,4,5,6,7,8,") << "the running stream was drained, not cut";
+  EXPECT_TRUE(completed);
+  EXPECT_GT(failed_meanwhile, 0) << "no call was made while osbd was down";
+
+  // The same channel serves again once it has reconnected.
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, absl::Seconds(15));
+  ctx.set_wait_for_ready(true);
+  v1::GetSandboxRequest request;
+  request.set_sandbox_id(id);
+  v1::Sandbox sandbox;
+  grpc::Status status = sandboxes->Get(&ctx, request, &sandbox);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(sandbox.status().state(), "Running");
+  holder.Exit();
+  EXPECT_TRUE(GoneWithin(id, absl::Seconds(5))) << "the restarted osbd watches the lease";
 }
 
 // The service may be shared by many hosts and users, each with an osbd: a starting osbd sweeps
