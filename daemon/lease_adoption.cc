@@ -1,10 +1,13 @@
 #include "daemon/lease_adoption.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "daemon/convert.h"
 #include "daemon/owner_id.h"
 
@@ -21,8 +24,8 @@ std::string Label(const rest::Sandbox& sandbox, std::string_view key) {
 // Lists page after page, handling each leased sandbox, then reports.
 class Adoption : public std::enable_shared_from_this<Adoption> {
  public:
-  Adoption(DaemonContext& context, std::function<void(AdoptionResult)> done)
-      : context_(context), origin_(context.default_origin()), done_(std::move(done)) {}
+  Adoption(DaemonContext& context, Origin origin, std::function<void(AdoptionResult)> done)
+      : context_(context), origin_(std::move(origin)), done_(std::move(done)) {}
 
   void ListPage(int page) {
     context_.lifecycle().List(
@@ -67,11 +70,44 @@ class Adoption : public std::enable_shared_from_this<Adoption> {
   AdoptionResult result_;
 };
 
+// Adopts on each origin in turn, adding up the results; the first failure is reported (with its
+// origin) after every origin has had its turn.
+void AdoptOnEach(DaemonContext& context, std::shared_ptr<std::vector<Origin>> origins,
+                 std::size_t next, AdoptionResult sum,
+                 std::function<void(AdoptionResult)> done) {
+  if (next == origins->size()) return done(std::move(sum));
+  auto adoption = std::make_shared<Adoption>(
+      context, (*origins)[next],
+      [&context, origins, next, sum, done = std::move(done)](AdoptionResult result) mutable {
+        sum.adopted += result.adopted;
+        sum.swept += result.swept;
+        if (!result.status.ok() && sum.status.ok()) {
+          const Origin& o = (*origins)[next];
+          sum.status = absl::Status(result.status.code(),
+                                    absl::StrCat(o.protocol, "://", o.authority, ": ",
+                                                 result.status.message()));
+        }
+        AdoptOnEach(context, origins, next + 1, std::move(sum), std::move(done));
+      });
+  adoption->ListPage(1);
+}
+
 }  // namespace
 
 void AdoptLeases(DaemonContext& context, std::function<void(AdoptionResult)> done) {
-  auto adoption = std::make_shared<Adoption>(context, std::move(done));
-  context.loop().Post([adoption] { adoption->ListPage(1); });
+  // The default service, and each profile's that is another service or another account on it.
+  auto origins = std::make_shared<std::vector<Origin>>();
+  origins->push_back(context.default_origin());
+  for (const auto& [name, profile] : context.profiles()) {
+    const bool known = std::any_of(origins->begin(), origins->end(), [&](const Origin& o) {
+      return o.protocol == profile.protocol && o.authority == profile.authority &&
+             o.api_key == profile.api_key;
+    });
+    if (!known) origins->push_back(profile);
+  }
+  context.loop().Post([&context, origins, done = std::move(done)]() mutable {
+    AdoptOnEach(context, origins, 0, AdoptionResult{}, std::move(done));
+  });
 }
 
 }  // namespace osb::daemon

@@ -80,6 +80,8 @@ class DaemonContext {
   TemplateStore& templates() { return *templates_; }
   WarmPools& pools() { return *pools_; }
   const Origin& default_origin() const { return default_origin_; }
+  // The config file's named connections, by name.
+  const std::map<std::string, Origin>& profiles() const { return profiles_; }
   const DaemonInfo& info() const { return info_; }
 
  private:

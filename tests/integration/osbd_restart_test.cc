@@ -4,6 +4,7 @@
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <atomic>
 #include <chrono>
@@ -16,12 +17,14 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "opensandbox/v1/commands.grpc.pb.h"
 #include "opensandbox/v1/daemon.grpc.pb.h"
 #include "opensandbox/v1/pools.grpc.pb.h"
 #include "opensandbox/v1/sandboxes.grpc.pb.h"
 #include "opensandbox/v1/templates.grpc.pb.h"
+#include "rest/sys/file_util.h"
 #include "tests/integration/harness.h"
 
 namespace osb::test {
@@ -207,6 +210,48 @@ TEST_F(OsbdRestartTest, ClientsAtWorkCarryOnAcrossARestart) {
   EXPECT_EQ(sandbox.status().state(), "Running");
   holder.Exit();
   EXPECT_TRUE(GoneWithin(id, absl::Seconds(5))) << "the restarted osbd watches the lease";
+}
+
+// Leases made through a config profile's connection are taken over too: osbd looks for its
+// leases on each profile's service, not only on its default one.
+TEST_F(OsbdRestartTest, LeasesOnAProfilesServiceAreSweptAtStart) {
+  auto other = RuntimeProcess::Start();
+  ASSERT_NE(other, nullptr);
+  const std::string config = stack_->dir() + "/osbd.toml";
+  ASSERT_TRUE(WriteFileAtomic(config,
+                              absl::StrCat("[profiles.other]\ndomain = \"", other->address(),
+                                           "\"\napi_key = \"", other->api_key(), "\"\n"),
+                              0600)
+                  .ok());
+  ::setenv("OSBD_CONFIG", config.c_str(), 1);
+  struct Unset {
+    ~Unset() { ::unsetenv("OSBD_CONFIG"); }
+  } unset;
+  ASSERT_TRUE(stack_->RestartOsbd());
+
+  SleepingChild holder;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::CreateSandboxRequest request;
+  request.set_image("host");
+  request.set_lease(v1::LEASE_MODE_KILL_ON_EXIT);
+  request.set_lease_pid(holder.pid());
+  request.mutable_connection()->set_profile("other");
+  v1::Sandbox sandbox;
+  grpc::Status status = Sandboxes()->Create(&ctx, request, &sandbox);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  auto on_other = other->Client();
+  ASSERT_EQ(on_other->Get("/v1/sandboxes/" + sandbox.id())->status, 200);
+
+  stack_->StopOsbd();
+  holder.Exit();  // no osbd watches it now
+  ASSERT_TRUE(stack_->StartOsbd());
+  int answer = 200;
+  for (int i = 0; i < 100 && answer != 404; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    answer = on_other->Get("/v1/sandboxes/" + sandbox.id())->status;
+  }
+  EXPECT_EQ(answer, 404) << "the holder exited while osbd was down: swept on the profile's service";
 }
 
 // The service may be shared by many hosts and users, each with an osbd: a starting osbd sweeps
