@@ -10,6 +10,7 @@
 #include "daemon/convert.h"
 #include "daemon/services/execd_call.h"
 #include "daemon/services/grpc_status.h"
+#include "daemon/services/required_field.h"
 #include "daemon/services/unary_call.h"
 #include "daemon/services/upstream_stream.h"
 #include "google/protobuf/util/time_util.h"
@@ -54,10 +55,9 @@ absl::StatusOr<std::vector<rest::CodeContext>> ParseContextList(const nlohmann::
 
 // Finishes `reactor` with INVALID_ARGUMENT and returns false when `value` is empty.
 bool Require(grpc::ServerUnaryReactor* reactor, const std::string& value, const char* name) {
-  if (!value.empty()) return true;
-  reactor->Finish(
-      grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, absl::StrCat(name, " is required")));
-  return false;
+  absl::Status required = RequiredField(value, name);
+  if (!required.ok()) reactor->Finish(ToGrpcStatus(required));
+  return required.ok();
 }
 
 // Run: one cell's events from execd's POST /code stream.

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "daemon/log_format.h"
+#include "daemon/services/required_field.h"
 #include "daemon/warm_pools.h"
 #include "google/protobuf/util/time_util.h"
 #include "spdlog/spdlog.h"
@@ -97,7 +98,7 @@ absl::StatusOr<Origin> DaemonContext::ResolveForSandbox(const opensandbox::v1::C
                                                         const std::string& sandbox_id,
                                                         const grpc::ServerContextBase* call,
                                                         std::shared_ptr<CancelToken> cancel) const {
-  if (sandbox_id.empty()) return absl::InvalidArgumentError("sandbox_id is required");
+  if (auto s = RequiredField(sandbox_id, "sandbox_id"); !s.ok()) return s;
   return Resolve(c, call, std::move(cancel));
 }
 

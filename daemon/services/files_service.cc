@@ -14,6 +14,7 @@
 #include "daemon/convert.h"
 #include "daemon/services/execd_call.h"
 #include "daemon/services/grpc_status.h"
+#include "daemon/services/required_field.h"
 #include "daemon/services/unary_call.h"
 #include "daemon/services/upstream_stream.h"
 #include "nlohmann/json.hpp"
@@ -35,10 +36,7 @@ constexpr std::size_t kHighWater = 64;
 constexpr std::size_t kLowWater = 16;
 
 absl::Status RequirePath(const std::string& path, std::string_view what = "path") {
-  if (path.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(rest::AbslView(what), " is required"));
-  }
-  return absl::OkStatus();
+  return RequiredField(path, rest::AbslView(what));
 }
 
 // `?path=a&path=b` for execd's repeated path parameters.

@@ -4,6 +4,7 @@
 
 #include "daemon/convert.h"
 #include "daemon/services/grpc_status.h"
+#include "daemon/services/required_field.h"
 #include "daemon/warm_pools.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -37,6 +38,7 @@ grpc::ServerUnaryReactor* PoolsService::Define(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* PoolsService::Delete(grpc::CallbackServerContext* ctx,
                                                const v1::DeletePoolRequest* request,
                                                v1::DeletePoolResponse*) {
+  if (auto s = RequiredField(request->name(), "name"); !s.ok()) return Answer(ctx, s);
   return Answer(ctx, context_.pools().Delete(request->name(), request->keep_idle()));
 }
 
@@ -50,6 +52,7 @@ grpc::ServerUnaryReactor* PoolsService::List(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* PoolsService::GetStats(grpc::CallbackServerContext* ctx,
                                                  const v1::GetPoolStatsRequest* request,
                                                  v1::PoolStats* response) {
+  if (auto s = RequiredField(request->name(), "name"); !s.ok()) return Answer(ctx, s);
   auto pool = context_.pools().Find(request->name());
   if (pool == nullptr) return Answer(ctx, NoSuchPool(request->name()));
   *response = pool->Stats();
@@ -59,6 +62,7 @@ grpc::ServerUnaryReactor* PoolsService::GetStats(grpc::CallbackServerContext* ct
 grpc::ServerUnaryReactor* PoolsService::Acquire(grpc::CallbackServerContext* ctx,
                                                 const v1::AcquireSandboxRequest* request,
                                                 v1::AcquireSandboxResponse* response) {
+  if (auto s = RequiredField(request->pool_name(), "pool_name"); !s.ok()) return Answer(ctx, s);
   auto pool = context_.pools().Find(request->pool_name());
   if (pool == nullptr) return Answer(ctx, NoSuchPool(request->pool_name()));
   std::optional<absl::Duration> timeout;
@@ -103,10 +107,11 @@ grpc::ServerUnaryReactor* PoolsService::Acquire(grpc::CallbackServerContext* ctx
 grpc::ServerUnaryReactor* PoolsService::Release(grpc::CallbackServerContext* ctx,
                                                 const v1::ReleaseSandboxRequest* request,
                                                 v1::ReleaseSandboxResponse* response) {
+  if (auto s = RequiredField(request->pool_name(), "pool_name"); !s.ok()) return Answer(ctx, s);
   auto pool = context_.pools().Find(request->pool_name());
   if (pool == nullptr) return Answer(ctx, NoSuchPool(request->pool_name()));
-  if (request->sandbox_id().empty()) {
-    return Answer(ctx, absl::InvalidArgumentError("sandbox_id is required"));
+  if (auto s = RequiredField(request->sandbox_id(), "sandbox_id"); !s.ok()) {
+    return Answer(ctx, s);
   }
   context_.leases().Forget(request->sandbox_id());
   auto* reactor = ctx->DefaultReactor();

@@ -6,6 +6,7 @@
 #include "daemon/convert.h"
 #include "daemon/owner_id.h"
 #include "daemon/services/grpc_status.h"
+#include "daemon/services/required_field.h"
 #include "daemon/services/unary_call.h"
 #include "daemon/services/provision.h"
 #include "daemon/warm_pools.h"
@@ -397,8 +398,8 @@ grpc::ServerUnaryReactor* SandboxesService::GetSnapshot(grpc::CallbackServerCont
   auto origin =
       OriginOrFinish(context_.Resolve(request->connection(), ctx, reactor->cancel()), reactor);
   if (!origin.has_value()) return reactor;
-  if (request->snapshot_id().empty()) {
-    FinishStatus(reactor, absl::InvalidArgumentError("snapshot_id is required"));
+  if (auto s = RequiredField(request->snapshot_id(), "snapshot_id"); !s.ok()) {
+    FinishStatus(reactor, s);
     return reactor;
   }
   context_.lifecycle().GetSnapshot(
@@ -436,8 +437,8 @@ grpc::ServerUnaryReactor* SandboxesService::DeleteSnapshot(
   auto origin =
       OriginOrFinish(context_.Resolve(request->connection(), ctx, reactor->cancel()), reactor);
   if (!origin.has_value()) return reactor;
-  if (request->snapshot_id().empty()) {
-    FinishStatus(reactor, absl::InvalidArgumentError("snapshot_id is required"));
+  if (auto s = RequiredField(request->snapshot_id(), "snapshot_id"); !s.ok()) {
+    FinishStatus(reactor, s);
     return reactor;
   }
   context_.lifecycle().DeleteSnapshot(*origin, request->snapshot_id(),

@@ -1,6 +1,7 @@
 #include "daemon/services/templates_service.h"
 
 #include "daemon/services/grpc_status.h"
+#include "daemon/services/required_field.h"
 #include "daemon/warm_pools.h"
 
 namespace osb::daemon {
@@ -30,6 +31,7 @@ grpc::ServerUnaryReactor* TemplatesService::List(grpc::CallbackServerContext* ct
 grpc::ServerUnaryReactor* TemplatesService::Get(grpc::CallbackServerContext* ctx,
                                                 const v1::GetTemplateRequest* request,
                                                 v1::Template* response) {
+  if (auto s = RequiredField(request->name(), "name"); !s.ok()) return Answer(ctx, s);
   auto t = context_.templates().Get(request->name());
   if (t.ok()) *response = WithoutSecrets(*std::move(t));
   return Answer(ctx, t.status());
@@ -46,6 +48,7 @@ grpc::ServerUnaryReactor* TemplatesService::Define(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* TemplatesService::Delete(grpc::CallbackServerContext* ctx,
                                                    const v1::DeleteTemplateRequest* request,
                                                    v1::DeleteTemplateResponse*) {
+  if (auto s = RequiredField(request->name(), "name"); !s.ok()) return Answer(ctx, s);
   if (context_.pools().UsesTemplate(request->name())) {
     return Answer(ctx, absl::FailedPreconditionError("template " + request->name() +
                                                      " is used by a pool; delete the pool first"));

@@ -335,6 +335,26 @@ TEST_F(OsbdPresetsTest, BadPoolDefinitionsAreRefused) {
   v1::AcquireSandboxResponse acquired;
   EXPECT_EQ(Acquire("nope", v1::ACQUIRE_POLICY_FAIL_FAST, &acquired).error_code(),
             grpc::StatusCode::NOT_FOUND);
+  // A name left out is a bad request naming the field, not a pool or template not found.
+  grpc::Status unnamed = Acquire("", v1::ACQUIRE_POLICY_FAIL_FAST, &acquired);
+  EXPECT_EQ(unnamed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(unnamed.error_message(), "pool_name is required");
+  {
+    grpc::ClientContext stats_ctx;
+    SetDeadline(stats_ctx);
+    v1::PoolStats stats;
+    grpc::Status status = pools_->GetStats(&stats_ctx, v1::GetPoolStatsRequest(), &stats);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(status.error_message(), "name is required");
+  }
+  {
+    grpc::ClientContext get_ctx;
+    SetDeadline(get_ctx);
+    v1::Template got;
+    grpc::Status status = templates_->Get(&get_ctx, v1::GetTemplateRequest(), &got);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(status.error_message(), "name is required");
+  }
   grpc::ClientContext ctx;
   SetDeadline(ctx);
   v1::ListPoolsResponse list;
