@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "daemon/log_format.h"
-#include "daemon/services/required_field.h"
+#include "daemon/services/field_error.h"
 #include "daemon/warm_pools.h"
 #include "google/protobuf/util/time_util.h"
 #include "spdlog/spdlog.h"

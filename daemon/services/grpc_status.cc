@@ -1,9 +1,12 @@
 #include "daemon/services/grpc_status.h"
 
 #include <optional>
+#include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "daemon/services/field_error.h"
+#include "daemon/upstream/curl_loop.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "rest/error.h"
@@ -40,6 +43,18 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   // absl and gRPC share the canonical code numbering.
   const auto grpc_code = static_cast<grpc::StatusCode>(status.code());
   const std::optional<absl::Duration> retry_after = rest::RetryAfterOf(status);
+  if (std::optional<std::string> field = InvalidFieldOf(status); field.has_value()) {
+    // A bad request of the caller's: the field, for programs, as google.rpc.BadRequest.
+    google::rpc::Status details;
+    details.set_code(static_cast<int32_t>(grpc_code));
+    details.set_message(message);
+    google::rpc::BadRequest bad_request;
+    google::rpc::BadRequest::FieldViolation* violation = bad_request.add_field_violations();
+    violation->set_field(*field);
+    violation->set_description(message);
+    details.add_details()->PackFrom(bad_request);
+    return grpc::Status(grpc_code, message, details.SerializeAsString());
+  }
   if (code.empty() && request_id.empty() && !retry_after.has_value()) {
     return grpc::Status(grpc_code, message);
   }
@@ -53,6 +68,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (!request_id.empty()) (*info.mutable_metadata())["request_id"] = request_id;
   if (int http = rest::HttpStatusOf(status); http > 0) {
     (*info.mutable_metadata())["http_status"] = absl::StrCat(http);
+  }
+  if (auto origin = status.GetPayload(kOriginPayload); origin.has_value()) {
+    (*info.mutable_metadata())["origin"] = std::string(*origin);
   }
   // The server asked to wait (429/503 with Retry-After): RetryInfo too, as common.proto promises.
   return WithErrorInfo(grpc_code, message, info, retry_after);

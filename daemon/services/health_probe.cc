@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/convert.h"
+#include "daemon/services/field_error.h"
 #include "rest/execd.h"
 
 namespace osb::daemon {
@@ -15,13 +16,13 @@ absl::StatusOr<HealthProbe> ToHealthProbe(const opensandbox::v1::HealthCheck& ch
   if (check.has_polling_interval()) {
     p.interval = ToAbsl(check.polling_interval());
     if (*p.interval < absl::ZeroDuration()) {
-      return absl::InvalidArgumentError("health_check.polling_interval must not be negative");
+      return InvalidField("health_check.polling_interval", "must not be negative");
     }
   }
   if (check.has_initial_delay()) {
     p.initial_delay = ToAbsl(check.initial_delay());
     if (p.initial_delay < absl::ZeroDuration()) {
-      return absl::InvalidArgumentError("health_check.initial_delay must not be negative");
+      return InvalidField("health_check.initial_delay", "must not be negative");
     }
   }
   switch (check.probe_case()) {
@@ -29,24 +30,24 @@ absl::StatusOr<HealthProbe> ToHealthProbe(const opensandbox::v1::HealthCheck& ch
       p.kind = HealthProbe::Kind::kCommand;
       p.command = check.command().command();
       if (p.command.empty()) {
-        return absl::InvalidArgumentError("health_check.command.command must not be empty");
+        return InvalidField("health_check.command.command", "must not be empty");
       }
       if (check.command().has_timeout()) {
         p.command_timeout = ToAbsl(check.command().timeout());
         if (p.command_timeout <= absl::ZeroDuration()) {
-          return absl::InvalidArgumentError("health_check.command.timeout must be positive");
+          return InvalidField("health_check.command.timeout", "must be positive");
         }
       }
       break;
     case HealthCheck::kHttp:
       p.kind = HealthProbe::Kind::kHttp;
       if (check.http().port() < 1 || check.http().port() > 65535) {
-        return absl::InvalidArgumentError("health_check.http.port must be 1 to 65535");
+        return InvalidField("health_check.http.port", "must be 1 to 65535");
       }
       p.port = static_cast<int>(check.http().port());
       if (!check.http().path().empty()) p.path = check.http().path();
       if (p.path[0] != '/') {
-        return absl::InvalidArgumentError("health_check.http.path must start with '/'");
+        return InvalidField("health_check.http.path", "must start with '/'");
       }
       for (uint32_t status : check.http().expected_status()) {
         if (status < 100 || status > 599) {
@@ -59,7 +60,7 @@ absl::StatusOr<HealthProbe> ToHealthProbe(const opensandbox::v1::HealthCheck& ch
     case HealthCheck::kTcp:
       p.kind = HealthProbe::Kind::kTcp;
       if (check.tcp().port() < 1 || check.tcp().port() > 65535) {
-        return absl::InvalidArgumentError("health_check.tcp.port must be 1 to 65535");
+        return InvalidField("health_check.tcp.port", "must be 1 to 65535");
       }
       p.port = static_cast<int>(check.tcp().port());
       p.command = TcpListenScript(p.port);

@@ -3,8 +3,8 @@
 #include <memory>
 
 #include "daemon/convert.h"
+#include "daemon/services/field_error.h"
 #include "daemon/services/grpc_status.h"
-#include "daemon/services/required_field.h"
 #include "daemon/warm_pools.h"
 #include "google/protobuf/util/time_util.h"
 

@@ -1,7 +1,7 @@
 #include "daemon/services/templates_service.h"
 
+#include "daemon/services/field_error.h"
 #include "daemon/services/grpc_status.h"
-#include "daemon/services/required_field.h"
 #include "daemon/warm_pools.h"
 
 namespace osb::daemon {

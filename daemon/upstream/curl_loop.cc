@@ -8,9 +8,11 @@
 #include <mutex>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "rest/error.h"
 
 namespace osb::daemon {
 namespace {
@@ -408,8 +410,12 @@ void CurlLoop::CollectDone() {
       transport = absl::DeadlineExceededError(
           absl::StrCat(t->request.method, " ", t->request.url, ": ", curl_easy_strerror(code)));
     } else {
-      transport = absl::UnavailableError(
+      // The service could not be reached, or the connection failed under the exchange: said so
+      // to clients with osbd's reason and the origin (common.proto, "Errors").
+      transport = rest::MakeError(
+          absl::StatusCode::kUnavailable, kUpstreamUnreachable,
           absl::StrCat(t->request.method, " ", t->request.url, ": ", curl_easy_strerror(code)));
+      transport.SetPayload(kOriginPayload, absl::Cord(t->origin));
     }
     FinishTransfer(t, std::move(transport));
   }

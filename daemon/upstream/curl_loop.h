@@ -59,6 +59,12 @@ struct HttpResult {
 
 enum class DataAction { kContinue, kPause, kAbort };
 
+// A transfer that failed for want of a connection (refused, reset, unresolvable, TLS) ends
+// Unavailable with this OpenSandbox-style error code (rest::ErrorCodeOf) and its origin
+// ("scheme://host:port") as the kOriginPayload payload.
+inline constexpr char kUpstreamUnreachable[] = "OSBD::UPSTREAM_UNREACHABLE";
+inline constexpr char kOriginPayload[] = "osbd.opensandbox.io/origin";
+
 // What HttpHandler::on_send returns besides a byte count.
 inline constexpr std::ptrdiff_t kSendPause = -1;  // nothing to send yet: wait for Resume()
 inline constexpr std::ptrdiff_t kSendAbort = -2;  // fail the transfer (Cancelled)
