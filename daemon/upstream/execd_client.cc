@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
+#include "daemon/upstream/retrying_send.h"
 #include "rest/error.h"
 #include "rest/ids.h"
 #include "rest/sse.h"
@@ -205,12 +206,12 @@ void ExecdClient::Call(const ExecdEndpoint& endpoint, std::string method, std::s
     r.headers.emplace_back("Content-Type", "application/json");
     r.body = std::move(json_body);
   }
-  loop_.Start(std::move(r), {.on_done = [forget = endpoint.forget,
-                                          done = std::move(done)](HttpResult result) {
-                absl::Status s = ExchangeStatus(forget, result, result.body);
-                if (!s.ok()) return done(s);
-                done(std::move(result));
-              }});
+  SendWithRetries(loop_, std::move(r),
+                  [forget = endpoint.forget, done = std::move(done)](HttpResult result) {
+                    absl::Status s = ExchangeStatus(forget, result, result.body);
+                    if (!s.ok()) return done(s);
+                    done(std::move(result));
+                  });
 }
 
 void ExecdClient::GetCommandStatus(const ExecdEndpoint& endpoint, const std::string& command_id,

@@ -80,7 +80,8 @@ class ExecdClient {
                        std::function<void(absl::StatusOr<rest::RunCodeRequest>)> done);
 
   // A request whose answer is small: the answer when it is 2xx, otherwise execd's error as a
-  // status (rest::StatusFromHttp). `target` is the path and the already-encoded query; a
+  // status (rest::StatusFromHttp). Sent under the retry policy of retrying_send.h (GET, PUT and
+  // DELETE again on 429/502/503/504 or no connection). `target` is the path and the already-encoded query; a
   // non-empty `json_body` is sent as application/json.
   void Call(const ExecdEndpoint& endpoint, std::string method, std::string target,
             std::string json_body, std::function<void(absl::StatusOr<HttpResult>)> done);

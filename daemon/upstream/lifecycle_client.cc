@@ -1,14 +1,11 @@
 #include "daemon/upstream/lifecycle_client.h"
 
-#include <algorithm>
 #include <memory>
-#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
+#include "daemon/upstream/retrying_send.h"
 #include "rest/error.h"
 #include "rest/string_views.h"
 #include "rest/time_util.h"
@@ -16,76 +13,22 @@
 
 namespace osb::daemon {
 
-namespace {
-
-constexpr int kMaxAttempts = 4;
-constexpr absl::Duration kFirstBackoff = absl::Milliseconds(100);
-constexpr absl::Duration kMaxRetryDelay = absl::Seconds(10);
-
-bool Idempotent(const std::string& method) {
-  return method == "GET" || method == "HEAD" || method == "DELETE" || method == "PUT";
-}
-
-bool RetryableStatus(int status) {
-  return status == 429 || status == 502 || status == 503 || status == 504;
-}
-
-// Retry-After in whole seconds (the HTTP-date form is not used by OpenSandbox servers).
-std::optional<absl::Duration> RetryAfter(const HttpResult& r) {
-  int64_t seconds = 0;
-  if (!absl::SimpleAtoi(r.header("retry-after"), &seconds) || seconds < 0) return std::nullopt;
-  return absl::Seconds(seconds);
-}
-
-// One attempt of a JSON exchange; see CallJson.
-void Attempt(CurlLoop& loop, std::shared_ptr<HttpRequest> request, int attempt,
-             absl::Time deadline, std::shared_ptr<Callback<nlohmann::json>> done) {
-  request->attempt = attempt;
-  loop.Start(*request, {.on_done = [&loop, request, attempt, deadline, done](HttpResult r) {
-               const bool failed_transport =
-                   !r.transport.ok() && absl::IsUnavailable(r.transport);
-               if (Idempotent(request->method) && attempt < kMaxAttempts &&
-                   (failed_transport || (r.transport.ok() && RetryableStatus(r.status)))) {
-                 // The server's Retry-After, else 100 ms doubling, with jitter so that many
-                 // clients do not come back at once; never past the caller's deadline.
-                 absl::Duration delay =
-                     RetryAfter(r).value_or(kFirstBackoff * (1 << (attempt - 1)));
-                 delay = std::min(delay, kMaxRetryDelay);
-                 delay += delay / 4 * (static_cast<double>(absl::ToUnixNanos(absl::Now()) % 100) /
-                                       100.0);
-                 if (absl::Now() + delay < deadline) {
-                   return loop.Post(
-                       [&loop, request, attempt, deadline, done] {
-                         Attempt(loop, request, attempt + 1, deadline, done);
-                       },
-                       delay);
-                 }
-               }
-               if (!r.transport.ok()) return (*done)(r.transport);
-               if (r.status < 200 || r.status > 299) {
-                 absl::Status error =
-                     rest::StatusFromHttp(r.status, r.body, r.header("x-request-id"));
-                 if (auto after = RetryAfter(r); after.has_value()) {
-                   rest::SetRetryAfter(error, *after);
-                 }
-                 return (*done)(std::move(error));
-               }
-               if (r.body.empty()) return (*done)(nlohmann::json());
-               nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
-               if (j.is_discarded()) {
-                 return (*done)(absl::DataLossError(absl::StrCat(
-                     "the server answered ", r.status, " with a body that is not JSON")));
-               }
-               (*done)(std::move(j));
-             }});
-}
-
-}  // namespace
-
 void CallJson(CurlLoop& loop, HttpRequest request, Callback<nlohmann::json> done) {
-  const absl::Time deadline = absl::Now() + request.timeout;
-  Attempt(loop, std::make_shared<HttpRequest>(std::move(request)), 1, deadline,
-          std::make_shared<Callback<nlohmann::json>>(std::move(done)));
+  SendWithRetries(loop, std::move(request), [done = std::move(done)](HttpResult r) {
+    if (!r.transport.ok()) return done(r.transport);
+    if (r.status < 200 || r.status > 299) {
+      absl::Status error = rest::StatusFromHttp(r.status, r.body, r.header("x-request-id"));
+      if (auto after = RetryAfterOf(r); after.has_value()) rest::SetRetryAfter(error, *after);
+      return done(std::move(error));
+    }
+    if (r.body.empty()) return done(nlohmann::json());
+    nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+    if (j.is_discarded()) {
+      return done(absl::DataLossError(
+          absl::StrCat("the server answered ", r.status, " with a body that is not JSON")));
+    }
+    done(std::move(j));
+  });
 }
 
 HttpRequest LifecycleClient::Request(const Origin& origin, std::string method,

@@ -22,9 +22,7 @@ using Callback = std::function<void(absl::StatusOr<T>)>;
 
 // One JSON exchange: a non-2xx answer becomes the error its body describes (with the server's
 // Retry-After, if any: rest::RetryAfterOf); a 2xx body that is not JSON is DataLoss. An empty 2xx
-// body yields null. Idempotent requests (GET, HEAD, DELETE, PUT) are sent again, up to 4 times in
-// all, when the server answers 429, 502, 503 or 504 or cannot be reached: after its Retry-After,
-// else after 100 ms doubling, with jitter, and never past the request's own timeout.
+// body yields null. Sent under the retry policy of retrying_send.h.
 void CallJson(CurlLoop& loop, HttpRequest request, Callback<nlohmann::json> done);
 
 class LifecycleClient {

@@ -118,5 +118,46 @@ TEST(ExecdClient, AnEndpointFoundGoneIsForgottenAndNoOtherIs) {
   EXPECT_EQ(forgotten.load(), 1);
 }
 
+// execd's unary calls follow the lifecycle API's retry policy (retrying_send.h): a GET meeting
+// 503 is sent again until it is answered; a POST is sent once.
+TEST(ExecdClient, AnIdempotentCallIsRetriedAndAPostIsNot) {
+  httplib::Server server;
+  std::atomic<int> gets{0}, posts{0};
+  server.Get("/files/info", [&](const httplib::Request&, httplib::Response& res) {
+    if (++gets <= 2) {
+      res.status = 503;
+      res.set_header("Retry-After", "0");
+      res.set_content(R"({"code":"BUSY","message":"try again"})", "application/json");
+      return;
+    }
+    res.set_content(R"({"/a":{"path":"/a"}})", "application/json");
+  });
+  server.Post("/directories", [&](const httplib::Request&, httplib::Response& res) {
+    ++posts;
+    res.status = 503;
+    res.set_content(R"({"code":"BUSY","message":"try again"})", "application/json");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { server.listen_after_bind(); });
+  auto loop = std::make_unique<CurlLoop>();
+  ExecdClient execd(*loop);
+  const ExecdEndpoint endpoint{.base_url = "http://127.0.0.1:" + std::to_string(port)};
+  auto call = [&](std::string method, std::string target) {
+    std::promise<absl::StatusOr<HttpResult>> done;
+    execd.Call(endpoint, std::move(method), std::move(target), "",
+               [&done](absl::StatusOr<HttpResult> r) { done.set_value(std::move(r)); });
+    return done.get_future().get();
+  };
+  auto info = call("GET", "/files/info?path=%2Fa");
+  auto made = call("POST", "/directories");
+  loop.reset();
+  server.stop();
+  serving.join();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(gets, 3);
+  EXPECT_EQ(made.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(posts, 1) << "a POST may have been acted on: never sent twice";
+}
+
 }  // namespace
 }  // namespace osb::daemon
