@@ -152,20 +152,24 @@ absl::StatusOr<DaemonConfig> LoadDaemonConfig(const std::string& path, bool name
   if (!parsed.ok()) return parsed.status();
   const toml::table& table = *parsed;
   std::set<std::string> known = kConnectionKeys;
-  known.insert({"socket", "state_dir", "log_format", "profiles", "access", "tcp", "metrics", "templates"});
+  known.insert(
+      {"socket", "state_dir", "log_format", "profiles", "access", "tcp", "metrics", "templates"});
   if (auto s = CheckTomlKeys(table, known, path); !s.ok()) return s;
 
   DaemonConfig config;
   config.path = path;
   for (auto [key, field] :
-       {std::pair{"socket", &config.socket}, std::pair{"state_dir", &config.state_dir},
-        std::pair{"log_format", &config.log_format}}) {
+       {std::pair{"socket", &config.socket}, std::pair{"state_dir", &config.state_dir}}) {
     auto value = TomlString(table, key, path);
     if (!value.ok()) return value.status();
     *field = std::move(*value);
   }
-  if (config.log_format.has_value() && !ParseLogFormat(*config.log_format).ok()) {
-    return Bad(path, "'log_format' must be text or json");
+  auto log_format = TomlString(table, "log_format", path);
+  if (!log_format.ok()) return log_format.status();
+  if (log_format->has_value()) {
+    auto parsed_format = ParseLogFormat(**log_format);
+    if (!parsed_format.ok()) return Bad(path, "'log_format' must be text or json");
+    config.log_format = *parsed_format;
   }
   if (auto s = ReadConnection(table, path, &config.defaults); !s.ok()) return s;
 

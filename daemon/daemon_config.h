@@ -42,6 +42,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "daemon/log_format.h"
 #include "daemon/upstream/origin.h"
 #include "opensandbox/v1/templates.pb.h"
 
@@ -58,7 +59,7 @@ struct ConnectionProfile {
 struct DaemonConfig {
   std::string path;  // the file read; empty when there was none
   std::optional<std::string> socket, state_dir;
-  std::optional<std::string> log_format;  // "text" or "json", checked by osbd
+  std::optional<LogFormat> log_format;
   ConnectionProfile defaults;  // the top-level connection keys
   std::map<std::string, ConnectionProfile> profiles;
   std::optional<gid_t> access_group;

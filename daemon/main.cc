@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (log_format.empty() && config->log_format.has_value()) {
-    osb::daemon::UseLogFormat(*osb::daemon::ParseLogFormat(*config->log_format));
+    osb::daemon::UseLogFormat(*config->log_format);
   }
   const osb::daemon::ConnectionProfile& file_defaults = config->defaults;
   // What no log line may show.

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/convert.h"
+#include "daemon/services/field_error.h"
 #include "daemon/services/grpc_status.h"
 #include "daemon/warm_pools.h"
 #include "google/protobuf/util/time_util.h"
@@ -88,7 +89,7 @@ grpc::ServerUnaryReactor* DaemonService::Shutdown(grpc::CallbackServerContext* c
     return reactor;
   }
   if (request->has_grace() && ToAbsl(request->grace()) < absl::ZeroDuration()) {
-    reactor->Finish(ToGrpcStatus(absl::InvalidArgumentError("grace must not be negative")));
+    reactor->Finish(ToGrpcStatus(InvalidField("grace", "must not be negative")));
     return reactor;
   }
   const absl::Duration grace = request->has_grace() ? ToAbsl(request->grace()) : absl::Seconds(10);

@@ -82,20 +82,21 @@ grpc::ServerUnaryReactor* PoolsService::Acquire(grpc::CallbackServerContext* ctx
   const LeaseKeeper::Mode mode = request->lease() == v1::LEASE_MODE_RENEW_WHILE_ALIVE
                                      ? LeaseKeeper::Mode::kRenewWhileAlive
                                      : LeaseKeeper::Mode::kKillOnExit;
+  // The renewal step of a renew-while-alive lease: the sandbox's timeout, else the default's.
+  const absl::Duration lease_ttl = timeout.value_or(absl::Minutes(10));
   std::map<std::string, std::string> labels;
   if (holder != nullptr) {
-    labels = LeaseKeeper::Labels(context_.info().owner, request->lease_pid(), mode,
-                                 timeout.value_or(absl::Minutes(10)));
+    labels = LeaseKeeper::Labels(context_.info().owner, request->lease_pid(), mode, lease_ttl);
   }
   auto* reactor = ctx->DefaultReactor();
   DaemonContext& context = context_;
   pool->Acquire(request->policy(), timeout, std::move(labels),
-                [reactor, response, holder, mode, timeout, pool,
+                [reactor, response, holder, mode, lease_ttl, pool,
                  &context](absl::StatusOr<WarmPool::Acquired> acquired) {
                   if (!acquired.ok()) return reactor->Finish(ToGrpcStatus(acquired.status()));
                   if (holder != nullptr) {
                     context.leases().Add(pool->origin(), acquired->sandbox.id, std::move(*holder),
-                                         mode, timeout.value_or(absl::Minutes(10)));
+                                         mode, lease_ttl);
                   }
                   *response->mutable_sandbox() = ToProto(acquired->sandbox);
                   response->set_warm(acquired->warm);

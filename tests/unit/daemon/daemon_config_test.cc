@@ -58,7 +58,7 @@ env = { A = "b" }
   ASSERT_EQ(config->defaults.headers.size(), 1u);
   EXPECT_EQ(config->socket, "/run/x.sock");
   EXPECT_EQ(config->state_dir, std::nullopt);
-  EXPECT_EQ(config->log_format, "json");
+  EXPECT_EQ(config->log_format, LogFormat::kJson);
   ASSERT_EQ(config->profiles.count("local"), 1u);
   EXPECT_EQ(config->profiles.at("local").ca_file, "/etc/local-ca.pem");
   EXPECT_EQ(config->defaults.ca_file, std::nullopt);
