@@ -328,7 +328,6 @@ int main(int argc, char** argv) {
                      config->tcp_listen.empty() ? "" : " and " + config->tcp_listen);
     return 1;
   }
-  (*listener)->Start(std::move(acceptor));
   auto keep_awake =
       std::make_unique<osb::daemon::CallbackKeepAwake>(server->InProcessChannel({}));
   std::unique_ptr<osb::daemon::MetricsEndpoint> metrics;
@@ -347,8 +346,10 @@ int main(int argc, char** argv) {
   }
   if (tcp_port != 0) spdlog::info("osbd also serving on TCP {} (token required)", tcp_port);
   serving = true;
+  // Said before the first connection is taken: whoever sees an answer can read where it came from.
   spdlog::info("osbd serving on {} (upstream {}://{})", socket_path, origin.protocol,
                origin.authority);
+  (*listener)->Start(std::move(acceptor));
 
   stop.WaitForNotification();
   spdlog::info("osbd stopping: running calls have {} ms to finish", grace_ms.load());
