@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <sys/eventfd.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -17,6 +16,8 @@
 #include "absl/time/clock.h"
 #include "daemon/convert.h"
 #include "daemon/owner_id.h"
+#include "daemon/peer_listener.h"
+#include "daemon/services/field_error.h"
 #include "rest/sys/file_util.h"
 #include "spdlog/spdlog.h"
 
@@ -29,8 +30,10 @@ absl::Duration RenewalPeriod(absl::Duration ttl) { return std::min(ttl / 2, kMax
 
 }  // namespace
 
-LeaseKeeper::LeaseKeeper(LifecycleClient& lifecycle)
-    : lifecycle_(lifecycle), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+LeaseKeeper::LeaseKeeper(LifecycleClient& lifecycle, std::optional<gid_t> access_group)
+    : lifecycle_(lifecycle),
+      access_group_(access_group),
+      wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -43,7 +46,7 @@ LeaseKeeper::~LeaseKeeper() {
   thread_.join();
 }
 
-absl::StatusOr<UniqueFd> LeaseKeeper::OpenHolder(pid_t pid) {
+absl::StatusOr<UniqueFd> LeaseKeeper::OpenHolder(pid_t pid) const {
   if (pid <= 0) {
     return absl::InvalidArgumentError(
         "lease_pid is required with a lease: osbd cannot see the calling process over gRPC, so "
@@ -54,13 +57,10 @@ absl::StatusOr<UniqueFd> LeaseKeeper::OpenHolder(pid_t pid) {
     return absl::InvalidArgumentError(
         absl::StrCat("lease_pid ", pid, " is not a live process (", std::strerror(errno), ")"));
   }
-  struct stat st {};
-  if (::stat(absl::StrCat("/proc/", pid).c_str(), &st) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("lease_pid ", pid, " is not a live process"));
-  }
-  if (::geteuid() != 0 && st.st_uid != ::geteuid()) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("lease_pid ", pid, " belongs to another user than osbd's"));
+  if (!ProcessAllowed(pid, ::geteuid(), access_group_)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "lease_pid ", pid, " belongs to a user who may not use this osbd (only root, osbd's user",
+        access_group_.has_value() ? " and the access group's members" : "", ")"));
   }
   return fd;
 }

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -30,12 +31,14 @@ class LeaseKeeper {
  public:
   enum class Mode { kKillOnExit, kRenewWhileAlive };
 
-  explicit LeaseKeeper(LifecycleClient& lifecycle);
+  // Members of `access_group` may hold leases too, as they may connect (peer_listener.h).
+  LeaseKeeper(LifecycleClient& lifecycle, std::optional<gid_t> access_group);
   ~LeaseKeeper();  // stops watching; sandboxes are left as they are
 
   // A handle on the would-be holder: InvalidArgument when `pid` is not a live process,
-  // PermissionDenied when it belongs to another user. Checked before the sandbox is made.
-  static absl::StatusOr<UniqueFd> OpenHolder(pid_t pid);
+  // PermissionDenied when its user could not connect to osbd (neither root, osbd's user nor a
+  // member of the access group). Checked before the sandbox is made.
+  absl::StatusOr<UniqueFd> OpenHolder(pid_t pid) const;
   // The process's start time in clock ticks since boot (/proc/<pid>/stat field 22), which tells
   // it apart from a later process given the same pid; "" when it cannot be read.
   static std::string StartTimeOf(pid_t pid);
@@ -65,6 +68,7 @@ class LeaseKeeper {
   void Wake();
 
   LifecycleClient& lifecycle_;
+  const std::optional<gid_t> access_group_;
   UniqueFd wake_;  // eventfd: the lease set changed, or stop
   mutable absl::Mutex mu_;
   std::map<std::string, Lease> leases_ ABSL_GUARDED_BY(mu_);

@@ -183,6 +183,7 @@ int main(int argc, char** argv) {
   osb::daemon::Origin origin;
   osb::daemon::DaemonInfo info;
   info.state_dir = state_dir;
+  info.access_group = config->access_group;
   // 0711: the embedded runtime's sandboxes (unprivileged ids) traverse it to their own files.
   if (auto s = osb::MakeDirs(state_dir, 0711); !s.ok()) {
     spdlog::critical("{}", std::string(s.message()));

@@ -28,17 +28,41 @@ bool PeerAllowed(uid_t peer_uid, gid_t peer_gid, const std::vector<gid_t>& suppl
          std::find(supplementary.begin(), supplementary.end(), *group) != supplementary.end();
 }
 
-std::vector<gid_t> SupplementaryGroups(pid_t pid) {
-  std::vector<gid_t> groups;
-  auto status = ReadFile(absl::StrCat("/proc/", pid, "/status"));
-  if (!status.ok()) return groups;
-  for (absl::string_view line : absl::StrSplit(*status, '\n')) {
-    if (!absl::ConsumePrefix(&line, "Groups:")) continue;
-    for (absl::string_view word : absl::StrSplit(line, ' ', absl::SkipWhitespace())) {
-      if (uint32_t gid = 0; absl::SimpleAtoi(word, &gid)) groups.push_back(gid);
+namespace {
+
+// The numbers of the /proc/<pid>/status line `key` ("Uid:", "Gid:", "Groups:"); empty when the
+// file or the line cannot be read.
+std::vector<uint32_t> StatusNumbers(const std::string& status, absl::string_view key) {
+  std::vector<uint32_t> numbers;
+  for (absl::string_view line : absl::StrSplit(status, '\n')) {
+    if (!absl::ConsumePrefix(&line, key)) continue;
+    for (absl::string_view word : absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
+      if (uint32_t n = 0; absl::SimpleAtoi(word, &n)) numbers.push_back(n);
     }
+    break;
   }
-  return groups;
+  return numbers;
+}
+
+}  // namespace
+
+std::vector<gid_t> SupplementaryGroups(pid_t pid) {
+  auto status = ReadFile(absl::StrCat("/proc/", pid, "/status"));
+  if (!status.ok()) return {};
+  std::vector<uint32_t> groups = StatusNumbers(*status, "Groups:");
+  return std::vector<gid_t>(groups.begin(), groups.end());
+}
+
+bool ProcessAllowed(pid_t pid, uid_t self, std::optional<gid_t> group) {
+  auto status = ReadFile(absl::StrCat("/proc/", pid, "/status"));
+  if (!status.ok()) return false;
+  // Real, effective, saved and filesystem ids: SO_PEERCRED reports the effective ones.
+  const std::vector<uint32_t> uids = StatusNumbers(*status, "Uid:");
+  const std::vector<uint32_t> gids = StatusNumbers(*status, "Gid:");
+  if (uids.size() < 2 || gids.size() < 2) return false;
+  const std::vector<uint32_t> groups = StatusNumbers(*status, "Groups:");
+  return PeerAllowed(uids[1], gids[1], std::vector<gid_t>(groups.begin(), groups.end()), self,
+                     group);
 }
 
 absl::Status SocketDirectoryIsSafe(const std::string& dir) {

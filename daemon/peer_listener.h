@@ -30,6 +30,10 @@ bool PeerAllowed(uid_t peer_uid, gid_t peer_gid, const std::vector<gid_t>& suppl
 // The supplementary groups of process `pid` (from /proc/<pid>/status); empty when unreadable.
 std::vector<gid_t> SupplementaryGroups(pid_t pid);
 
+// PeerAllowed for the live process `pid`: its effective uid and gid and its supplementary groups,
+// from /proc/<pid>/status, as SO_PEERCRED would report them. False when they cannot be read.
+bool ProcessAllowed(pid_t pid, uid_t self, std::optional<gid_t> group);
+
 // OK when only osbd's user (or root) can replace a socket in `dir`: the directory belongs to
 // osbd's user or root, and is writable by no one else unless sticky (like /tmp). Otherwise
 // FailedPrecondition saying why: whoever could replace the socket would receive clients' calls,

@@ -18,7 +18,7 @@ DaemonContext::DaemonContext(Origin default_origin, DaemonInfo info,
       info_(std::move(info)),
       lifecycle_(loop_),
       execd_(loop_),
-      leases_(lifecycle_) {
+      leases_(lifecycle_, info_.access_group) {
   // Stopped in the destructor before call_stats_ goes, so the observer never outlives it.
   loop_.SetObserver([this](const CurlLoop::TransferReport& r) {
     call_stats_.RecordUpstream(r.route, r.origin,

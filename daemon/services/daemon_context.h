@@ -3,9 +3,11 @@
 #pragma once
 
 #include <grpcpp/server_context.h>
+#include <sys/types.h>
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -32,6 +34,7 @@ struct DaemonInfo {
   // Tags what this osbd owns (owner_id.h); main sets the one kept in state_dir.
   std::string owner = NewOwnerId();
   std::string embedded_runtime_address;  // empty when a domain is configured
+  std::optional<gid_t> access_group;     // its members may connect, and hold leases
   absl::Time started_at = absl::Now();
 };
 

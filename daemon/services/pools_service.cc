@@ -75,7 +75,7 @@ grpc::ServerUnaryReactor* PoolsService::Acquire(grpc::CallbackServerContext* ctx
   // The lease holder is checked before anything is handed out, and held from then on.
   std::shared_ptr<UniqueFd> holder;
   if (request->lease() != v1::LEASE_MODE_UNSPECIFIED) {
-    auto opened = LeaseKeeper::OpenHolder(request->lease_pid());
+    auto opened = context_.leases().OpenHolder(request->lease_pid());
     if (!opened.ok()) return Answer(ctx, opened.status());
     holder = std::make_shared<UniqueFd>(*std::move(opened));
   }

@@ -128,7 +128,7 @@ grpc::ServerUnaryReactor* SandboxesService::Create(grpc::CallbackServerContext* 
   // The lease holder is checked before anything is made, and held from then on.
   std::shared_ptr<UniqueFd> holder;
   if (request->lease() != v1::LEASE_MODE_UNSPECIFIED) {
-    auto opened = LeaseKeeper::OpenHolder(request->lease_pid());
+    auto opened = context_.leases().OpenHolder(request->lease_pid());
     if (!opened.ok()) {
       FinishStatus(reactor, opened.status());
       return reactor;

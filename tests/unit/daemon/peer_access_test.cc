@@ -1,10 +1,13 @@
 // Who may use osbd's socket (PeerAllowed), how osbd's statistics read in Prometheus's text format,
 // and the TCP listener's token check.
 #include <gmock/gmock.h>
+#include <grp.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -41,6 +44,36 @@ TEST(PeerAllowedTest, SupplementaryGroupsOfThisProcess) {
   ::getgroups(static_cast<int>(mine.size()), mine.data());
   EXPECT_EQ(SupplementaryGroups(::getpid()), mine);
   EXPECT_TRUE(SupplementaryGroups(-1).empty());
+}
+
+// A lease holder is judged as its connection would be: by the ids SO_PEERCRED would report.
+TEST(PeerAllowedTest, ALiveProcessIsJudgedByItsEffectiveIdsAndGroups) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to start a process as another user";
+  constexpr uid_t kUser = 5002;
+  constexpr gid_t kGroup = 4242;
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const gid_t groups[] = {kGroup};
+    if (::setgroups(1, groups) != 0 || ::setgid(kUser) != 0 || ::setuid(kUser) != 0) _exit(1);
+    (void)!::write(ready[1], "x", 1);
+    ::pause();
+    _exit(0);
+  }
+  ::close(ready[1]);
+  char byte = 0;
+  ASSERT_EQ(::read(ready[0], &byte, 1), 1) << "the child could not take the ids";
+  ::close(ready[0]);
+  EXPECT_FALSE(ProcessAllowed(child, 1000, std::nullopt));
+  EXPECT_FALSE(ProcessAllowed(child, 1000, 77));
+  EXPECT_TRUE(ProcessAllowed(child, 1000, kGroup)) << "a member of the access group";
+  EXPECT_TRUE(ProcessAllowed(child, kUser, std::nullopt)) << "osbd's own user";
+  EXPECT_TRUE(ProcessAllowed(::getpid(), 1000, std::nullopt)) << "root";
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  EXPECT_FALSE(ProcessAllowed(child, kUser, std::nullopt)) << "gone";
 }
 
 TEST(SocketDirectoryTest, OnlyADirectoryNoOtherUserCanWriteIsSafe) {
