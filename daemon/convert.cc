@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "daemon/services/field_error.h"
 #include "google/protobuf/util/time_util.h"
 #include "rest/time_util.h"
 
@@ -15,11 +16,6 @@ using google::protobuf::util::TimeUtil;
 
 constexpr int64_t kDefaultTimeoutSeconds = 600;
 constexpr int64_t kMinTimeoutSeconds = 60;
-
-absl::Status Unimplemented(absl::string_view field) {
-  return absl::UnimplementedError(
-      absl::StrCat(field, " is not implemented by this osbd yet; leave it unset"));
-}
 
 std::string ActionName(v1::NetworkAction a) {
   return a == v1::NETWORK_ACTION_ALLOW ? "allow" : "deny";
@@ -69,10 +65,12 @@ absl::StatusOr<rest::CreateSandboxRequest> ToRest(const v1::CreateSandboxRequest
     return absl::InternalError("the template must be applied before the request is converted");
   }
   if (in.lease() == v1::LEASE_MODE_RENEW_WHILE_ALIVE && in.manual_cleanup()) {
-    return absl::InvalidArgumentError(
-        "a renew-while-alive lease needs a timeout to renew, not manual_cleanup");
+    return InvalidField("lease",
+                        "RENEW_WHILE_ALIVE needs a timeout to renew, not manual_cleanup");
   }
-  if (in.credential_proxy()) return Unimplemented("credential_proxy");
+  if (in.credential_proxy() && !in.has_network_policy()) {
+    return InvalidField("credential_proxy", "needs a network_policy");
+  }
   if (in.image().empty() == in.snapshot_id().empty()) {
     return absl::InvalidArgumentError("exactly one of image and snapshot_id must be set");
   }
@@ -121,6 +119,7 @@ absl::StatusOr<rest::CreateSandboxRequest> ToRest(const v1::CreateSandboxRequest
   }
   out.extensions = {in.extensions().begin(), in.extensions().end()};
   out.secure_access = in.secure_access();
+  out.credential_proxy = in.credential_proxy();
   return out;
 }
 

@@ -1,6 +1,6 @@
 // Conversions between the gRPC API (proto/opensandbox/v1) and the OpenSandbox REST types (rest/).
-// Requests that use a part of the API osbd does not implement yet fail with Unimplemented naming
-// the field, never silently drop it.
+// A request that cannot be converted is InvalidArgument naming its field (field_error.h); no
+// field is ever silently dropped.
 #pragma once
 
 #include <cstdint>

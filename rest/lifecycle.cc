@@ -83,6 +83,17 @@ absl::Status ReadPlatform(const Json& obj, std::string_view prefix,
   return absl::OkStatus();
 }
 
+// `credentialProxy`: `{"enabled": bool}`, absent or null meaning disabled.
+absl::Status ReadCredentialProxy(const Json& obj, bool* enabled) {
+  const Json* v = FindField(obj, "credentialProxy");
+  if (v == nullptr) return absl::OkStatus();
+  if (!v->is_object()) return TypeError("credentialProxy", "an object", *v);
+  std::optional<bool> value;
+  OSB_REST_RETURN_IF_ERROR(ReadBool(*v, "credentialProxy", "enabled", &value));
+  *enabled = value.value_or(false);
+  return absl::OkStatus();
+}
+
 // Members kept as raw JSON are still checked for their outer type, so a bad request fails here
 // with the field's name rather than later in whoever interprets it.
 absl::Status ReadRaw(const Json& obj, std::string_view key, bool want_array,
@@ -185,6 +196,7 @@ absl::StatusOr<CreateSandboxRequest> ParseCreateSandboxRequest(const nlohmann::j
   std::optional<bool> secure_access;
   OSB_REST_RETURN_IF_ERROR(ReadBool(j, "", "secureAccess", &secure_access));
   r.secure_access = secure_access.value_or(false);
+  OSB_REST_RETURN_IF_ERROR(ReadCredentialProxy(j, &r.credential_proxy));
   return r;
 }
 
@@ -212,6 +224,7 @@ nlohmann::json ToJson(const CreateSandboxRequest& r) {
   if (r.volumes.has_value() && !r.volumes->is_null()) j["volumes"] = *r.volumes;
   if (!r.extensions.empty()) j["extensions"] = r.extensions;
   if (r.secure_access) j["secureAccess"] = true;
+  if (r.credential_proxy) j["credentialProxy"] = Json{{"enabled", true}};
   return j;
 }
 
@@ -237,6 +250,9 @@ absl::Status ValidateCreateSandboxRequest(const CreateSandboxRequest& r) {
     return absl::InvalidArgumentError(
         absl::StrCat("'timeout' must be at least ", kMinTimeoutSeconds, " seconds, got ",
                      *r.timeout_seconds, " (omit it or send null for manual cleanup)"));
+  }
+  if (r.credential_proxy && !r.network_policy.has_value()) {
+    return absl::InvalidArgumentError("'credentialProxy' needs a 'networkPolicy'");
   }
   if (r.timeout_seconds.has_value() && *r.timeout_seconds > kMaxTimeoutSeconds) {
     return absl::InvalidArgumentError(

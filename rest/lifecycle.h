@@ -50,13 +50,15 @@ struct CreateSandboxRequest {
   std::optional<nlohmann::json> volumes;
   StringMap extensions;
   bool secure_access = false;
+  bool credential_proxy = false;  // `credentialProxy.enabled`; needs a network policy
 };
 
 absl::StatusOr<CreateSandboxRequest> ParseCreateSandboxRequest(const nlohmann::json& j);
 nlohmann::json ToJson(const CreateSandboxRequest& r);
 
 // Checks the rules the schema states in prose: exactly one of image/snapshotId, a non-empty
-// image uri, entrypoint non-empty when an image is given, timeout ≥ 60 when present.
+// image uri, entrypoint non-empty when an image is given, timeout ≥ 60 when present, a network
+// policy when the credential proxy is enabled.
 // InvalidArgument with a message naming the field.
 absl::Status ValidateCreateSandboxRequest(const CreateSandboxRequest& r);
 

@@ -1,6 +1,7 @@
 #include "daemon/services/sandboxes_service.h"
 
 #include <memory>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "daemon/convert.h"
@@ -293,7 +294,7 @@ grpc::ServerUnaryReactor* SandboxesService::Renew(grpc::CallbackServerContext* c
   } else if (request->has_expires_at()) {
     expires_at = absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(request->expires_at()));
   } else {
-    FinishStatus(reactor, absl::InvalidArgumentError("set timeout or expires_at"));
+    FinishStatus(reactor, InvalidField("expiration", "is required: timeout or expires_at"));
     return reactor;
   }
   context_.lifecycle().Renew(*origin, request->sandbox_id(), expires_at,
@@ -343,22 +344,37 @@ grpc::ServerUnaryReactor* SandboxesService::GetEndpoint(grpc::CallbackServerCont
       reactor);
   if (!origin.has_value()) return reactor;
   if (request->port() < 1 || request->port() > 65535) {
-    FinishStatus(reactor, absl::InvalidArgumentError("port must be between 1 and 65535"));
-    return reactor;
-  }
-  if (request->has_expires()) {
-    FinishStatus(reactor,
-                 absl::UnimplementedError("signed endpoints (expires) are not implemented yet"));
+    FinishStatus(reactor, InvalidField("port", "must be between 1 and 65535"));
     return reactor;
   }
   if (request->has_use_server_proxy()) origin->use_server_proxy = request->use_server_proxy();
+  // A signed route (OSEP-0011) is the service's to make: osbd passes the time on, and a service
+  // that has none answers 400 API_NOT_SUPPORTED (the Docker server and osb-runtime do).
+  std::optional<int64_t> expires;
+  if (request->has_expires()) {
+    if (request->expires().seconds() < 0) {
+      FinishStatus(reactor, InvalidField("expires", "must not be before 1970"));
+      return reactor;
+    }
+    if (origin->use_server_proxy) {
+      FinishStatus(reactor,
+                   InvalidField("expires", "cannot be combined with the server proxy "
+                                           "(use_server_proxy, the request's or its connection's)"));
+      return reactor;
+    }
+    expires = request->expires().seconds();
+  }
   context_.lifecycle().GetEndpoint(
       *origin, request->sandbox_id(), static_cast<int>(request->port()),
-      FinishWith<ExecdEndpoint>(reactor, [response](const ExecdEndpoint& e) {
-        response->set_endpoint(e.endpoint);
-        response->set_url(e.base_url);
-        for (const auto& [k, v] : e.headers) (*response->mutable_headers())[k] = v;
-      }));
+      FinishWith<ExecdEndpoint>(reactor,
+                                [response](const ExecdEndpoint& e) {
+                                  response->set_endpoint(e.endpoint);
+                                  response->set_url(e.base_url);
+                                  for (const auto& [k, v] : e.headers) {
+                                    (*response->mutable_headers())[k] = v;
+                                  }
+                                }),
+      expires);
   return reactor;
 }
 

@@ -179,9 +179,11 @@ void LifecycleClient::PatchMetadata(const Origin& origin, const std::string& id,
 }
 
 void LifecycleClient::GetEndpoint(const Origin& origin, const std::string& id, int port,
-                                  Callback<ExecdEndpoint> done) {
+                                  Callback<ExecdEndpoint> done,
+                                  std::optional<int64_t> expires_unix_seconds) {
   std::string path = absl::StrCat("/sandboxes/", id, "/endpoints/", port,
                                   "?use_server_proxy=", origin.use_server_proxy ? "true" : "false");
+  if (expires_unix_seconds.has_value()) absl::StrAppend(&path, "&expires=", *expires_unix_seconds);
   CallJson(loop_, Request(origin, "GET", path),
            [done = std::move(done), protocol = origin.protocol,
             ca_file = origin.ca_file](absl::StatusOr<nlohmann::json> j) {

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,9 +57,11 @@ class LifecycleClient {
                      Callback<rest::ListSnapshotsResponse> done);
   void DeleteSnapshot(const Origin& origin, const std::string& id,
                       std::function<void(absl::Status)> done);
-  // GET /sandboxes/{id}/endpoints/{port}?use_server_proxy=..., as an execd endpoint.
+  // GET /sandboxes/{id}/endpoints/{port}?use_server_proxy=...[&expires=...], as an execd
+  // endpoint. `expires_unix_seconds` asks for a signed route valid until then (OSEP-0011).
   void GetEndpoint(const Origin& origin, const std::string& id, int port,
-                   Callback<ExecdEndpoint> done);
+                   Callback<ExecdEndpoint> done,
+                   std::optional<int64_t> expires_unix_seconds = std::nullopt);
 
  private:
   HttpRequest Request(const Origin& origin, std::string method, std::string path) const;

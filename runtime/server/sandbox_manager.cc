@@ -418,6 +418,18 @@ absl::StatusOr<rest::Sandbox> SandboxManager::Create(const rest::CreateSandboxRe
                            rest::StdView(s.message()));
   }
   if (auto s = rest::ValidateMetadata(request.metadata); !s.ok()) return s;
+  // Refused rather than ignored: a caller who asked for either must not believe it has it. 400,
+  // as the official Docker server answers.
+  if (request.credential_proxy) {
+    return rest::MakeError(absl::StatusCode::kInvalidArgument, "SANDBOX::API_NOT_SUPPORTED",
+                           "the credential-vault proxy (credentialProxy) is not supported by "
+                           "osb-runtime");
+  }
+  if (request.secure_access) {
+    return rest::MakeError(absl::StatusCode::kInvalidArgument, "SANDBOX::API_NOT_SUPPORTED",
+                           "secureAccess (the Kubernetes gateway's) is not supported by "
+                           "osb-runtime");
+  }
   if (request.snapshot_id.has_value() && restore == nullptr) {
     return Unsupported("creating a sandbox from a snapshot without its layer");
   }

@@ -27,6 +27,7 @@
 #include "opensandbox/v1/sandboxes.grpc.pb.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/osbd_fixture.h"
+#include "tests/integration/status_details.h"
 
 namespace osb::test {
 namespace {
@@ -633,8 +634,68 @@ TEST_F(OsbdTest, GetEndpointGivesAUsableUrlAndHeaders) {
 
   grpc::ClientContext bad_ctx;
   request.set_port(0);
-  EXPECT_EQ(sandboxes_->GetEndpoint(&bad_ctx, request, &endpoint).error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  grpc::Status bad = sandboxes_->GetEndpoint(&bad_ctx, request, &endpoint);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(BadRequestField(bad), "port");
+}
+
+// The credential-vault proxy goes to the service with its network policy; osb-runtime has
+// none and refuses the create rather than make a sandbox without it.
+TEST_F(OsbdTest, TheCredentialProxyIsAskedOfTheService) {
+  v1::CreateSandboxRequest request;
+  request.set_image("host");
+  request.set_credential_proxy(true);
+  v1::Sandbox sandbox;
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    grpc::Status status = sandboxes_->Create(&ctx, request, &sandbox);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+    EXPECT_EQ(BadRequestField(status), "credential_proxy") << status.error_message();
+  }
+  request.mutable_network_policy()->set_default_action(v1::NETWORK_ACTION_DENY);
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    grpc::Status status = sandboxes_->Create(&ctx, request, &sandbox);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+    EXPECT_EQ(ErrorReason(status), "SANDBOX::API_NOT_SUPPORTED") << status.error_message();
+  }
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::ListSandboxesRequest list;
+  v1::ListSandboxesResponse listed;
+  ASSERT_TRUE(sandboxes_->List(&ctx, list, &listed).ok());
+  EXPECT_EQ(listed.sandboxes_size(), 0) << "nothing was created";
+}
+
+// A signed route is asked of the service, which decides: osb-runtime, like the official Docker
+// server, has none and says so. Asked together with the server proxy, osbd refuses it itself.
+TEST_F(OsbdTest, ASignedEndpointIsTheServicesToGive) {
+  std::string id = NewSandbox();
+  v1::GetEndpointRequest request;
+  request.set_sandbox_id(id);
+  request.set_port(8080);
+  *request.mutable_expires() = google::protobuf::util::TimeUtil::SecondsToTimestamp(
+      absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+  v1::Endpoint endpoint;
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    grpc::Status status = sandboxes_->GetEndpoint(&ctx, request, &endpoint);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+    EXPECT_EQ(ErrorReason(status), "SANDBOX::API_NOT_SUPPORTED") << status.error_message();
+    EXPECT_TRUE(absl::StrContains(status.error_message(), "signed endpoints"))
+        << status.error_message();
+  }
+  request.set_use_server_proxy(true);
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    grpc::Status status = sandboxes_->GetEndpoint(&ctx, request, &endpoint);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+    EXPECT_EQ(BadRequestField(status), "expires") << status.error_message();
+  }
 }
 
 }  // namespace

@@ -152,6 +152,25 @@ TEST_F(Errors, MetadataBreakingTheLabelRulesIs400AndCreatesNothing) {
   EXPECT_EQ(ParseJson(listed->body)["items"].size(), 0u) << listed->body;
 }
 
+// What osb-runtime cannot give it refuses, as the Docker server does, rather than create a
+// sandbox without it.
+TEST_F(Errors, TheCredentialProxyAndSecureAccessAre400NotSupportedAndCreateNothing) {
+  for (const auto& [key, value] :
+       {std::pair{"credentialProxy", json{{"enabled", true}}}, std::pair{"secureAccess", json(true)}}) {
+    json body = CreateBody();
+    body["networkPolicy"] = {{"defaultAction", "deny"}};
+    body[key] = value;
+    auto res = api_->Post("/v1/sandboxes", body.dump(), "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400) << key << " -> " << res->body;
+    EXPECT_EQ(ErrorCode(res->body), "SANDBOX::API_NOT_SUPPORTED") << res->body;
+    EXPECT_THAT(ParseJson(res->body).value("message", ""), HasSubstr(key));
+  }
+  auto listed = api_->Get("/v1/sandboxes");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(ParseJson(listed->body)["items"].size(), 0u) << listed->body;
+}
+
 TEST_F(Errors, TimeoutBelowMinimumIs400) {
   json body = CreateBody();
   body["timeout"] = 30;

@@ -52,11 +52,17 @@ TEST(ConvertCreate, RejectsContradictionsAndShortTimeouts) {
   EXPECT_EQ(ToRest(manual_and_timeout).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST(ConvertCreate, FeaturesNotBuiltYetAreUnimplementedNotDropped) {
+TEST(ConvertCreate, TheCredentialProxyGoesWithItsNetworkPolicy) {
   v1::CreateSandboxRequest in;
   in.set_image("x");
   in.set_credential_proxy(true);
-  EXPECT_EQ(ToRest(in).status().code(), absl::StatusCode::kUnimplemented);
+  absl::Status alone = ToRest(in).status();
+  EXPECT_EQ(alone.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(alone.message(), "credential_proxy needs a network_policy");
+  in.mutable_network_policy()->set_default_action(v1::NETWORK_ACTION_DENY);
+  auto out = ToRest(in);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(rest::ToJson(*out)["credentialProxy"], nlohmann::json({{"enabled", true}}));
 }
 
 TEST(ConvertCreate, ATemplateMustBeAppliedBeforeConversionNotDropped) {

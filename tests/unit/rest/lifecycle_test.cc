@@ -34,7 +34,8 @@ constexpr const char* kFullCreateRequest = R"({
                     "egress": [{"action": "allow", "target": "*.example.com"}]},
   "volumes": [{"name": "data", "mountPath": "/data", "host": {"path": "/srv/data"}}],
   "extensions": {"access.renew.extend.seconds": "300"},
-  "secureAccess": true
+  "secureAccess": true,
+  "credentialProxy": {"enabled": true}
 })";
 
 TEST(CreateSandboxRequestTest, ParsesEveryField) {
@@ -62,6 +63,7 @@ TEST(CreateSandboxRequestTest, ParsesEveryField) {
   EXPECT_EQ((*r->volumes)[0]["mountPath"], "/data");
   EXPECT_THAT(r->extensions, ElementsAre(Pair("access.renew.extend.seconds", "300")));
   EXPECT_TRUE(r->secure_access);
+  EXPECT_TRUE(r->credential_proxy);
   EXPECT_TRUE(ValidateCreateSandboxRequest(*r).ok());
 }
 
@@ -148,6 +150,8 @@ TEST(CreateSandboxRequestTest, WrongTypesNameTheField) {
       {R"({"volumes":{}})", "'volumes'"},
       {R"({"extensions":{"poolRef":false}})", "'extensions.poolRef'"},
       {R"({"secureAccess":"yes"})", "'secureAccess'"},
+      {R"({"credentialProxy":true})", "'credentialProxy'"},
+      {R"({"credentialProxy":{"enabled":"yes"}})", "'credentialProxy.enabled'"},
   };
   for (const auto& c : cases) {
     absl::StatusOr<CreateSandboxRequest> r = ParseCreateSandboxRequest(json::parse(c.body));
@@ -166,7 +170,7 @@ TEST(CreateSandboxRequestTest, BodyMustBeAnObject) {
 
 TEST(CreateSandboxRequestTest, UnknownFieldsAreIgnored) {
   absl::StatusOr<CreateSandboxRequest> r = ParseCreateSandboxRequest(json::parse(
-      R"({"snapshotId":"s","futureField":{"x":1},"credentialProxy":{"enabled":true}})"));
+      R"({"snapshotId":"s","futureField":{"x":1},"futureObject":{"enabled":true}})"));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->snapshot_id, "s");
 }
@@ -242,6 +246,16 @@ TEST(ValidateCreateSandboxRequestTest, ImageNeedsAnEntrypoint) {
       ParseCreateSandboxRequest(json::parse(R"({"image":{"uri":"x"},"entrypoint":[]})"));
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_FALSE(ValidateCreateSandboxRequest(*parsed).ok());
+}
+
+TEST(ValidateCreateSandboxRequestTest, TheCredentialProxyNeedsANetworkPolicy) {
+  CreateSandboxRequest r = WithImage();
+  r.credential_proxy = true;
+  absl::Status s = ValidateCreateSandboxRequest(r);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(MessageOf(s), HasSubstr("'networkPolicy'"));
+  r.network_policy = json{{"defaultAction", "deny"}};
+  EXPECT_TRUE(ValidateCreateSandboxRequest(r).ok());
 }
 
 TEST(ValidateCreateSandboxRequestTest, ImageUriMustNotBeEmpty) {
