@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "daemon/services/field_error.h"
 
 namespace osb::daemon {
 
@@ -75,8 +76,8 @@ absl::StatusOr<CommandJournal::SubscriptionId> CommandJournal::Subscribe(
         " were already dropped from the journal; the oldest kept is ", first_seq_));
   }
   if (after_seq >= next_seq_) {
-    return absl::InvalidArgumentError(absl::StrCat("after_seq ", after_seq,
-                                                   " is beyond the last event, ", next_seq_ - 1));
+    return InvalidField("after_seq", absl::StrCat(after_seq, " is beyond the last event, ",
+                                                  next_seq_ - 1));
   }
   const SubscriptionId id = next_subscription_++;
   subscribers_.emplace(id, Subscriber{std::move(link), after_seq + 1});

@@ -72,7 +72,7 @@ absl::StatusOr<rest::CreateSandboxRequest> ToRest(const v1::CreateSandboxRequest
     return InvalidField("credential_proxy", "needs a network_policy");
   }
   if (in.image().empty() == in.snapshot_id().empty()) {
-    return absl::InvalidArgumentError("exactly one of image and snapshot_id must be set");
+    return InvalidField("image", "or snapshot_id must be set, and not both");
   }
   rest::CreateSandboxRequest out;
   if (!in.image().empty()) {
@@ -87,14 +87,14 @@ absl::StatusOr<rest::CreateSandboxRequest> ToRest(const v1::CreateSandboxRequest
     out.platform = rest::PlatformSpec{in.platform().os(), in.platform().arch()};
   if (in.manual_cleanup()) {
     if (in.has_timeout()) {
-      return absl::InvalidArgumentError("timeout cannot be combined with manual_cleanup");
+      return InvalidField("timeout", "cannot be combined with manual_cleanup");
     }
   } else {
     int64_t seconds =
         in.has_timeout() ? TimeUtil::DurationToSeconds(in.timeout()) : kDefaultTimeoutSeconds;
     if (seconds < kMinTimeoutSeconds) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("timeout must be at least ", kMinTimeoutSeconds, " s, got ", seconds, " s"));
+      return InvalidField("timeout", absl::StrCat("must be at least ", kMinTimeoutSeconds,
+                                                  " s, got ", seconds, " s"));
     }
     out.timeout_seconds = seconds;
   }
@@ -167,14 +167,14 @@ namespace {
 // A command's timeout in ms; InvalidArgument under 1 ms.
 absl::StatusOr<int64_t> TimeoutMs(const google::protobuf::Duration& timeout) {
   int64_t ms = TimeUtil::DurationToMilliseconds(timeout);
-  if (ms < 1) return absl::InvalidArgumentError("timeout must be at least 1 ms");
+  if (ms < 1) return InvalidField("timeout", "must be at least 1 ms");
   return ms;
 }
 
 }  // namespace
 
 absl::StatusOr<rest::RunCommandRequest> ToRest(const v1::RunCommandRequest& in) {
-  if (in.command().empty()) return absl::InvalidArgumentError("command must not be empty");
+  if (absl::Status s = RequiredField(in.command(), "command"); !s.ok()) return s;
   rest::RunCommandRequest out;
   out.command = in.command();
   if (!in.cwd().empty()) out.cwd = in.cwd();
@@ -186,12 +186,12 @@ absl::StatusOr<rest::RunCommandRequest> ToRest(const v1::RunCommandRequest& in) 
   }
   constexpr int64_t kMaxId = std::numeric_limits<int32_t>::max();
   if (in.has_uid()) {
-    if (in.uid() < 0 || in.uid() > kMaxId) return absl::InvalidArgumentError("uid out of range");
+    if (in.uid() < 0 || in.uid() > kMaxId) return InvalidField("uid", "is out of range");
     out.uid = in.uid();
   }
   if (in.has_gid()) {
-    if (!in.has_uid()) return absl::InvalidArgumentError("gid requires uid");
-    if (in.gid() < 0 || in.gid() > kMaxId) return absl::InvalidArgumentError("gid out of range");
+    if (!in.has_uid()) return InvalidField("gid", "requires uid");
+    if (in.gid() < 0 || in.gid() > kMaxId) return InvalidField("gid", "is out of range");
     out.gid = in.gid();
   }
   out.envs = {in.envs().begin(), in.envs().end()};
@@ -199,8 +199,8 @@ absl::StatusOr<rest::RunCommandRequest> ToRest(const v1::RunCommandRequest& in) 
 }
 
 absl::StatusOr<rest::SessionRunRequest> ToRest(const v1::RunInSessionRequest& in) {
-  if (in.session_id().empty()) return absl::InvalidArgumentError("session_id is required");
-  if (in.command().empty()) return absl::InvalidArgumentError("command must not be empty");
+  if (absl::Status s = RequiredField(in.session_id(), "session_id"); !s.ok()) return s;
+  if (absl::Status s = RequiredField(in.command(), "command"); !s.ok()) return s;
   rest::SessionRunRequest out;
   out.command = in.command();
   if (!in.cwd().empty()) out.cwd = in.cwd();

@@ -48,14 +48,14 @@ LeaseKeeper::~LeaseKeeper() {
 
 absl::StatusOr<UniqueFd> LeaseKeeper::OpenHolder(pid_t pid) const {
   if (pid <= 0) {
-    return absl::InvalidArgumentError(
-        "lease_pid is required with a lease: osbd cannot see the calling process over gRPC, so "
-        "pass your own pid");
+    return InvalidField("lease_pid",
+                        "is required with a lease: osbd cannot see the calling process over "
+                        "gRPC, so pass your own pid");
   }
   UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   if (!fd.valid()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("lease_pid ", pid, " is not a live process (", std::strerror(errno), ")"));
+    return InvalidField("lease_pid", absl::StrCat(pid, " is not a live process (",
+                                                  std::strerror(errno), ")"));
   }
   if (!ProcessAllowed(pid, ::geteuid(), access_group_)) {
     return absl::PermissionDeniedError(absl::StrCat(

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/convert.h"
 #include "google/protobuf/util/time_util.h"
+#include "rest/error.h"
 
 namespace osb::daemon {
 
@@ -10,6 +11,11 @@ namespace v1 = opensandbox::v1;
 using google::protobuf::util::TimeUtil;
 
 namespace {
+
+absl::Status NoSuchTemplate(const std::string& name) {
+  return rest::MakeError(absl::StatusCode::kNotFound, "OSBD::TEMPLATE_NOT_FOUND",
+                         absl::StrCat("no template named \"", name, "\""));
+}
 
 absl::Status FromConfigError(const std::string& name) {
   return absl::FailedPreconditionError(absl::StrCat(
@@ -64,7 +70,7 @@ absl::StatusOr<v1::Template> TemplateStore::Store(v1::Template t, bool from_conf
 absl::StatusOr<v1::Template> TemplateStore::Get(const std::string& name) const {
   absl::MutexLock lock(&mu_);
   auto it = templates_.find(name);
-  if (it == templates_.end()) return absl::NotFoundError("no template named \"" + name + "\"");
+  if (it == templates_.end()) return NoSuchTemplate(name);
   return it->second;
 }
 
@@ -78,9 +84,7 @@ std::vector<v1::Template> TemplateStore::List() const {
 
 absl::Status TemplateStore::Delete(const std::string& name) {
   absl::MutexLock lock(&mu_);
-  if (templates_.count(name) == 0) {
-    return absl::NotFoundError("no template named \"" + name + "\"");
-  }
+  if (templates_.count(name) == 0) return NoSuchTemplate(name);
   if (templates_[name].from_config()) return FromConfigError(name);
   if (auto s = records_.Remove(name); !s.ok()) return s;
   templates_.erase(name);

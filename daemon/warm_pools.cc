@@ -2,8 +2,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "rest/error.h"
 
 namespace osb::daemon {
+
+absl::Status NoSuchPool(const std::string& name) {
+  return rest::MakeError(absl::StatusCode::kNotFound, "OSBD::POOL_NOT_FOUND",
+                         absl::StrCat("no pool named \"", name, "\""));
+}
 
 namespace v1 = opensandbox::v1;
 
@@ -73,7 +79,7 @@ absl::Status WarmPools::Delete(const std::string& name, bool keep_idle) {
   {
     absl::MutexLock lock(&mu_);
     auto it = pools_.find(name);
-    if (it == pools_.end()) return absl::NotFoundError("no pool named \"" + name + "\"");
+    if (it == pools_.end()) return NoSuchPool(name);
     if (auto s = records_.Remove(name); !s.ok()) return s;
     pool = std::move(it->second);
     pools_.erase(it);

@@ -17,6 +17,9 @@
 
 namespace osb::daemon {
 
+// NotFound naming the pool, with the ErrorInfo reason OSBD::POOL_NOT_FOUND.
+absl::Status NoSuchPool(const std::string& name);
+
 class WarmPools {
  public:
   // Loads the definitions saved in `dir` ("" keeps nothing on disk) and starts their pools.

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/convert.h"
+#include "daemon/services/field_error.h"
 #include "daemon/services/grpc_status.h"
 #include "daemon/services/provision.h"
 #include "daemon/services/upstream_stream.h"
@@ -416,7 +417,7 @@ class BatchRun : public std::enable_shared_from_this<BatchRun> {
     const v1::BatchFreshSandboxes& fresh = request_.target().fresh();
     if (fresh.source_case() == v1::BatchFreshSandboxes::kPool) {
       auto pool = context_.pools().Find(fresh.pool());
-      if (pool == nullptr) return done(absl::NotFoundError("no pool named " + fresh.pool()));
+      if (pool == nullptr) return done(NoSuchPool(fresh.pool()));
       return pool->Acquire(v1::ACQUIRE_POLICY_DIRECT_CREATE, std::nullopt, {},
                            [done](absl::StatusOr<WarmPool::Acquired> acquired) {
                              if (!acquired.ok()) return done(acquired.status());
@@ -487,55 +488,50 @@ class BatchRun : public std::enable_shared_from_this<BatchRun> {
 };
 
 absl::Status Validate(const v1::RunBatchRequest& request) {
-  if (request.jobs().empty()) return absl::InvalidArgumentError("jobs: at least one is required");
+  if (request.jobs().empty()) return InvalidField("jobs", "needs at least one job");
   std::set<std::string> ids;
   for (int i = 0; i < request.jobs_size(); ++i) {
     const v1::BatchJob& job = request.jobs(i);
+    const std::string field = absl::StrCat("jobs[", i, "]");
     if (job.has_code()) {
-      if (job.code().code().empty()) {
-        return absl::InvalidArgumentError(absl::StrCat("jobs[", i, "].code.code is required"));
+      if (absl::Status s = RequiredField(job.code().code(), field + ".code.code"); !s.ok()) {
+        return s;
       }
       if (!job.code().context_id().empty() &&
           request.target().kind_case() != v1::BatchTarget::kSandboxId) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "jobs[", i, "].code.context_id: a context lives in one sandbox; the target must be "
-            "target.sandbox_id"));
+        return InvalidField(field + ".code.context_id",
+                            "needs target.sandbox_id: a context lives in one sandbox");
       }
     } else if (!job.has_command() || job.command().command().empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("jobs[", i, "]: a command or code is required"));
+      return InvalidField(field, "needs a command or code");
     }
     const std::string id = job.id().empty() ? std::to_string(i) : job.id();
     if (!ids.insert(id).second) {
-      return absl::InvalidArgumentError(absl::StrCat("jobs[", i, "]: job id ", id, " is repeated"));
+      return InvalidField(field + ".id", absl::StrCat("repeats the job id ", id));
     }
   }
   const v1::BatchTarget& target = request.target();
   switch (target.kind_case()) {
     case v1::BatchTarget::kSandboxId:
-      if (target.sandbox_id().empty()) {
-        return absl::InvalidArgumentError("target.sandbox_id is empty");
-      }
-      break;
+      return RequiredField(target.sandbox_id(), "target.sandbox_id");
     case v1::BatchTarget::kSandboxes: {
       std::set<std::string> unique(target.sandboxes().sandbox_ids().begin(),
                                    target.sandboxes().sandbox_ids().end());
       if (unique.empty() || unique.count("") != 0 ||
           unique.size() != static_cast<std::size_t>(target.sandboxes().sandbox_ids_size())) {
-        return absl::InvalidArgumentError(
-            "target.sandboxes.sandbox_ids: at least one, none empty, no duplicates");
+        return InvalidField("target.sandboxes.sandbox_ids",
+                            "needs at least one id, none empty, none twice");
       }
-      break;
+      return absl::OkStatus();
     }
     case v1::BatchTarget::kFresh:
       if (target.fresh().source_case() == v1::BatchFreshSandboxes::SOURCE_NOT_SET) {
-        return absl::InvalidArgumentError("target.fresh: a template or a pool is required");
+        return InvalidField("target.fresh", "needs a template or a pool");
       }
-      break;
+      return absl::OkStatus();
     default:
-      return absl::InvalidArgumentError("target: a sandbox, sandboxes or fresh ones are required");
+      return InvalidField("target", "is required: a sandbox, sandboxes or fresh ones");
   }
-  return absl::OkStatus();
 }
 
 }  // namespace

@@ -56,21 +56,24 @@ absl::StatusOr<Origin> DaemonContext::Resolve(const opensandbox::v1::Connection&
   if (!c.profile().empty()) {
     auto profile = profiles_.find(c.profile());
     if (profile == profiles_.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "no connection profile named '", c.profile(), "' in osbd's config file"));
+      return InvalidField("connection.profile",
+                          absl::StrCat("names no profile of osbd's config file: '", c.profile(),
+                                       "'"));
     }
     o = profile->second;
   }
   if (!c.domain().empty()) {
     std::string protocol = o.protocol, authority;
-    if (auto s = ParseDomain(c.domain(), &protocol, &authority); !s.ok()) return s;
+    if (auto s = ParseDomain(c.domain(), &protocol, &authority); !s.ok()) {
+      return AboutField(s, "connection.domain");
+    }
     if (authority != o.authority) o.api_key.clear();  // never leak the default key elsewhere
     o.protocol = protocol;
     o.authority = authority;
   }
   if (!c.protocol().empty()) {
     if (c.protocol() != "http" && c.protocol() != "https") {
-      return absl::InvalidArgumentError("protocol must be http or https, got " + c.protocol());
+      return InvalidField("connection.protocol", "must be http or https, got " + c.protocol());
     }
     o.protocol = c.protocol();
   }

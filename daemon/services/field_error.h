@@ -23,6 +23,12 @@ inline absl::Status InvalidField(absl::string_view field, absl::string_view what
   return status;
 }
 
+// `status`, an InvalidArgument whose message already names `field`, marked as about it.
+inline absl::Status AboutField(absl::Status status, absl::string_view field) {
+  status.SetPayload(kFieldPayload, absl::Cord(field));
+  return status;
+}
+
 // InvalidField "<field> is required" when `value` is empty; OK otherwise.
 inline absl::Status RequiredField(absl::string_view value, absl::string_view field) {
   if (!value.empty()) return absl::OkStatus();

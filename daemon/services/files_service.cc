@@ -39,14 +39,17 @@ absl::Status RequirePath(const std::string& path, std::string_view what = "path"
   return RequiredField(path, rest::AbslView(what));
 }
 
-// `?path=a&path=b` for execd's repeated path parameters.
+// `<field>[<i>]`, a repeated field's element as field errors name it.
+std::string Element(absl::string_view field, int i) { return absl::StrCat(field, "[", i, "]"); }
+
+// `?path=a&path=b` for execd's repeated path parameters, from the request's `paths`.
 absl::StatusOr<std::string> PathQuery(
     const google::protobuf::RepeatedPtrField<std::string>& paths) {
-  if (paths.empty()) return absl::InvalidArgumentError("at least one path is required");
+  if (paths.empty()) return InvalidField("paths", "needs at least one path");
   std::string query;
-  for (const auto& p : paths) {
-    if (auto s = RequirePath(p); !s.ok()) return s;
-    absl::StrAppend(&query, query.empty() ? "?" : "&", "path=", rest::UrlEncode(p));
+  for (int i = 0; i < paths.size(); ++i) {
+    if (auto s = RequirePath(paths[i], Element("paths", i)); !s.ok()) return s;
+    absl::StrAppend(&query, query.empty() ? "?" : "&", "path=", rest::UrlEncode(paths[i]));
   }
   return query;
 }
@@ -71,16 +74,17 @@ absl::Status AddInfos(const HttpResult& r, Add add) {
   return absl::OkStatus();
 }
 
-// The `{"<path>": Permission}` body of mkdir and chmod.
+// The `{"<path>": Permission}` body of mkdir and chmod, from the request's `field`.
 absl::StatusOr<std::string> PermissionBody(
-    const google::protobuf::RepeatedPtrField<v1::FilePermission>& items) {
-  if (items.empty()) return absl::InvalidArgumentError("at least one path is required");
+    const google::protobuf::RepeatedPtrField<v1::FilePermission>& items, absl::string_view field) {
+  if (items.empty()) return InvalidField(field, "needs at least one path");
   Json body = Json::object();
-  for (const auto& item : items) {
-    if (auto s = RequirePath(item.path()); !s.ok()) return s;
+  for (int i = 0; i < items.size(); ++i) {
+    const v1::FilePermission& item = items[i];
+    if (auto s = RequirePath(item.path(), Element(field, i) + ".path"); !s.ok()) return s;
     if (item.mode() > 07777) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("mode of ", item.path(), " is not permission bits"));
+      return InvalidField(Element(field, i) + ".mode",
+                          absl::StrCat("is not permission bits (", item.path(), ")"));
     }
     rest::Permission p;
     p.mode = item.mode();
@@ -532,7 +536,7 @@ grpc::ServerUnaryReactor* FilesService::MakeDirectories(grpc::CallbackServerCont
                                                         v1::MakeDirectoriesResponse*) {
   auto* reactor = new UnaryCall;
   Simple(context_, reactor, ctx, request->connection(), request->sandbox_id(), "POST",
-         std::string("/directories"), PermissionBody(request->directories()));
+         std::string("/directories"), PermissionBody(request->directories(), "directories"));
   return reactor;
 }
 
@@ -541,7 +545,7 @@ grpc::ServerUnaryReactor* FilesService::SetPermissions(grpc::CallbackServerConte
                                                        v1::SetPermissionsResponse*) {
   auto* reactor = new UnaryCall;
   Simple(context_, reactor, ctx, request->connection(), request->sandbox_id(), "POST",
-         std::string("/files/permissions"), PermissionBody(request->permissions()));
+         std::string("/files/permissions"), PermissionBody(request->permissions(), "permissions"));
   return reactor;
 }
 
@@ -570,12 +574,13 @@ grpc::ServerUnaryReactor* FilesService::Move(grpc::CallbackServerContext* ctx,
                                              v1::MoveFilesResponse*) {
   auto* reactor = new UnaryCall;
   absl::StatusOr<std::string> body = [&]() -> absl::StatusOr<std::string> {
-    if (request->moves().empty())
-      return absl::InvalidArgumentError("at least one move is required");
+    if (request->moves().empty()) return InvalidField("moves", "needs at least one move");
     std::vector<rest::FileMove> moves;
-    for (const auto& m : request->moves()) {
-      if (m.source().empty() || m.destination().empty()) {
-        return absl::InvalidArgumentError("every move needs a source and a destination");
+    for (int i = 0; i < request->moves_size(); ++i) {
+      const v1::FileMove& m = request->moves(i);
+      for (const auto& [value, name] : {std::pair{&m.source(), ".source"},
+                                        std::pair{&m.destination(), ".destination"}}) {
+        if (auto s = RequiredField(*value, Element("moves", i) + name); !s.ok()) return s;
       }
       moves.push_back({m.source(), m.destination()});
     }

@@ -51,8 +51,8 @@ absl::StatusOr<HealthProbe> ToHealthProbe(const opensandbox::v1::HealthCheck& ch
       }
       for (uint32_t status : check.http().expected_status()) {
         if (status < 100 || status > 599) {
-          return absl::InvalidArgumentError(
-              "health_check.http.expected_status holds HTTP statuses (100 to 599)");
+          return InvalidField("health_check.http.expected_status",
+                              "holds HTTP statuses (100 to 599)");
         }
         p.expected_status.push_back(static_cast<int>(status));
       }

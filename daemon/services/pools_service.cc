@@ -21,10 +21,6 @@ grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, const absl::S
   return reactor;
 }
 
-absl::Status NoSuchPool(const std::string& name) {
-  return absl::NotFoundError("no pool named \"" + name + "\"");
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* PoolsService::Define(grpc::CallbackServerContext* ctx,
@@ -69,7 +65,7 @@ grpc::ServerUnaryReactor* PoolsService::Acquire(grpc::CallbackServerContext* ctx
   if (request->has_sandbox_timeout()) {
     timeout = ToAbsl(request->sandbox_timeout());
     if (*timeout < absl::Seconds(60)) {
-      return Answer(ctx, absl::InvalidArgumentError("sandbox_timeout must be at least 60 s"));
+      return Answer(ctx, InvalidField("sandbox_timeout", "must be at least 60 s"));
     }
   }
   // The lease holder is checked before anything is handed out, and held from then on.

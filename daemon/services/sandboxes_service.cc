@@ -18,6 +18,13 @@
 namespace osb::daemon {
 namespace {
 
+// Pages are numbered from 1 and 0 leaves the choice to the service; below 0 is an error.
+absl::Status CheckPage(int32_t page, int32_t page_size) {
+  if (page < 0) return InvalidField("page", "must not be negative");
+  if (page_size < 0) return InvalidField("page_size", "must not be negative");
+  return absl::OkStatus();
+}
+
 namespace v1 = opensandbox::v1;
 using google::protobuf::util::TimeUtil;
 
@@ -186,8 +193,8 @@ grpc::ServerUnaryReactor* SandboxesService::List(grpc::CallbackServerContext* ct
   auto origin =
       OriginOrFinish(context_.Resolve(request->connection(), ctx, reactor->cancel()), reactor);
   if (!origin.has_value()) return reactor;
-  if (request->page() < 0 || request->page_size() < 0) {
-    FinishStatus(reactor, absl::InvalidArgumentError("page and page_size must not be negative"));
+  if (absl::Status s = CheckPage(request->page(), request->page_size()); !s.ok()) {
+    FinishStatus(reactor, s);
     return reactor;
   }
   context_.lifecycle().List(
@@ -321,8 +328,8 @@ grpc::ServerUnaryReactor* SandboxesService::PatchMetadata(
   for (const auto& [k, v] : request->upsert()) patch[k] = v;
   for (const auto& k : request->remove()) {
     if (request->upsert().count(k) > 0) {
-      FinishStatus(reactor, absl::InvalidArgumentError(absl::StrCat(
-                                "metadata key '", k, "' is both upserted and removed")));
+      FinishStatus(reactor, InvalidField("remove", absl::StrCat("holds '", k,
+                                                             "', which upsert sets too")));
       return reactor;
     }
     patch[k] = nullptr;
@@ -432,8 +439,8 @@ grpc::ServerUnaryReactor* SandboxesService::ListSnapshots(grpc::CallbackServerCo
   auto origin =
       OriginOrFinish(context_.Resolve(request->connection(), ctx, reactor->cancel()), reactor);
   if (!origin.has_value()) return reactor;
-  if (request->page() < 0 || request->page_size() < 0) {
-    FinishStatus(reactor, absl::InvalidArgumentError("page and page_size must not be negative"));
+  if (absl::Status s = CheckPage(request->page(), request->page_size()); !s.ok()) {
+    FinishStatus(reactor, s);
     return reactor;
   }
   context_.lifecycle().ListSnapshots(

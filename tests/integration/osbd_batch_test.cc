@@ -16,6 +16,7 @@
 #include "opensandbox/v1/sandboxes.grpc.pb.h"
 #include "opensandbox/v1/templates.grpc.pb.h"
 #include "tests/integration/osbd_fixture.h"
+#include "tests/integration/status_details.h"
 
 namespace osb::test {
 namespace {
@@ -257,28 +258,31 @@ TEST_F(OsbdBatchTest, ACancelledBatchStartsNoMoreJobs) {
   EXPECT_THAT(listing, Not(HasSubstr("m-3"))) << "a job started after the cancel";
 }
 
-TEST_F(OsbdBatchTest, BadBatchesAreRefused) {
+TEST_F(OsbdBatchTest, BadBatchesAreRefusedNamingTheField) {
+  auto expect_refused = [this](const v1::RunBatchRequest& request, const std::string& field) {
+    grpc::Status status = RunBatch(request).second;
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
+    EXPECT_EQ(BadRequestField(status), field) << status.error_message();
+  };
   v1::RunBatchRequest none;
   none.mutable_target()->set_sandbox_id("x");
-  EXPECT_EQ(RunBatch(none).second.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  expect_refused(none, "jobs");
   v1::RunBatchRequest twice = none;
   AddJob(twice, "a", "true");
   AddJob(twice, "a", "true");
-  EXPECT_EQ(RunBatch(twice).second.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  expect_refused(twice, "jobs[1].id");
   v1::RunBatchRequest empty_code = none;
   empty_code.add_jobs()->mutable_code()->set_language("python");
-  EXPECT_EQ(RunBatch(empty_code).second.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  expect_refused(empty_code, "jobs[0].code.code");
   v1::RunBatchRequest context_across_sandboxes;
   context_across_sandboxes.mutable_target()->mutable_sandboxes()->add_sandbox_ids("x");
   v1::BatchCode* code = context_across_sandboxes.add_jobs()->mutable_code();
   code->set_code("1");
   code->set_context_id("some-context");
-  EXPECT_EQ(RunBatch(context_across_sandboxes).second.error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT)
-      << "a context lives in one sandbox";
+  expect_refused(context_across_sandboxes, "jobs[0].code.context_id");
   v1::RunBatchRequest no_target;
   AddJob(no_target, "a", "true");
-  EXPECT_EQ(RunBatch(no_target).second.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  expect_refused(no_target, "target");
 
   v1::RunBatchRequest unknown;
   unknown.mutable_target()->set_sandbox_id("no-such-sandbox");

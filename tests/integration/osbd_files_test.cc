@@ -18,6 +18,7 @@
 #include "opensandbox/v1/files.grpc.pb.h"
 #include "opensandbox/v1/sandboxes.grpc.pb.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/status_details.h"
 
 namespace osb::test {
 namespace {
@@ -338,18 +339,23 @@ TEST_F(OsbdFiles, DirectoriesListSearchMoveReplaceDelete) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
-TEST_F(OsbdFiles, BadRequestsAreInvalidArgument) {
+TEST_F(OsbdFiles, BadRequestsAreInvalidArgumentNamingTheField) {
   grpc::Status s;
   Info({}, &s);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(BadRequestField(s), "paths");
+  Info({"/", ""}, &s);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(BadRequestField(s), "paths[1]") << s.error_message();
   grpc::ClientContext ctx;
   SetDeadline(ctx);
   v1::MoveFilesRequest request;
   request.set_sandbox_id(id_);
   request.add_moves()->set_source("/a");
   v1::MoveFilesResponse response;
-  EXPECT_EQ(files_->Move(&ctx, request, &response).error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  grpc::Status moved = files_->Move(&ctx, request, &response);
+  EXPECT_EQ(moved.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(BadRequestField(moved), "moves[0].destination") << moved.error_message();
   grpc::ClientContext ctx2;
   SetDeadline(ctx2);
   v1::GetFileInfoRequest unknown;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -15,6 +16,7 @@
 #include "opensandbox/v1/sandboxes.grpc.pb.h"
 #include "opensandbox/v1/templates.grpc.pb.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/status_details.h"
 
 namespace osb::test {
 namespace {
@@ -163,7 +165,9 @@ TEST_F(OsbdPresetsTest, ATemplateSuppliesWhatTheCreateRequestLeavesOut) {
 
   v1::CreateSandboxRequest unknown;
   unknown.set_template_("no-such-template");
-  EXPECT_EQ(Create(unknown, &sandbox).error_code(), grpc::StatusCode::NOT_FOUND);
+  status = Create(unknown, &sandbox);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ErrorReason(status), "OSBD::TEMPLATE_NOT_FOUND") << status.error_message();
 }
 
 TEST_F(OsbdPresetsTest, TemplatesAreListedReadAndDeleted) {
@@ -333,8 +337,10 @@ TEST_F(OsbdPresetsTest, BadPoolDefinitionsAreRefused) {
   EXPECT_EQ(DefinePool("Bad_Name", 1).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(DefinePool("inverted", 3, 1).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   v1::AcquireSandboxResponse acquired;
-  EXPECT_EQ(Acquire("nope", v1::ACQUIRE_POLICY_FAIL_FAST, &acquired).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  grpc::Status nope = Acquire("nope", v1::ACQUIRE_POLICY_FAIL_FAST, &acquired);
+  EXPECT_EQ(nope.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ErrorReason(nope), "OSBD::POOL_NOT_FOUND") << nope.error_message();
+  EXPECT_TRUE(absl::StrContains(nope.error_message(), "\"nope\"")) << nope.error_message();
   // A name left out is a bad request naming the field, not a pool or template not found.
   grpc::Status unnamed = Acquire("", v1::ACQUIRE_POLICY_FAIL_FAST, &acquired);
   EXPECT_EQ(unnamed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);

@@ -205,7 +205,7 @@ test('bad batches are refused', async () => {
   await assert.rejects(batches.run(sandbox, []), (e) => {
     assert.ok(e instanceof InvalidArgumentError);
     assert.equal(e.grpcCode, status.INVALID_ARGUMENT); // osbd's answer
-    assert.equal(e.detail, 'jobs: at least one is required');
+    assert.equal(e.detail, 'jobs needs at least one job');
     return true;
   });
   await assert.rejects(
@@ -213,7 +213,7 @@ test('bad batches are refused', async () => {
       { id: 'a', command: 'true' },
       { id: 'a', command: 'false' },
     ]),
-    (e) => e instanceof InvalidArgumentError && e.detail === 'jobs[1]: job id a is repeated',
+    (e) => e instanceof InvalidArgumentError && e.detail === 'jobs[1].id repeats the job id a',
   );
   await assert.rejects(
     batches.run({ sandboxIds: [sandbox, 'other'] }, [{ code: '1', contextId: 'some-context' }]),

@@ -141,7 +141,7 @@ async def _batches():
 
         with pytest.raises(InvalidArgumentException) as caught:
             await batches.run(sandbox, [])
-        assert caught.value.error.message == "jobs: at least one is required"
+        assert caught.value.error.message == "jobs needs at least one job"
         with pytest.raises(InvalidArgumentException):
             batches.stream(sandbox, ["true"], BatchOptions(max_parallel=-1))
         await sandbox.kill()

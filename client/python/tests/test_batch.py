@@ -139,10 +139,10 @@ def test_bad_batches_are_refused(sandbox, batches):
     with pytest.raises(InvalidArgumentException) as caught:
         batches.run(sandbox, [])
     assert caught.value.status_code == grpc.StatusCode.INVALID_ARGUMENT  # osbd's answer
-    assert caught.value.error.message == "jobs: at least one is required"
+    assert caught.value.error.message == "jobs needs at least one job"
     with pytest.raises(InvalidArgumentException) as caught:
         batches.run(sandbox, [BatchJob("true", id="a"), BatchJob("false", id="a")])
-    assert caught.value.error.message == "jobs[1]: job id a is repeated"
+    assert caught.value.error.message == "jobs[1].id repeats the job id a"
     with pytest.raises(InvalidArgumentException) as caught:
         batches.run(BatchTarget.sandboxes([sandbox, "other"]),
                     [BatchJob(code="1", context_id="some-context")])
