@@ -14,6 +14,7 @@ constexpr char kCodeUrl[] = "opensandbox.io/error/code";
 constexpr char kRequestIdUrl[] = "opensandbox.io/error/request_id";
 constexpr char kHttpStatusUrl[] = "opensandbox.io/error/http_status";
 constexpr char kRetryAfterMsUrl[] = "opensandbox.io/error/retry_after_ms";
+constexpr char kFieldUrl[] = "opensandbox.io/error/field";
 
 std::string PayloadOf(const absl::Status& status, const char* url) {
   auto payload = status.GetPayload(url);
@@ -31,6 +32,7 @@ ErrorDetails GetErrorDetails(const absl::Status& status) {
   if (std::int64_t ms = 0; absl::SimpleAtoi(PayloadOf(status, kRetryAfterMsUrl), &ms)) {
     details.retry_after = absl::Milliseconds(ms);
   }
+  details.field = PayloadOf(status, kFieldUrl);
   return details;
 }
 
@@ -64,6 +66,8 @@ void AttachDetails(const std::string& serialized_details, absl::Status& status) 
       const std::int64_t ms =
           retry.retry_delay().seconds() * 1000 + retry.retry_delay().nanos() / 1000000;
       status.SetPayload(kRetryAfterMsUrl, absl::Cord(std::to_string(ms)));
+    } else if (google::rpc::BadRequest bad; any.UnpackTo(&bad) && bad.field_violations_size() > 0) {
+      status.SetPayload(kFieldUrl, absl::Cord(bad.field_violations(0).field()));
     }
   }
 }

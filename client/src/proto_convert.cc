@@ -220,6 +220,8 @@ absl::StatusOr<v1::CreateSandboxRequest> CreateRequestFromSpec(const std::string
       out->set_target(rule.target);
     }
   }
+  r.set_credential_proxy(spec.credential_proxy);
+  r.set_secure_access(spec.secure_access);
   for (std::size_t i = 0; i < spec.volumes.size(); ++i) {
     const Volume& volume = spec.volumes[i];
     if (volume.host_path.empty() == volume.claim_name.empty()) {
@@ -280,6 +282,8 @@ absl::StatusOr<v1::Template> TemplateFromSpec(const std::string& name,
   *t.mutable_env() = r->env();
   *t.mutable_metadata() = r->metadata();
   if (r->has_network_policy()) *t.mutable_network_policy() = r->network_policy();
+  t.set_credential_proxy(r->credential_proxy());
+  t.set_secure_access(r->secure_access());
   *t.mutable_volumes() = r->volumes();
   *t.mutable_extensions() = r->extensions();
   if (r->has_ready_timeout()) *t.mutable_ready_timeout() = r->ready_timeout();
@@ -303,6 +307,8 @@ SandboxSpec SpecFromTemplate(const v1::Template& in) {
     }
     out.network_policy = std::move(policy);
   }
+  out.credential_proxy = in.credential_proxy();
+  out.secure_access = in.secure_access();
   for (const auto& v : in.volumes()) {
     Volume volume;
     volume.name = v.name();

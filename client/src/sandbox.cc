@@ -55,6 +55,14 @@ absl::StatusOr<SandboxInfo> Sandbox::GetInfo() const {
 }
 
 absl::StatusOr<Endpoint> Sandbox::GetEndpoint(int port) const {
+  return EndpointOf(port, std::nullopt);
+}
+
+absl::StatusOr<Endpoint> Sandbox::GetSignedEndpoint(int port, absl::Time expires) const {
+  return EndpointOf(port, expires);
+}
+
+absl::StatusOr<Endpoint> Sandbox::EndpointOf(int port, std::optional<absl::Time> expires) const {
   if (!daemon_) return internal::HandleClosed();
   if (port < 1 || port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("port ", port, " is not in 1..65535"));
@@ -62,6 +70,7 @@ absl::StatusOr<Endpoint> Sandbox::GetEndpoint(int port) const {
   v1::GetEndpointRequest request;
   request.set_sandbox_id(id_);
   request.set_port(static_cast<std::uint32_t>(port));
+  if (expires.has_value()) request.mutable_expires()->set_seconds(absl::ToUnixSeconds(*expires));
   auto endpoint = daemon_->Call(daemon_->sandboxes(), &v1::Sandboxes::Stub::GetEndpoint, request);
   if (!endpoint.ok()) return endpoint.status();
   return internal::EndpointFromProto(*endpoint);

@@ -337,7 +337,14 @@ TEST_F(SdkTest, EndpointAndMetrics) {
   ASSERT_TRUE(endpoint.ok()) << endpoint.status();
   EXPECT_THAT(endpoint->url, HasSubstr(sandbox.id()));
   EXPECT_FALSE(endpoint->headers.empty());
-  EXPECT_EQ(sandbox.GetEndpoint(0).status().code(), absl::StatusCode::kInvalidArgument);
+  absl::Status bad_port = sandbox.GetEndpoint(0).status();
+  EXPECT_EQ(bad_port.code(), absl::StatusCode::kInvalidArgument);
+  // A signed route is the service's to give; osb-runtime has none, and says so.
+  absl::Status unsigned_here =
+      sandbox.GetSignedEndpoint(8080, absl::Now() + absl::Hours(1)).status();
+  EXPECT_EQ(unsigned_here.code(), absl::StatusCode::kInvalidArgument) << unsigned_here;
+  EXPECT_EQ(opensandbox::GetErrorDetails(unsigned_here).code, "SANDBOX::API_NOT_SUPPORTED") << unsigned_here;
+  EXPECT_EQ(opensandbox::GetErrorDetails(unsigned_here).http_status, 400);
 
   auto metrics = sandbox.GetMetrics();
   ASSERT_TRUE(metrics.ok()) << metrics.status();
@@ -835,8 +842,16 @@ TEST_F(SdkTest, BadSpecsAreRefusedWithTheUpstreamCode) {
   SandboxSpec both;
   both.manual_cleanup = true;
   both.timeout = absl::Minutes(5);
-  EXPECT_EQ(Sandbox::Create("debian", both, options_).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  absl::Status contradiction = Sandbox::Create("debian", both, options_).status();
+  EXPECT_EQ(contradiction.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(opensandbox::GetErrorDetails(contradiction).field, "timeout") << contradiction;
+
+  // What osbd refuses names the field, for programs.
+  SandboxSpec proxy_alone;
+  proxy_alone.credential_proxy = true;
+  absl::Status no_policy = Sandbox::Create("debian", proxy_alone, options_).status();
+  EXPECT_EQ(no_policy.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(opensandbox::GetErrorDetails(no_policy).field, "credential_proxy") << no_policy;
 }
 
 }  // namespace

@@ -23,7 +23,8 @@
 
 namespace opensandbox {
 
-// The OpenSandbox side of a failure, as osbd reported it (google.rpc.ErrorInfo and RetryInfo).
+// The OpenSandbox side of a failure, as osbd reported it (google.rpc.ErrorInfo, RetryInfo and
+// BadRequest).
 // Fields are empty when osbd had nothing to say, e.g. for failures that happened in osbd itself.
 struct ErrorDetails {
   // The OpenSandbox error code verbatim ("DOCKER::SANDBOX_NOT_FOUND", "FILE_NOT_FOUND") or an
@@ -35,6 +36,9 @@ struct ErrorDetails {
   int http_status = 0;
   // How long the service asked to wait before retrying (HTTP Retry-After), when it did.
   std::optional<absl::Duration> retry_after;
+  // The request's field osbd refused (kInvalidArgument), as its proto path: "port",
+  // "health_check.tcp.port", "jobs[1].id".
+  std::string field;
 };
 
 // The details `status` carries; all empty for OK and for statuses not made by this SDK.

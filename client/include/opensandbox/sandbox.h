@@ -14,6 +14,7 @@
 
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -61,6 +62,10 @@ class Sandbox {
   std::future<absl::StatusOr<SandboxInfo>> GetInfoAsync() const;
   // How to reach `port` (1 to 65535) inside the sandbox.
   absl::StatusOr<Endpoint> GetEndpoint(int port) const;
+  // The same through a signed route valid until `expires` (OSEP-0011), for services that make
+  // them (Kubernetes' gateway); others, osb-runtime and the Docker server among them, answer
+  // kInvalidArgument with the code "SANDBOX::API_NOT_SUPPORTED".
+  absl::StatusOr<Endpoint> GetSignedEndpoint(int port, absl::Time expires) const;
   std::future<absl::StatusOr<Endpoint>> GetEndpointAsync(int port) const;
   // CPU and memory use (sampled over about half a second).
   absl::StatusOr<SandboxMetrics> GetMetrics() const;
@@ -91,6 +96,7 @@ class Sandbox {
  private:
   friend class PoolManager;
   Sandbox(std::shared_ptr<internal::DaemonConnection> daemon, std::string id);
+  absl::StatusOr<Endpoint> EndpointOf(int port, std::optional<absl::Time> expires) const;
 
   std::shared_ptr<internal::DaemonConnection> daemon_;
   std::string id_;

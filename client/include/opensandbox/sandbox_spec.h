@@ -92,6 +92,11 @@ struct SandboxSpec {
   // Labels (Kubernetes label rules; the "opensandbox.io/" prefix is reserved).
   std::map<std::string, std::string> metadata;
   std::optional<NetworkPolicy> network_policy;
+  // The credential-vault proxy (transparent MITM for credential injection); needs
+  // `network_policy`. Services without it refuse the create (kInvalidArgument).
+  bool credential_proxy = false;
+  // Access through the Kubernetes gateway's secure mode; other services refuse the create.
+  bool secure_access = false;
   std::vector<Volume> volumes;
   // Provider-specific parameters passed through unchanged.
   std::map<std::string, std::string> extensions;
@@ -106,7 +111,7 @@ struct SandboxSpec {
   std::optional<HealthCheck> health_check;
   // Return as soon as the service accepted the request; the sandbox may still be Pending.
   bool skip_health_check = false;
-  // Tie the sandbox to `lease_pid` (a process of the caller's user; 0: this process).
+  // Tie the sandbox to `lease_pid` (a process of a user osbd serves; 0: this process).
   Lease lease = Lease::kNone;
   int lease_pid = 0;
 };

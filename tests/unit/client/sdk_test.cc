@@ -76,6 +76,7 @@ TEST_F(SdkTest, CreateSendsTheSpecAndTheConnection) {
   spec.env = {{"MODE", "test"}};
   spec.metadata = {{"team", "ci"}};
   spec.network_policy = NetworkPolicy{false, {{true, "pypi.org"}}};
+  spec.credential_proxy = true;
   spec.volumes = {{.name = "data", .mount_path = "/data", .read_only = true, .host_path = "/srv"}};
   spec.lease = Lease::kKillOnExit;
   auto sandbox = Sandbox::Create("python:3.11", spec,
@@ -98,6 +99,8 @@ TEST_F(SdkTest, CreateSendsTheSpecAndTheConnection) {
   EXPECT_EQ(sent.network_policy().default_action(), v1::NETWORK_ACTION_DENY);
   ASSERT_EQ(sent.network_policy().egress_size(), 1);
   EXPECT_EQ(sent.network_policy().egress(0).action(), v1::NETWORK_ACTION_ALLOW);
+  EXPECT_TRUE(sent.credential_proxy());
+  EXPECT_FALSE(sent.secure_access());
   ASSERT_EQ(sent.volumes_size(), 1);
   EXPECT_EQ(sent.volumes(0).host().path(), "/srv");
   EXPECT_TRUE(sent.volumes(0).read_only());
