@@ -30,13 +30,14 @@ bool PeerAllowed(uid_t peer_uid, gid_t peer_gid, const std::vector<gid_t>& suppl
 
 namespace {
 
-// The numbers of the /proc/<pid>/status line `key` ("Uid:", "Gid:", "Groups:"); empty when the
-// file or the line cannot be read.
+// The numbers on the line `key` ("Uid:", "Gid:", "Groups:") of a /proc/<pid>/status text; empty
+// when it has no such line.
 std::vector<uint32_t> StatusNumbers(const std::string& status, absl::string_view key) {
   std::vector<uint32_t> numbers;
   for (absl::string_view line : absl::StrSplit(status, '\n')) {
     if (!absl::ConsumePrefix(&line, key)) continue;
-    for (absl::string_view word : absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
+    for (absl::string_view word :
+         absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
       if (uint32_t n = 0; absl::SimpleAtoi(word, &n)) numbers.push_back(n);
     }
     break;

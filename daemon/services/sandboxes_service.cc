@@ -364,9 +364,9 @@ grpc::ServerUnaryReactor* SandboxesService::GetEndpoint(grpc::CallbackServerCont
       return reactor;
     }
     if (origin->use_server_proxy) {
-      FinishStatus(reactor,
-                   InvalidField("expires", "cannot be combined with the server proxy "
-                                           "(use_server_proxy, the request's or its connection's)"));
+      FinishStatus(reactor, InvalidField("expires",
+                                         "cannot be combined with the server proxy "
+                                         "(use_server_proxy, the request's or its connection's)"));
       return reactor;
     }
     expires = request->expires().seconds();

@@ -155,8 +155,8 @@ TEST_F(Errors, MetadataBreakingTheLabelRulesIs400AndCreatesNothing) {
 // What osb-runtime cannot give it refuses, as the Docker server does, rather than create a
 // sandbox without it.
 TEST_F(Errors, TheCredentialProxyAndSecureAccessAre400NotSupportedAndCreateNothing) {
-  for (const auto& [key, value] :
-       {std::pair{"credentialProxy", json{{"enabled", true}}}, std::pair{"secureAccess", json(true)}}) {
+  for (const auto& [key, value] : {std::pair{"credentialProxy", json{{"enabled", true}}},
+                                   std::pair{"secureAccess", json(true)}}) {
     json body = CreateBody();
     body["networkPolicy"] = {{"defaultAction", "deny"}};
     body[key] = value;

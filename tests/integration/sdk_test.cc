@@ -343,7 +343,8 @@ TEST_F(SdkTest, EndpointAndMetrics) {
   absl::Status unsigned_here =
       sandbox.GetSignedEndpoint(8080, absl::Now() + absl::Hours(1)).status();
   EXPECT_EQ(unsigned_here.code(), absl::StatusCode::kInvalidArgument) << unsigned_here;
-  EXPECT_EQ(opensandbox::GetErrorDetails(unsigned_here).code, "SANDBOX::API_NOT_SUPPORTED") << unsigned_here;
+  EXPECT_EQ(opensandbox::GetErrorDetails(unsigned_here).code, "SANDBOX::API_NOT_SUPPORTED")
+      << unsigned_here;
   EXPECT_EQ(opensandbox::GetErrorDetails(unsigned_here).http_status, 400);
 
   auto metrics = sandbox.GetMetrics();

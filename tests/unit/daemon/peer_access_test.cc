@@ -68,8 +68,8 @@ TEST(PeerAllowedTest, ALiveProcessIsJudgedByItsEffectiveIdsAndGroups) {
   ::close(ready[0]);
   EXPECT_FALSE(ProcessAllowed(child, 1000, std::nullopt));
   EXPECT_FALSE(ProcessAllowed(child, 1000, 77));
-  EXPECT_TRUE(ProcessAllowed(child, 1000, kGroup)) << "a member of the access group";
-  EXPECT_TRUE(ProcessAllowed(child, kUser, std::nullopt)) << "osbd's own user";
+  EXPECT_TRUE(ProcessAllowed(child, 1000, kGroup)) << "in the access group";
+  EXPECT_TRUE(ProcessAllowed(child, kUser, std::nullopt)) << "osbd's user";
   EXPECT_TRUE(ProcessAllowed(::getpid(), 1000, std::nullopt)) << "root";
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
