@@ -66,8 +66,10 @@ void AttachDetails(const std::string& serialized_details, absl::Status& status) 
       const std::int64_t ms =
           retry.retry_delay().seconds() * 1000 + retry.retry_delay().nanos() / 1000000;
       status.SetPayload(kRetryAfterMsUrl, absl::Cord(std::to_string(ms)));
-    } else if (google::rpc::BadRequest bad; any.UnpackTo(&bad) && bad.field_violations_size() > 0) {
-      status.SetPayload(kFieldUrl, absl::Cord(bad.field_violations(0).field()));
+    } else if (google::rpc::BadRequest bad;
+               any.UnpackTo(&bad) && bad.field_violations_size() > 0 &&
+               !status.GetPayload(kFieldUrl).has_value()) {
+      status.SetPayload(kFieldUrl, absl::Cord(bad.field_violations(0).field()));  // the first
     }
   }
 }

@@ -22,7 +22,9 @@
 // Where the details come from: osbd attaches a google.rpc.ErrorInfo to every failure that has an
 // OpenSandbox code (`reason`, e.g. "SANDBOX::NOT_FOUND", or osbd's own "OSBD::READY_TIMEOUT"),
 // with `metadata` "request_id" (the upstream X-Request-ID) and "http_status", and a
-// google.rpc.RetryInfo when the server asked to wait (daemon/services/grpc_status.cc). It also
+// google.rpc.RetryInfo when the server asked to wait; a request osbd refuses itself is
+// INVALID_ARGUMENT with a google.rpc.BadRequest naming the request field, e.g. "port" or
+// "jobs[1].id" (daemon/services/grpc_status.cc). It also
 // writes code and request id into the status message
 //   "SANDBOX::NOT_FOUND: sandbox 42 not found (request id 9f2c)"
 // which fromGrpcError falls back on. Errors osbd raises itself without a reason get the gRPC
@@ -58,6 +60,9 @@ export class SandboxError extends Error {
    *   codes, "osbd.opensandbox.io" for osbd's own; "" without an ErrorInfo
    * @param {Record<string, string>} [fields.metadata] the ErrorInfo metadata ("request_id",
    *   "http_status", "origin", "sandbox_id", ...)
+   * @param {string} [fields.field] the request field osbd refused (the BadRequest's first field
+   *   violation), as its proto path: "port", "jobs[1].id", "moves[0].destination"; "" without a
+   *   BadRequest
    */
   constructor(
     message,
@@ -70,6 +75,7 @@ export class SandboxError extends Error {
       retryAfter = null,
       domain = '',
       metadata = {},
+      field = '',
     },
   ) {
     super(message);
@@ -82,6 +88,7 @@ export class SandboxError extends Error {
     this.retryAfter = retryAfter;
     this.domain = domain;
     this.metadata = metadata;
+    this.field = field;
   }
 }
 
@@ -184,6 +191,7 @@ export function fromGrpcError(error, { readiness = false } = {}) {
     retryAfter: info.retryAfter,
     domain: info.domain,
     metadata: info.metadata,
+    field: info.field,
   });
 }
 

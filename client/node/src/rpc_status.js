@@ -1,9 +1,10 @@
 // Reads the google.rpc details osbd puts in a failed call's `grpc-status-details-bin` trailer
 // (common.proto, "Errors"): a google.rpc.Status whose details hold an ErrorInfo (the OpenSandbox
-// error code as `reason`; `metadata` "request_id", "http_status", ...) and, for a server that
-// asked to wait, a RetryInfo.
+// error code as `reason`; `metadata` "request_id", "http_status", ...), for a server that asked
+// to wait a RetryInfo, and for a request osbd refused a BadRequest whose first field violation
+// names the request field ("port", "jobs[1].id").
 //
-//   const { reason, metadata, retryAfter } = detailsOf(serviceError);
+//   const { reason, metadata, retryAfter, field } = detailsOf(serviceError);
 //
 // The package depends on no copy of google/rpc: the messages are declared here, field for field
 // as in google/rpc/status.proto, error_details.proto and google/protobuf's any.proto and
@@ -47,6 +48,17 @@ const root = protobuf.Root.fromJSON({
             RetryInfo: {
               fields: { retryDelay: { type: 'google.protobuf.Duration', id: 1 } },
             },
+            BadRequest: {
+              fields: { fieldViolations: { rule: 'repeated', type: 'FieldViolation', id: 1 } },
+              nested: {
+                FieldViolation: {
+                  fields: {
+                    field: { type: 'string', id: 1 },
+                    description: { type: 'string', id: 2 },
+                  },
+                },
+              },
+            },
           },
         },
       },
@@ -58,6 +70,7 @@ const root = protobuf.Root.fromJSON({
 export const Status = root.lookupType('google.rpc.Status');
 export const ErrorInfo = root.lookupType('google.rpc.ErrorInfo');
 export const RetryInfo = root.lookupType('google.rpc.RetryInfo');
+export const BadRequest = root.lookupType('google.rpc.BadRequest');
 
 /**
  * `message` (of `type`) as a google.protobuf.Any, for Status.details.
@@ -74,17 +87,19 @@ export function pack(type, message) {
  * @property {string} domain the ErrorInfo domain
  * @property {Record<string, string>} metadata the ErrorInfo metadata
  * @property {number|null} retryAfter the RetryInfo delay in seconds
+ * @property {string} field the request field osbd refused: the BadRequest's first field
+ *   violation
  */
 
 /**
- * The ErrorInfo and RetryInfo of a failed call (a grpc-js ServiceError, whose `metadata` holds
- * the trailers); empty details when it has none or they do not parse (the status code and
- * message still say what failed).
+ * The ErrorInfo, RetryInfo and BadRequest of a failed call (a grpc-js ServiceError, whose
+ * `metadata` holds the trailers); empty details when it has none or they do not parse (the
+ * status code and message still say what failed).
  * @param {{metadata?: import('@grpc/grpc-js').Metadata}} error
  * @returns {RpcDetails}
  */
 export function detailsOf(error) {
-  const details = { reason: '', domain: '', metadata: {}, retryAfter: null };
+  const details = { reason: '', domain: '', metadata: {}, retryAfter: null, field: '' };
   const [trailer] = error.metadata?.get?.(DETAILS_KEY) ?? [];
   if (!(trailer instanceof Uint8Array)) return details;
   try {
@@ -103,6 +118,9 @@ export function detailsOf(error) {
         const delay = RetryInfo.toObject(RetryInfo.decode(detail.value), { longs: Number })
           .retryDelay;
         if (delay) details.retryAfter = (delay.seconds ?? 0) + (delay.nanos ?? 0) / 1e9;
+      } else if (name === 'google.rpc.BadRequest' && !details.field) {
+        const [violation] = BadRequest.decode(detail.value).fieldViolations;
+        if (violation) details.field = violation.field;
       }
     }
   } catch {

@@ -25,7 +25,14 @@ import {
   defaultSocketPath,
 } from '../src/index.js';
 import { fromGrpcError } from '../src/errors.js';
-import { DETAILS_KEY, ErrorInfo, RetryInfo, Status, pack } from '../src/rpc_status.js';
+import {
+  BadRequest,
+  DETAILS_KEY,
+  ErrorInfo,
+  RetryInfo,
+  Status,
+  pack,
+} from '../src/rpc_status.js';
 
 function withEnv(vars, body) {
   const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
@@ -127,11 +134,14 @@ test('gRPC statuses become typed errors with code and request id', () => {
  * (daemon/services/grpc_status.cc).
  */
 function serviceError(code, details, options = {}) {
-  const { reason, domain = 'opensandbox.io', metadata = {}, retryAfter } = options;
+  const { reason, domain = 'opensandbox.io', metadata = {}, retryAfter, field } = options;
   const packed = [];
   if (reason !== undefined) packed.push(pack(ErrorInfo, { reason, domain, metadata }));
   if (retryAfter !== undefined) {
     packed.push(pack(RetryInfo, { retryDelay: { seconds: retryAfter } }));
+  }
+  if (field !== undefined) {
+    packed.push(pack(BadRequest, { fieldViolations: [{ field, description: details }] }));
   }
   const trailer = Status.encode({ code, message: details, details: packed }).finish();
   const trailers = new Metadata();
@@ -249,6 +259,20 @@ test('every status has its class, with code and request id from the ErrorInfo', 
     );
     assert.deepEqual(e.metadata, metadata);
   }
+});
+
+test('a refused request names its field', () => {
+  // osbd sends a BadRequest alone (no ErrorInfo): the code is the gRPC code's name.
+  const e = fromGrpcError(
+    serviceError(status.INVALID_ARGUMENT, 'jobs[1].id is taken', { field: 'jobs[1].id' }),
+  );
+  assert.equal(e.constructor, InvalidArgumentError);
+  assert.deepEqual([e.code, e.field], ['INVALID_ARGUMENT', 'jobs[1].id']);
+  const withoutBadRequest = fromGrpcError(
+    serviceError(status.INVALID_ARGUMENT, 'bad', { reason: 'SANDBOX::INVALID' }),
+  );
+  assert.equal(withoutBadRequest.field, '');
+  assert.equal(fromGrpcError({ code: status.INVALID_ARGUMENT, details: 'bad' }).field, '');
 });
 
 test('a malformed trailer leaves the status message to go by', () => {

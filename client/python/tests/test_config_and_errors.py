@@ -39,7 +39,7 @@ class FakeRpcError(grpc.RpcError):
 
 
 def trailer(status, message, reason="", domain="opensandbox.io", metadata=None,
-            retry_after=None, error_info=True):
+            retry_after=None, error_info=True, field=None):
     """A google.rpc.Status trailer as osbd sends it (daemon/services/grpc_status.cc)."""
     details = []
     if error_info:
@@ -48,6 +48,9 @@ def trailer(status, message, reason="", domain="opensandbox.io", metadata=None,
     if retry_after is not None:
         details.append(_rpc_status.pack(_rpc_status.RetryInfo(
             retry_delay=_rpc_status.retry_delay(retry_after))))
+    if field is not None:
+        details.append(_rpc_status.pack(_rpc_status.BadRequest(field_violations=[
+            _rpc_status.BadRequest.FieldViolation(field=field, description=message)])))
     return _rpc_status.Status(code=status.value[0], message=message,
                               details=details).SerializeToString()
 
@@ -205,6 +208,18 @@ def test_error_info_wins_over_the_message_and_bad_trailers_are_ignored():
     assert (type(broken), broken.code, broken.request_id) == (
         SandboxNotFoundException, "SANDBOX::NOT_FOUND", "9")
     assert broken.retry_after is None and broken.metadata == {}
+
+
+def test_a_refused_request_names_its_field():
+    # osbd sends a BadRequest alone (no ErrorInfo): the code is the gRPC code's name.
+    e = from_rpc_error(rpc_error(grpc.StatusCode.INVALID_ARGUMENT, "jobs[1].id is taken",
+                                 error_info=False, field="jobs[1].id"))
+    assert (type(e), e.code, e.field) == (InvalidArgumentException, "INVALID_ARGUMENT",
+                                          "jobs[1].id")
+    without = from_rpc_error(rpc_error(grpc.StatusCode.INVALID_ARGUMENT, "bad",
+                                       reason="SANDBOX::INVALID"))
+    assert without.field == ""
+    assert from_rpc_error(FakeRpcError(grpc.StatusCode.INVALID_ARGUMENT, "bad")).field == ""
 
 
 @pytest.mark.parametrize("header, expected", [

@@ -1,9 +1,10 @@
 """Reads the google.rpc details osbd puts in a failed call's `grpc-status-details-bin` trailer
 (common.proto, "Errors"): a google.rpc.Status whose details hold an ErrorInfo (the OpenSandbox
-error code as `reason`; `metadata` "request_id", "http_status", ...) and, for a server that asked
-to wait, a RetryInfo.
+error code as `reason`; `metadata` "request_id", "http_status", ...), for a server that asked to
+wait a RetryInfo, and for a request osbd refused a BadRequest whose first field violation names
+the request field ("port", "jobs[1].id").
 
-The package depends on no copy of google/rpc (googleapis-common-protos): the three messages are
+The package depends on no copy of google/rpc (googleapis-common-protos): the messages are
 declared here, field for field as in google/rpc/status.proto and error_details.proto, in a
 private descriptor pool, so they never clash with another copy loaded in the same process.
 `Status.details` (repeated Any) and `RetryInfo.retry_delay` (Duration) are declared as bytes,
@@ -46,6 +47,15 @@ def _build():
     retry = proto.message_type.add(name="RetryInfo")
     retry.field.add(name="retry_delay", number=1, type=_F.TYPE_BYTES, label=_F.LABEL_OPTIONAL)
 
+    bad_request = proto.message_type.add(name="BadRequest")
+    violation = bad_request.nested_type.add(name="FieldViolation")
+    violation.field.add(name="field", number=1, type=_F.TYPE_STRING, label=_F.LABEL_OPTIONAL)
+    violation.field.add(name="description", number=2, type=_F.TYPE_STRING,
+                        label=_F.LABEL_OPTIONAL)
+    bad_request.field.add(name="field_violations", number=1, type=_F.TYPE_MESSAGE,
+                          label=_F.LABEL_REPEATED,
+                          type_name=".google.rpc.BadRequest.FieldViolation")
+
     pool = descriptor_pool.DescriptorPool()
     pool.Add(proto)
 
@@ -55,11 +65,12 @@ def _build():
             return message_factory.GetMessageClass(descriptor)
         return message_factory.MessageFactory(pool).GetPrototype(descriptor)
 
-    return message_class("Status"), message_class("ErrorInfo"), message_class("RetryInfo")
+    return (message_class("Status"), message_class("ErrorInfo"), message_class("RetryInfo"),
+            message_class("BadRequest"))
 
 
 # Also used by the tests to make trailers as osbd does.
-Status, ErrorInfo, RetryInfo = _build()
+Status, ErrorInfo, RetryInfo, BadRequest = _build()
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,9 @@ class RpcDetails:
     domain: str = ""
     metadata: Dict[str, str] = field(default_factory=dict)
     retry_after: Optional[timedelta] = None
+    # The request field osbd refused, from the BadRequest's first field violation. Kept last:
+    # in the class body its name hides dataclasses.field from the fields below it.
+    field: str = ""
 
 
 def pack(message) -> bytes:
@@ -98,12 +112,12 @@ def _trailer(rpc_error) -> Optional[bytes]:
 
 
 def details_of(rpc_error) -> RpcDetails:
-    """The ErrorInfo and RetryInfo of a failed call; an empty RpcDetails when it has none or
-    they do not parse (the status code and message still say what failed)."""
+    """The ErrorInfo, RetryInfo and BadRequest of a failed call; an empty RpcDetails when it has
+    none or they do not parse (the status code and message still say what failed)."""
     trailer = _trailer(rpc_error)
     if not trailer:
         return RpcDetails()
-    reason, domain, metadata, retry_after = "", "", {}, None
+    reason, domain, metadata, retry_after, bad_field = "", "", {}, None, ""
     try:
         status = Status.FromString(trailer)
         for packed in status.details:
@@ -116,6 +130,11 @@ def details_of(rpc_error) -> RpcDetails:
                 delay = duration_pb2.Duration.FromString(RetryInfo.FromString(detail.value)
                                                          .retry_delay)
                 retry_after = delay.ToTimedelta()
+            elif name == "google.rpc.BadRequest" and not bad_field:
+                violations = BadRequest.FromString(detail.value).field_violations
+                if violations:
+                    bad_field = violations[0].field
     except Exception:  # a malformed trailer: keep what was read
         pass
-    return RpcDetails(reason=reason, domain=domain, metadata=metadata, retry_after=retry_after)
+    return RpcDetails(reason=reason, domain=domain, metadata=metadata, retry_after=retry_after,
+                      field=bad_field)

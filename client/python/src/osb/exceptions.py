@@ -31,7 +31,9 @@ other (CANCELLED)                    SandboxException
 Where the details come from: osbd attaches a google.rpc.ErrorInfo to every failure that has an
 OpenSandbox code (`reason`, e.g. "SANDBOX::NOT_FOUND", or osbd's own "OSBD::READY_TIMEOUT"),
 with `metadata` "request_id" (the upstream X-Request-ID) and "http_status", and a
-google.rpc.RetryInfo when the server asked to wait (daemon/services/grpc_status.cc). It also
+google.rpc.RetryInfo when the server asked to wait; a request osbd refuses itself is
+INVALID_ARGUMENT with a google.rpc.BadRequest naming the request field, e.g. "port" or
+"jobs[1].id" (daemon/services/grpc_status.cc). It also
 writes code and request id into the status message ("SANDBOX::NOT_FOUND: sandbox 42 not found
 (request id 9f2c)"), which this module falls back on. Errors osbd raises itself without a
 reason get the gRPC code's name ("INVALID_ARGUMENT", "UNAVAILABLE", ...) as their code.
@@ -79,12 +81,15 @@ class SandboxException(Exception):
             "osbd.opensandbox.io" for osbd's own; "" without an ErrorInfo.
         metadata: the ErrorInfo metadata ("request_id", "http_status", "origin", "sandbox_id",
             ...); empty without an ErrorInfo.
+        field: the request field osbd refused (the BadRequest's first field violation), as its
+            proto path: "port", "jobs[1].id", "moves[0].destination"; "" without a BadRequest.
     """
 
     def __init__(self, message: str, *, error: SandboxError, request_id: Optional[str] = None,
                  status_code: Optional[grpc.StatusCode] = None,
                  http_status: Optional[int] = None, retry_after: Optional[timedelta] = None,
-                 domain: str = "", metadata: Optional[Dict[str, str]] = None) -> None:
+                 domain: str = "", metadata: Optional[Dict[str, str]] = None,
+                 field: str = "") -> None:
         super().__init__(message)
         self.error = error
         self.request_id = request_id
@@ -93,6 +98,7 @@ class SandboxException(Exception):
         self.retry_after = retry_after
         self.domain = domain
         self.metadata = dict(metadata or {})
+        self.field = field
 
     @property
     def code(self) -> str:
@@ -242,4 +248,5 @@ def from_rpc_error(rpc_error: grpc.RpcError, *, readiness: bool = False) -> Sand
     cls = _exception_class(status, info.reason, http_status, info.retry_after, readiness)
     return cls(f"{status.name}: {details}", error=SandboxError(code, text),
                request_id=request_id, status_code=status, http_status=http_status,
-               retry_after=info.retry_after, domain=info.domain, metadata=info.metadata)
+               retry_after=info.retry_after, domain=info.domain, metadata=info.metadata,
+               field=info.field)
