@@ -18,6 +18,7 @@
 #include "daemon/owner_id.h"
 #include "daemon/peer_listener.h"
 #include "daemon/services/field_error.h"
+#include "rest/error.h"
 #include "rest/sys/file_util.h"
 #include "spdlog/spdlog.h"
 
@@ -58,9 +59,11 @@ absl::StatusOr<UniqueFd> LeaseKeeper::OpenHolder(pid_t pid) const {
                                                   std::strerror(errno), ")"));
   }
   if (!ProcessAllowed(pid, ::geteuid(), access_group_)) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "lease_pid ", pid, " belongs to a user who may not use this osbd (only root, osbd's user",
-        access_group_.has_value() ? " and the access group's members" : "", ")"));
+    return rest::MakeError(
+        absl::StatusCode::kPermissionDenied, "OSBD::LEASE_HOLDER_REFUSED",
+        absl::StrCat("lease_pid ", pid,
+                     " belongs to a user who may not use this osbd (only root, osbd's user",
+                     access_group_.has_value() ? " and the access group's members" : "", ")"));
   }
   return fd;
 }

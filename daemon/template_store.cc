@@ -18,8 +18,9 @@ absl::Status NoSuchTemplate(const std::string& name) {
 }
 
 absl::Status FromConfigError(const std::string& name) {
-  return absl::FailedPreconditionError(absl::StrCat(
-      "template \"", name, "\" comes from osbd's config file: change it there"));
+  return rest::MakeError(
+      absl::StatusCode::kFailedPrecondition, "OSBD::TEMPLATE_FROM_CONFIG",
+      absl::StrCat("template \"", name, "\" comes from osbd's config file: change it there"));
 }
 
 }  // namespace

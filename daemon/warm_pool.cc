@@ -97,8 +97,8 @@ void WarmPool::Acquire(v1::AcquirePolicy policy, std::optional<absl::Duration> s
   {
     absl::MutexLock lock(&mu_);
     if (draining_ || stopped_) {
-      return done(absl::FailedPreconditionError("pool " + definition_.name() +
-                                                " is being deleted"));
+      return done(rest::MakeError(absl::StatusCode::kFailedPrecondition, "OSBD::POOL_DELETING",
+                                  "pool " + definition_.name() + " is being deleted"));
     }
     while (!idle_.empty() && !member.has_value()) {
       Member m = std::move(idle_.front());
@@ -343,9 +343,9 @@ void WarmPool::Kill(const std::string& id) {
 absl::StatusOr<Provisioning> WarmPool::MemberProvisioning(bool tagged) {
   auto t = context_.templates().Get(definition_.template_());
   if (!t.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat("template ", definition_.template_(),
-                                                      " of pool ", definition_.name(),
-                                                      " no longer exists"));
+    return rest::MakeError(absl::StatusCode::kFailedPrecondition, "OSBD::TEMPLATE_NOT_FOUND",
+                           absl::StrCat("template ", definition_.template_(), " of pool ",
+                                        definition_.name(), " no longer exists"));
   }
   v1::CreateSandboxRequest request = ApplyTemplate(*t, v1::CreateSandboxRequest());
   if (tagged) {

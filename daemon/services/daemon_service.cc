@@ -8,6 +8,7 @@
 #include "daemon/services/grpc_status.h"
 #include "daemon/warm_pools.h"
 #include "google/protobuf/util/time_util.h"
+#include "rest/error.h"
 
 namespace osb::daemon {
 
@@ -83,9 +84,11 @@ grpc::ServerUnaryReactor* DaemonService::Shutdown(grpc::CallbackServerContext* c
                                                   v1::ShutdownResponse*) {
   auto* reactor = ctx->DefaultReactor();
   if (request->stop_embedded_runtime() && context_.info().embedded_runtime_address.empty()) {
-    reactor->Finish(ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
-        "stop_embedded_runtime: osbd uses the service at ", context_.default_origin().authority,
-        ", not an embedded osb-runtime; osbd keeps running"))));
+    reactor->Finish(ToGrpcStatus(rest::MakeError(
+        absl::StatusCode::kFailedPrecondition, "OSBD::RUNTIME_NOT_EMBEDDED",
+        absl::StrCat("stop_embedded_runtime: osbd uses the service at ",
+                     context_.default_origin().authority,
+                     ", not an embedded osb-runtime; osbd keeps running"))));
     return reactor;
   }
   if (request->has_grace() && ToAbsl(request->grace()) < absl::ZeroDuration()) {

@@ -3,6 +3,7 @@
 #include "daemon/services/field_error.h"
 #include "daemon/services/grpc_status.h"
 #include "daemon/warm_pools.h"
+#include "rest/error.h"
 
 namespace osb::daemon {
 
@@ -50,8 +51,10 @@ grpc::ServerUnaryReactor* TemplatesService::Delete(grpc::CallbackServerContext* 
                                                    v1::DeleteTemplateResponse*) {
   if (auto s = RequiredField(request->name(), "name"); !s.ok()) return Answer(ctx, s);
   if (context_.pools().UsesTemplate(request->name())) {
-    return Answer(ctx, absl::FailedPreconditionError("template " + request->name() +
-                                                     " is used by a pool; delete the pool first"));
+    return Answer(ctx, rest::MakeError(absl::StatusCode::kFailedPrecondition,
+                                       "OSBD::TEMPLATE_IN_USE",
+                                       "template " + request->name() +
+                                           " is used by a pool; delete the pool first"));
   }
   return Answer(ctx, context_.templates().Delete(request->name()));
 }

@@ -25,6 +25,7 @@
 #include "rest/sys/file_util.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/osbd_process.h"
+#include "tests/integration/status_details.h"
 
 namespace osb::test {
 namespace {
@@ -131,6 +132,7 @@ env = { GREETING = "hello" }
     v1::Template out;
     grpc::Status s = templates->Define(&ctx, define, &out);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+    EXPECT_EQ(ErrorReason(s), "OSBD::TEMPLATE_FROM_CONFIG") << s.error_message();
   }
   {
     grpc::ClientContext ctx;
@@ -198,6 +200,7 @@ TEST(OsbdConfigTest, ShutdownCannotStopTheRuntimeOfAServiceItDoesNotEmbed) {
   v1::ShutdownResponse response;
   grpc::Status status = daemon->Shutdown(&ctx, request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ErrorReason(status), "OSBD::RUNTIME_NOT_EMBEDDED") << status.error_message();
   EXPECT_TRUE(absl::StrContains(status.error_message(), runtime->address()))
       << status.error_message();
   // Nothing was stopped.

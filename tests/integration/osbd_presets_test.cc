@@ -304,9 +304,9 @@ TEST_F(OsbdPresetsTest, DeletingAPoolKillsItsIdleMembersAndFreesItsTemplate) {
     v1::DeleteTemplateRequest request;
     request.set_name("worker");
     v1::DeleteTemplateResponse response;
-    EXPECT_EQ(templates_->Delete(&ctx, request, &response).error_code(),
-              grpc::StatusCode::FAILED_PRECONDITION)
-        << "a pool still uses it";
+    grpc::Status in_use = templates_->Delete(&ctx, request, &response);
+    EXPECT_EQ(in_use.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << "a pool uses it";
+    EXPECT_EQ(ErrorReason(in_use), "OSBD::TEMPLATE_IN_USE") << in_use.error_message();
   }
   {
     grpc::ClientContext ctx;

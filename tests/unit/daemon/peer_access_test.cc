@@ -1,5 +1,5 @@
-// Who may use osbd's socket (PeerAllowed), how osbd's statistics read in Prometheus's text format,
-// and the TCP listener's token check.
+// Who may use osbd (PeerAllowed, for connections and lease holders alike), how osbd's statistics
+// read in Prometheus's text format, and the TCP listener's token check.
 #include <gmock/gmock.h>
 #include <grp.h>
 #include <gtest/gtest.h>
@@ -16,8 +16,10 @@
 #include <vector>
 
 #include "daemon/bearer_token_check.h"
+#include "daemon/lease_keeper.h"
 #include "daemon/peer_listener.h"
 #include "daemon/prometheus_text.h"
+#include "rest/error.h"
 #include "rest/sys/file_util.h"
 #include "rest/sys/unique_fd.h"
 #include "tests/temp_dir.h"
@@ -46,34 +48,72 @@ TEST(PeerAllowedTest, SupplementaryGroupsOfThisProcess) {
   EXPECT_TRUE(SupplementaryGroups(-1).empty());
 }
 
+// A process of another user (uid and gid `uid`, supplementary group `group`) that waits until
+// it is killed. Needs root.
+class ProcessOfAnotherUser {
+ public:
+  ProcessOfAnotherUser(uid_t uid, gid_t group) {
+    int ready[2];
+    if (::pipe(ready) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const gid_t groups[] = {group};
+      if (::setgroups(1, groups) != 0 || ::setgid(uid) != 0 || ::setuid(uid) != 0) _exit(1);
+      (void)!::write(ready[1], "x", 1);
+      ::pause();
+      _exit(0);
+    }
+    ::close(ready[1]);
+    char byte = 0;
+    started_ = pid_ > 0 && ::read(ready[0], &byte, 1) == 1;
+    ::close(ready[0]);
+  }
+  ~ProcessOfAnotherUser() { Kill(); }
+  void Kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -pid_;  // remembered, for a test of a process gone
+  }
+  pid_t pid() const { return pid_ > 0 ? pid_ : -pid_; }
+  bool started() const { return started_; }
+
+ private:
+  pid_t pid_ = 0;
+  bool started_ = false;
+};
+
+constexpr uid_t kUser = 5002;
+constexpr gid_t kGroup = 4242;
+
 // A lease holder is judged as its connection would be: by the ids SO_PEERCRED would report.
 TEST(PeerAllowedTest, ALiveProcessIsJudgedByItsEffectiveIdsAndGroups) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to start a process as another user";
-  constexpr uid_t kUser = 5002;
-  constexpr gid_t kGroup = 4242;
-  int ready[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    const gid_t groups[] = {kGroup};
-    if (::setgroups(1, groups) != 0 || ::setgid(kUser) != 0 || ::setuid(kUser) != 0) _exit(1);
-    (void)!::write(ready[1], "x", 1);
-    ::pause();
-    _exit(0);
-  }
-  ::close(ready[1]);
-  char byte = 0;
-  ASSERT_EQ(::read(ready[0], &byte, 1), 1) << "the child could not take the ids";
-  ::close(ready[0]);
-  EXPECT_FALSE(ProcessAllowed(child, 1000, std::nullopt));
-  EXPECT_FALSE(ProcessAllowed(child, 1000, 77));
-  EXPECT_TRUE(ProcessAllowed(child, 1000, kGroup)) << "in the access group";
-  EXPECT_TRUE(ProcessAllowed(child, kUser, std::nullopt)) << "osbd's user";
+  ProcessOfAnotherUser other(kUser, kGroup);
+  ASSERT_TRUE(other.started()) << "the child could not take the ids";
+  EXPECT_FALSE(ProcessAllowed(other.pid(), 1000, std::nullopt));
+  EXPECT_FALSE(ProcessAllowed(other.pid(), 1000, 77));
+  EXPECT_TRUE(ProcessAllowed(other.pid(), 1000, kGroup)) << "in the access group";
+  EXPECT_TRUE(ProcessAllowed(other.pid(), kUser, std::nullopt)) << "osbd's user";
   EXPECT_TRUE(ProcessAllowed(::getpid(), 1000, std::nullopt)) << "root";
-  ::kill(child, SIGKILL);
-  ::waitpid(child, nullptr, 0);
-  EXPECT_FALSE(ProcessAllowed(child, kUser, std::nullopt)) << "gone";
+  other.Kill();
+  EXPECT_FALSE(ProcessAllowed(other.pid(), kUser, std::nullopt)) << "gone";
+}
+
+// osbd (root here) takes a holder of another user only when it is in the access group; a refusal
+// says so for programs (OSBD::LEASE_HOLDER_REFUSED).
+TEST(LeaseKeeperTest, AHolderMustBeOfAUserOsbdServes) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to start a process as another user";
+  ProcessOfAnotherUser other(kUser, kGroup);
+  ASSERT_TRUE(other.started());
+  CurlLoop loop;
+  LifecycleClient lifecycle(loop);
+  auto refused = LeaseKeeper(lifecycle, std::nullopt).OpenHolder(other.pid());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
+  EXPECT_EQ(rest::ErrorCodeOf(refused.status()), "OSBD::LEASE_HOLDER_REFUSED");
+  EXPECT_TRUE(LeaseKeeper(lifecycle, kGroup).OpenHolder(other.pid()).ok());
+  EXPECT_EQ(LeaseKeeper(lifecycle, kGroup).OpenHolder(-1).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(SocketDirectoryTest, OnlyADirectoryNoOtherUserCanWriteIsSafe) {
