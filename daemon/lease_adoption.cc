@@ -47,7 +47,9 @@ class Adoption : public std::enable_shared_from_this<Adoption> {
     int pid = 0;
     if (pid_text.empty() || !absl::SimpleAtoi(pid_text, &pid)) return;
     const std::string start = Label(sandbox, kLeaseStartLabel);
-    auto holder = context_.leases().OpenHolder(pid);
+    // Granted by an earlier osbd, which checked the holder: only whether it lives counts now (a
+    // changed access group must not kill a sandbox whose holder still runs).
+    auto holder = LeaseKeeper::OpenProcess(pid);
     // The same process only: a pid given to another process since means the holder is gone.
     if (holder.ok() && !start.empty() && LeaseKeeper::StartTimeOf(pid) == start) {
       int64_t ttl_seconds = 0;

@@ -47,17 +47,23 @@ LeaseKeeper::~LeaseKeeper() {
   thread_.join();
 }
 
+absl::StatusOr<UniqueFd> LeaseKeeper::OpenProcess(pid_t pid) {
+  UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!fd.valid()) {
+    return InvalidField("lease_pid", absl::StrCat(pid, " is not a live process (",
+                                                  std::strerror(errno), ")"));
+  }
+  return fd;
+}
+
 absl::StatusOr<UniqueFd> LeaseKeeper::OpenHolder(pid_t pid) const {
   if (pid <= 0) {
     return InvalidField("lease_pid",
                         "is required with a lease: osbd cannot see the calling process over "
                         "gRPC, so pass your own pid");
   }
-  UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!fd.valid()) {
-    return InvalidField("lease_pid", absl::StrCat(pid, " is not a live process (",
-                                                  std::strerror(errno), ")"));
-  }
+  absl::StatusOr<UniqueFd> fd = OpenProcess(pid);
+  if (!fd.ok()) return fd.status();
   if (!ProcessAllowed(pid, ::geteuid(), access_group_)) {
     return rest::MakeError(
         absl::StatusCode::kPermissionDenied, "OSBD::LEASE_HOLDER_REFUSED",

@@ -39,6 +39,9 @@ class LeaseKeeper {
   // PermissionDenied when its user could not connect to osbd (neither root, osbd's user nor a
   // member of the access group). Checked before the sandbox is made.
   absl::StatusOr<UniqueFd> OpenHolder(pid_t pid) const;
+  // A handle on the live process `pid`, whoever runs it: InvalidArgument when there is none.
+  // For a lease already granted (lease_adoption), whose holder was checked when it was made.
+  static absl::StatusOr<UniqueFd> OpenProcess(pid_t pid);
   // The process's start time in clock ticks since boot (/proc/<pid>/stat field 22), which tells
   // it apart from a later process given the same pid; "" when it cannot be read.
   static std::string StartTimeOf(pid_t pid);

@@ -100,8 +100,9 @@ TEST(PeerAllowedTest, ALiveProcessIsJudgedByItsEffectiveIdsAndGroups) {
   EXPECT_FALSE(ProcessAllowed(other.pid(), kUser, std::nullopt)) << "gone";
 }
 
-// osbd (root here) takes a holder of another user only when it is in the access group; a refusal
-// says so for programs (OSBD::LEASE_HOLDER_REFUSED).
+// osbd (root here) takes a new holder of another user only when it is in the access group; a
+// refusal says so for programs (OSBD::LEASE_HOLDER_REFUSED). A lease adopted from an earlier osbd
+// only needs its holder alive.
 TEST(LeaseKeeperTest, AHolderMustBeOfAUserOsbdServes) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to start a process as another user";
   ProcessOfAnotherUser other(kUser, kGroup);
@@ -112,6 +113,7 @@ TEST(LeaseKeeperTest, AHolderMustBeOfAUserOsbdServes) {
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
   EXPECT_EQ(rest::ErrorCodeOf(refused.status()), "OSBD::LEASE_HOLDER_REFUSED");
   EXPECT_TRUE(LeaseKeeper(lifecycle, kGroup).OpenHolder(other.pid()).ok());
+  EXPECT_TRUE(LeaseKeeper::OpenProcess(other.pid()).ok()) << "a lease granted before is kept";
   EXPECT_EQ(LeaseKeeper(lifecycle, kGroup).OpenHolder(-1).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
