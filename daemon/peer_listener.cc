@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <sstream>
+#include <type_traits>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -30,15 +31,18 @@ bool PeerAllowed(uid_t peer_uid, gid_t peer_gid, const std::vector<gid_t>& suppl
 
 namespace {
 
-// The numbers on the line `key` ("Uid:", "Gid:", "Groups:") of a /proc/<pid>/status text; empty
-// when it has no such line.
-std::vector<uint32_t> StatusNumbers(const std::string& status, absl::string_view key) {
-  std::vector<uint32_t> numbers;
+// uid_t and gid_t are the same unsigned type on Linux: one list serves for both.
+static_assert(std::is_same_v<uid_t, gid_t>);
+
+// The ids on the line `key` ("Uid:", "Gid:", "Groups:") of a /proc/<pid>/status text; empty when
+// it has no such line.
+std::vector<gid_t> StatusNumbers(const std::string& status, absl::string_view key) {
+  std::vector<gid_t> numbers;
   for (absl::string_view line : absl::StrSplit(status, '\n')) {
     if (!absl::ConsumePrefix(&line, key)) continue;
     for (absl::string_view word :
          absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
-      if (uint32_t n = 0; absl::SimpleAtoi(word, &n)) numbers.push_back(n);
+      if (gid_t n = 0; absl::SimpleAtoi(word, &n)) numbers.push_back(n);
     }
     break;
   }
@@ -50,20 +54,17 @@ std::vector<uint32_t> StatusNumbers(const std::string& status, absl::string_view
 std::vector<gid_t> SupplementaryGroups(pid_t pid) {
   auto status = ReadFile(absl::StrCat("/proc/", pid, "/status"));
   if (!status.ok()) return {};
-  std::vector<uint32_t> groups = StatusNumbers(*status, "Groups:");
-  return std::vector<gid_t>(groups.begin(), groups.end());
+  return StatusNumbers(*status, "Groups:");
 }
 
 bool ProcessAllowed(pid_t pid, uid_t self, std::optional<gid_t> group) {
   auto status = ReadFile(absl::StrCat("/proc/", pid, "/status"));
   if (!status.ok()) return false;
   // Real, effective, saved and filesystem ids: SO_PEERCRED reports the effective ones.
-  const std::vector<uint32_t> uids = StatusNumbers(*status, "Uid:");
-  const std::vector<uint32_t> gids = StatusNumbers(*status, "Gid:");
+  const std::vector<uid_t> uids = StatusNumbers(*status, "Uid:");
+  const std::vector<gid_t> gids = StatusNumbers(*status, "Gid:");
   if (uids.size() < 2 || gids.size() < 2) return false;
-  const std::vector<uint32_t> groups = StatusNumbers(*status, "Groups:");
-  return PeerAllowed(uids[1], gids[1], std::vector<gid_t>(groups.begin(), groups.end()), self,
-                     group);
+  return PeerAllowed(uids[1], gids[1], StatusNumbers(*status, "Groups:"), self, group);
 }
 
 absl::Status SocketDirectoryIsSafe(const std::string& dir) {
