@@ -25,6 +25,7 @@
 #include "rest/sys/file_util.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/osbd_process.h"
+#include "tests/integration/shutdown_call.h"
 #include "tests/integration/status_details.h"
 
 namespace osb::test {
@@ -192,13 +193,9 @@ TEST(OsbdConfigTest, ShutdownCannotStopTheRuntimeOfAServiceItDoesNotEmbed) {
   ASSERT_NE(runtime, nullptr);
   auto osbd = OsbdProcess::Start(runtime->address(), runtime->api_key());
   ASSERT_NE(osbd, nullptr);
-  auto daemon = v1::Daemon::NewStub(osbd->channel());
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
   v1::ShutdownRequest request;
   request.set_stop_embedded_runtime(true);
-  v1::ShutdownResponse response;
-  grpc::Status status = daemon->Shutdown(&ctx, request, &response);
+  grpc::Status status = Shutdown(osbd->channel(), request);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(ErrorReason(status), "OSBD::RUNTIME_NOT_EMBEDDED") << status.error_message();
   EXPECT_TRUE(absl::StrContains(status.error_message(), runtime->address()))

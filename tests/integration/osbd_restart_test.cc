@@ -26,6 +26,7 @@
 #include "opensandbox/v1/templates.grpc.pb.h"
 #include "rest/sys/file_util.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/shutdown_call.h"
 
 namespace osb::test {
 namespace {
@@ -363,13 +364,9 @@ TEST_F(OsbdRestartTest, ShutdownCanStopTheEmbeddedRuntimeAndItsSandboxesSurvive)
   const pid_t runtime = stack_->runtime_pid();
   ASSERT_GT(runtime, 0);
 
-  auto daemon = v1::Daemon::NewStub(stack_->channel());
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
   v1::ShutdownRequest request;
   request.set_stop_embedded_runtime(true);
-  v1::ShutdownResponse response;
-  grpc::Status status = daemon->Shutdown(&ctx, request, &response);
+  grpc::Status status = Shutdown(stack_->channel(), request);
   ASSERT_TRUE(status.ok()) << status.error_message();
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (ProcessRunning(runtime) && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
